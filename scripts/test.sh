@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test of the solution. Installs or starts what the tests need, then prints one line:
+# "N passed, N failed[, N skipped]". Exits non-zero when a test fails or the build breaks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+results="$root/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+status=0
+dotnet build AgentCore.sln -c Release -warnaserror -nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }
+dotnet test AgentCore.sln -c Release --no-build --nologo \
+  --logger "trx" --results-directory "$results" -v quiet || status=$?
+
+python3 "$root/scripts/trx-summary.py" "$results" || status=1
+exit $status

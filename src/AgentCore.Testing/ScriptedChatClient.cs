@@ -1,0 +1,244 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+
+namespace AgentCore.Testing;
+
+/// <summary>
+/// An <see cref="IChatClient"/> that plays back scripted responses, one per call, and records every call:
+/// for testing code built on AgentCore without a model.
+/// </summary>
+/// <example>
+/// <code>
+/// var client = new ScriptedChatClient()
+///     .Enqueue(r =&gt; r.ToolCall("call_1", "get_weather", new { city = "Oslo" }).Usage(input: 120, output: 12))
+///     .Enqueue(r =&gt; r.Text("It is sunny in Oslo.").Usage(input: 160, output: 8));
+/// </code>
+/// </example>
+public sealed class ScriptedChatClient : IChatClient
+{
+    private readonly ConcurrentQueue<ScriptedResponse> _responses = new();
+    private readonly ConcurrentQueue<ScriptedCall> _calls = new();
+    private readonly Func<ScriptedCall, ScriptedResponse>? _fallback;
+
+    /// <summary>Creates a client with an empty script; a call with nothing left to play throws.</summary>
+    public ScriptedChatClient()
+    {
+    }
+
+    /// <summary>Creates a client that answers with <paramref name="fallback"/> whenever the queue is empty.</summary>
+    public ScriptedChatClient(Func<ScriptedCall, ScriptedResponse> fallback) => _fallback = fallback;
+
+    /// <summary>Every call made so far, in order.</summary>
+    public IReadOnlyList<ScriptedCall> Calls => _calls.ToArray();
+
+    /// <summary>How many scripted responses are left.</summary>
+    public int Remaining => _responses.Count;
+
+    /// <summary>Queues the response to the next call.</summary>
+    public ScriptedChatClient Enqueue(ScriptedResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        _responses.Enqueue(response);
+        return this;
+    }
+
+    /// <summary>Queues the response to the next call, built by <paramref name="build"/>.</summary>
+    public ScriptedChatClient Enqueue(Action<ScriptedResponse> build)
+    {
+        ArgumentNullException.ThrowIfNull(build);
+        var response = new ScriptedResponse();
+        build(response);
+        return Enqueue(response);
+    }
+
+    /// <summary>Queues a plain text reply.</summary>
+    public ScriptedChatClient EnqueueText(string text, long input = 0, long output = 0) =>
+        Enqueue(r => r.Text(text).Usage(input, output));
+
+    /// <inheritdoc />
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        await GetStreamingResponseAsync(messages, options, cancellationToken).ToChatResponseAsync(cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var call = new ScriptedCall(messages.ToList(), options?.Clone());
+        _calls.Enqueue(call);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        if (!_responses.TryDequeue(out var response))
+        {
+            response = _fallback?.Invoke(call) ?? throw new InvalidOperationException(
+                $"ScriptedChatClient has no response left for call {_calls.Count}. Enqueue one per expected model call.");
+        }
+
+        string responseId = "resp_" + _calls.Count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        foreach (var step in response.Steps)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            switch (step)
+            {
+                case ScriptedResponse.Emit emit:
+                    var update = emit.Create();
+                    update.ResponseId ??= responseId;
+                    update.ModelId ??= options?.ModelId;
+                    yield return update;
+                    break;
+                case ScriptedResponse.Fail fail:
+                    throw fail.Exception;
+                case ScriptedResponse.Wait wait:
+                    await wait.Until(cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
+                    break;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+    }
+}
+
+/// <summary>One call a <see cref="ScriptedChatClient"/> received.</summary>
+/// <param name="Messages">The messages sent (a copy of the list).</param>
+/// <param name="Options">The options sent (a clone), or null.</param>
+public sealed record ScriptedCall(IReadOnlyList<ChatMessage> Messages, ChatOptions? Options);
+
+/// <summary>The scripted answer to one call: updates streamed in order, failures and waits between them.</summary>
+public sealed class ScriptedResponse
+{
+    internal abstract record Step;
+
+    internal sealed record Emit(Func<ChatResponseUpdate> Create) : Step;
+
+    internal sealed record Fail(Exception Exception) : Step;
+
+    internal sealed record Wait(Func<CancellationToken, Task> Until) : Step;
+
+    internal List<Step> Steps { get; } = [];
+
+    /// <summary>Streams text, as one update.</summary>
+    public ScriptedResponse Text(string text) => Content(() => new TextContent(text));
+
+    /// <summary>Streams text split into updates of <paramref name="chunkSize"/> characters.</summary>
+    public ScriptedResponse TextChunks(string text, int chunkSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
+        for (int i = 0; i < text.Length; i += chunkSize)
+        {
+            Text(text.Substring(i, Math.Min(chunkSize, text.Length - i)));
+        }
+
+        return this;
+    }
+
+    /// <summary>Streams reasoning text.</summary>
+    public ScriptedResponse Reasoning(string text) => Content(() => new TextReasoningContent(text));
+
+    /// <summary>Asks for a tool call with arguments given as an object (serialized to JSON) or a dictionary.</summary>
+    public ScriptedResponse ToolCall(string callId, string name, object? arguments = null)
+    {
+        var dictionary = arguments switch
+        {
+            null => new Dictionary<string, object?>(),
+            IDictionary<string, object?> d => new Dictionary<string, object?>(d),
+            _ => JsonSerializer.Deserialize<Dictionary<string, object?>>(JsonSerializer.SerializeToElement(arguments, arguments.GetType())),
+        };
+        return Content(() => new FunctionCallContent(callId, name, new Dictionary<string, object?>(dictionary!)));
+    }
+
+    /// <summary>Asks for a tool call whose arguments did not parse (the exception a client reports for them).</summary>
+    public ScriptedResponse MalformedToolCall(string callId, string name, string rawArguments) =>
+        Content(() => new FunctionCallContent(callId, name)
+        {
+            Exception = new JsonException($"The arguments of '{name}' are not valid JSON: {rawArguments}"),
+            RawRepresentation = rawArguments,
+        });
+
+    /// <summary>Reports usage, as a <see cref="UsageContent"/>.</summary>
+    public ScriptedResponse Usage(long input, long output, long cachedInput = 0, long reasoning = 0, long cacheWrite = 0)
+    {
+        return Content(() =>
+        {
+            var details = new UsageDetails
+            {
+                InputTokenCount = input,
+                OutputTokenCount = output,
+                TotalTokenCount = input + output,
+                CachedInputTokenCount = cachedInput == 0 ? null : cachedInput,
+                ReasoningTokenCount = reasoning == 0 ? null : reasoning,
+            };
+            if (cacheWrite != 0)
+            {
+                details.AdditionalCounts = new() { ["CacheCreationInputTokens"] = cacheWrite };
+            }
+
+            return new UsageContent(details);
+        });
+    }
+
+    /// <summary>Ends the response with a finish reason.</summary>
+    public ScriptedResponse Finish(ChatFinishReason reason)
+    {
+        Steps.Add(new Emit(() => new ChatResponseUpdate { Role = ChatRole.Assistant, FinishReason = reason }));
+        return this;
+    }
+
+    /// <summary>Streams any content.</summary>
+    public ScriptedResponse Content(Func<AIContent> create)
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        Steps.Add(new Emit(() => new ChatResponseUpdate(ChatRole.Assistant, [create()])));
+        return this;
+    }
+
+    /// <summary>Streams a whole update.</summary>
+    public ScriptedResponse Update(Func<ChatResponseUpdate> create)
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        Steps.Add(new Emit(create));
+        return this;
+    }
+
+    /// <summary>Throws <paramref name="exception"/> at this point of the stream.</summary>
+    public ScriptedResponse Throw(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        Steps.Add(new Fail(exception));
+        return this;
+    }
+
+    /// <summary>Pauses the stream until <paramref name="until"/> completes (or the call is cancelled).</summary>
+    public ScriptedResponse WaitFor(Task until)
+    {
+        ArgumentNullException.ThrowIfNull(until);
+        Steps.Add(new Wait(_ => until));
+        return this;
+    }
+
+    /// <summary>Runs <paramref name="action"/> when the stream reaches this point (to signal a test).</summary>
+    public ScriptedResponse Then(Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        Steps.Add(new Wait(_ =>
+        {
+            action();
+            return Task.CompletedTask;
+        }));
+        return this;
+    }
+
+    /// <summary>Pauses the stream until the call is cancelled: for abort tests.</summary>
+    public ScriptedResponse WaitForCancellation()
+    {
+        Steps.Add(new Wait(ct => Task.Delay(Timeout.Infinite, ct)));
+        return this;
+    }
+}

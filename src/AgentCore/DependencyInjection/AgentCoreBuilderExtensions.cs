@@ -1,0 +1,159 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace AgentCore;
+
+/// <summary>The registration methods of <see cref="IAgentCoreBuilder"/>.</summary>
+public static class AgentCoreBuilderExtensions
+{
+    /// <summary>
+    /// Registers a provider: one <see cref="IChatClient"/>, created on first use, that serves <paramref name="models"/>.
+    /// </summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="providerId">The provider's id, the first half of <c>provider/model</c> references (no slash).</param>
+    /// <param name="factory">Creates the client.</param>
+    /// <param name="models">The models the client serves; each must name <paramref name="providerId"/> as its provider.</param>
+    public static IAgentCoreBuilder AddChatClient(this IAgentCoreBuilder builder, string providerId, Func<IServiceProvider, IChatClient> factory, IEnumerable<ModelInfo> models)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(providerId);
+        ArgumentNullException.ThrowIfNull(factory);
+        ArgumentNullException.ThrowIfNull(models);
+        if (providerId.Contains('/', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The provider id '{providerId}' must not contain '/'.", nameof(providerId));
+        }
+
+        var list = models.ToList();
+        if (list.Count == 0)
+        {
+            throw new ArgumentException($"Provider '{providerId}' must serve at least one model.", nameof(models));
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var model in list)
+        {
+            ArgumentNullException.ThrowIfNull(model, nameof(models));
+            if (model.ProviderId != providerId)
+            {
+                throw new ArgumentException($"Model '{model.Reference}' is listed under provider '{providerId}': its ProviderId must be '{providerId}'.", nameof(models));
+            }
+
+            if (string.IsNullOrWhiteSpace(model.ModelId) || !seen.Add(model.ModelId))
+            {
+                throw new ArgumentException($"Model id '{model.ModelId}' of provider '{providerId}' is empty or listed twice.", nameof(models));
+            }
+
+            if (model.ContextWindow <= 0 || model.MaxOutputTokens <= 0 || model.MaxOutputTokens > model.ContextWindow)
+            {
+                throw new ArgumentException(
+                    $"Model '{model.Reference}' has ContextWindow {model.ContextWindow} and MaxOutputTokens {model.MaxOutputTokens}: both must be positive and MaxOutputTokens at most ContextWindow.",
+                    nameof(models));
+            }
+
+            if (model.Pricing is null || model.Pricing.InputPerMillion < 0 || model.Pricing.OutputPerMillion < 0 ||
+                model.Pricing.CacheReadPerMillion < 0 || model.Pricing.CacheWritePerMillion < 0)
+            {
+                throw new ArgumentException($"Model '{model.Reference}' has a negative or missing price.", nameof(models));
+            }
+        }
+
+        if (builder.Services.Any(d => d.ServiceType == typeof(ChatClientRegistration) &&
+                                      d.ImplementationInstance is ChatClientRegistration r && r.ProviderId == providerId))
+        {
+            throw new InvalidOperationException($"A chat client is already registered for provider '{providerId}'.");
+        }
+
+        builder.Services.AddSingleton(new ChatClientRegistration(providerId, factory, list));
+        return builder;
+    }
+
+    /// <summary>Registers a provider served by an existing <see cref="IChatClient"/> instance.</summary>
+    public static IAgentCoreBuilder AddChatClient(this IAgentCoreBuilder builder, string providerId, IChatClient chatClient, IEnumerable<ModelInfo> models)
+    {
+        ArgumentNullException.ThrowIfNull(chatClient);
+        return builder.AddChatClient(providerId, _ => chatClient, models);
+    }
+
+    /// <summary>Registers a local tool. Its name must match <c>^[A-Za-z0-9_-]{1,64}$</c> and be unique.</summary>
+    public static IAgentCoreBuilder AddTool(this IAgentCoreBuilder builder, AIFunction tool)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(tool);
+        ToolNames.Validate(tool.Name, nameof(tool));
+        if (builder.Services.Any(d => d.ServiceType == typeof(FunctionRegistration) &&
+                                      d.ImplementationInstance is FunctionRegistration r && r.Function.Name == tool.Name))
+        {
+            throw new InvalidOperationException($"A tool named '{tool.Name}' is already registered. Tool names must be unique.");
+        }
+
+        builder.Services.AddSingleton(new FunctionRegistration(tool));
+        return builder;
+    }
+
+    /// <summary>Registers several local tools (see <see cref="AddTool"/>).</summary>
+    public static IAgentCoreBuilder AddTools(this IAgentCoreBuilder builder, IEnumerable<AIFunction> tools)
+    {
+        ArgumentNullException.ThrowIfNull(tools);
+        foreach (var tool in tools)
+        {
+            builder.AddTool(tool);
+        }
+
+        return builder;
+    }
+
+    /// <summary>Registers a tool source of your own (a singleton).</summary>
+    public static IAgentCoreBuilder AddToolSource<T>(this IAgentCoreBuilder builder)
+        where T : class, IToolSource
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IToolSource, T>());
+        return builder;
+    }
+
+    /// <summary>Replaces the session store with <typeparamref name="T"/> (a singleton).</summary>
+    public static IAgentCoreBuilder UseSessionStore<T>(this IAgentCoreBuilder builder)
+        where T : class, ISessionStore
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.RemoveAll<ISessionStore>();
+        builder.Services.AddSingleton<ISessionStore, T>();
+        return builder;
+    }
+
+    /// <summary>Replaces the session store with the one <paramref name="factory"/> creates (a singleton).</summary>
+    public static IAgentCoreBuilder UseSessionStore(this IAgentCoreBuilder builder, Func<IServiceProvider, ISessionStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.RemoveAll<ISessionStore>();
+        builder.Services.AddSingleton(factory);
+        return builder;
+    }
+
+    /// <summary>Keeps sessions in memory only (<see cref="InMemorySessionStore"/>): for tests and throwaway sessions.</summary>
+    public static IAgentCoreBuilder UseInMemoryStore(this IAgentCoreBuilder builder) =>
+        builder.UseSessionStore<InMemorySessionStore>();
+
+    /// <summary>Replaces the usage history with <typeparamref name="T"/> (a singleton).</summary>
+    public static IAgentCoreBuilder UseSessionHistory<T>(this IAgentCoreBuilder builder)
+        where T : class, ISessionHistory
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.RemoveAll<ISessionHistory>();
+        builder.Services.AddSingleton<ISessionHistory, T>();
+        return builder;
+    }
+
+    /// <summary>Replaces the session busy lock (for example with one that holds across app instances).</summary>
+    public static IAgentCoreBuilder UseSessionLock<T>(this IAgentCoreBuilder builder)
+        where T : class, ISessionLockProvider
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.RemoveAll<ISessionLockProvider>();
+        builder.Services.AddSingleton<ISessionLockProvider, T>();
+        return builder;
+    }
+}

@@ -1,0 +1,52 @@
+namespace AgentCore;
+
+/// <summary>
+/// Settings of AgentCore, bound by <c>AddAgentCore(options =&gt; ...)</c> or from configuration.
+/// Validated when the first service is resolved: a bad value is an <see cref="Microsoft.Extensions.Options.OptionsValidationException"/>
+/// naming the setting and the value.
+/// </summary>
+public sealed class AgentCoreOptions
+{
+    /// <summary>
+    /// Where the file store and the usage history live. Default: the user's local application data folder
+    /// + <c>agentcore</c>.
+    /// </summary>
+    public string DataDirectory { get; set; } =
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "agentcore");
+
+    /// <summary>The model used when a request names none, as <c>provider/model</c>. Default: none (each request must name one, unless exactly one model is registered).</summary>
+    public string? DefaultModel { get; set; }
+
+    /// <summary>The most model calls one turn may make. Default 1000. On the last step tools are withheld so the model answers in text.</summary>
+    public int MaxSteps { get; set; } = 1000;
+
+    /// <summary>How many times a transient model failure is retried. Default 6; 0 turns retries off.</summary>
+    public int MaxRetries { get; set; } = 6;
+
+    /// <summary>Whether the context is compacted (summarized) automatically near the context window. Default true.</summary>
+    public bool AutoCompaction { get; set; } = true;
+
+    /// <summary>The share of the usable window (context window − max output) above which a turn compacts first. Default 0.9; between 0 and 1.</summary>
+    public double CompactionThreshold { get; set; } = 0.9;
+
+    /// <summary>Whether a title is generated from the first message of a session. Default true.</summary>
+    public bool GenerateTitles { get; set; } = true;
+
+    /// <summary>The model that writes titles, as <c>provider/model</c>. Default: the turn's model.</summary>
+    public string? TitleModel { get; set; }
+
+    /// <summary>The base system prompt. Default: AgentCore's own.</summary>
+    public string? SystemPrompt { get; set; }
+
+    /// <summary>The most bytes (UTF-8) of one tool's output sent to the model; the rest is cut with a visible marker. Default 50 000.</summary>
+    public int MaxToolOutputBytes { get; set; } = 50_000;
+
+    /// <summary>Whether the tool calls of one step run concurrently. Default false (one after another, in order).</summary>
+    public bool ParallelToolCalls { get; set; }
+
+    /// <summary>The agent id written to the usage history. Default <c>agentcore</c>.</summary>
+    public string AgentId { get; set; } = "agentcore";
+
+    /// <summary>The project written to the usage history. Default: the current directory.</summary>
+    public string? Project { get; set; }
+}

@@ -1,0 +1,65 @@
+using Microsoft.Extensions.Options;
+
+namespace AgentCore;
+
+/// <summary>Checks <see cref="AgentCoreOptions"/>; every failure names the setting and its value.</summary>
+internal sealed class AgentCoreOptionsValidator : IValidateOptions<AgentCoreOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AgentCoreOptions options)
+    {
+        var failures = new List<string>();
+
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            failures.Add($"{nameof(AgentCoreOptions.DataDirectory)} must be set (it is '{options.DataDirectory}').");
+        }
+        else if (options.DataDirectory.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        {
+            failures.Add($"{nameof(AgentCoreOptions.DataDirectory)} '{options.DataDirectory}' is not a valid path.");
+        }
+
+        CheckModelReference(options.DefaultModel, nameof(AgentCoreOptions.DefaultModel), failures);
+        CheckModelReference(options.TitleModel, nameof(AgentCoreOptions.TitleModel), failures);
+
+        if (options.MaxSteps < 1)
+        {
+            failures.Add($"{nameof(AgentCoreOptions.MaxSteps)} must be at least 1 (it is {options.MaxSteps}).");
+        }
+
+        if (options.MaxRetries < 0)
+        {
+            failures.Add($"{nameof(AgentCoreOptions.MaxRetries)} must be 0 or more (it is {options.MaxRetries}).");
+        }
+
+        if (double.IsNaN(options.CompactionThreshold) || options.CompactionThreshold <= 0 || options.CompactionThreshold > 1)
+        {
+            failures.Add($"{nameof(AgentCoreOptions.CompactionThreshold)} must be greater than 0 and at most 1 (it is {options.CompactionThreshold}).");
+        }
+
+        if (options.MaxToolOutputBytes < 1024)
+        {
+            failures.Add($"{nameof(AgentCoreOptions.MaxToolOutputBytes)} must be at least 1024 (it is {options.MaxToolOutputBytes}).");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.AgentId))
+        {
+            failures.Add($"{nameof(AgentCoreOptions.AgentId)} must not be empty (it is '{options.AgentId}').");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    private static void CheckModelReference(string? reference, string setting, List<string> failures)
+    {
+        if (reference is null)
+        {
+            return;
+        }
+
+        int slash = reference.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0 || slash == reference.Length - 1 || reference.Any(char.IsWhiteSpace))
+        {
+            failures.Add($"{setting} must be 'provider/model' (it is '{reference}').");
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using Microsoft.Extensions.AI;
+
+namespace AgentCore;
+
+/// <summary>
+/// One persisted message of a session: a user's request, an assistant's reply with its tool calls, or a summary.
+/// </summary>
+/// <remarks>
+/// Messages are ordered by <see cref="Id"/> (time-sortable, <c>msg_</c> prefix). An assistant message is open
+/// while its turn runs (<see cref="CompletedAt"/> is null) and is completed exactly once, with an
+/// <see cref="Error"/> when the turn did not end normally.
+/// </remarks>
+public sealed class SessionMessage
+{
+    /// <summary>The message id, <c>msg_</c> followed by a time-sortable suffix.</summary>
+    public required string Id { get; set; }
+
+    /// <summary>The session the message belongs to.</summary>
+    public required string SessionId { get; set; }
+
+    /// <summary>Who wrote the message: <see cref="ChatRole.User"/>, <see cref="ChatRole.Assistant"/> or <see cref="ChatRole.System"/>.</summary>
+    public required ChatRole Role { get; set; }
+
+    /// <summary>The content, in order.</summary>
+    public List<MessagePart> Parts { get; set; } = [];
+
+    /// <summary>When the message was created (UTC).</summary>
+    public required DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>When the message was completed (UTC); null while an assistant message is still being written.</summary>
+    public DateTimeOffset? CompletedAt { get; set; }
+
+    /// <summary>For assistant messages: the provider that wrote it.</summary>
+    public string? ProviderId { get; set; }
+
+    /// <summary>For assistant messages: the model that wrote it.</summary>
+    public string? ModelId { get; set; }
+
+    /// <summary>For assistant messages: the token usage of every step, added up.</summary>
+    public TokenUsage Tokens { get; set; }
+
+    /// <summary>For assistant messages: the cost in USD of every step, added up.</summary>
+    public decimal Cost { get; set; }
+
+    /// <summary>Whether this assistant message is a summary that replaces the messages before it in prompts.</summary>
+    public bool IsSummary { get; set; }
+
+    /// <summary>Why the turn that wrote this message did not end normally, if it did not.</summary>
+    public MessageError? Error { get; set; }
+
+    /// <summary>For assistant messages: why the model stopped (<c>stop</c>, <c>length</c>, <c>tool_calls</c>, ...).</summary>
+    public string? FinishReason { get; set; }
+
+    /// <summary>The text of every <see cref="TextPart"/>, joined.</summary>
+    public string Text => string.Concat(Parts.OfType<TextPart>().Select(static p => p.Text));
+}
+
+/// <summary>The kinds of <see cref="MessageError"/>.</summary>
+public enum MessageErrorKind
+{
+    /// <summary>An error not otherwise classified.</summary>
+    Unknown = 0,
+    /// <summary>The provider's API returned an error (see <see cref="MessageError.StatusCode"/>).</summary>
+    Api,
+    /// <summary>The prompt did not fit the model's context window.</summary>
+    ContextOverflow,
+    /// <summary>The turn was aborted or cancelled.</summary>
+    Aborted,
+    /// <summary>The process running the turn died; the message was closed when the session was next loaded.</summary>
+    Interrupted,
+    /// <summary>The turn stopped at <c>MaxSteps</c>.</summary>
+    MaxSteps,
+}
+
+/// <summary>Why an assistant message did not complete normally.</summary>
+/// <param name="Kind">The kind of error.</param>
+/// <param name="Message">A description fit for a log or a person (never contains secrets).</param>
+/// <param name="StatusCode">The HTTP status code, for <see cref="MessageErrorKind.Api"/> errors that have one.</param>
+public sealed record MessageError(MessageErrorKind Kind, string Message, int? StatusCode = null);

@@ -1,0 +1,79 @@
+using Microsoft.Extensions.AI;
+
+namespace AgentCore;
+
+/// <summary>A provider registered with <c>AddChatClient</c>: its id, how to get its client, and its models.</summary>
+internal sealed record ChatClientRegistration(string ProviderId, Func<IServiceProvider, IChatClient> Factory, IReadOnlyList<ModelInfo> Models);
+
+/// <summary>
+/// The default <see cref="IModelProvider"/>: the providers registered with <c>AddChatClient</c>, one
+/// <see cref="IChatClient"/> per provider serving all its models, created on first use.
+/// </summary>
+internal sealed class ModelProvider : IModelProvider
+{
+    private readonly IServiceProvider _services;
+    private readonly Dictionary<string, Provider> _providers = new(StringComparer.Ordinal);
+    private readonly List<ModelInfo> _models = [];
+
+    public ModelProvider(IServiceProvider services, IEnumerable<ChatClientRegistration> registrations)
+    {
+        _services = services;
+        foreach (var registration in registrations)
+        {
+            if (_providers.ContainsKey(registration.ProviderId))
+            {
+                throw new InvalidOperationException($"The provider '{registration.ProviderId}' is registered twice with AddChatClient.");
+            }
+
+            _providers[registration.ProviderId] = new Provider(registration);
+            _models.AddRange(registration.Models);
+        }
+    }
+
+    public IReadOnlyList<ModelInfo> ListModels() => _models;
+
+    public ValueTask<ResolvedModel> GetModelAsync(string providerId, string modelId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(providerId);
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
+        if (!_providers.TryGetValue(providerId, out var provider) || !provider.Models.TryGetValue(modelId, out var info))
+        {
+            throw new ModelNotFoundException(providerId, modelId, _models.Select(static m => m.Reference));
+        }
+
+        return ValueTask.FromResult(new ResolvedModel(info, provider.GetClient(_services)));
+    }
+
+    /// <summary>Splits a <c>provider/model</c> reference at its first slash (model ids may contain slashes).</summary>
+    public static (string ProviderId, string ModelId) ParseReference(string reference, string paramName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reference, paramName);
+        int slash = reference.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0 || slash == reference.Length - 1)
+        {
+            throw new ArgumentException($"'{reference}' is not a model reference: expected 'provider/model'.", paramName);
+        }
+
+        return (reference[..slash], reference[(slash + 1)..]);
+    }
+
+    private sealed class Provider(ChatClientRegistration registration)
+    {
+        private IChatClient? _client;
+
+        public Dictionary<string, ModelInfo> Models { get; } =
+            registration.Models.ToDictionary(static m => m.ModelId, StringComparer.Ordinal);
+
+        public IChatClient GetClient(IServiceProvider services)
+        {
+            if (_client is { } client)
+            {
+                return client;
+            }
+
+            var created = registration.Factory(services) ?? throw new InvalidOperationException(
+                $"The chat client factory of provider '{registration.ProviderId}' returned null.");
+            return Interlocked.CompareExchange(ref _client, created, null) ?? created;
+        }
+    }
+}

@@ -1,0 +1,396 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace AgentCore;
+
+/// <summary>
+/// The default <see cref="ISessionStore"/>: plain files under <see cref="AgentCoreOptions.DataDirectory"/>.
+/// </summary>
+/// <remarks>
+/// <para>Layout: <c>sessions/&lt;id&gt;.json</c> holds one session, replaced atomically (temporary file and
+/// rename); <c>messages/&lt;session id&gt;.jsonl</c> is an append-only journal of the session's messages: whole
+/// messages, single parts, and text appended to a streaming part, one JSON record a line. Loading replays it;
+/// a journal that has grown well past its messages is rewritten compactly, again atomically.</para>
+/// <para>Safe for many threads and several processes on one directory: appends and rewrites take the journal's
+/// lock (see <see cref="FileAppender"/>); readers skip an unterminated last line, so they never see half a record.
+/// A corrupt file or line is skipped with a warning. Listing sessions reads no message.</para>
+/// </remarks>
+public sealed partial class FileSessionStore : ISessionStore
+{
+    private const string SessionsFolder = "sessions";
+    private const string MessagesFolder = "messages";
+    private readonly string _sessionsDirectory;
+    private readonly string _messagesDirectory;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates a store under <paramref name="dataDirectory"/> (created when first written).</summary>
+    public FileSessionStore(string dataDirectory, ILogger<FileSessionStore>? logger = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
+        string root = Path.GetFullPath(dataDirectory);
+        _sessionsDirectory = Path.Combine(root, SessionsFolder);
+        _messagesDirectory = Path.Combine(root, MessagesFolder);
+        _logger = logger ?? NullLogger<FileSessionStore>.Instance;
+    }
+
+    /// <summary>Creates a store under the configured <see cref="AgentCoreOptions.DataDirectory"/>.</summary>
+    public FileSessionStore(IOptions<AgentCoreOptions> options, ILogger<FileSessionStore>? logger = null)
+        : this(options.Value.DataDirectory, logger)
+    {
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        return await ReadSessionFileAsync(SessionPath(sessionId), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<SessionInfo> ListSessionsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (!Directory.Exists(_sessionsDirectory))
+        {
+            yield break;
+        }
+
+        var sessions = new List<SessionInfo>();
+        foreach (string path in Directory.EnumerateFiles(_sessionsDirectory, "*.json"))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!Identifier.IsValid(Path.GetFileNameWithoutExtension(path), IdKind.Session))
+            {
+                continue;
+            }
+
+            var session = await ReadSessionFileAsync(path, cancellationToken).ConfigureAwait(false);
+            if (session is not null)
+            {
+                sessions.Add(session);
+            }
+        }
+
+        sessions.Sort(SessionOrder.NewestFirst);
+        foreach (var session in sessions)
+        {
+            yield return session;
+        }
+    }
+
+    /// <inheritdoc />
+    public async ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        Identifier.Validate(session.Id, IdKind.Session, nameof(session));
+        Directory.CreateDirectory(_sessionsDirectory);
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(session, AgentCoreJsonContext.Default.SessionInfo);
+        await FileAppender.WriteAtomicAsync(SessionPath(session.Id), json, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        string sessionPath = SessionPath(sessionId);
+        string journal = JournalPath(sessionId);
+        bool existed = File.Exists(sessionPath) || File.Exists(journal);
+        if (!existed)
+        {
+            return false;
+        }
+
+        await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
+        {
+            File.Delete(sessionPath);
+            File.Delete(journal);
+        }
+
+        FileAppender.TryDelete(journal + ".lock");
+        return true;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        string journal = JournalPath(sessionId);
+        var replay = await ReplayAsync(journal, cancellationToken).ConfigureAwait(false);
+        if (replay.NeedsCompaction)
+        {
+            await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
+            {
+                // Replay again under the lock: a writer may have appended since.
+                replay = await ReplayAsync(journal, cancellationToken).ConfigureAwait(false);
+                if (replay.NeedsCompaction)
+                {
+                    await FileAppender.WriteAtomicAsync(journal, SerializeCompact(replay.Messages), cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        return replay.Messages;
+    }
+
+    /// <inheritdoc />
+    public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
+    {
+        ValidateMessage(message);
+        var record = new JournalRecord { Kind = JournalRecord.WholeMessage, Message = message };
+        return AppendAsync(message.SessionId, record, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
+    {
+        ValidateMessage(message);
+        ArgumentNullException.ThrowIfNull(part);
+        Identifier.Validate(part.Id, IdKind.Part, nameof(part));
+        JournalRecord record = appendedText is not null
+            ? new JournalRecord { Kind = JournalRecord.AppendedText, MessageId = message.Id, PartId = part.Id, Text = appendedText }
+            : new JournalRecord { Kind = JournalRecord.OnePart, Message = HeaderOf(message), Part = part };
+        return AppendAsync(message.SessionId, record, cancellationToken);
+    }
+
+    private async ValueTask AppendAsync(string sessionId, JournalRecord record, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_messagesDirectory);
+        byte[] line = SerializeLine(record);
+        await FileAppender.AppendAsync(JournalPath(sessionId), line, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void ValidateMessage(SessionMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        Identifier.Validate(message.Id, IdKind.Message, nameof(message));
+        Identifier.Validate(message.SessionId, IdKind.Session, nameof(message));
+    }
+
+    private static SessionMessage HeaderOf(SessionMessage message) => new()
+    {
+        Id = message.Id,
+        SessionId = message.SessionId,
+        Role = message.Role,
+        Parts = [],
+        CreatedAt = message.CreatedAt,
+        CompletedAt = message.CompletedAt,
+        ProviderId = message.ProviderId,
+        ModelId = message.ModelId,
+        Tokens = message.Tokens,
+        Cost = message.Cost,
+        IsSummary = message.IsSummary,
+        Error = message.Error,
+        FinishReason = message.FinishReason,
+    };
+
+    private static byte[] SerializeLine(JournalRecord record)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            JsonSerializer.Serialize(writer, record, FileStoreJsonContext.Default.JournalRecord);
+        }
+
+        System.Buffers.BuffersExtensions.Write(buffer, "\n"u8);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static byte[] SerializeCompact(IReadOnlyList<SessionMessage> messages)
+    {
+        using var stream = new MemoryStream();
+        foreach (var message in messages)
+        {
+            stream.Write(SerializeLine(new JournalRecord { Kind = JournalRecord.WholeMessage, Message = message }));
+        }
+
+        return stream.ToArray();
+    }
+
+    private async ValueTask<Replay> ReplayAsync(string journal, CancellationToken cancellationToken)
+    {
+        byte[] content;
+        try
+        {
+            content = await File.ReadAllBytesAsync(journal, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException)
+        {
+            return new Replay([], false);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return new Replay([], false);
+        }
+
+        var byId = new Dictionary<string, SessionMessage>(StringComparer.Ordinal);
+        int lines = 0;
+        int lineNumber = 0;
+        var remaining = content.AsSpan();
+        while (true)
+        {
+            int end = remaining.IndexOf((byte)'\n');
+            if (end < 0)
+            {
+                break; // An unterminated tail is a record still being written (or torn by a crash): not there yet.
+            }
+
+            var line = remaining[..end];
+            remaining = remaining[(end + 1)..];
+            lineNumber++;
+            if (line.IsEmpty)
+            {
+                continue;
+            }
+
+            lines++;
+            JournalRecord? record;
+            try
+            {
+                record = JsonSerializer.Deserialize(line, FileStoreJsonContext.Default.JournalRecord);
+            }
+            catch (JsonException ex)
+            {
+                LogCorruptLine(journal, lineNumber, ex.Message);
+                continue;
+            }
+
+            if (record is null || !Apply(byId, record))
+            {
+                LogCorruptLine(journal, lineNumber, "the record is incomplete or refers to a message or part that is not there");
+            }
+        }
+
+        var messages = byId.Values.ToList();
+        messages.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id));
+        return new Replay(messages, lines > messages.Count * 4 + 64);
+    }
+
+    private static bool Apply(Dictionary<string, SessionMessage> byId, JournalRecord record)
+    {
+        switch (record.Kind)
+        {
+            case JournalRecord.WholeMessage when record.Message is { } message && Identifier.IsValid(message.Id, IdKind.Message):
+                message.Parts ??= [];
+                byId[message.Id] = message;
+                return true;
+
+            case JournalRecord.OnePart when record.Message is { } header && record.Part is { } part && Identifier.IsValid(header.Id, IdKind.Message):
+                header.Parts = byId.TryGetValue(header.Id, out var existing) ? existing.Parts : [];
+                int index = header.Parts.FindIndex(p => p.Id == part.Id);
+                if (index >= 0)
+                {
+                    header.Parts[index] = part;
+                }
+                else
+                {
+                    header.Parts.Add(part);
+                }
+
+                byId[header.Id] = header;
+                return true;
+
+            case JournalRecord.AppendedText when record.MessageId is { } messageId && record.PartId is { } partId && record.Text is { } text:
+                if (!byId.TryGetValue(messageId, out var target))
+                {
+                    return false;
+                }
+
+                switch (target.Parts.Find(p => p.Id == partId))
+                {
+                    case TextPart textPart:
+                        textPart.Text += text;
+                        return true;
+                    case ReasoningPart reasoningPart:
+                        reasoningPart.Text += text;
+                        return true;
+                    default:
+                        return false;
+                }
+
+            default:
+                return false;
+        }
+    }
+
+    private async ValueTask<SessionInfo?> ReadSessionFileAsync(string path, CancellationToken cancellationToken)
+    {
+        byte[] content;
+        try
+        {
+            content = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return null;
+        }
+
+        try
+        {
+            var session = JsonSerializer.Deserialize(content, AgentCoreJsonContext.Default.SessionInfo);
+            if (session is null || !Identifier.IsValid(session.Id, IdKind.Session) || session.Title is null)
+            {
+                LogCorruptFile(path, "the file holds no session");
+                return null;
+            }
+
+            return session.Metadata is null ? session with { Metadata = SessionInfo.EmptyMetadata } : session;
+        }
+        catch (JsonException ex)
+        {
+            LogCorruptFile(path, ex.Message);
+            return null;
+        }
+    }
+
+    private string SessionPath(string sessionId) => Path.Combine(_sessionsDirectory, sessionId + ".json");
+
+    private string JournalPath(string sessionId) => Path.Combine(_messagesDirectory, sessionId + ".jsonl");
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt session file {Path}: {Reason}")]
+    private partial void LogCorruptFile(string path, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt line {Line} of message journal {Path}: {Reason}")]
+    private partial void LogCorruptLine(string path, int line, string reason);
+
+    private sealed record Replay(List<SessionMessage> Messages, bool NeedsCompaction);
+}
+
+/// <summary>One line of a <see cref="FileSessionStore"/> message journal.</summary>
+internal sealed class JournalRecord
+{
+    public const string WholeMessage = "m";
+    public const string OnePart = "p";
+    public const string AppendedText = "t";
+
+    /// <summary><c>m</c>: a whole message; <c>p</c>: a message's own fields and one part; <c>t</c>: text appended to a part.</summary>
+    [JsonPropertyName("k")] public string Kind { get; set; } = "";
+    [JsonPropertyName("m")] public SessionMessage? Message { get; set; }
+    [JsonPropertyName("p")] public MessagePart? Part { get; set; }
+    [JsonPropertyName("mid")] public string? MessageId { get; set; }
+    [JsonPropertyName("pid")] public string? PartId { get; set; }
+    [JsonPropertyName("t")] public string? Text { get; set; }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(JournalRecord))]
+internal sealed partial class FileStoreJsonContext : JsonSerializerContext;
+
+/// <summary>The order sessions are listed in.</summary>
+internal static class SessionOrder
+{
+    /// <summary>Newest first by creation time, then by id descending.</summary>
+    public static readonly Comparison<SessionInfo> NewestFirst = static (a, b) =>
+    {
+        int byTime = b.CreatedAt.CompareTo(a.CreatedAt);
+        return byTime != 0 ? byTime : string.CompareOrdinal(b.Id, a.Id);
+    };
+}

@@ -1,0 +1,46 @@
+
+namespace AgentCore;
+
+/// <summary>
+/// Persistence of sessions and their messages: the extension point for a store of your own.
+/// </summary>
+/// <remarks>
+/// <para>Implementations must be safe for concurrent use, validate every id before it reaches storage
+/// (throwing an <see cref="ArgumentException"/> that names the value), never expose a half-written
+/// record, and skip a corrupt record with a logged warning rather than fail a read or a listing.</para>
+/// <para>The <c>AgentCore.Testing</c> package has a conformance suite every store should pass.</para>
+/// </remarks>
+public interface ISessionStore
+{
+    /// <summary>Reads one session, or returns null when there is none with that id.</summary>
+    ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists every session, newest first (by creation), without reading any message.</summary>
+    IAsyncEnumerable<SessionInfo> ListSessionsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Inserts or replaces a session.</summary>
+    ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a session and all its messages. Returns false when there was none.</summary>
+    ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads the messages of a session in ascending id (creation) order; empty when there are none.</summary>
+    ValueTask<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>Inserts or replaces a message (by <see cref="SessionMessage.Id"/>) of <see cref="SessionMessage.SessionId"/>.</summary>
+    ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Persists a change to one part of a message while it streams: afterwards the stored message must equal
+    /// <paramref name="message"/> (its own fields and every part).
+    /// </summary>
+    /// <remarks>
+    /// The engine calls this at part boundaries and about once a second while text streams, so a store can
+    /// avoid rewriting a whole message each time. <paramref name="part"/> is the part that changed; when
+    /// <paramref name="appendedText"/> is not null, the part is a <see cref="TextPart"/> or <see cref="ReasoningPart"/>
+    /// already stored by an earlier call, and its text grew by exactly <paramref name="appendedText"/> since then,
+    /// so a store may append instead of rewriting. The default implementation saves the whole message.
+    /// </remarks>
+    ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
+        => SaveMessageAsync(message, cancellationToken);
+}

@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+
+namespace AgentCore;
+
+/// <summary>
+/// An <see cref="ISessionStore"/> that keeps everything in memory, for tests and throwaway sessions.
+/// </summary>
+/// <remarks>
+/// Records are kept serialized, so what a caller reads back is a copy: changing it changes nothing stored,
+/// exactly as with a durable store. Ids are validated the same way.
+/// </remarks>
+public sealed class InMemorySessionStore : ISessionStore
+{
+    private readonly ConcurrentDictionary<string, byte[]> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte[]>> _messages = new(StringComparer.Ordinal);
+
+    /// <inheritdoc />
+    public ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        return ValueTask.FromResult(_sessions.TryGetValue(sessionId, out var json) ? ReadSession(json) : null);
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<SessionInfo> ListSessionsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var sessions = _sessions.Values.Select(ReadSession).ToList();
+        sessions.Sort(SessionOrder.NewestFirst);
+        foreach (var session in sessions)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return session;
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        Identifier.Validate(session.Id, IdKind.Session, nameof(session));
+        _sessions[session.Id] = JsonSerializer.SerializeToUtf8Bytes(session, AgentCoreJsonContext.Default.SessionInfo);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        bool removedSession = _sessions.TryRemove(sessionId, out _);
+        bool removedMessages = _messages.TryRemove(sessionId, out _);
+        return ValueTask.FromResult(removedSession || removedMessages);
+    }
+
+    /// <inheritdoc />
+    public ValueTask<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        if (!_messages.TryGetValue(sessionId, out var byId))
+        {
+            return ValueTask.FromResult<IReadOnlyList<SessionMessage>>([]);
+        }
+
+        var messages = byId.ToArray()
+            .OrderBy(static pair => pair.Key, StringComparer.Ordinal)
+            .Select(static pair => JsonSerializer.Deserialize(pair.Value, AgentCoreJsonContext.Default.SessionMessage)!)
+            .ToList();
+        return ValueTask.FromResult<IReadOnlyList<SessionMessage>>(messages);
+    }
+
+    /// <inheritdoc />
+    public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        Identifier.Validate(message.Id, IdKind.Message, nameof(message));
+        Identifier.Validate(message.SessionId, IdKind.Session, nameof(message));
+        var byId = _messages.GetOrAdd(message.SessionId, static _ => new(StringComparer.Ordinal));
+        byId[message.Id] = JsonSerializer.SerializeToUtf8Bytes(message, AgentCoreJsonContext.Default.SessionMessage);
+        return ValueTask.CompletedTask;
+    }
+
+    private static SessionInfo ReadSession(byte[] json) =>
+        JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionInfo)!;
+}
