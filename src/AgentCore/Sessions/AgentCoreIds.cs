@@ -1,0 +1,41 @@
+using System.Runtime.CompilerServices;
+
+namespace AgentCore;
+
+/// <summary>
+/// Creates and checks AgentCore ids: <c>ses_</c>, <c>msg_</c> and <c>prt_</c> followed by letters, digits,
+/// <c>_</c> or <c>-</c>, at most 64 characters. New ids sort in creation order. Store authors call the
+/// <c>ThrowIfInvalid…</c> methods before an id reaches storage.
+/// </summary>
+public static class AgentCoreIds
+{
+    /// <summary>A new session id.</summary>
+    public static string NewSessionId() => Identifier.Create(IdKind.Session);
+
+    /// <summary>A new message id, greater than every message id this process created before.</summary>
+    public static string NewMessageId() => Identifier.Create(IdKind.Message);
+
+    /// <summary>A new part id, greater than every part id this process created before.</summary>
+    public static string NewPartId() => Identifier.Create(IdKind.Part);
+
+    /// <summary>Whether <paramref name="id"/> is a well-formed session id.</summary>
+    public static bool IsValidSessionId(string? id) => Identifier.IsValid(id, IdKind.Session);
+
+    /// <summary>Whether <paramref name="id"/> is a well-formed message id.</summary>
+    public static bool IsValidMessageId(string? id) => Identifier.IsValid(id, IdKind.Message);
+
+    /// <summary>Whether <paramref name="id"/> is a well-formed part id.</summary>
+    public static bool IsValidPartId(string? id) => Identifier.IsValid(id, IdKind.Part);
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming <paramref name="id"/> unless it is a well-formed session id.</summary>
+    public static void ThrowIfInvalidSessionId(string? id, [CallerArgumentExpression(nameof(id))] string? paramName = null) =>
+        Identifier.Validate(id, IdKind.Session, paramName ?? nameof(id));
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming <paramref name="id"/> unless it is a well-formed message id.</summary>
+    public static void ThrowIfInvalidMessageId(string? id, [CallerArgumentExpression(nameof(id))] string? paramName = null) =>
+        Identifier.Validate(id, IdKind.Message, paramName ?? nameof(id));
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming <paramref name="id"/> unless it is a well-formed part id.</summary>
+    public static void ThrowIfInvalidPartId(string? id, [CallerArgumentExpression(nameof(id))] string? paramName = null) =>
+        Identifier.Validate(id, IdKind.Part, paramName ?? nameof(id));
+}
