@@ -37,6 +37,7 @@ public static class AgentCoreServiceCollectionExtensions
         services.TryAddSingleton<ISessionLockProvider, InProcessSessionLockProvider>();
         services.TryAddSingleton<SessionEventHub>();
         services.TryAddSingleton<ISessionEvents>(static sp => sp.GetRequiredService<SessionEventHub>());
+        services.TryAddSingleton<ISessionService, SessionService>();
 
         return new AgentCoreBuilder(services);
     }

@@ -1,0 +1,131 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+
+namespace AgentCore;
+
+/// <summary>
+/// Runs one requested tool call and turns whatever happens into a result the model can read: the tool's
+/// output (cut to <see cref="AgentCoreOptions.MaxToolOutputBytes"/>), or an error for an unknown tool,
+/// malformed arguments or a tool that throws. Never throws itself, except for the turn's own cancellation.
+/// </summary>
+internal static class ToolInvoker
+{
+    public sealed record Outcome(bool Succeeded, string Text, List<FilePart>? Attachments);
+
+    public static async Task<Outcome> InvokeAsync(
+        FunctionCallContent call,
+        IReadOnlyDictionary<string, AIFunction> tools,
+        IServiceProvider services,
+        int maxOutputBytes,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        if (!tools.TryGetValue(call.Name, out var function))
+        {
+            string available = tools.Count == 0 ? "none" : string.Join(", ", tools.Keys.Order(StringComparer.Ordinal));
+            return new Outcome(false, $"Unknown tool '{call.Name}'. Available tools: {available}.", null);
+        }
+
+        if (call.Exception is { } parseError)
+        {
+            return new Outcome(false, $"The arguments for '{call.Name}' could not be read: {parseError.Message} Send a valid JSON object.", null);
+        }
+
+        object? result;
+        try
+        {
+            var arguments = new AIFunctionArguments(call.Arguments ?? new Dictionary<string, object?>()) { Services = services };
+            result = await function.InvokeAsync(arguments, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            return new Outcome(false, Truncate(DescribeFailure(ex), maxOutputBytes), null);
+        }
+
+        var (text, attachments) = Render(result, time);
+        return new Outcome(true, Truncate(text, maxOutputBytes), attachments);
+    }
+
+    /// <summary>Cuts <paramref name="text"/> to <paramref name="maxBytes"/> UTF-8 bytes, at a character boundary, with a visible marker.</summary>
+    public static string Truncate(string text, int maxBytes)
+    {
+        int bytes = Encoding.UTF8.GetByteCount(text);
+        if (bytes <= maxBytes)
+        {
+            return text;
+        }
+
+        // Find the longest prefix that fits, without splitting a surrogate pair.
+        int chars = 0;
+        int used = 0;
+        while (chars < text.Length)
+        {
+            int width = char.IsHighSurrogate(text[chars]) && chars + 1 < text.Length ? 2 : 1;
+            int size = Encoding.UTF8.GetByteCount(text.AsSpan(chars, width));
+            if (used + size > maxBytes)
+            {
+                break;
+            }
+
+            used += size;
+            chars += width;
+        }
+
+        return string.Concat(text.AsSpan(0, chars),
+            $"\n\n[Output truncated: showing the first {used:N0} of {bytes:N0} bytes.]");
+    }
+
+    private static string DescribeFailure(Exception ex) => ex switch
+    {
+        ArgumentException or JsonException => $"Invalid arguments: {ex.Message}",
+        ToolException => ex.Message,
+        _ => $"{ex.GetType().Name}: {ex.Message}",
+    };
+
+    private static (string Text, List<FilePart>? Attachments) Render(object? result, TimeProvider time)
+    {
+        switch (result)
+        {
+            case null:
+                return ("", null);
+            case string s:
+                return (s, null);
+            case JsonElement { ValueKind: JsonValueKind.String } json:
+                return (json.GetString() ?? "", null);
+            case JsonElement json:
+                return (json.GetRawText(), null);
+            case AIContent content:
+                return Render(new[] { content }, time);
+            case IEnumerable<AIContent> contents:
+                var texts = new List<string>();
+                List<FilePart>? files = null;
+                foreach (var content in contents)
+                {
+                    switch (content)
+                    {
+                        case TextContent t:
+                            texts.Add(t.Text);
+                            break;
+                        case DataContent d:
+                            (files ??= []).Add(new FilePart { Id = Identifier.Create(IdKind.Part, time), MediaType = d.MediaType, Name = d.Name, Data = d.Data.ToArray() });
+                            break;
+                        case UriContent u:
+                            (files ??= []).Add(new FilePart { Id = Identifier.Create(IdKind.Part, time), MediaType = u.MediaType, Uri = u.Uri.ToString() });
+                            break;
+                        default:
+                            texts.Add(JsonSerializer.Serialize(content, AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(AIContent))));
+                            break;
+                    }
+                }
+
+                return (string.Join("\n\n", texts), files);
+            default:
+                return (JsonSerializer.Serialize(result, AIJsonUtilities.DefaultOptions.GetTypeInfo(result.GetType())), null);
+        }
+    }
+}

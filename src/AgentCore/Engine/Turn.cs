@@ -1,0 +1,627 @@
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+
+namespace AgentCore;
+
+/// <summary>Why a turn ended, as written to the usage history.</summary>
+internal static class ExitReasons
+{
+    public const string Completed = "completed";
+    public const string Aborted = "aborted";
+    public const string Error = "error";
+    public const string MaxSteps = "max_steps";
+}
+
+/// <summary>How a turn ended: its assistant message, and the exception to throw to the caller, if any.</summary>
+internal sealed record TurnOutcome(SessionMessage Message, string ExitReason, Exception? Failure);
+
+/// <summary>
+/// One turn of conversation, top to bottom: persist the user's message, open the assistant's, then step —
+/// stream from the model, turn updates into parts and events, run the tools it asked for, record usage and
+/// cost — until the model answers without tools or the step limit is reached; then close the message,
+/// update the session's totals and record the history. Created by <see cref="SessionService"/> with the
+/// session's lock held; never throws (failures end the turn and become its outcome).
+/// </summary>
+internal sealed partial class Turn
+{
+    /// <summary>How often streamed text is persisted at most: a crash loses at most this much of it.</summary>
+    internal static readonly TimeSpan TextPersistInterval = TimeSpan.FromSeconds(1);
+
+    private readonly SessionService _service;
+    private readonly TurnSetup _setup;
+    private readonly AgentCoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SessionStats _stats;
+    private readonly SemaphoreSlim _persistGate = new(1, 1);
+    private readonly SessionMessage _user;
+    private readonly SessionMessage _message;
+    private ChannelWriter<SessionEvent>? _events;
+    private StepState? _step;
+    private int _stepNumber;
+    private int _toolCalls;
+
+    public Turn(SessionService service, TurnSetup setup, AgentCoreOptions options, TimeProvider time, ILogger logger)
+    {
+        _service = service;
+        _setup = setup;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _stats = new SessionStats(time);
+        var now = time.GetUtcNow();
+        _user = new SessionMessage
+        {
+            Id = Identifier.Create(IdKind.Message, time),
+            SessionId = setup.Session.Id,
+            Role = ChatRole.User,
+            Parts = setup.UserParts,
+            CreatedAt = now,
+            CompletedAt = now,
+        };
+        _message = new SessionMessage
+        {
+            Id = Identifier.Create(IdKind.Message, time),
+            SessionId = setup.Session.Id,
+            Role = ChatRole.Assistant,
+            CreatedAt = now,
+            ProviderId = setup.Model.Info.ProviderId,
+            ModelId = setup.Model.Info.ModelId,
+        };
+    }
+
+    private string SessionId => _setup.Session.Id;
+
+    /// <summary>Runs the turn, writing its events to <paramref name="events"/> and completing it with <see cref="TurnCompleted"/>.</summary>
+    /// <param name="events">Where the turn's events go (the caller's stream).</param>
+    /// <param name="callerToken">The caller's cancellation: cancelled means the turn is aborted and the caller gets an <see cref="OperationCanceledException"/>.</param>
+    /// <param name="turnToken">Cancelled by the caller's token or by <see cref="ISessionService.Abort"/>.</param>
+    public async Task<TurnOutcome> RunAsync(ChannelWriter<SessionEvent> events, CancellationToken callerToken, CancellationToken turnToken)
+    {
+        _events = events;
+        string exitReason = ExitReasons.Completed;
+        Exception? failure = null;
+        try
+        {
+            await _service.RecordHistoryAsync(HistoryEntry(end: false)).ConfigureAwait(false);
+            await PersistUserMessageAsync().ConfigureAwait(false);
+            await PersistAsync(() => _service.Store.SaveMessageAsync(_message, CancellationToken.None)).ConfigureAwait(false);
+            Emit(new MessageUpdated(SessionId, Snapshot(_message)));
+
+            for (_stepNumber = 1; ; _stepNumber++)
+            {
+                bool lastStep = _stepNumber >= _options.MaxSteps;
+                var calls = await RunStepAsync(lastStep, turnToken).ConfigureAwait(false);
+                if (calls.Count == 0)
+                {
+                    break;
+                }
+
+                if (lastStep)
+                {
+                    exitReason = ExitReasons.MaxSteps;
+                    break;
+                }
+
+                await RunToolsAsync(calls, turnToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (turnToken.IsCancellationRequested)
+        {
+            exitReason = ExitReasons.Aborted;
+            failure = callerToken.IsCancellationRequested ? new OperationCanceledException("The turn was cancelled.", null, callerToken) : null;
+        }
+        catch (Exception ex)
+        {
+            exitReason = ExitReasons.Error;
+            failure = ex;
+        }
+
+        (exitReason, failure) = await FinishAsync(exitReason, failure).ConfigureAwait(false);
+        Emit(new TurnCompleted(SessionId, Snapshot(_message), exitReason));
+        events.TryComplete();
+        return new TurnOutcome(_message, exitReason, failure);
+    }
+
+    private async Task PersistUserMessageAsync()
+    {
+        await PersistAsync(() => _service.Store.SaveMessageAsync(_user, CancellationToken.None)).ConfigureAwait(false);
+        _setup.Prompt.AddRange(ToChatMessages(_user));
+        Emit(new MessageUpdated(SessionId, Snapshot(_user)));
+    }
+
+    /// <summary>One model call: streams it (retrying transient failures) and returns the tool calls it asked for.</summary>
+    private async Task<List<(FunctionCallContent Call, ToolPart Part)>> RunStepAsync(bool lastStep, CancellationToken token)
+    {
+        var start = new StepStartPart { Id = NewPartId(), StartedAt = _time.GetUtcNow() };
+        _message.Parts.Add(start);
+        await SavePartAsync(start).ConfigureAwait(false);
+
+        var context = new ToolContext(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId);
+        var tools = lastStep ? [] : await _service.Tools.GetToolsAsync(context, token).ConfigureAwait(false);
+        var options = ChatOptionsFor(tools);
+        var prompt = new List<ChatMessage>(_setup.Prompt);
+        prompt.AddRange(ToChatMessages(_message));
+
+        for (int attempt = 0; ; attempt++)
+        {
+            _step = new StepState(tools, _stats.StartApiCall(), _time.GetTimestamp());
+            try
+            {
+                await foreach (var update in _setup.Model.ChatClient.GetStreamingResponseAsync(prompt, options, token).ConfigureAwait(false))
+                {
+                    await ApplyAsync(update).ConfigureAwait(false);
+                }
+
+                break;
+            }
+            catch (Exception ex) when (!_step.ProducedOutput && attempt < _options.MaxRetries && ModelErrors.IsTransient(ex, token))
+            {
+                var delay = RetryDelay(ex, attempt + 1);
+                LogRetrying(SessionId, attempt + 1, delay, ex.GetType().Name, ModelErrors.StatusCode(ex));
+                Emit(new Retrying(SessionId, attempt + 1, delay, Describe(ex)));
+                await Task.Delay(delay, _time, token).ConfigureAwait(false);
+            }
+        }
+
+        await FinishStepAsync().ConfigureAwait(false);
+        return _step.Calls;
+    }
+
+    /// <summary>Turns one streamed update into parts and events.</summary>
+    private async ValueTask ApplyAsync(ChatResponseUpdate update)
+    {
+        var step = _step!;
+        foreach (var content in update.Contents)
+        {
+            switch (content)
+            {
+                case TextReasoningContent reasoning when !string.IsNullOrEmpty(reasoning.Text):
+                    await AppendAsync(step.Reasoning, reasoning.Text, static id => new ReasoningPart { Id = id }, reasoning: true).ConfigureAwait(false);
+                    break;
+
+                case TextContent text when !string.IsNullOrEmpty(text.Text):
+                    await AppendAsync(step.Text, text.Text, static id => new TextPart { Id = id }, reasoning: false).ConfigureAwait(false);
+                    break;
+
+                case FunctionCallContent call:
+                    step.ProducedOutput = true;
+                    await FlushTextAsync().ConfigureAwait(false);
+                    var tool = new ToolPart
+                    {
+                        Id = NewPartId(),
+                        CallId = call.CallId,
+                        ToolName = call.Name,
+                        Arguments = call.Exception is null ? JsonSerializer.SerializeToElement(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions) : null,
+                        RawArguments = call.Exception is null ? null : call.RawRepresentation as string ?? call.Exception.Message,
+                        State = ToolState.Pending,
+                    };
+                    _message.Parts.Add(tool);
+                    step.Calls.Add((call, tool));
+                    await SavePartAsync(tool).ConfigureAwait(false);
+                    Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(tool)));
+                    break;
+
+                case UsageContent usage:
+                    (step.Usage ??= new UsageDetails()).Add(usage.Details);
+                    break;
+
+                case DataContent data:
+                    step.ProducedOutput = true;
+                    var file = new FilePart { Id = NewPartId(), MediaType = data.MediaType, Name = data.Name, Data = data.Data.ToArray() };
+                    _message.Parts.Add(file);
+                    await SavePartAsync(file).ConfigureAwait(false);
+                    break;
+
+                case ErrorContent error:
+                    LogProviderErrorContent(SessionId, error.ErrorCode);
+                    break;
+            }
+        }
+
+        if (update.FinishReason is { } finish)
+        {
+            step.FinishReason = finish.Value;
+        }
+
+        if (step.HasUnsavedText && _time.GetElapsedTime(step.LastTextPersist) >= TextPersistInterval)
+        {
+            await FlushTextAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask AppendAsync(StreamedText streamed, string delta, Func<string, MessagePart> create, bool reasoning)
+    {
+        _step!.ProducedOutput = true;
+        bool created = streamed.Part is null;
+        var part = streamed.Part ??= create(NewPartId());
+        streamed.Builder.Append(delta);
+        if (created)
+        {
+            // A new part is stored at once (with its first text), so later saves may append to it.
+            _message.Parts.Add(part);
+            streamed.Materialize();
+            await SavePartAsync(part).ConfigureAwait(false);
+            _step.LastTextPersist = _time.GetTimestamp();
+        }
+
+        Emit(reasoning
+            ? new ReasoningDelta(SessionId, _message.Id, part.Id, delta)
+            : new TextDelta(SessionId, _message.Id, part.Id, delta));
+    }
+
+    /// <summary>Persists the text streamed since the last save, as an append.</summary>
+    private async ValueTask FlushTextAsync()
+    {
+        if (_step is not { } step)
+        {
+            return;
+        }
+
+        foreach (var streamed in step.Streams)
+        {
+            if (streamed.Part is { } part && streamed.Materialize() is { Length: > 0 } appended)
+            {
+                await SavePartAsync(part, appended).ConfigureAwait(false);
+            }
+        }
+
+        step.LastTextPersist = _time.GetTimestamp();
+    }
+
+    /// <summary>Closes the current step: its text, its usage and cost, its finish part.</summary>
+    private async ValueTask FinishStepAsync()
+    {
+        if (_step is not { Finished: false } step)
+        {
+            return;
+        }
+
+        step.Finished = true;
+        await FlushTextAsync().ConfigureAwait(false);
+
+        TokenUsage usage = default;
+        if (step.Usage is { } details)
+        {
+            usage = UsageAccounting.ToTokenUsage(details);
+        }
+        else
+        {
+            LogNoUsage(SessionId, _setup.Model.Info.Reference);
+        }
+
+        decimal cost = UsageAccounting.Cost(usage, _setup.Model.Info.Pricing);
+        _stats.RecordStep(usage, step.ApiStartedAt);
+        _message.Tokens += usage;
+        _message.Cost += cost;
+        _message.FinishReason = step.FinishReason ?? (step.Calls.Count > 0 ? ChatFinishReason.ToolCalls.Value : ChatFinishReason.Stop.Value);
+        var finish = new StepFinishPart { Id = NewPartId(), Tokens = usage, Cost = cost, FinishReason = _message.FinishReason, EndedAt = _time.GetUtcNow() };
+        _message.Parts.Add(finish);
+        await SavePartAsync(finish).ConfigureAwait(false);
+        Emit(new StepFinished(SessionId, _message.Id, _stepNumber, usage, cost, finish.FinishReason));
+    }
+
+    /// <summary>Runs the step's tool calls, one after another or (with <see cref="AgentCoreOptions.ParallelToolCalls"/>) together.</summary>
+    private async Task RunToolsAsync(List<(FunctionCallContent Call, ToolPart Part)> calls, CancellationToken token)
+    {
+        var tools = new Dictionary<string, AIFunction>(StringComparer.Ordinal);
+        foreach (var tool in _step!.Tools)
+        {
+            tools.TryAdd(tool.Name, tool);
+        }
+
+        if (_options.ParallelToolCalls && calls.Count > 1)
+        {
+            await Task.WhenAll(calls.Select(c => RunToolAsync(c.Call, c.Part, tools, token))).ConfigureAwait(false);
+        }
+        else
+        {
+            foreach (var (call, part) in calls)
+            {
+                await RunToolAsync(call, part, tools, token).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task RunToolAsync(FunctionCallContent call, ToolPart part, IReadOnlyDictionary<string, AIFunction> tools, CancellationToken token)
+    {
+        Interlocked.Increment(ref _toolCalls);
+        part.State = ToolState.Running;
+        part.StartedAt = _time.GetUtcNow();
+        await SavePartAsync(part).ConfigureAwait(false);
+        Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(part)));
+
+        var outcome = await ToolInvoker.InvokeAsync(call, tools, _service.Services, _options.MaxToolOutputBytes, _time, token).ConfigureAwait(false);
+
+        part.EndedAt = _time.GetUtcNow();
+        if (outcome.Succeeded)
+        {
+            part.State = ToolState.Completed;
+            part.Output = outcome.Text;
+            part.Attachments = outcome.Attachments;
+        }
+        else
+        {
+            part.State = ToolState.Error;
+            part.Error = outcome.Text;
+            LogToolFailed(SessionId, part.ToolName, part.CallId);
+        }
+
+        await SavePartAsync(part).ConfigureAwait(false);
+        Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(part)));
+    }
+
+    /// <summary>
+    /// Closes the assistant message on every path — partial text kept, usage so far recorded, open tool calls
+    /// closed — then updates the session's totals and the history. Failures here are logged; a failure to
+    /// persist the completion becomes the turn's failure when it had none.
+    /// </summary>
+    private async Task<(string ExitReason, Exception? Failure)> FinishAsync(string exitReason, Exception? failure)
+    {
+        try
+        {
+            await FinishStepAsync().ConfigureAwait(false);
+            string openToolError = exitReason switch
+            {
+                ExitReasons.Aborted => "aborted",
+                ExitReasons.MaxSteps => $"not run: the turn reached its limit of {_options.MaxSteps} steps",
+                _ => "not run: the turn failed",
+            };
+            foreach (var tool in _message.Parts.OfType<ToolPart>().Where(static t => t.State is ToolState.Pending or ToolState.Running))
+            {
+                tool.State = ToolState.Error;
+                tool.Error = openToolError;
+                tool.EndedAt = _time.GetUtcNow();
+                Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(tool)));
+            }
+
+            _message.Error = exitReason switch
+            {
+                ExitReasons.Aborted => new MessageError(MessageErrorKind.Aborted, "The turn was aborted."),
+                ExitReasons.MaxSteps => new MessageError(MessageErrorKind.MaxSteps, $"The turn stopped at its limit of {_options.MaxSteps} steps."),
+                ExitReasons.Error when failure is not null => ErrorOf(failure),
+                _ => null,
+            };
+            _message.CompletedAt = _time.GetUtcNow();
+            await PersistAsync(() => _service.Store.SaveMessageAsync(_message, CancellationToken.None)).ConfigureAwait(false);
+            Emit(new MessageUpdated(SessionId, Snapshot(_message)));
+        }
+        catch (Exception ex)
+        {
+            LogFinishFailed(ex, SessionId);
+            if (failure is null)
+            {
+                (exitReason, failure) = (ExitReasons.Error, ex);
+            }
+        }
+
+        try
+        {
+            var session = await _service.UpdateTotalsAsync(SessionId, _message.Tokens, _message.Cost).ConfigureAwait(false);
+            if (session is not null)
+            {
+                Emit(new SessionUpdated(SessionId, session));
+            }
+        }
+        catch (Exception ex)
+        {
+            LogFinishFailed(ex, SessionId);
+        }
+
+        await _service.RecordHistoryAsync(HistoryEntry(end: true, exitReason)).ConfigureAwait(false);
+        return (exitReason, failure);
+    }
+
+    private SessionHistoryEntry HistoryEntry(bool end, string? exitReason = null) => new()
+    {
+        AgentId = _options.AgentId,
+        SessionId = SessionId,
+        Timestamp = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+        Project = _options.Project ?? Environment.CurrentDirectory,
+        Model = _setup.Model.Info.ModelId,
+        Provider = _setup.Model.Info.ProviderId,
+        Usage = end ? _stats.ToHistoryUsage() : new HistoryUsage(),
+        Duration = end ? _stats.ToHistoryDuration() : new HistoryDuration(),
+        Cost = new HistoryCost { Type = HistoryCost.Byok, UsdByok = end ? _message.Cost : 0m },
+        MessageCount = end ? _setup.MessageCountBefore + 2 : null,
+        ToolCallCount = end ? _toolCalls : null,
+        ExitReason = exitReason,
+    };
+
+    private ChatOptions ChatOptionsFor(IReadOnlyList<AIFunction> tools)
+    {
+        var options = _setup.Options?.Clone() ?? new ChatOptions();
+        options.ModelId = _setup.Model.Info.ModelId;
+        options.MaxOutputTokens ??= _setup.Model.Info.MaxOutputTokens;
+        if (tools.Count > 0)
+        {
+            var all = options.Tools?.ToList() ?? [];
+            all.AddRange(tools);
+            options.Tools = all;
+            options.AllowMultipleToolCalls ??= true;
+        }
+        else if (options.Tools is { Count: > 0 } && _stepNumber >= _options.MaxSteps)
+        {
+            options.Tools = null; // The last step answers in text.
+        }
+
+        return options;
+    }
+
+    private TimeSpan RetryDelay(Exception ex, int attempt)
+    {
+        if (ModelErrors.RetryAfter(ex, _time.GetUtcNow()) is { } requested)
+        {
+            return requested;
+        }
+
+        // 2 s, 4 s, 8 s ... capped at 30 s, with ±20 % jitter so clients do not retry in step.
+        double seconds = Math.Min(2 * Math.Pow(2, attempt - 1), 30);
+        double jitter = 0.8 + (Random.Shared.NextDouble() * 0.4);
+        return TimeSpan.FromSeconds(Math.Min(seconds * jitter, 30));
+    }
+
+    private static MessageError ErrorOf(Exception failure)
+    {
+        int? status = ModelErrors.StatusCode(failure);
+        if (ModelErrors.IsContextOverflow(failure))
+        {
+            return new MessageError(MessageErrorKind.ContextOverflow, failure.Message, status);
+        }
+
+        return status is not null
+            ? new MessageError(MessageErrorKind.Api, failure.Message, status)
+            : new MessageError(MessageErrorKind.Unknown, $"{failure.GetType().Name}: {failure.Message}");
+    }
+
+    private static string Describe(Exception ex) =>
+        ModelErrors.StatusCode(ex) is { } status ? $"{ex.GetType().Name} (HTTP {status})" : ex.GetType().Name;
+
+    private ValueTask SavePartAsync(MessagePart part, string? appendedText = null) =>
+        PersistAsync(() => _service.Store.SavePartAsync(_message, part, appendedText, CancellationToken.None));
+
+    /// <summary>Runs store writes of this turn one at a time, so a later state is never overwritten by an earlier one.</summary>
+    private async ValueTask PersistAsync(Func<ValueTask> write)
+    {
+        await _persistGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            await write().ConfigureAwait(false);
+        }
+        finally
+        {
+            _persistGate.Release();
+        }
+    }
+
+    private void Emit(SessionEvent sessionEvent)
+    {
+        _events?.TryWrite(sessionEvent);
+        _service.Events.Publish(sessionEvent);
+    }
+
+    private string NewPartId() => Identifier.Create(IdKind.Part, _time);
+
+    private static List<ChatMessage> ToChatMessages(SessionMessage message)
+    {
+        var list = new List<ChatMessage>();
+        PromptConversion.AppendChatMessages(message, list);
+        return list;
+    }
+
+    private static SessionMessage Snapshot(SessionMessage message) =>
+        JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(message, AgentCoreJsonContext.Default.SessionMessage), AgentCoreJsonContext.Default.SessionMessage)!;
+
+    private static ToolPart Snapshot(ToolPart part) => new()
+    {
+        Id = part.Id,
+        CallId = part.CallId,
+        ToolName = part.ToolName,
+        Arguments = part.Arguments,
+        RawArguments = part.RawArguments,
+        State = part.State,
+        Output = part.Output,
+        Attachments = part.Attachments,
+        Error = part.Error,
+        StartedAt = part.StartedAt,
+        EndedAt = part.EndedAt,
+        Compacted = part.Compacted,
+    };
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: model call failed with {ErrorType} (status {Status}); retry {Attempt} in {Delay}")]
+    private partial void LogRetrying(string sessionId, int attempt, TimeSpan delay, string errorType, int? status);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: model {Model} reported no usage for a step; it is counted as 0 tokens and $0")]
+    private partial void LogNoUsage(string sessionId, string model);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: tool {Tool} (call {CallId}) returned an error result")]
+    private partial void LogToolFailed(string sessionId, string tool, string callId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the provider streamed an error content (code {Code})")]
+    private partial void LogProviderErrorContent(string sessionId, string? code);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: closing the turn failed")]
+    private partial void LogFinishFailed(Exception exception, string sessionId);
+
+    /// <summary>The text or reasoning of one step as it streams: the part, all its text, and how much of it is stored.</summary>
+    private sealed class StreamedText
+    {
+        private int _stored;
+
+        public MessagePart? Part { get; set; }
+
+        public StringBuilder Builder { get; } = new();
+
+        /// <summary>Copies the text into the part and returns what was added since the last call.</summary>
+        public string Materialize()
+        {
+            if (Part is null || Builder.Length == _stored)
+            {
+                return "";
+            }
+
+            string all = Builder.ToString();
+            string added = all[_stored..];
+            _stored = all.Length;
+            switch (Part)
+            {
+                case TextPart text:
+                    text.Text = all;
+                    break;
+                case ReasoningPart reasoning:
+                    reasoning.Text = all;
+                    break;
+            }
+
+            return added;
+        }
+
+        public bool HasUnsaved => Part is not null && Builder.Length != _stored;
+    }
+
+    /// <summary>What one step has produced so far.</summary>
+    private sealed class StepState(IReadOnlyList<AIFunction> tools, long apiStartedAt, long startedAt)
+    {
+        public IReadOnlyList<AIFunction> Tools { get; } = tools;
+
+        public long ApiStartedAt { get; } = apiStartedAt;
+
+        public long LastTextPersist { get; set; } = startedAt;
+
+        public StreamedText Text { get; } = new();
+
+        public StreamedText Reasoning { get; } = new();
+
+        public IEnumerable<StreamedText> Streams => [Reasoning, Text];
+
+        public List<(FunctionCallContent Call, ToolPart Part)> Calls { get; } = [];
+
+        public UsageDetails? Usage { get; set; }
+
+        public string? FinishReason { get; set; }
+
+        public bool ProducedOutput { get; set; }
+
+        public bool Finished { get; set; }
+
+        public bool HasUnsavedText => Text.HasUnsaved || Reasoning.HasUnsaved;
+    }
+}
+
+/// <summary>What a turn starts from: the session, the model, the user's parts and the prompt so far.</summary>
+/// <param name="Session">The session, loaded with its lock held.</param>
+/// <param name="Model">The model answering.</param>
+/// <param name="UserParts">The user's message.</param>
+/// <param name="Prompt">The system prompt and the messages since the last summary, as chat messages.</param>
+/// <param name="Options">The caller's chat options, if any.</param>
+/// <param name="MessageCountBefore">How many messages the session held before the turn.</param>
+internal sealed record TurnSetup(
+    SessionInfo Session,
+    ResolvedModel Model,
+    List<MessagePart> UserParts,
+    List<ChatMessage> Prompt,
+    ChatOptions? Options,
+    int MessageCountBefore);

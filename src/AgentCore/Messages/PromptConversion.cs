@@ -1,0 +1,166 @@
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+
+namespace AgentCore;
+
+/// <summary>Converts between stored messages and the <see cref="ChatMessage"/>s a chat client takes.</summary>
+internal static class PromptConversion
+{
+    /// <summary>What the model sees in place of a tool output pruned to save context.</summary>
+    public const string PrunedOutput = "[Old tool output removed to save context. Call the tool again if you need it.]";
+
+    /// <summary>
+    /// Appends the chat messages of <paramref name="message"/>: a user or system message as one message;
+    /// an assistant message as one assistant message per step, each followed by a tool message holding the
+    /// results of that step's tool calls, so every call is answered and results follow their calls in order.
+    /// Reasoning is not sent back (providers need their own signatures for it).
+    /// </summary>
+    public static void AppendChatMessages(SessionMessage message, List<ChatMessage> into)
+    {
+        if (message.Role != ChatRole.Assistant)
+        {
+            var contents = new List<AIContent>(message.Parts.Count);
+            foreach (var part in message.Parts)
+            {
+                switch (part)
+                {
+                    case TextPart text when text.Text.Length > 0:
+                        contents.Add(new TextContent(text.Text));
+                        break;
+                    case FilePart file when ToContent(file) is { } content:
+                        contents.Add(content);
+                        break;
+                }
+            }
+
+            if (contents.Count > 0)
+            {
+                into.Add(new ChatMessage(message.Role, contents));
+            }
+
+            return;
+        }
+
+        var step = new List<AIContent>();
+        var results = new List<AIContent>();
+        foreach (var part in message.Parts)
+        {
+            switch (part)
+            {
+                case StepStartPart:
+                    Flush(step, results, into);
+                    break;
+                case TextPart text when text.Text.Length > 0:
+                    step.Add(new TextContent(text.Text));
+                    break;
+                case FilePart file when ToContent(file) is { } content:
+                    step.Add(content);
+                    break;
+                case ToolPart tool:
+                    step.Add(new FunctionCallContent(tool.CallId, tool.ToolName, ArgumentsOf(tool)));
+                    results.Add(new FunctionResultContent(tool.CallId, ResultOf(tool)));
+                    break;
+            }
+        }
+
+        Flush(step, results, into);
+    }
+
+    /// <summary>The result text the model sees for a tool part, whatever its state.</summary>
+    public static object? ResultOf(ToolPart tool)
+    {
+        if (tool.Compacted)
+        {
+            return PrunedOutput;
+        }
+
+        switch (tool.State)
+        {
+            case ToolState.Completed:
+                if (tool.Attachments is { Count: > 0 } attachments)
+                {
+                    var contents = new List<AIContent> { new TextContent(tool.Output ?? "") };
+                    contents.AddRange(attachments.Select(ToContent).OfType<AIContent>());
+                    return contents;
+                }
+
+                return tool.Output ?? "";
+            case ToolState.Error:
+                return "Error: " + (tool.Error ?? "the tool failed");
+            default:
+                return "Error: the tool call was interrupted before it returned.";
+        }
+    }
+
+    /// <summary>Converts user content into parts: text and files.</summary>
+    public static List<MessagePart> ToParts(string? text, IEnumerable<AIContent>? contents, TimeProvider time)
+    {
+        var parts = new List<MessagePart>();
+        if (!string.IsNullOrEmpty(text))
+        {
+            parts.Add(new TextPart { Id = Identifier.Create(IdKind.Part, time), Text = text });
+        }
+
+        foreach (var content in contents ?? [])
+        {
+            switch (content)
+            {
+                case TextContent t when !string.IsNullOrEmpty(t.Text):
+                    parts.Add(new TextPart { Id = Identifier.Create(IdKind.Part, time), Text = t.Text });
+                    break;
+                case DataContent data:
+                    parts.Add(new FilePart { Id = Identifier.Create(IdKind.Part, time), MediaType = data.MediaType, Name = data.Name, Data = data.Data.ToArray() });
+                    break;
+                case UriContent uri:
+                    parts.Add(new FilePart { Id = Identifier.Create(IdKind.Part, time), MediaType = uri.MediaType, Uri = uri.Uri.ToString() });
+                    break;
+                case null:
+                    break;
+                default:
+                    throw new ArgumentException($"Content of type '{content.GetType().Name}' cannot be sent as user input: use text, DataContent or UriContent.", nameof(contents));
+            }
+        }
+
+        return parts;
+    }
+
+    private static AIContent? ToContent(FilePart file)
+    {
+        if (file.Data is { } data)
+        {
+            return new DataContent(data, file.MediaType) { Name = file.Name };
+        }
+
+        return file.Uri is { } uri && Uri.TryCreate(uri, UriKind.Absolute, out var parsed) ? new UriContent(parsed, file.MediaType) : null;
+    }
+
+    private static Dictionary<string, object?> ArgumentsOf(ToolPart tool)
+    {
+        var arguments = new Dictionary<string, object?>(StringComparer.Ordinal);
+        if (tool.Arguments is { ValueKind: JsonValueKind.Object } json)
+        {
+            foreach (var property in json.EnumerateObject())
+            {
+                arguments[property.Name] = property.Value.Clone();
+            }
+        }
+
+        return arguments;
+    }
+
+    private static void Flush(List<AIContent> step, List<AIContent> results, List<ChatMessage> into)
+    {
+        if (step.Count > 0)
+        {
+            into.Add(new ChatMessage(ChatRole.Assistant, [.. step]));
+        }
+
+        if (results.Count > 0)
+        {
+            into.Add(new ChatMessage(ChatRole.Tool, [.. results]));
+        }
+
+        step.Clear();
+        results.Clear();
+    }
+}

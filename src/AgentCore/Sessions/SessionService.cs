@@ -1,0 +1,401 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using System.Threading.Channels;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace AgentCore;
+
+/// <summary>
+/// The default <see cref="ISessionService"/>: sessions over an <see cref="ISessionStore"/>, and turns run by
+/// <see cref="Turn"/> under the session's busy lock.
+/// </summary>
+internal sealed partial class SessionService : ISessionService
+{
+    // Read-modify-write of a session (renames, totals, titles) goes through one of these, chosen by the id's hash.
+    private readonly SemaphoreSlim[] _sessionGates = Enumerable.Range(0, 64).Select(static _ => new SemaphoreSlim(1, 1)).ToArray();
+    private readonly ISessionLockProvider _locks;
+    private readonly ISessionHistory _history;
+    private readonly IModelProvider _models;
+    private readonly AgentCoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ILoggerFactory _loggerFactory;
+
+    public SessionService(
+        ISessionStore store,
+        IModelProvider models,
+        IToolRegistry tools,
+        ISessionHistory history,
+        ISessionLockProvider locks,
+        SessionEventHub events,
+        IOptions<AgentCoreOptions> options,
+        TimeProvider time,
+        IServiceProvider services,
+        ILoggerFactory? loggerFactory = null)
+    {
+        Store = store;
+        _models = models;
+        Tools = tools;
+        _history = history;
+        _locks = locks;
+        Events = events;
+        _options = options.Value;
+        _time = time;
+        Services = services;
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = _loggerFactory.CreateLogger<SessionService>();
+    }
+
+    internal ISessionStore Store { get; }
+
+    internal IToolRegistry Tools { get; }
+
+    internal SessionEventHub Events { get; }
+
+    internal IServiceProvider Services { get; }
+
+    /// <inheritdoc />
+    public async Task<SessionInfo> CreateAsync(CreateSessionRequest? request = null, CancellationToken cancellationToken = default)
+    {
+        request ??= new CreateSessionRequest();
+        string id = request.Id is null ? Identifier.Create(IdKind.Session, _time) : Identifier.Validate(request.Id, IdKind.Session, nameof(request));
+        if (request.ParentId is not null)
+        {
+            Identifier.Validate(request.ParentId, IdKind.Session, nameof(request));
+            _ = await Store.GetSessionAsync(request.ParentId, cancellationToken).ConfigureAwait(false)
+                ?? throw new SessionNotFoundException(request.ParentId);
+        }
+
+        var now = _time.GetUtcNow();
+        var session = new SessionInfo
+        {
+            Id = id,
+            ParentId = request.ParentId,
+            Title = string.IsNullOrWhiteSpace(request.Title) ? DefaultTitle(now) : request.Title,
+            CreatedAt = now,
+            UpdatedAt = now,
+            Metadata = request.Metadata is null ? SessionInfo.EmptyMetadata : new Dictionary<string, string>(request.Metadata, StringComparer.Ordinal),
+        };
+
+        var gate = GateOf(id);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (request.Id is not null && await Store.GetSessionAsync(id, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                throw new ArgumentException($"A session with id '{id}' already exists.", nameof(request));
+            }
+
+            await Store.SaveSessionAsync(session, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        Events.Publish(new SessionCreated(id, session));
+        return session;
+    }
+
+    /// <summary>The title of a new session: <c>New Session - </c> and the UTC time in ISO 8601.</summary>
+    internal static string DefaultTitle(DateTimeOffset now) =>
+        SessionInfo.DefaultTitlePrefix + now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    /// <inheritdoc />
+    public async Task<SessionInfo> GetAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        return await Store.GetSessionAsync(sessionId, cancellationToken).ConfigureAwait(false)
+               ?? throw new SessionNotFoundException(sessionId);
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<SessionInfo> ListAsync(CancellationToken cancellationToken = default) =>
+        Store.ListSessionsAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<SessionInfo> UpdateAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        ArgumentNullException.ThrowIfNull(update);
+        var updated = await ChangeSessionAsync(sessionId, current =>
+        {
+            var changed = update(current) ?? throw new InvalidOperationException("The update function returned null.");
+            if (changed.Id != current.Id || changed.CreatedAt != current.CreatedAt)
+            {
+                throw new InvalidOperationException($"An update may not change the id or creation time of session '{sessionId}'.");
+            }
+
+            return changed with { Metadata = changed.Metadata ?? SessionInfo.EmptyMetadata };
+        }, cancellationToken).ConfigureAwait(false);
+        return updated ?? throw new SessionNotFoundException(sessionId);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        await using var lease = await _locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
+                                ?? throw new SessionBusyException(sessionId);
+        bool deleted = await Store.DeleteSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        if (deleted)
+        {
+            Events.Publish(new SessionDeleted(sessionId));
+        }
+
+        return deleted;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        _ = await GetAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        return await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public bool Abort(string sessionId)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        return _locks.RequestAbort(sessionId);
+    }
+
+    /// <inheritdoc />
+    public async Task<SessionMessage> ChatAsync(ChatRequest request, CancellationToken cancellationToken = default)
+    {
+        SessionMessage? completed = null;
+        await foreach (var sessionEvent in ChatStreamingAsync(request, cancellationToken).ConfigureAwait(false))
+        {
+            if (sessionEvent is TurnCompleted turn)
+            {
+                completed = turn.Message;
+            }
+        }
+
+        return completed ?? throw new InvalidOperationException("The turn ended without completing its message.");
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<SessionEvent> ChatStreamingAsync(ChatRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        Identifier.Validate(request.SessionId, IdKind.Session, nameof(request));
+        if (request.Model is not null)
+        {
+            ModelProvider.ParseReference(request.Model, nameof(request));
+        }
+
+        var userParts = PromptConversion.ToParts(request.Text, request.Contents, _time);
+        if (userParts.Count == 0)
+        {
+            throw new ArgumentException("The request has no content: set Text or Contents.", nameof(request));
+        }
+
+        return RunTurnAsync(request, userParts, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public Task<SessionMessage> SummarizeAsync(string sessionId, string? model = null, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        if (model is not null)
+        {
+            ModelProvider.ParseReference(model, nameof(model));
+        }
+
+        return SummarizeLockedAsync(sessionId, model, cancellationToken);
+    }
+
+    private async Task<SessionMessage> SummarizeLockedAsync(string sessionId, string? model, CancellationToken cancellationToken)
+    {
+        await using var lease = await _locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
+                                ?? throw new SessionBusyException(sessionId);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.AbortRequested);
+        var session = await GetAsync(sessionId, linked.Token).ConfigureAwait(false);
+        var resolved = await ResolveModelAsync(model, linked.Token).ConfigureAwait(false);
+        var messages = await LoadForTurnAsync(sessionId, linked.Token).ConfigureAwait(false);
+        var compaction = new Compaction(this, _options, _time, _loggerFactory.CreateLogger<Compaction>());
+        return await compaction.SummarizeAsync(session, resolved, messages, publish: Events.Publish, linked.Token).ConfigureAwait(false);
+    }
+
+    private async IAsyncEnumerable<SessionEvent> RunTurnAsync(ChatRequest request, List<MessagePart> userParts, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        string sessionId = request.SessionId;
+        var lease = await _locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
+                    ?? throw new SessionBusyException(sessionId);
+
+        TurnSetup setup;
+        try
+        {
+            setup = await PrepareAsync(request, userParts, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await lease.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        var turnCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.AbortRequested);
+        var channel = Channel.CreateUnbounded<SessionEvent>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+        var turn = new Turn(this, setup, _options, _time, _loggerFactory.CreateLogger<Turn>());
+        var running = Task.Run(() => turn.RunAsync(channel.Writer, cancellationToken, turnCancellation.Token), CancellationToken.None);
+        TurnOutcome outcome;
+        try
+        {
+            while (await channel.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                while (channel.Reader.TryRead(out var sessionEvent))
+                {
+                    yield return sessionEvent;
+                }
+            }
+        }
+        finally
+        {
+            if (!running.IsCompleted)
+            {
+                // The caller stopped listening before the turn ended: abort it.
+                await turnCancellation.CancelAsync().ConfigureAwait(false);
+            }
+
+            outcome = await running.ConfigureAwait(false);
+            turnCancellation.Dispose();
+            await lease.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (outcome.Failure is { } failure)
+        {
+            ExceptionDispatchInfo.Throw(failure);
+        }
+    }
+
+    /// <summary>Everything before the turn's first write: the session, the model, the history and the prompt.</summary>
+    private async Task<TurnSetup> PrepareAsync(ChatRequest request, List<MessagePart> userParts, CancellationToken cancellationToken)
+    {
+        var session = await GetAsync(request.SessionId, cancellationToken).ConfigureAwait(false);
+        var model = await ResolveModelAsync(request.Model, cancellationToken).ConfigureAwait(false);
+        var messages = await LoadForTurnAsync(session.Id, cancellationToken).ConfigureAwait(false);
+        var prompt = new List<ChatMessage> { new(ChatRole.System, _options.SystemPrompt ?? PromptTemplates.System) };
+        Compaction.AppendHistory(messages, prompt);
+        return new TurnSetup(session, model, userParts, prompt, request.Options, messages.Count);
+    }
+
+    /// <summary>
+    /// Loads a session's messages for a turn, closing any assistant message a dead process left open: it is
+    /// completed as interrupted and its unanswered tool calls get an error result, so the next prompt is valid.
+    /// Call with the session's lock held.
+    /// </summary>
+    internal async Task<IReadOnlyList<SessionMessage>> LoadForTurnAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        var messages = await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        foreach (var message in messages)
+        {
+            if (message.Role != ChatRole.Assistant || message.CompletedAt is not null)
+            {
+                continue;
+            }
+
+            var now = _time.GetUtcNow();
+            foreach (var tool in message.Parts.OfType<ToolPart>().Where(static t => t.State is ToolState.Pending or ToolState.Running))
+            {
+                tool.State = ToolState.Error;
+                tool.Error = "interrupted: the process running this tool stopped before it returned";
+                tool.EndedAt = now;
+            }
+
+            message.Error = new MessageError(MessageErrorKind.Interrupted, "The turn was interrupted: the process running it stopped.");
+            message.CompletedAt = now;
+            await Store.SaveMessageAsync(message, CancellationToken.None).ConfigureAwait(false);
+            LogRecovered(sessionId, message.Id);
+        }
+
+        return messages;
+    }
+
+    /// <summary>Resolves <c>provider/model</c>, or the default model, or the only registered model.</summary>
+    internal async Task<ResolvedModel> ResolveModelAsync(string? reference, CancellationToken cancellationToken)
+    {
+        reference ??= _options.DefaultModel;
+        if (reference is null)
+        {
+            var all = _models.ListModels();
+            if (all.Count != 1)
+            {
+                throw new InvalidOperationException(
+                    "No model was given: set ChatRequest.Model or AgentCoreOptions.DefaultModel ('provider/model'). Registered: " +
+                    (all.Count == 0 ? "none (register one with AddChatClient)." : string.Join(", ", all.Select(static m => m.Reference)) + "."));
+            }
+
+            reference = all[0].Reference;
+        }
+
+        var (providerId, modelId) = ModelProvider.ParseReference(reference, nameof(reference));
+        return await _models.GetModelAsync(providerId, modelId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Adds a turn's tokens and cost to the session's totals. Returns the updated session, or null when it is gone.</summary>
+    internal Task<SessionInfo?> UpdateTotalsAsync(string sessionId, TokenUsage tokens, decimal cost) =>
+        ChangeSessionAsync(sessionId, s => s with { Tokens = s.Tokens + tokens, Cost = s.Cost + cost }, CancellationToken.None);
+
+    /// <summary>Read-modify-write of a session under its gate; bumps <see cref="SessionInfo.UpdatedAt"/> and raises <see cref="SessionUpdated"/>.</summary>
+    internal async Task<SessionInfo?> ChangeSessionAsync(string sessionId, Func<SessionInfo, SessionInfo> change, CancellationToken cancellationToken)
+    {
+        var gate = GateOf(sessionId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        SessionInfo updated;
+        try
+        {
+            var current = await Store.GetSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
+            if (current is null)
+            {
+                return null;
+            }
+
+            updated = change(current) with { UpdatedAt = Later(current.UpdatedAt, _time.GetUtcNow()) };
+            await Store.SaveSessionAsync(updated, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+
+        Events.Publish(new SessionUpdated(sessionId, updated));
+        return updated;
+    }
+
+    /// <summary>Writes a history entry; a failure is logged and never fails the turn.</summary>
+    internal async Task RecordHistoryAsync(SessionHistoryEntry entry)
+    {
+        try
+        {
+            if (entry.ExitReason is null)
+            {
+                await _history.RecordStartAsync(entry, CancellationToken.None).ConfigureAwait(false);
+            }
+            else
+            {
+                await _history.RecordEndAsync(entry, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex)
+        {
+            LogHistoryFailed(ex, entry.SessionId);
+        }
+    }
+
+    private static DateTimeOffset Later(DateTimeOffset previous, DateTimeOffset now) =>
+        now > previous ? now : previous.AddTicks(1);
+
+    private SemaphoreSlim GateOf(string sessionId) =>
+        _sessionGates[(int)((uint)StringComparer.Ordinal.GetHashCode(sessionId) % (uint)_sessionGates.Length)];
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: message {MessageId} was left open by a process that stopped; closed it as interrupted")]
+    private partial void LogRecovered(string sessionId, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: writing the usage history failed")]
+    private partial void LogHistoryFailed(Exception exception, string sessionId);
+}
