@@ -113,6 +113,15 @@ public static class AgentCoreBuilderExtensions
         return builder;
     }
 
+    /// <summary>Adds a section to the system prompt, after AgentCore's own (a singleton).</summary>
+    public static IAgentCoreBuilder AddSystemPromptProvider<T>(this IAgentCoreBuilder builder)
+        where T : class, ISystemPromptProvider
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ISystemPromptProvider, T>());
+        return builder;
+    }
+
     /// <summary>Replaces the session store with <typeparamref name="T"/> (a singleton).</summary>
     public static IAgentCoreBuilder UseSessionStore<T>(this IAgentCoreBuilder builder)
         where T : class, ISessionStore

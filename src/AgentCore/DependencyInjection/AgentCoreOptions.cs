@@ -29,6 +29,12 @@ public sealed class AgentCoreOptions
     /// <summary>The share of the usable window (context window − max output) above which a turn compacts first. Default 0.9; between 0 and 1.</summary>
     public double CompactionThreshold { get; set; } = 0.9;
 
+    /// <summary>
+    /// How many estimated tokens of the newest tool outputs compaction leaves alone; older outputs are pruned from
+    /// prompts (replaced by a placeholder, kept in the store). Default 40 000.
+    /// </summary>
+    public int PruneProtectedTokens { get; set; } = 40_000;
+
     /// <summary>Whether a title is generated from the first message of a session. Default true.</summary>
     public bool GenerateTitles { get; set; } = true;
 
@@ -37,6 +43,18 @@ public sealed class AgentCoreOptions
 
     /// <summary>The base system prompt. Default: AgentCore's own.</summary>
     public string? SystemPrompt { get; set; }
+
+    /// <summary>Whether the system prompt tells the model about its environment: working directory, platform, today's date. Default true.</summary>
+    public bool IncludeEnvironment { get; set; } = true;
+
+    /// <summary>Whether the system prompt includes context files (<see cref="ContextFileNames"/>) found from <see cref="WorkingDirectory"/> upward. Default true.</summary>
+    public bool IncludeContextFiles { get; set; } = true;
+
+    /// <summary>The context files looked for in <see cref="WorkingDirectory"/> and each folder above it. Default <c>AGENTS.md</c>.</summary>
+    public IList<string> ContextFileNames { get; set; } = ["AGENTS.md"];
+
+    /// <summary>The working directory the system prompt describes and context files are searched from. Default: the current directory.</summary>
+    public string? WorkingDirectory { get; set; }
 
     /// <summary>The most bytes (UTF-8) of one tool's output sent to the model; the rest is cut with a visible marker. Default 50 000.</summary>
     public int MaxToolOutputBytes { get; set; } = 50_000;

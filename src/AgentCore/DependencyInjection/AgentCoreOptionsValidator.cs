@@ -41,6 +41,16 @@ internal sealed class AgentCoreOptionsValidator : IValidateOptions<AgentCoreOpti
             failures.Add($"{nameof(AgentCoreOptions.MaxToolOutputBytes)} must be at least 1024 (it is {options.MaxToolOutputBytes}).");
         }
 
+        if (options.PruneProtectedTokens < 0)
+        {
+            failures.Add($"{nameof(AgentCoreOptions.PruneProtectedTokens)} must be 0 or more (it is {options.PruneProtectedTokens}).");
+        }
+
+        if (options.ContextFileNames is null || options.ContextFileNames.Any(static n => string.IsNullOrWhiteSpace(n) || n.IndexOfAny(['/', '\\']) >= 0 || n == ".."))
+        {
+            failures.Add($"{nameof(AgentCoreOptions.ContextFileNames)} must hold plain file names (it is '{string.Join(", ", options.ContextFileNames ?? [])}').");
+        }
+
         if (string.IsNullOrWhiteSpace(options.AgentId))
         {
             failures.Add($"{nameof(AgentCoreOptions.AgentId)} must not be empty (it is '{options.AgentId}').");

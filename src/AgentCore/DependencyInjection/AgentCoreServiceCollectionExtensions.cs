@@ -39,6 +39,11 @@ public static class AgentCoreServiceCollectionExtensions
         services.TryAddSingleton<ISessionEvents>(static sp => sp.GetRequiredService<SessionEventHub>());
         services.TryAddSingleton<ISessionService, SessionService>();
 
+        // The system prompt's sections, in order: base prompt, environment, context files; then the app's own.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISystemPromptProvider, BaseSystemPromptProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISystemPromptProvider, EnvironmentSystemPromptProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISystemPromptProvider, ContextFileSystemPromptProvider>());
+
         return new AgentCoreBuilder(services);
     }
 

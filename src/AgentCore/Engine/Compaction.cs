@@ -5,7 +5,8 @@ using Microsoft.Extensions.Logging;
 namespace AgentCore;
 
 /// <summary>
-/// Summaries: writing a session's summary with the model, and building prompts that start from the latest one.
+/// Context management: when a session needs compacting, pruning old tool outputs, writing summaries with the
+/// model, and building prompts that start from the latest summary. See <c>docs/compaction.md</c>.
 /// </summary>
 internal sealed partial class Compaction
 {
@@ -23,27 +24,55 @@ internal sealed partial class Compaction
     }
 
     /// <summary>
-    /// Appends the chat messages a prompt carries from <paramref name="messages"/>: from the latest summary on
-    /// (the summary itself introduced as such), or all of them when there is none.
+    /// Whether the last reply used more than <paramref name="threshold"/> of the usable window
+    /// (context window − max output): its input, cache and output tokens as the provider reported them.
+    /// </summary>
+    public static bool ShouldCompact(IReadOnlyList<SessionMessage> messages, ModelInfo model, double threshold) =>
+        LastReplyTokens(messages) is { } tokens && tokens > UsableWindow(model) * threshold;
+
+    /// <summary>The tokens the newest reply after the latest summary reported, or null when there is none or it reported none.</summary>
+    public static long? LastReplyTokens(IReadOnlyList<SessionMessage> messages)
+    {
+        for (int i = messages.Count - 1; i >= 0; i--)
+        {
+            var message = messages[i];
+            if (message.IsSummary)
+            {
+                return null;
+            }
+
+            if (message.Role == ChatRole.Assistant)
+            {
+                return message.Tokens.Total > 0 ? message.Tokens.Total : null;
+            }
+        }
+
+        return null;
+    }
+
+    private static double UsableWindow(ModelInfo model) => Math.Max(0, model.ContextWindow - model.MaxOutputTokens);
+
+    /// <summary>
+    /// Appends the chat messages a prompt carries: the latest summary (introduced as such) and the messages after
+    /// what it covers, or every message when there is no summary. System messages and older summaries are left out.
     /// </summary>
     public static void AppendHistory(IReadOnlyList<SessionMessage> messages, List<ChatMessage> prompt)
     {
-        int start = LastSummaryIndex(messages);
-        if (start >= 0)
+        int summaryIndex = LastSummaryIndex(messages);
+        string? coveredThrough = null;
+        if (summaryIndex >= 0)
         {
-            prompt.Add(new ChatMessage(ChatRole.User, PromptTemplates.Load("summary-preface.txt") + "\n\n" + messages[start].Text));
-            start++;
-        }
-        else
-        {
-            start = 0;
+            var summary = messages[summaryIndex];
+            prompt.Add(new ChatMessage(ChatRole.User, PromptTemplates.Load("summary-preface.txt") + "\n\n<summary>\n" + summary.Text + "\n</summary>"));
+            coveredThrough = summary.SummarizedThrough ?? summary.Id;
         }
 
-        for (int i = start; i < messages.Count; i++)
+        foreach (var message in messages)
         {
-            if (messages[i].Role != ChatRole.System && !messages[i].IsSummary)
+            if (message.Role != ChatRole.System && !message.IsSummary &&
+                (coveredThrough is null || string.CompareOrdinal(message.Id, coveredThrough) > 0))
             {
-                PromptConversion.AppendChatMessages(messages[i], prompt);
+                PromptConversion.AppendChatMessages(message, prompt);
             }
         }
     }
@@ -62,7 +91,7 @@ internal sealed partial class Compaction
         return -1;
     }
 
-    /// <summary>Estimates the prompt tokens of chat messages: characters / 4.</summary>
+    /// <summary>Estimates the tokens of chat messages: characters / 4.</summary>
     public static long EstimateTokens(IEnumerable<ChatMessage> messages)
     {
         long characters = 0;
@@ -74,8 +103,9 @@ internal sealed partial class Compaction
                 {
                     TextContent t => t.Text.Length,
                     FunctionCallContent c => c.Name.Length + JsonSerializer.Serialize(c.Arguments, AIJsonUtilities.DefaultOptions).Length,
-                    FunctionResultContent r => r.Result is string s ? s.Length : 256,
-                    _ => 256,
+                    FunctionResultContent { Result: string s } => s.Length,
+                    FunctionResultContent { Result: IEnumerable<AIContent> items } => items.OfType<TextContent>().Sum(static t => t.Text.Length) + 1024,
+                    _ => 1024,
                 };
             }
         }
@@ -84,30 +114,113 @@ internal sealed partial class Compaction
     }
 
     /// <summary>
-    /// Writes a summary of the messages since the previous summary (that summary folded in) and stores it as an
-    /// assistant message flagged <see cref="SessionMessage.IsSummary"/>, with its usage and cost.
+    /// Compacts a session: prunes old tool outputs, then summarizes the messages since the previous summary
+    /// (folded in) up to, not including, <paramref name="keepFromId"/> (null: all of them).
+    /// Returns null when there is nothing to summarize.
     /// </summary>
-    public async Task<SessionMessage> SummarizeAsync(
-        SessionInfo session, ResolvedModel model, IReadOnlyList<SessionMessage> messages, Action<SessionEvent> publish, CancellationToken cancellationToken)
+    /// <exception cref="AgentCoreException">The summary request itself does not fit the model ("session too large to compact"); nothing was deleted.</exception>
+    public async Task<SessionMessage?> CompactAsync(
+        SessionInfo session, ResolvedModel model, IReadOnlyList<SessionMessage> messages, string? keepFromId,
+        Action<SessionEvent> publish, CancellationToken cancellationToken)
     {
+        var covered = messages.Where(m => keepFromId is null || string.CompareOrdinal(m.Id, keepFromId) < 0).ToList();
+        int previous = LastSummaryIndex(covered);
+        if (!covered.Skip(previous + 1).Any(static m => m.Role != ChatRole.System && !m.IsSummary))
+        {
+            return null;
+        }
+
         var history = new List<ChatMessage>();
         AppendHistory(messages, history);
-        long before = EstimateTokens(history);
+        long before = LastReplyTokens(messages) ?? EstimateTokens(history);
         publish(new CompactionStarted(session.Id, before));
 
+        await PruneAsync(covered.Skip(previous + 1).ToList(), cancellationToken).ConfigureAwait(false);
+        var summary = await SummarizeAsync(session, model, covered, cancellationToken).ConfigureAwait(false);
+        publish(new MessageUpdated(session.Id, summary));
+
+        var after = new List<ChatMessage>();
+        AppendHistory([.. messages, summary], after);
+        long estimateAfter = EstimateTokens(after);
+        publish(new CompactionFinished(session.Id, before, estimateAfter));
+        LogCompacted(session.Id, before, estimateAfter);
+        return summary;
+    }
+
+    /// <summary>
+    /// Marks the outputs of old tool calls <see cref="ToolPart.Compacted"/> — every completed output older than the
+    /// newest <see cref="AgentCoreOptions.PruneProtectedTokens"/> estimated tokens of tool output — and persists the
+    /// messages changed. Prompts then carry a placeholder; the stored output is kept. A call and its result stay
+    /// together: only the output text is replaced.
+    /// </summary>
+    public async Task<int> PruneAsync(IReadOnlyList<SessionMessage> messages, CancellationToken cancellationToken)
+    {
+        long protectedTokens = 0;
+        int pruned = 0;
+        for (int i = messages.Count - 1; i >= 0; i--)
+        {
+            bool changed = false;
+            var tools = messages[i].Parts.OfType<ToolPart>().Reverse();
+            foreach (var tool in tools)
+            {
+                if (tool.Compacted || tool.State != ToolState.Completed || string.IsNullOrEmpty(tool.Output))
+                {
+                    continue;
+                }
+
+                protectedTokens += tool.Output.Length / 4;
+                if (protectedTokens > _options.PruneProtectedTokens)
+                {
+                    tool.Compacted = true;
+                    changed = true;
+                    pruned++;
+                }
+            }
+
+            if (changed)
+            {
+                await _service.Store.SaveMessageAsync(messages[i], cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        if (pruned > 0)
+        {
+            LogPruned(messages[0].SessionId, pruned);
+        }
+
+        return pruned;
+    }
+
+    /// <summary>
+    /// Writes the summary of <paramref name="covered"/> with the model and stores it as an assistant message flagged
+    /// <see cref="SessionMessage.IsSummary"/>, with its usage and cost added to the session's totals.
+    /// </summary>
+    private async Task<SessionMessage> SummarizeAsync(SessionInfo session, ResolvedModel model, List<SessionMessage> covered, CancellationToken cancellationToken)
+    {
         var request = new List<ChatMessage> { new(ChatRole.System, PromptTemplates.Load("summary.txt")) };
-        request.AddRange(history);
-        request.Add(new ChatMessage(ChatRole.User, "Write the summary now, following the instructions in the system message."));
+        AppendHistory(covered, request);
+        request.Add(new ChatMessage(ChatRole.User, "Write the summary of the conversation so far now, as the system message asks."));
         var options = new ChatOptions { ModelId = model.Info.ModelId, MaxOutputTokens = model.Info.MaxOutputTokens };
 
         var created = _time.GetUtcNow();
-        var response = await model.ChatClient.GetResponseAsync(request, options, cancellationToken).ConfigureAwait(false);
+        ChatResponse response;
+        try
+        {
+            response = await model.ChatClient.GetResponseAsync(request, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ModelErrors.IsContextOverflow(ex))
+        {
+            throw new AgentCoreException(
+                $"Session '{session.Id}' is too large to compact: even the summary request does not fit the context window of '{model.Info.Reference}'. " +
+                "Nothing was deleted. Summarize with a model that has a larger context window, or start a new session.", ex);
+        }
+
         var usage = response.Usage is { } details ? UsageAccounting.ToTokenUsage(details) : default;
         decimal cost = UsageAccounting.Cost(usage, model.Info.Pricing);
         string text = response.Text.Trim();
         if (text.Length == 0)
         {
-            throw new InvalidOperationException($"Model '{model.Info.Reference}' returned an empty summary for session '{session.Id}'.");
+            throw new AgentCoreException($"Model '{model.Info.Reference}' returned an empty summary for session '{session.Id}'. Nothing was changed.");
         }
 
         var summary = new SessionMessage
@@ -120,21 +233,20 @@ internal sealed partial class Compaction
             ProviderId = model.Info.ProviderId,
             ModelId = model.Info.ModelId,
             IsSummary = true,
+            SummarizedThrough = covered[^1].Id,
             Tokens = usage,
             Cost = cost,
             FinishReason = response.FinishReason?.Value ?? ChatFinishReason.Stop.Value,
             Parts = [new TextPart { Id = Identifier.Create(IdKind.Part, _time), Text = text }],
         };
         await _service.Store.SaveMessageAsync(summary, CancellationToken.None).ConfigureAwait(false);
-        publish(new MessageUpdated(session.Id, summary));
         await _service.UpdateTotalsAsync(session.Id, usage, cost).ConfigureAwait(false);
-
-        long after = EstimateTokens([new ChatMessage(ChatRole.User, text)]);
-        publish(new CompactionFinished(session.Id, before, after));
-        LogSummarized(session.Id, before, after);
         return summary;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: summarized about {Before} tokens of context into about {After}")]
-    private partial void LogSummarized(string sessionId, long before, long after);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: compacted about {Before} tokens of context into about {After}")]
+    private partial void LogCompacted(string sessionId, long before, long after);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: pruned {Count} old tool outputs from prompts")]
+    private partial void LogPruned(string sessionId, int count);
 }

@@ -41,8 +41,10 @@ internal sealed partial class Turn
     private readonly SessionMessage _message;
     private ChannelWriter<SessionEvent>? _events;
     private StepState? _step;
+    private List<SessionMessage> _history;
     private int _stepNumber;
     private int _toolCalls;
+    private bool _compactedForOverflow;
 
     public Turn(SessionService service, TurnSetup setup, AgentCoreOptions options, TimeProvider time, ILogger logger)
     {
@@ -52,6 +54,7 @@ internal sealed partial class Turn
         _time = time;
         _logger = logger;
         _stats = new SessionStats(time);
+        _history = [.. setup.History];
         var now = time.GetUtcNow();
         _user = new SessionMessage
         {
@@ -87,7 +90,18 @@ internal sealed partial class Turn
         try
         {
             await _service.RecordHistoryAsync(HistoryEntry(end: false)).ConfigureAwait(false);
+            if (_options.GenerateTitles && _history.Count == 0 && _setup.Session.HasDefaultTitle)
+            {
+                _service.StartTitleGeneration(SessionId, _setup.Model, _setup.UserParts);
+            }
+
+            // The user's request is stored first, so it survives whatever follows, word for word.
             await PersistUserMessageAsync().ConfigureAwait(false);
+            if (_options.AutoCompaction && Compaction.ShouldCompact(_history, _setup.Model.Info, _options.CompactionThreshold))
+            {
+                await CompactAsync(keepFromId: _user.Id, turnToken).ConfigureAwait(false);
+            }
+
             await PersistAsync(() => _service.Store.SaveMessageAsync(_message, CancellationToken.None)).ConfigureAwait(false);
             Emit(new MessageUpdated(SessionId, Snapshot(_message)));
 
@@ -129,8 +143,31 @@ internal sealed partial class Turn
     private async Task PersistUserMessageAsync()
     {
         await PersistAsync(() => _service.Store.SaveMessageAsync(_user, CancellationToken.None)).ConfigureAwait(false);
-        _setup.Prompt.AddRange(ToChatMessages(_user));
         Emit(new MessageUpdated(SessionId, Snapshot(_user)));
+    }
+
+    /// <summary>Summarizes the session (see <see cref="Compaction"/>), keeping the messages from <paramref name="keepFromId"/> on.</summary>
+    private async Task<SessionMessage?> CompactAsync(string? keepFromId, CancellationToken token)
+    {
+        var compaction = new Compaction(_service, _options, _time, _logger);
+        var summary = await compaction.CompactAsync(_setup.Session, _setup.Model, _history, keepFromId, Emit, token).ConfigureAwait(false);
+        if (summary is not null)
+        {
+            _history.Add(summary);
+        }
+
+        return summary;
+    }
+
+    /// <summary>The prompt of the next step: the system prompt, the history from the latest summary on, this turn so far.</summary>
+    private List<ChatMessage> BuildPrompt()
+    {
+        var prompt = new List<ChatMessage>(_history.Count + 4)
+        {
+            new(ChatRole.System, [.. _setup.SystemPrompt.Select(static section => (AIContent)new TextContent(section))]),
+        };
+        Compaction.AppendHistory([.. _history, _user, _message], prompt);
+        return prompt;
     }
 
     /// <summary>One model call: streams it (retrying transient failures) and returns the tool calls it asked for.</summary>
@@ -143,8 +180,7 @@ internal sealed partial class Turn
         var context = new ToolContext(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId);
         var tools = lastStep ? [] : await _service.Tools.GetToolsAsync(context, token).ConfigureAwait(false);
         var options = ChatOptionsFor(tools);
-        var prompt = new List<ChatMessage>(_setup.Prompt);
-        prompt.AddRange(ToChatMessages(_message));
+        var prompt = BuildPrompt();
 
         for (int attempt = 0; ; attempt++)
         {
@@ -157,6 +193,19 @@ internal sealed partial class Turn
                 }
 
                 break;
+            }
+            catch (Exception ex) when (!_step.ProducedOutput && !_compactedForOverflow && _options.AutoCompaction &&
+                                       !token.IsCancellationRequested && ModelErrors.IsContextOverflow(ex))
+            {
+                // The provider says the prompt is too long: compact once (keeping this turn) and try the step again.
+                _compactedForOverflow = true;
+                LogCompactingForOverflow(SessionId);
+                if (await CompactAsync(keepFromId: _user.Id, token).ConfigureAwait(false) is null)
+                {
+                    throw;
+                }
+
+                prompt = BuildPrompt();
             }
             catch (Exception ex) when (!_step.ProducedOutput && attempt < _options.MaxRetries && ModelErrors.IsTransient(ex, token))
             {
@@ -426,7 +475,7 @@ internal sealed partial class Turn
         Usage = end ? _stats.ToHistoryUsage() : new HistoryUsage(),
         Duration = end ? _stats.ToHistoryDuration() : new HistoryDuration(),
         Cost = new HistoryCost { Type = HistoryCost.Byok, UsdByok = end ? _message.Cost : 0m },
-        MessageCount = end ? _setup.MessageCountBefore + 2 : null,
+        MessageCount = end ? _history.Count + 2 : null,
         ToolCallCount = end ? _toolCalls : null,
         ExitReason = exitReason,
     };
@@ -505,13 +554,6 @@ internal sealed partial class Turn
 
     private string NewPartId() => Identifier.Create(IdKind.Part, _time);
 
-    private static List<ChatMessage> ToChatMessages(SessionMessage message)
-    {
-        var list = new List<ChatMessage>();
-        PromptConversion.AppendChatMessages(message, list);
-        return list;
-    }
-
     private static SessionMessage Snapshot(SessionMessage message) =>
         JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(message, AgentCoreJsonContext.Default.SessionMessage), AgentCoreJsonContext.Default.SessionMessage)!;
 
@@ -533,6 +575,9 @@ internal sealed partial class Turn
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: model call failed with {ErrorType} (status {Status}); retry {Attempt} in {Delay}")]
     private partial void LogRetrying(string sessionId, int attempt, TimeSpan delay, string errorType, int? status);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: the provider said the prompt is too long; compacting and trying again")]
+    private partial void LogCompactingForOverflow(string sessionId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: model {Model} reported no usage for a step; it is counted as 0 tokens and $0")]
     private partial void LogNoUsage(string sessionId, string model);
@@ -611,17 +656,17 @@ internal sealed partial class Turn
     }
 }
 
-/// <summary>What a turn starts from: the session, the model, the user's parts and the prompt so far.</summary>
+/// <summary>What a turn starts from: the session, the model, the user's parts, the history and the system prompt.</summary>
 /// <param name="Session">The session, loaded with its lock held.</param>
 /// <param name="Model">The model answering.</param>
 /// <param name="UserParts">The user's message.</param>
-/// <param name="Prompt">The system prompt and the messages since the last summary, as chat messages.</param>
+/// <param name="History">The session's messages before the turn (open ones closed by crash recovery).</param>
+/// <param name="SystemPrompt">The system prompt's sections.</param>
 /// <param name="Options">The caller's chat options, if any.</param>
-/// <param name="MessageCountBefore">How many messages the session held before the turn.</param>
 internal sealed record TurnSetup(
     SessionInfo Session,
     ResolvedModel Model,
     List<MessagePart> UserParts,
-    List<ChatMessage> Prompt,
-    ChatOptions? Options,
-    int MessageCountBefore);
+    IReadOnlyList<SessionMessage> History,
+    IReadOnlyList<string> SystemPrompt,
+    ChatOptions? Options);

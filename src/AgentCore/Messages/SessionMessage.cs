@@ -45,6 +45,12 @@ public sealed class SessionMessage
     /// <summary>Whether this assistant message is a summary that replaces the messages before it in prompts.</summary>
     public bool IsSummary { get; set; }
 
+    /// <summary>
+    /// For summaries: the id of the last message the summary covers. Prompts built after it carry the summary and
+    /// then only the messages with greater ids (so a summary written in the middle of a turn keeps that turn's request).
+    /// </summary>
+    public string? SummarizedThrough { get; set; }
+
     /// <summary>Why the turn that wrote this message did not end normally, if it did not.</summary>
     public MessageError? Error { get; set; }
 

@@ -13,7 +13,7 @@ namespace AgentCore;
 /// The default <see cref="ISessionService"/>: sessions over an <see cref="ISessionStore"/>, and turns run by
 /// <see cref="Turn"/> under the session's busy lock.
 /// </summary>
-internal sealed partial class SessionService : ISessionService
+internal sealed partial class SessionService : ISessionService, IAsyncDisposable
 {
     // Read-modify-write of a session (renames, totals, titles) goes through one of these, chosen by the id's hash.
     private readonly SemaphoreSlim[] _sessionGates = Enumerable.Range(0, 64).Select(static _ => new SemaphoreSlim(1, 1)).ToArray();
@@ -24,6 +24,9 @@ internal sealed partial class SessionService : ISessionService
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ILoggerFactory _loggerFactory;
+    private readonly IReadOnlyList<ISystemPromptProvider> _systemPrompt;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly HashSet<Task> _background = [];
 
     public SessionService(
         ISessionStore store,
@@ -35,8 +38,10 @@ internal sealed partial class SessionService : ISessionService
         IOptions<AgentCoreOptions> options,
         TimeProvider time,
         IServiceProvider services,
+        IEnumerable<ISystemPromptProvider> systemPrompt,
         ILoggerFactory? loggerFactory = null)
     {
+        _systemPrompt = systemPrompt.ToList();
         Store = store;
         _models = models;
         Tools = tools;
@@ -219,7 +224,8 @@ internal sealed partial class SessionService : ISessionService
         var resolved = await ResolveModelAsync(model, linked.Token).ConfigureAwait(false);
         var messages = await LoadForTurnAsync(sessionId, linked.Token).ConfigureAwait(false);
         var compaction = new Compaction(this, _options, _time, _loggerFactory.CreateLogger<Compaction>());
-        return await compaction.SummarizeAsync(session, resolved, messages, publish: Events.Publish, linked.Token).ConfigureAwait(false);
+        return await compaction.CompactAsync(session, resolved, messages, keepFromId: null, Events.Publish, linked.Token).ConfigureAwait(false)
+               ?? throw new InvalidOperationException($"Session '{sessionId}' has nothing to summarize since its last summary.");
     }
 
     private async IAsyncEnumerable<SessionEvent> RunTurnAsync(ChatRequest request, List<MessagePart> userParts, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -279,9 +285,85 @@ internal sealed partial class SessionService : ISessionService
         var session = await GetAsync(request.SessionId, cancellationToken).ConfigureAwait(false);
         var model = await ResolveModelAsync(request.Model, cancellationToken).ConfigureAwait(false);
         var messages = await LoadForTurnAsync(session.Id, cancellationToken).ConfigureAwait(false);
-        var prompt = new List<ChatMessage> { new(ChatRole.System, _options.SystemPrompt ?? PromptTemplates.System) };
-        Compaction.AppendHistory(messages, prompt);
-        return new TurnSetup(session, model, userParts, prompt, request.Options, messages.Count);
+        var context = new SystemPromptContext(session, model.Info);
+        var sections = new List<string>(_systemPrompt.Count);
+        foreach (var provider in _systemPrompt)
+        {
+            if (await provider.GetSectionAsync(context, cancellationToken).ConfigureAwait(false) is { Length: > 0 } section)
+            {
+                sections.Add(section);
+            }
+        }
+
+        return new TurnSetup(session, model, userParts, messages, sections, request.Options);
+    }
+
+    /// <summary>Starts naming a session in the background (see <see cref="TitleGenerator"/>).</summary>
+    internal void StartTitleGeneration(string sessionId, ResolvedModel turnModel, IReadOnlyList<MessagePart> userParts)
+    {
+        var logger = _loggerFactory.CreateLogger(typeof(TitleGenerator));
+        RunInBackground(async token =>
+        {
+            ResolvedModel model = turnModel;
+            if (_options.TitleModel is { } reference)
+            {
+                try
+                {
+                    model = await ResolveModelAsync(reference, token).ConfigureAwait(false);
+                }
+                catch (ModelNotFoundException ex)
+                {
+                    LogTitleModelMissing(ex, reference);
+                    return;
+                }
+            }
+
+            await TitleGenerator.GenerateAsync(this, sessionId, model, userParts, logger, token).ConfigureAwait(false);
+        });
+    }
+
+    /// <summary>Work that outlives a turn (titles): tracked, cancelled and awaited when the service is disposed.</summary>
+    private void RunInBackground(Func<CancellationToken, Task> work)
+    {
+        var task = Task.Run(() => work(_stopping.Token), CancellationToken.None);
+        lock (_background)
+        {
+            _background.Add(task);
+        }
+
+        task.ContinueWith(
+            t =>
+            {
+                lock (_background)
+                {
+                    _background.Remove(t);
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>A task that completes when the background work running now has finished (for tests and shutdown).</summary>
+    internal Task BackgroundIdle()
+    {
+        lock (_background)
+        {
+            return Task.WhenAll(_background.ToArray());
+        }
+    }
+
+    /// <summary>Cancels background work and waits for it.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await BackgroundIdle().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        _stopping.Dispose();
     }
 
     /// <summary>
@@ -355,7 +437,13 @@ internal sealed partial class SessionService : ISessionService
                 return null;
             }
 
-            updated = change(current) with { UpdatedAt = Later(current.UpdatedAt, _time.GetUtcNow()) };
+            var changed = change(current);
+            if (ReferenceEquals(changed, current))
+            {
+                return current;
+            }
+
+            updated = changed with { UpdatedAt = Later(current.UpdatedAt, _time.GetUtcNow()) };
             await Store.SaveSessionAsync(updated, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -395,6 +483,9 @@ internal sealed partial class SessionService : ISessionService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: message {MessageId} was left open by a process that stopped; closed it as interrupted")]
     private partial void LogRecovered(string sessionId, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The title model '{Reference}' is not registered; no title is generated")]
+    private partial void LogTitleModelMissing(Exception exception, string reference);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: writing the usage history failed")]
     private partial void LogHistoryFailed(Exception exception, string sessionId);

@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace AgentCore;
+
+/// <summary>What a <see cref="ISystemPromptProvider"/> knows about the turn it writes for.</summary>
+/// <param name="Session">The session.</param>
+/// <param name="Model">The model that will read the prompt.</param>
+public sealed record SystemPromptContext(SessionInfo Session, ModelInfo Model);
+
+/// <summary>
+/// Supplies one section of the system prompt. AgentCore's own sections are the base prompt, the environment and
+/// context files (each switchable in <see cref="AgentCoreOptions"/>); add yours with <c>AddSystemPromptProvider&lt;T&gt;()</c>.
+/// Sections appear in registration order.
+/// </summary>
+public interface ISystemPromptProvider
+{
+    /// <summary>The section's text, or null to add nothing this turn.</summary>
+    ValueTask<string?> GetSectionAsync(SystemPromptContext context, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The base prompt: <see cref="AgentCoreOptions.SystemPrompt"/>, or AgentCore's own.</summary>
+internal sealed class BaseSystemPromptProvider(IOptions<AgentCoreOptions> options) : ISystemPromptProvider
+{
+    public ValueTask<string?> GetSectionAsync(SystemPromptContext context, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult<string?>(options.Value.SystemPrompt ?? PromptTemplates.System);
+}
+
+/// <summary>The environment: working directory, whether it is a git repository, platform and today's date.</summary>
+internal sealed class EnvironmentSystemPromptProvider(IOptions<AgentCoreOptions> options, TimeProvider time) : ISystemPromptProvider
+{
+    public ValueTask<string?> GetSectionAsync(SystemPromptContext context, CancellationToken cancellationToken = default)
+    {
+        if (!options.Value.IncludeEnvironment)
+        {
+            return ValueTask.FromResult<string?>(null);
+        }
+
+        string directory = SystemPromptPaths.WorkingDirectory(options.Value);
+        var text = new StringBuilder()
+            .AppendLine("Facts about the environment you are running in:")
+            .AppendLine(CultureInfo.InvariantCulture, $"- Working directory: {directory}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- Inside a git repository: {(SystemPromptPaths.IsInGitRepository(directory) ? "yes" : "no")}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- Platform: {RuntimeInformation.OSDescription.Trim()} ({RuntimeInformation.OSArchitecture})")
+            .Append(CultureInfo.InvariantCulture, $"- Today's date: {time.GetUtcNow():yyyy-MM-dd} (UTC)");
+        return ValueTask.FromResult<string?>(text.ToString());
+    }
+}
+
+/// <summary>
+/// Context files (<c>AGENTS.md</c> by default) from the working directory and each folder above it, outermost
+/// first so the nearest, most specific instructions come last. Each file is read up to 64 KiB.
+/// </summary>
+internal sealed partial class ContextFileSystemPromptProvider(IOptions<AgentCoreOptions> options, ILogger<ContextFileSystemPromptProvider>? logger = null)
+    : ISystemPromptProvider
+{
+    private const int MaxFileBytes = 64 * 1024;
+    private readonly ILogger _logger = logger ?? NullLogger<ContextFileSystemPromptProvider>.Instance;
+
+    public async ValueTask<string?> GetSectionAsync(SystemPromptContext context, CancellationToken cancellationToken = default)
+    {
+        if (!options.Value.IncludeContextFiles || options.Value.ContextFileNames.Count == 0)
+        {
+            return null;
+        }
+
+        var found = new List<string>();
+        for (var directory = new DirectoryInfo(SystemPromptPaths.WorkingDirectory(options.Value)); directory is not null; directory = directory.Parent)
+        {
+            foreach (string name in options.Value.ContextFileNames)
+            {
+                string path = Path.Combine(directory.FullName, name);
+                if (File.Exists(path))
+                {
+                    found.Add(path);
+                }
+            }
+        }
+
+        if (found.Count == 0)
+        {
+            return null;
+        }
+
+        found.Reverse();
+        var text = new StringBuilder("Instructions from the project's context files (the later ones are more specific):");
+        foreach (string path in found)
+        {
+            string? content = await ReadAsync(path, cancellationToken).ConfigureAwait(false);
+            if (!string.IsNullOrWhiteSpace(content))
+            {
+                text.Append("\n\n<context-file path=\"").Append(path).Append("\">\n").Append(content.Trim()).Append("\n</context-file>");
+            }
+        }
+
+        return text.ToString();
+    }
+
+    private async Task<string?> ReadAsync(string path, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 4096, useAsync: true);
+            byte[] buffer = new byte[Math.Min(stream.Length, MaxFileBytes)];
+            int read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+            return Encoding.UTF8.GetString(buffer, 0, read);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogUnreadable(path, ex.GetType().Name);
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Context file {Path} could not be read ({Error}); it is left out of the system prompt")]
+    private partial void LogUnreadable(string path, string error);
+}
+
+internal static class SystemPromptPaths
+{
+    public static string WorkingDirectory(AgentCoreOptions options) =>
+        Path.GetFullPath(string.IsNullOrWhiteSpace(options.WorkingDirectory) ? Environment.CurrentDirectory : options.WorkingDirectory);
+
+    public static bool IsInGitRepository(string directory)
+    {
+        for (var current = new DirectoryInfo(directory); current is not null; current = current.Parent)
+        {
+            string git = Path.Combine(current.FullName, ".git");
+            if (Directory.Exists(git) || File.Exists(git))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+}
