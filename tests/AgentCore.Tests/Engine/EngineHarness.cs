@@ -1,5 +1,4 @@
 using AgentCore.Testing;
-using AgentCore.Tests.Fakes;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,21 +1,24 @@
-namespace AgentCore.Tests.Fakes;
+namespace AgentCore.Testing;
 
 /// <summary>
 /// A <see cref="TimeProvider"/> whose clock moves only when a test calls <see cref="Advance"/>; timers
-/// (and so <c>Task.Delay(…, timeProvider)</c>) fire when the clock passes their due time.
+/// (and so <c>Task.Delay(…, timeProvider)</c>) fire when the clock passes their due time. Register it as the
+/// app's <see cref="TimeProvider"/> to test retries, throttling and durations without waiting.
 /// </summary>
-internal sealed class ManualTimeProvider : TimeProvider
+public sealed class ManualTimeProvider : TimeProvider
 {
     private readonly object _gate = new();
     private readonly List<ManualTimer> _timers = [];
     private DateTimeOffset _now;
     private long _timestamp;
 
+    /// <summary>Creates a clock at <paramref name="start"/> (default 2026-01-02 03:04:05 UTC).</summary>
     public ManualTimeProvider(DateTimeOffset? start = null) => _now = start ?? new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
 
     /// <summary>Raised (outside the lock) whenever a timer is created or changed: lets a test wait for a delay to start.</summary>
     public event Action<TimeSpan>? TimerScheduled;
 
+    /// <inheritdoc />
     public override DateTimeOffset GetUtcNow()
     {
         lock (_gate)
@@ -24,8 +27,10 @@ internal sealed class ManualTimeProvider : TimeProvider
         }
     }
 
+    /// <inheritdoc />
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
+    /// <inheritdoc />
     public override long GetTimestamp()
     {
         lock (_gate)
@@ -80,6 +85,7 @@ internal sealed class ManualTimeProvider : TimeProvider
         }
     }
 
+    /// <inheritdoc />
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var timer = new ManualTimer(this, callback, state);
