@@ -58,6 +58,7 @@ public sealed class SessionMessage
     public string? FinishReason { get; set; }
 
     /// <summary>The text of every <see cref="TextPart"/>, joined.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string Text => string.Concat(Parts.OfType<TextPart>().Select(static p => p.Text));
 }
 

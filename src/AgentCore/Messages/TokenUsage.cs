@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace AgentCore;
 
 /// <summary>
@@ -20,12 +22,15 @@ namespace AgentCore;
 /// <param name="Reasoning">The reasoning share of <paramref name="Output"/>.</param>
 /// <param name="CacheRead">Input tokens read from a prompt cache.</param>
 /// <param name="CacheWrite">Input tokens written to a prompt cache.</param>
+[JsonConverter(typeof(TokenUsageJsonConverter))]
 public readonly record struct TokenUsage(long Input, long Output, long Reasoning, long CacheRead, long CacheWrite)
 {
     /// <summary>All tokens: <see cref="Input"/> + <see cref="CacheRead"/> + <see cref="CacheWrite"/> + <see cref="Output"/>.</summary>
+    [JsonIgnore]
     public long Total => Input + CacheRead + CacheWrite + Output;
 
     /// <summary>All input tokens the model read: <see cref="Input"/> + <see cref="CacheRead"/> + <see cref="CacheWrite"/>.</summary>
+    [JsonIgnore]
     public long TotalInput => Input + CacheRead + CacheWrite;
 
     /// <summary>No tokens.</summary>

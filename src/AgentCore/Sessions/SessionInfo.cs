@@ -42,5 +42,6 @@ public sealed record SessionInfo
     public const string DefaultTitlePrefix = "New Session - ";
 
     /// <summary>Whether <see cref="Title"/> is still the default title given at creation.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool HasDefaultTitle => Title.StartsWith(DefaultTitlePrefix, StringComparison.Ordinal);
 }

@@ -58,22 +58,20 @@ public sealed partial class FileSessionStore : ISessionStore
             yield break;
         }
 
-        var sessions = new List<SessionInfo>();
-        foreach (string path in Directory.EnumerateFiles(_sessionsDirectory, "*.json"))
+        // Reading thousands of small files is I/O-bound: read them a few at a time in parallel.
+        var found = new System.Collections.Concurrent.ConcurrentBag<SessionInfo>();
+        var paths = Directory.EnumerateFiles(_sessionsDirectory, "*.json")
+            .Where(static path => Identifier.IsValid(Path.GetFileNameWithoutExtension(path), IdKind.Session));
+        var parallel = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Math.Max(4, Environment.ProcessorCount * 2) };
+        await Parallel.ForEachAsync(paths, parallel, async (path, token) =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!Identifier.IsValid(Path.GetFileNameWithoutExtension(path), IdKind.Session))
+            if (await ReadSessionFileAsync(path, token).ConfigureAwait(false) is { } session)
             {
-                continue;
+                found.Add(session);
             }
+        }).ConfigureAwait(false);
 
-            var session = await ReadSessionFileAsync(path, cancellationToken).ConfigureAwait(false);
-            if (session is not null)
-            {
-                sessions.Add(session);
-            }
-        }
-
+        var sessions = found.ToList();
         sessions.Sort(SessionOrder.NewestFirst);
         foreach (var session in sessions)
         {
@@ -225,47 +223,69 @@ public sealed partial class FileSessionStore : ISessionStore
             return new Replay([], false);
         }
 
-        var byId = new Dictionary<string, SessionMessage>(StringComparer.Ordinal);
-        int lines = 0;
+        // Find the complete lines; an unterminated tail is a record still being written (or torn by a crash): not there yet.
+        var lines = new List<(int Start, int Length, int Number)>();
         int lineNumber = 0;
-        var remaining = content.AsSpan();
-        while (true)
+        for (int start = 0; start < content.Length;)
         {
-            int end = remaining.IndexOf((byte)'\n');
+            int end = Array.IndexOf(content, (byte)'\n', start);
             if (end < 0)
             {
-                break; // An unterminated tail is a record still being written (or torn by a crash): not there yet.
+                break;
             }
 
-            var line = remaining[..end];
-            remaining = remaining[(end + 1)..];
             lineNumber++;
-            if (line.IsEmpty)
+            if (end > start)
             {
-                continue;
+                lines.Add((start, end - start, lineNumber));
             }
 
-            lines++;
-            JournalRecord? record;
+            start = end + 1;
+        }
+
+        // Parse in parallel (the expensive part), then apply in order.
+        var records = new JournalRecord?[lines.Count];
+        var errors = new string?[lines.Count];
+        void Parse(int i)
+        {
             try
             {
-                record = JsonSerializer.Deserialize(line, FileStoreJsonContext.Default.JournalRecord);
+                records[i] = JsonSerializer.Deserialize(content.AsSpan(lines[i].Start, lines[i].Length), FileStoreJsonContext.Default.JournalRecord);
             }
             catch (JsonException ex)
             {
-                LogCorruptLine(journal, lineNumber, ex.Message);
-                continue;
+                errors[i] = ex.Message;
             }
+        }
 
-            if (record is null || !Apply(byId, record))
+        if (lines.Count >= 512)
+        {
+            Parallel.For(0, lines.Count, new ParallelOptions { CancellationToken = cancellationToken }, Parse);
+        }
+        else
+        {
+            for (int i = 0; i < lines.Count; i++)
             {
-                LogCorruptLine(journal, lineNumber, "the record is incomplete or refers to a message or part that is not there");
+                Parse(i);
+            }
+        }
+
+        var byId = new Dictionary<string, SessionMessage>(StringComparer.Ordinal);
+        for (int i = 0; i < lines.Count; i++)
+        {
+            if (errors[i] is { } error)
+            {
+                LogCorruptLine(journal, lines[i].Number, error);
+            }
+            else if (records[i] is not { } record || !Apply(byId, record))
+            {
+                LogCorruptLine(journal, lines[i].Number, "the record is incomplete or refers to a message or part that is not there");
             }
         }
 
         var messages = byId.Values.ToList();
         messages.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id));
-        return new Replay(messages, lines > messages.Count * 4 + 64);
+        return new Replay(messages, lines.Count > messages.Count * 4 + 64);
     }
 
     private static bool Apply(Dictionary<string, SessionMessage> byId, JournalRecord record)

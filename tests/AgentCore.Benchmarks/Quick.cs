@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using AgentCore.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AgentCore.Benchmarks;
+
+/// <summary>
+/// <c>--quick</c>: runs every scenario a few times and prints each figure next to its goal. Medians of wall-clock
+/// runs on this machine, not BenchmarkDotNet's statistics: use the full run for publishable numbers.
+/// </summary>
+internal static class Quick
+{
+    private static readonly List<(string Name, string Figure, string Goal, bool? Met)> Rows = [];
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        bool all = !args.Any(a => a.StartsWith("--only=", StringComparison.Ordinal));
+        bool Want(string name) => all || args.Contains("--only=" + name);
+
+        Console.WriteLine($"AgentCore quick benchmarks — {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+        if (Want("streaming")) await StreamingOverheadAsync();
+        if (Want("writes")) await WriteAmplificationAsync();
+        if (Want("load")) await LoadAndListAsync();
+        if (Want("history")) await HistoryAsync();
+        if (Want("concurrency")) await ConcurrencyAsync();
+
+        Console.WriteLine();
+        Console.WriteLine($"{"figure",-58} {"measured",-26} {"goal",-12} met");
+        foreach (var (name, figure, goal, met) in Rows)
+        {
+            Console.WriteLine($"{name,-58} {figure,-26} {goal,-12} {(met is null ? "-" : met.Value ? "yes" : "NO")}");
+        }
+
+        return Rows.Any(r => r.Met == false) ? 1 : 0;
+    }
+
+    private static void Report(string name, string figure, string goal, bool? met) => Rows.Add((name, figure, goal, met));
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        return values.Count % 2 == 1 ? values[values.Count / 2] : (values[values.Count / 2 - 1] + values[values.Count / 2]) / 2;
+    }
+
+    private static async Task<double> TimeAsync(Func<Task> run)
+    {
+        long start = Stopwatch.GetTimestamp();
+        await run();
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
+    private static async Task StreamingOverheadAsync()
+    {
+        // Unpaced: the scripted model costs nothing, so the ratio is all engine overhead (file store included).
+        // Paced: 16 updates per network read every 2 ms (≈ 8 000 updates/s, far faster than any hosted model).
+        foreach (var (label, interval, runs) in new[] { ("unpaced model", TimeSpan.Zero, 15), ("model paced 16 updates / 2 ms", TimeSpan.FromMilliseconds(2), 7) })
+        {
+            string dir = Scenarios.TempDirectory("stream");
+            var scripted = new ScriptedChatClient(_ => Scenarios.Reply(Scenarios.ReplyUpdates));
+            Microsoft.Extensions.AI.IChatClient client = interval == TimeSpan.Zero ? scripted : new PacedChatClient(scripted, 16, interval);
+            await using var services = Scenarios.Services(dir, client);
+            var sessions = services.GetRequiredService<ISessionService>();
+            var raw = new List<double>();
+            var turn = new List<double>();
+            for (int i = -1; i < runs; i++)
+            {
+                var session = await sessions.CreateAsync();
+                double r = await TimeAsync(() => Scenarios.EnumerateRawAsync(client));
+                double t = await TimeAsync(() => Scenarios.ChatAsync(sessions, session.Id));
+                if (i >= 0)
+                {
+                    raw.Add(r);
+                    turn.Add(t);
+                }
+            }
+
+            double mr = Median(raw), mt = Median(turn);
+            double ratio = mt / mr;
+            Report($"streaming 4 000 updates, {label}: raw / turn ms", $"{mr:F1} / {mt:F1} ({ratio:F2}x)", "≤ 1.15x", interval == TimeSpan.Zero ? null : ratio <= 1.15);
+            Report($"  engine overhead per update ({label})", $"{(mt - mr) * 1000 / Scenarios.ReplyUpdates:F2} µs", "", null);
+            Scenarios.Delete(dir);
+        }
+    }
+
+    private static async Task WriteAmplificationAsync()
+    {
+        string dir = Scenarios.TempDirectory("writes");
+        var clock = new ManualTimeProvider();
+        // 250 updates per second: the clock moves 4 ms between updates.
+        var client = new ScriptedChatClient(_ => Scenarios.Reply(Scenarios.ReplyUpdates, () => clock.Advance(TimeSpan.FromMilliseconds(4))));
+        await using var services = Scenarios.Services(dir, client, time: clock);
+        var sessions = services.GetRequiredService<ISessionService>();
+        var session = await sessions.CreateAsync();
+        var message = await sessions.ChatAsync(new ChatRequest { SessionId = session.Id, Text = "go" });
+
+        long journal = new FileInfo(Path.Combine(dir, "messages", session.Id + ".jsonl")).Length;
+        var messages = await sessions.GetMessagesAsync(session.Id);
+        long finalBytes = messages.Sum(m => (long)JsonSerializer.SerializeToUtf8Bytes(m, AgentCoreJson.Options).Length);
+        double ratio = (double)journal / finalBytes;
+        Report("write amplification at 250 updates/s (journal / final)", $"{journal:N0} / {finalBytes:N0} B ({ratio:F2}x)", "≤ 3x", ratio <= 3);
+        Scenarios.Delete(dir);
+        _ = message;
+    }
+
+    private static async Task LoadAndListAsync()
+    {
+        foreach (var (name, build) in new (string, Action<IAgentCoreBuilder>?)[] { ("file", null), ("in-memory", b => b.UseInMemoryStore()) })
+        {
+            string dir = Scenarios.TempDirectory("load");
+            await using var services = Scenarios.Services(dir, new ScriptedChatClient(), build);
+            var store = services.GetRequiredService<ISessionStore>();
+            var sessionId = AgentCoreIds.NewSessionId();
+            await store.SaveSessionAsync(new SessionInfo { Id = sessionId, Title = "big", CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow });
+            for (int i = 0; i < 10_000; i++)
+            {
+                await store.SaveMessageAsync(Fixtures.Message(sessionId, i));
+            }
+
+            var load = new List<double>();
+            for (int i = -1; i < 9; i++)
+            {
+                double ms = await TimeAsync(async () => { _ = await store.GetMessagesAsync(sessionId); });
+                if (i >= 0) load.Add(ms);
+            }
+
+            double ml = Median(load);
+            Report($"load a 10 000-message session ({name} store), median", $"{ml:F1} ms", "< 50 ms", ml < 50);
+
+            for (int i = 0; i < 10_000; i++)
+            {
+                await store.SaveSessionAsync(Fixtures.Session(i));
+            }
+
+            var list = new List<double>();
+            for (int i = -1; i < 9; i++)
+            {
+                double ms = await TimeAsync(async () => { await foreach (var _ in store.ListSessionsAsync()) { } });
+                if (i >= 0) list.Add(ms);
+            }
+
+            double mlist = Median(list);
+            Report($"list 10 000 sessions ({name} store), median", $"{mlist:F1} ms", "< 100 ms", mlist < 100);
+            Scenarios.Delete(dir);
+        }
+    }
+
+    private static async Task HistoryAsync()
+    {
+        string dir = Scenarios.TempDirectory("history");
+        const int entries = 1_000_000;
+        var history = new JsonlSessionHistory(dir);
+        await Fixtures.WriteHistoryAsync(history.FilePath, entries);
+        GC.Collect();
+        long baseline = GC.GetTotalMemory(forceFullCollection: true);
+        long peak = 0;
+        var totals = new Dictionary<(string Model, DateOnly Day), (long Tokens, decimal Cost)>();
+        long start = Stopwatch.GetTimestamp();
+        int count = 0;
+        await foreach (var entry in history.ReadAsync())
+        {
+            var key = (entry.Model, DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(entry.Timestamp).UtcDateTime));
+            totals.TryGetValue(key, out var t);
+            totals[key] = (t.Tokens + entry.Usage.TotalTokens, t.Cost + (entry.Cost.UsdByok ?? 0));
+            if (++count % 10_000 == 0)
+            {
+                peak = Math.Max(peak, GC.GetTotalMemory(false) - baseline);
+            }
+        }
+
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        long peakWorkingSet = Process.GetCurrentProcess().PeakWorkingSet64;
+        Report("history: 1 000 000 entries aggregated, entries/s", $"{count / seconds:N0}", "≥ 500 000", count / seconds >= 500_000);
+        Report("history: peak managed heap growth while streaming", $"{peak / 1024.0 / 1024.0:F1} MB", "< 64 MB", peak < 64L * 1024 * 1024);
+        Report("  (process peak working set, whole run)", $"{peakWorkingSet / 1024.0 / 1024.0:F0} MB", "", null);
+        Report("  (groups: model × day)", totals.Count.ToString(CultureInfo.InvariantCulture), "", null);
+        Scenarios.Delete(dir);
+    }
+
+    private static async Task ConcurrencyAsync()
+    {
+        string dir = Scenarios.TempDirectory("concurrency");
+        const int sessionsCount = 1_000, toolSteps = 10;
+        var client = new ScriptedChatClient(call =>
+        {
+            int results = call.Messages.Sum(m => m.Contents.OfType<Microsoft.Extensions.AI.FunctionResultContent>().Count());
+            return results < toolSteps
+                ? new ScriptedResponse().ToolCall($"call_{results}", "count", new { n = results }).Usage(100, 10)
+                : new ScriptedResponse().Text("done").Usage(100, 10);
+        });
+        await using var services = Scenarios.Services(dir, client, b => b.AddTool(Microsoft.Extensions.AI.AIFunctionFactory.Create((int n) => n + 1, "count")));
+        var sessions = services.GetRequiredService<ISessionService>();
+        var ids = new List<string>();
+        for (int i = 0; i < sessionsCount; i++)
+        {
+            ids.Add((await sessions.CreateAsync()).Id);
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        var completed = await Task.WhenAll(ids.Select(id => Task.Run(() => sessions.ChatAsync(new ChatRequest { SessionId = id, Text = "count to ten" }))));
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+
+        int lost = 0;
+        foreach (var id in ids)
+        {
+            var messages = await sessions.GetMessagesAsync(id);
+            bool whole = messages.Count == 2
+                         && messages[1].Parts.OfType<ToolPart>().Count(t => t.State == ToolState.Completed) == toolSteps
+                         && messages[1].Text == "done"
+                         && messages[1].Error is null;
+            if (!whole) lost++;
+        }
+
+        Report("1 000 concurrent sessions × 10 tool steps: turns/s", $"{sessionsCount / seconds:N0} ({seconds:F1} s)", "", null);
+        Report("  sessions incomplete or with lost parts", lost.ToString(CultureInfo.InvariantCulture), "0", lost == 0 && completed.All(m => m.Error is null));
+        Scenarios.Delete(dir);
+    }
+}
