@@ -235,8 +235,8 @@ internal sealed partial class McpServerConnection : IAsyncDisposable
                 return;
             }
 
-            error = details is StdioClientCompletionDetails { ExitCode: { } exitCode }
-                ? $"The server process exited with code {exitCode}."
+            error = details is StdioClientCompletionDetails stdio
+                ? "The server process exited." + DescribeExit(stdio)
                 : details.Exception is { } ex ? "The server connection closed: " + Describe(ex) : "The server connection closed.";
             _client = null;
             _tools = [];
@@ -313,7 +313,39 @@ internal sealed partial class McpServerConnection : IAsyncDisposable
             }
         }
 
-        return messages.Count == 0 ? exception.GetType().Name : string.Join(" ", messages.Select(m => m.EndsWith('.') ? m : m + "."));
+        string text = messages.Count == 0 ? exception.GetType().Name : string.Join(" ", messages.Select(m => m.EndsWith('.') ? m : m + "."));
+        for (var ex = exception; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is ClientTransportClosedException { Details: StdioClientCompletionDetails details })
+            {
+                return text + DescribeExit(details);
+            }
+        }
+
+        return text;
+    }
+
+    /// <summary>The exit code and the last lines the process wrote to stderr (where servers say why they stopped).</summary>
+    private static string DescribeExit(StdioClientCompletionDetails details)
+    {
+        const int MaxLines = 5;
+        const int MaxChars = 600;
+        string text = details.ExitCode is { } code ? $" Exit code {code}." : "";
+        if (details.StandardErrorTail is { Count: > 0 } tail)
+        {
+            string stderr = string.Join(" | ", tail.TakeLast(MaxLines).Select(line => line.Trim()).Where(line => line.Length > 0));
+            if (stderr.Length > MaxChars)
+            {
+                stderr = "..." + stderr[^MaxChars..];
+            }
+
+            if (stderr.Length > 0)
+            {
+                text += " Its last output on stderr: " + stderr;
+            }
+        }
+
+        return text;
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "MCP server {Server} connecting over {Transport}")]
