@@ -209,7 +209,41 @@ internal sealed partial class McpServerConnection : IAsyncDisposable
                 ],
             },
         };
-        return await McpClient.CreateAsync(transport, options, _sdkLoggerFactory, cancellationToken).ConfigureAwait(false);
+        McpClient client;
+        try
+        {
+            client = await McpClient.CreateAsync(transport, options, _sdkLoggerFactory, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await DisposeTransportAsync(transport).ConfigureAwait(false);
+            throw;
+        }
+
+        // The client disposes its session, not the transport that made it (the HTTP one owns an HttpClient):
+        // release it once the session is over, however it ends.
+        _ = client.Completion.ContinueWith(_ => DisposeTransportAsync(transport).AsTask(), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap();
+        return client;
+    }
+
+    private async ValueTask DisposeTransportAsync(IClientTransport transport)
+    {
+        try
+        {
+            if (transport is IAsyncDisposable disposable)
+            {
+                await disposable.DisposeAsync().ConfigureAwait(false);
+            }
+            else if (transport is IDisposable syncDisposable)
+            {
+                syncDisposable.Dispose();
+            }
+        }
+        catch (Exception ex)
+        {
+            LogDisposeFailed(ex, Name);
+        }
     }
 
     private void OnToolListChanged()

@@ -181,3 +181,19 @@ internal sealed class TestTransportFactory : IMcpClientTransportFactory
         return _servers.TryGetValue(serverName, out var create) ? create() : _real.Create(serverName, config, loggerFactory);
     }
 }
+
+/// <summary>Wraps a transport and records its disposal (the client does not dispose the transport that made its session).</summary>
+internal sealed class DisposableTransport(IClientTransport inner) : IClientTransport, IAsyncDisposable
+{
+    public TaskCompletionSource Disposed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public string Name => inner.Name;
+
+    public Task<ITransport> ConnectAsync(CancellationToken cancellationToken = default) => inner.ConnectAsync(cancellationToken);
+
+    public ValueTask DisposeAsync()
+    {
+        Disposed.TrySetResult();
+        return ValueTask.CompletedTask;
+    }
+}

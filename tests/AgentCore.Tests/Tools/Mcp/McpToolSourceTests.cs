@@ -252,4 +252,22 @@ public sealed class McpToolSourceTests
 
         tools.Select(t => t.Name).Should().Equal("bound_echo");
     }
+
+    [Test]
+    public async Task DisposeAsync_AfterAConnectionAndAFailure_EveryTransportDisposed()
+    {
+        await using var server = new InProcessMcpServer().AddTextTool("echo", "hi");
+        var working = new DisposableTransport(server.CreateTransport());
+        var failing = new DisposableTransport(new FailingTransport("down"));
+        var provider = McpTestHost.Build(b => b.AddMcpServer("up", Unused).AddMcpServer("down", Unused),
+            new TestTransportFactory().Map("up", () => working).Map("down", () => failing));
+        await provider.GetRequiredService<IMcpServers>().ConnectAsync();
+
+        await failing.Disposed.Task.WaitAsync(Safety);
+        bool workingDisposedEarly = working.Disposed.Task.IsCompleted;
+        await provider.DisposeAsync();
+        await working.Disposed.Task.WaitAsync(Safety);
+
+        workingDisposedEarly.Should().BeFalse("a live connection keeps its transport");
+    }
 }
