@@ -172,6 +172,25 @@ public sealed class McpServerEverythingTests
         logs.AllText.Should().NotContain("http-secret-9393");
     }
 
+    [Test]
+    public async Task McpChatTurnScript_ToolCallsOfTheFirstStep_RunAgainstTheRealServer()
+    {
+        var client = McpChatTurn.EchoAndSumScript(message: "hi there", a: 20, b: 22);
+        await using var provider = McpChatTurn.Build(client);
+        var tools = await ToolsAsync(provider);
+
+        var response = await client.GetResponseAsync([new ChatMessage(ChatRole.User, "Use the tools.")], new ChatOptions { Tools = [.. tools] });
+        var outputs = new Dictionary<string, string>();
+        foreach (var call in response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>())
+        {
+            outputs[call.CallId] = await CallForTextAsync(tools, call.Name, new AIFunctionArguments(call.Arguments));
+        }
+
+        outputs.Keys.Should().BeEquivalentTo("call_echo", "call_sum");
+        outputs["call_echo"].Should().Contain("hi there");
+        outputs["call_sum"].Should().Contain("42");
+    }
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
