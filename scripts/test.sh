@@ -11,6 +11,15 @@ mkdir -p "$results"
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
+# The real MCP servers the integration tests start (pinned in tests/mcp-servers/package-lock.json).
+# Without Node.js those tests skip and say so.
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+  npm ci --prefix tests/mcp-servers --no-audit --no-fund --loglevel=error >/dev/null \
+    || { echo "npm ci --prefix tests/mcp-servers failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+else
+  echo "Node.js not found: the tests against real MCP servers will be skipped." >&2
+fi
+
 status=0
 dotnet build AgentCore.sln -c Release -warnaserror -nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }
 dotnet test AgentCore.sln -c Release --no-build --nologo \

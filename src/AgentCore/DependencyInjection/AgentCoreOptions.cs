@@ -67,4 +67,21 @@ public sealed class AgentCoreOptions
 
     /// <summary>The project written to the usage history. Default: the current directory.</summary>
     public string? Project { get; set; }
+
+    /// <summary>
+    /// MCP servers whose tools every turn may call, by name (1 to 32 letters, digits, '_' or '-'). The same as
+    /// <c>AddMcpServer(name, config)</c>, and bindable from configuration. Default: none. See <see cref="McpServerConfig"/>.
+    /// </summary>
+    /// <example>
+    /// <code>
+    /// "AgentCore": {
+    ///   "McpServers": {
+    ///     "everything": { "Command": "npx", "Arguments": [ "-y", "@modelcontextprotocol/server-everything" ] },
+    ///     "github": { "Command": "github-mcp-server", "Arguments": [ "stdio" ], "Environment": { "GITHUB_TOKEN": "..." } },
+    ///     "remote": { "Endpoint": "https://mcp.example.com/mcp", "Headers": { "Authorization": "Bearer ..." }, "ConnectTimeout": "00:00:10" }
+    ///   }
+    /// }
+    /// </code>
+    /// </example>
+    public IDictionary<string, McpServerConfig> McpServers { get; set; } = new Dictionary<string, McpServerConfig>(StringComparer.Ordinal);
 }

@@ -56,6 +56,18 @@ internal sealed class AgentCoreOptionsValidator : IValidateOptions<AgentCoreOpti
             failures.Add($"{nameof(AgentCoreOptions.AgentId)} must not be empty (it is '{options.AgentId}').");
         }
 
+        if (options.McpServers is null)
+        {
+            failures.Add($"{nameof(AgentCoreOptions.McpServers)} must not be null.");
+        }
+        else
+        {
+            foreach (var (serverName, config) in options.McpServers)
+            {
+                McpServerConfig.Validate(serverName, config, failures);
+            }
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

@@ -9,7 +9,8 @@ public static class AgentCoreServiceCollectionExtensions
 {
     /// <summary>
     /// Adds AgentCore: <see cref="ISessionService"/> and its defaults — the file store, the model provider fed by
-    /// <c>AddChatClient</c>, the tool registry, the JSONL usage history, the in-process busy lock and the event hub.
+    /// <c>AddChatClient</c>, the tool registry (local tools first, then the MCP servers of <see cref="AgentCoreOptions.McpServers"/>
+    /// and <c>AddMcpServer</c>, with <see cref="IMcpServers"/>), the JSONL usage history, the in-process busy lock and the event hub.
     /// Each default is registered with <c>TryAdd</c>, so a service registered before (or through the builder) wins.
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -34,6 +35,7 @@ public static class AgentCoreServiceCollectionExtensions
         services.TryAddSingleton<IModelProvider, ModelProvider>();
         services.TryAddSingleton<IToolRegistry, ToolRegistry>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IToolSource, FunctionToolSource>());
+        services.AddMcpToolSource();
         services.TryAddSingleton<ISessionLockProvider, InProcessSessionLockProvider>();
         services.TryAddSingleton<SessionEventHub>();
         services.TryAddSingleton<ISessionEvents>(static sp => sp.GetRequiredService<SessionEventHub>());

@@ -1,14 +1,14 @@
 namespace AgentCore;
 
 /// <summary>
-/// Thrown by a tool to report a failure the model should read as is (no exception type prefixed).
-/// Any exception a tool throws becomes an error result the model sees; this one keeps the message clean.
+/// Thrown by a tool to report that the call failed, with a message meant for the model (for example an MCP tool
+/// result flagged as an error). The turn records the call in the error state with this message and goes on.
 /// </summary>
-public class ToolException : AgentCoreException
+public sealed class ToolException : AgentCoreException
 {
-    /// <summary>Creates the exception with the message the model will see.</summary>
+    /// <summary>Creates the exception with the error text.</summary>
     public ToolException(string message) : base(message) { }
 
-    /// <summary>Creates the exception with the message the model will see and its cause.</summary>
+    /// <summary>Creates the exception with the error text and the exception that caused it.</summary>
     public ToolException(string message, Exception? innerException) : base(message, innerException) { }
 }
