@@ -44,7 +44,7 @@ internal static class McpChatTurn
     public static ServiceProvider Build(ScriptedChatClient client, string? marker = null) =>
         McpTestHost.Build(
             b => b.AddChatClient(ProviderId, client, [Model]).AddServerEverything(marker: marker),
-            options: o => o.DefaultModel = Model.Reference);
+            options: o => { o.DefaultModel = Model.Reference; o.GenerateTitles = false; });
 
     /// <summary>The tool parts of <paramref name="messages"/>, by call id.</summary>
     public static IReadOnlyDictionary<string, ToolPart> ToolParts(IEnumerable<SessionMessage> messages) =>

@@ -227,14 +227,35 @@ internal static class McpTestHost
 
         services?.Invoke(collection);
         string data = Path.Combine(Path.GetTempPath(), "agentcore-tests", Guid.NewGuid().ToString("N"));
+        collection.AddSingleton(new DeleteOnDispose(data));
         var builder = collection.AddAgentCore(o =>
         {
             o.DataDirectory = data;
             options?.Invoke(o);
         });
         configure(builder);
-        return collection.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        var provider = collection.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        provider.GetRequiredService<DeleteOnDispose>();
+        return provider;
     }
 
     public static ToolContext Context { get; } = new("ses_test", "test", "model");
+
+    /// <summary>Deletes the test's data directory when the service provider is disposed (resolved at build so it is tracked).</summary>
+    private sealed class DeleteOnDispose(string path) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                if (Directory.Exists(path))
+                {
+                    Directory.Delete(path, recursive: true);
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
 }
