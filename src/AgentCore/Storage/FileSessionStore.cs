@@ -47,7 +47,7 @@ public sealed partial class FileSessionStore : ISessionStore
     public async ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
-        return await ReadSessionFileAsync(SessionPath(sessionId), cancellationToken).ConfigureAwait(false);
+        return await ReadSessionFileAsync(SessionPath(sessionId), sessionId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -62,12 +62,13 @@ public sealed partial class FileSessionStore : ISessionStore
         foreach (string path in Directory.EnumerateFiles(_sessionsDirectory, "*.json"))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!Identifier.IsValid(Path.GetFileNameWithoutExtension(path), IdKind.Session))
+            string sessionId = Path.GetFileNameWithoutExtension(path);
+            if (!Identifier.IsValid(sessionId, IdKind.Session))
             {
                 continue;
             }
 
-            var session = await ReadSessionFileAsync(path, cancellationToken).ConfigureAwait(false);
+            var session = await ReadSessionFileAsync(path, sessionId, cancellationToken).ConfigureAwait(false);
             if (session is not null)
             {
                 sessions.Add(session);
@@ -97,19 +98,33 @@ public sealed partial class FileSessionStore : ISessionStore
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
         string sessionPath = SessionPath(sessionId);
         string journal = JournalPath(sessionId);
-        bool existed = File.Exists(sessionPath) || File.Exists(journal);
-        if (!existed)
+        if (!File.Exists(sessionPath) && !File.Exists(journal))
         {
             return false;
         }
 
+        // The journal's lock file lives beside it, even when the session never had a message.
+        Directory.CreateDirectory(_messagesDirectory);
+        bool deleted;
         await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
         {
-            File.Delete(sessionPath);
-            File.Delete(journal);
+            // The session first: should the process die in between, the leftover journal is found and deleted next time.
+            deleted = DeleteIfExists(sessionPath) | DeleteIfExists(journal);
         }
 
-        FileAppender.TryDelete(journal + ".lock");
+        // The lock file stays: deleting it would let a writer that opened it before the delete hold a lock
+        // no later writer sees (they would create and lock a new file of the same name).
+        return deleted;
+    }
+
+    private static bool DeleteIfExists(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        File.Delete(path);
         return true;
     }
 
@@ -315,7 +330,7 @@ public sealed partial class FileSessionStore : ISessionStore
         }
     }
 
-    private async ValueTask<SessionInfo?> ReadSessionFileAsync(string path, CancellationToken cancellationToken)
+    private async ValueTask<SessionInfo?> ReadSessionFileAsync(string path, string sessionId, CancellationToken cancellationToken)
     {
         byte[] content;
         try
@@ -337,6 +352,12 @@ public sealed partial class FileSessionStore : ISessionStore
             if (session is null || !Identifier.IsValid(session.Id, IdKind.Session) || session.Title is null)
             {
                 LogCorruptFile(path, "the file holds no session");
+                return null;
+            }
+
+            if (!string.Equals(session.Id, sessionId, StringComparison.Ordinal))
+            {
+                LogCorruptFile(path, "the file holds another session than its name says");
                 return null;
             }
 
