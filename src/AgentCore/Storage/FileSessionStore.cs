@@ -268,7 +268,7 @@ public sealed partial class FileSessionStore : ISessionStore
             }
             catch (JsonException ex)
             {
-                LogCorruptLine(journal, lineNumber, ex.Message);
+                LogCorruptLine(journal, lineNumber, JsonErrors.Describe(ex));
                 continue;
             }
 
@@ -365,7 +365,7 @@ public sealed partial class FileSessionStore : ISessionStore
         }
         catch (JsonException ex)
         {
-            LogCorruptFile(path, ex.Message);
+            LogCorruptFile(path, JsonErrors.Describe(ex));
             return null;
         }
     }
