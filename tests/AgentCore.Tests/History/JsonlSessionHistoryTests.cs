@@ -330,7 +330,8 @@ public sealed class JsonlSessionHistoryTests
             firstSeen.TrySetResult();
         }
 
-        await writer;
+        // Bounded: should a reader never open the pipe, the writer stays blocked opening it.
+        await writer.WaitAsync(TimeSpan.FromSeconds(30));
         entries.Select(e => e.Timestamp).Should().Equal(1767268800000, 1767268865432);
     }
 

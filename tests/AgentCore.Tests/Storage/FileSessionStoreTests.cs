@@ -274,8 +274,8 @@ public sealed class FileSessionStoreTests : SessionStoreContractTests
         var store = Store();
         string id = AgentCoreIds.NewSessionId();
         const int writers = 4;
-        const int writesEach = 20;
-        const int payloadChars = 256 * 1024;
+        const int writesEach = 12;
+        const int payloadChars = 128 * 1024;
         using var writing = new CancellationTokenSource();
         var problems = new System.Collections.Concurrent.ConcurrentQueue<string>();
 
