@@ -1,56 +1,94 @@
 namespace AgentCore.Testing;
 
 /// <summary>
-/// A <see cref="TimeProvider"/> whose clock moves only when a test calls <see cref="Advance"/>; timers
-/// (and so <c>Task.Delay(…, timeProvider)</c>) fire when the clock passes their due time. Register it as the
-/// app's <see cref="TimeProvider"/> to test retries, throttling and durations without waiting.
+/// A <see cref="TimeProvider"/> that only moves when a test calls <see cref="Advance"/>: the clock, the
+/// timestamp and every timer created through it (so <c>Task.Delay(delay, provider)</c> completes exactly
+/// when the test advances past its due time, never on its own).
 /// </summary>
+/// <remarks>
+/// Timer callbacks run synchronously on the thread that calls <see cref="Advance"/>, in due-time order
+/// (ties in creation order), outside the provider's lock. A timer due now (due time zero) fires on the next
+/// <see cref="Advance"/>, even <c>Advance(TimeSpan.Zero)</c>. <see cref="WaitForTimersAsync"/> lets a test
+/// wait, without sleeping, until the code under test has armed its timers. Register it as the app's
+/// <see cref="TimeProvider"/> to test retries, throttling and durations without waiting.
+/// </remarks>
 public sealed class ManualTimeProvider : TimeProvider
 {
     private readonly object _gate = new();
+    private readonly DateTimeOffset _start;
     private readonly List<ManualTimer> _timers = [];
-    private DateTimeOffset _now;
-    private long _timestamp;
+    private readonly List<(int Count, TaskCompletionSource Signal)> _waiters = [];
+    private long _elapsedTicks;
+    private long _nextSequence;
 
-    /// <summary>Creates a clock at <paramref name="start"/> (default 2026-01-02 03:04:05 UTC).</summary>
-    public ManualTimeProvider(DateTimeOffset? start = null) => _now = start ?? new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
+    /// <summary>Creates a clock at 2026-01-01 12:00 UTC.</summary>
+    public ManualTimeProvider()
+        : this(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero))
+    {
+    }
 
-    /// <summary>Raised (outside the lock) whenever a timer is created or changed: lets a test wait for a delay to start.</summary>
+    /// <summary>Creates a clock at <paramref name="start"/>.</summary>
+    public ManualTimeProvider(DateTimeOffset start) => _start = start;
+
+    /// <summary>Raised (outside the lock) whenever a timer is armed, with its due time: lets a test see a delay start.</summary>
     public event Action<TimeSpan>? TimerScheduled;
+
+    /// <inheritdoc />
+    public override TimeZoneInfo LocalTimeZone => TimeZoneInfo.Utc;
+
+    /// <inheritdoc />
+    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+    /// <summary>When each armed timer fires next, earliest first.</summary>
+    public IReadOnlyList<DateTimeOffset> PendingTimers
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _timers.Where(static t => t.DueAt is not null).Select(t => _start + TimeSpan.FromTicks(t.DueAt!.Value)).Order().ToList();
+            }
+        }
+    }
+
+    /// <summary>How many timers are armed (will fire on some future <see cref="Advance"/>).</summary>
+    public int ArmedTimers
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _timers.Count(static t => t.DueAt is not null);
+            }
+        }
+    }
 
     /// <inheritdoc />
     public override DateTimeOffset GetUtcNow()
     {
         lock (_gate)
         {
-            return _now;
+            return _start + TimeSpan.FromTicks(_elapsedTicks);
         }
     }
-
-    /// <inheritdoc />
-    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
 
     /// <inheritdoc />
     public override long GetTimestamp()
     {
         lock (_gate)
         {
-            return _timestamp;
+            return _elapsedTicks;
         }
     }
 
-    /// <summary>Moves the clock forward and fires every timer that falls due, in due order.</summary>
-    public void Advance(TimeSpan by)
+    /// <summary>Moves time forward by <paramref name="delta"/>, firing every timer that falls due on the way.</summary>
+    public void Advance(TimeSpan delta)
     {
-        if (by < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(by), by, "Time only moves forward.");
-        }
-
-        DateTimeOffset target;
+        ArgumentOutOfRangeException.ThrowIfLessThan(delta, TimeSpan.Zero);
+        long target;
         lock (_gate)
         {
-            target = _now + by;
+            target = _elapsedTicks + delta.Ticks;
         }
 
         while (true)
@@ -58,39 +96,50 @@ public sealed class ManualTimeProvider : TimeProvider
             ManualTimer? due;
             lock (_gate)
             {
-                due = _timers.Where(t => t.DueAt is { } at && at <= target).MinBy(t => t.DueAt);
+                due = _timers
+                    .Where(t => t.DueAt is { } at && at <= target)
+                    .OrderBy(static t => t.DueAt)
+                    .ThenBy(static t => t.Sequence)
+                    .FirstOrDefault();
                 if (due is null)
                 {
-                    SetNow(target);
+                    _elapsedTicks = target;
                     return;
                 }
 
-                SetNow(due.DueAt!.Value > _now ? due.DueAt.Value : _now);
-                due.DueAt = due.Period is { } period && period > TimeSpan.Zero ? _now + period : null;
+                _elapsedTicks = Math.Max(_elapsedTicks, due.DueAt!.Value);
+                due.DueAt = due.PeriodTicks > 0 ? due.DueAt + due.PeriodTicks : null;
             }
 
-            due.Fire();
+            due.Callback(due.State);
         }
     }
 
-    /// <summary>The timers still waiting to fire, by due time.</summary>
-    public IReadOnlyList<DateTimeOffset> PendingTimers
+    /// <summary>Completes once at least <paramref name="count"/> timers are armed.</summary>
+    public Task WaitForTimersAsync(int count = 1, CancellationToken cancellationToken = default)
     {
-        get
+        var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
         {
-            lock (_gate)
+            if (_timers.Count(static t => t.DueAt is not null) >= count)
             {
-                return _timers.Where(t => t.DueAt is not null).Select(t => t.DueAt!.Value).Order().ToList();
+                return Task.CompletedTask;
             }
+
+            _waiters.Add((count, signal));
         }
+
+        return signal.Task.WaitAsync(cancellationToken);
     }
 
     /// <inheritdoc />
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
-        var timer = new ManualTimer(this, callback, state);
+        ArgumentNullException.ThrowIfNull(callback);
+        ManualTimer timer;
         lock (_gate)
         {
+            timer = new ManualTimer(this, callback, state, _nextSequence++);
             _timers.Add(timer);
         }
 
@@ -98,43 +147,80 @@ public sealed class ManualTimeProvider : TimeProvider
         return timer;
     }
 
-    private void SetNow(DateTimeOffset value)
+    private void Arm(ManualTimer timer, TimeSpan dueTime, TimeSpan period)
     {
-        _timestamp += (value - _now).Ticks;
-        _now = value;
+        List<TaskCompletionSource> ready = [];
+        lock (_gate)
+        {
+            if (!_timers.Contains(timer))
+            {
+                return;
+            }
+
+            timer.DueAt = dueTime == Timeout.InfiniteTimeSpan ? null : _elapsedTicks + dueTime.Ticks;
+            timer.PeriodTicks = period == Timeout.InfiniteTimeSpan ? 0 : period.Ticks;
+            int armed = _timers.Count(static t => t.DueAt is not null);
+            for (int i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (armed >= _waiters[i].Count)
+                {
+                    ready.Add(_waiters[i].Signal);
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+
+        foreach (var signal in ready)
+        {
+            signal.TrySetResult();
+        }
+
+        if (dueTime != Timeout.InfiniteTimeSpan)
+        {
+            TimerScheduled?.Invoke(dueTime);
+        }
     }
 
-    private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer
+    private void Remove(ManualTimer timer)
     {
-        public DateTimeOffset? DueAt { get; set; }
+        lock (_gate)
+        {
+            _timers.Remove(timer);
+        }
+    }
 
-        public TimeSpan? Period { get; private set; }
+    private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state, long sequence) : ITimer
+    {
+        private bool _disposed;
+
+        public TimerCallback Callback { get; } = callback;
+
+        public object? State { get; } = state;
+
+        public long Sequence { get; } = sequence;
+
+        /// <summary>The elapsed ticks at which the timer fires next; null when disarmed.</summary>
+        public long? DueAt { get; set; }
+
+        public long PeriodTicks { get; set; }
 
         public bool Change(TimeSpan dueTime, TimeSpan period)
         {
-            lock (owner._gate)
+            ArgumentOutOfRangeException.ThrowIfLessThan(dueTime, Timeout.InfiniteTimeSpan);
+            ArgumentOutOfRangeException.ThrowIfLessThan(period, Timeout.InfiniteTimeSpan);
+            if (Volatile.Read(ref _disposed))
             {
-                DueAt = dueTime == Timeout.InfiniteTimeSpan ? null : owner._now + dueTime;
-                Period = period == Timeout.InfiniteTimeSpan ? null : period;
+                return false;
             }
 
-            if (dueTime != Timeout.InfiniteTimeSpan)
-            {
-                owner.TimerScheduled?.Invoke(dueTime);
-            }
-
+            owner.Arm(this, dueTime, period);
             return true;
         }
 
-        public void Fire() => callback(state);
-
         public void Dispose()
         {
-            lock (owner._gate)
-            {
-                DueAt = null;
-                owner._timers.Remove(this);
-            }
+            Volatile.Write(ref _disposed, true);
+            owner.Remove(this);
         }
 
         public ValueTask DisposeAsync()

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Microsoft.Extensions.Options;
 
 namespace AgentCore;
@@ -23,22 +24,23 @@ internal sealed class AgentCoreOptionsValidator : IValidateOptions<AgentCoreOpti
 
         if (options.MaxSteps < 1)
         {
-            failures.Add($"{nameof(AgentCoreOptions.MaxSteps)} must be at least 1 (it is {options.MaxSteps}).");
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(AgentCoreOptions.MaxSteps)} must be at least 1 (it is {options.MaxSteps})."));
         }
 
         if (options.MaxRetries < 0)
         {
-            failures.Add($"{nameof(AgentCoreOptions.MaxRetries)} must be 0 or more (it is {options.MaxRetries}).");
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(AgentCoreOptions.MaxRetries)} must be 0 or more (it is {options.MaxRetries})."));
         }
 
         if (double.IsNaN(options.CompactionThreshold) || options.CompactionThreshold <= 0 || options.CompactionThreshold > 1)
         {
-            failures.Add($"{nameof(AgentCoreOptions.CompactionThreshold)} must be greater than 0 and at most 1 (it is {options.CompactionThreshold}).");
+            failures.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{nameof(AgentCoreOptions.CompactionThreshold)} must be greater than 0 and at most 1 (it is {options.CompactionThreshold})."));
         }
 
         if (options.MaxToolOutputBytes < 1024)
         {
-            failures.Add($"{nameof(AgentCoreOptions.MaxToolOutputBytes)} must be at least 1024 (it is {options.MaxToolOutputBytes}).");
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(AgentCoreOptions.MaxToolOutputBytes)} must be at least 1024 (it is {options.MaxToolOutputBytes})."));
         }
 
         if (options.PruneProtectedTokens < 0)

@@ -146,7 +146,7 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
             }
             catch (JsonException ex)
             {
-                LogCorruptLine(FilePath, lineNumber, ex.Message);
+                LogCorruptLine(FilePath, lineNumber, JsonErrors.Describe(ex));
             }
         }
 

@@ -59,21 +59,31 @@ internal sealed class ModelProvider : IModelProvider
 
     private sealed class Provider(ChatClientRegistration registration)
     {
+        private readonly Lock _gate = new();
         private IChatClient? _client;
 
         public Dictionary<string, ModelInfo> Models { get; } =
             registration.Models.ToDictionary(static m => m.ModelId, StringComparer.Ordinal);
 
+        /// <summary>The provider's one client: the factory runs once, even when the first calls race (a failure is not cached).</summary>
         public IChatClient GetClient(IServiceProvider services)
         {
-            if (_client is { } client)
+            if (Volatile.Read(ref _client) is { } client)
             {
                 return client;
             }
 
-            var created = registration.Factory(services) ?? throw new InvalidOperationException(
-                $"The chat client factory of provider '{registration.ProviderId}' returned null.");
-            return Interlocked.CompareExchange(ref _client, created, null) ?? created;
+            lock (_gate)
+            {
+                if (_client is null)
+                {
+                    var created = registration.Factory(services) ?? throw new InvalidOperationException(
+                        $"The chat client factory of provider '{registration.ProviderId}' returned null.");
+                    Volatile.Write(ref _client, created);
+                }
+
+                return _client;
+            }
         }
     }
 }

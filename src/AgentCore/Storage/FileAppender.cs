@@ -29,10 +29,27 @@ internal static class FileAppender
     }
 
     /// <summary>Appends to a file whose lock the caller holds.</summary>
+    /// <remarks>
+    /// When the file does not end with a newline (a writer died mid-record), the record is written after a newline,
+    /// so the torn record becomes a corrupt line of its own instead of swallowing this one.
+    /// </remarks>
     public static async ValueTask AppendLockedAsync(string path, ReadOnlyMemory<byte> record, CancellationToken cancellationToken)
     {
-        using var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        using var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         long end = RandomAccess.GetLength(handle);
+        if (end > 0)
+        {
+            byte[] last = new byte[1];
+            int read = await RandomAccess.ReadAsync(handle, last, end - 1, cancellationToken).ConfigureAwait(false);
+            if (read == 1 && last[0] != (byte)'\n')
+            {
+                byte[] terminated = new byte[record.Length + 1];
+                terminated[0] = (byte)'\n';
+                record.Span.CopyTo(terminated.AsSpan(1));
+                record = terminated;
+            }
+        }
+
         await RandomAccess.WriteAsync(handle, record, end, cancellationToken).ConfigureAwait(false);
     }
 

@@ -47,7 +47,7 @@ public sealed partial class FileSessionStore : ISessionStore
     public async ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
-        return await ReadSessionFileAsync(SessionPath(sessionId), cancellationToken).ConfigureAwait(false);
+        return await ReadSessionFileAsync(SessionPath(sessionId), sessionId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -65,7 +65,7 @@ public sealed partial class FileSessionStore : ISessionStore
         var parallel = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Math.Max(4, Environment.ProcessorCount * 2) };
         await Parallel.ForEachAsync(paths, parallel, async (path, token) =>
         {
-            if (await ReadSessionFileAsync(path, token).ConfigureAwait(false) is { } session)
+            if (await ReadSessionFileAsync(path, Path.GetFileNameWithoutExtension(path), token).ConfigureAwait(false) is { } session)
             {
                 found.Add(session);
             }
@@ -95,19 +95,33 @@ public sealed partial class FileSessionStore : ISessionStore
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
         string sessionPath = SessionPath(sessionId);
         string journal = JournalPath(sessionId);
-        bool existed = File.Exists(sessionPath) || File.Exists(journal);
-        if (!existed)
+        if (!File.Exists(sessionPath) && !File.Exists(journal))
         {
             return false;
         }
 
+        // The journal's lock file lives beside it, even when the session never had a message.
+        Directory.CreateDirectory(_messagesDirectory);
+        bool deleted;
         await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
         {
-            File.Delete(sessionPath);
-            File.Delete(journal);
+            // The session first: should the process die in between, the leftover journal is found and deleted next time.
+            deleted = DeleteIfExists(sessionPath) | DeleteIfExists(journal);
         }
 
-        FileAppender.TryDelete(journal + ".lock");
+        // The lock file stays: deleting it would let a writer that opened it before the delete hold a lock
+        // no later writer sees (they would create and lock a new file of the same name).
+        return deleted;
+    }
+
+    private static bool DeleteIfExists(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        File.Delete(path);
         return true;
     }
 
@@ -254,7 +268,7 @@ public sealed partial class FileSessionStore : ISessionStore
             }
             catch (JsonException ex)
             {
-                errors[i] = ex.Message;
+                errors[i] = JsonErrors.Describe(ex);
             }
         }
 
@@ -335,7 +349,7 @@ public sealed partial class FileSessionStore : ISessionStore
         }
     }
 
-    private async ValueTask<SessionInfo?> ReadSessionFileAsync(string path, CancellationToken cancellationToken)
+    private async ValueTask<SessionInfo?> ReadSessionFileAsync(string path, string sessionId, CancellationToken cancellationToken)
     {
         byte[] content;
         try
@@ -360,11 +374,17 @@ public sealed partial class FileSessionStore : ISessionStore
                 return null;
             }
 
+            if (!string.Equals(session.Id, sessionId, StringComparison.Ordinal))
+            {
+                LogCorruptFile(path, "the file holds another session than its name says");
+                return null;
+            }
+
             return session.Metadata is null ? session with { Metadata = SessionInfo.EmptyMetadata } : session;
         }
         catch (JsonException ex)
         {
-            LogCorruptFile(path, ex.Message);
+            LogCorruptFile(path, JsonErrors.Describe(ex));
             return null;
         }
     }

@@ -8,7 +8,8 @@ namespace AgentCore;
 /// <summary>Tool names the model sees: <c>^[A-Za-z0-9_-]{1,64}$</c>, the rule of the major providers.</summary>
 internal static partial class ToolNames
 {
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$", RegexOptions.CultureInvariant)]
+    // \z, not $: in .NET "$" also matches before a final newline, which would let "name\n" through.
+    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,64}\z", RegexOptions.CultureInvariant)]
     public static partial Regex Valid();
 
     public static void Validate(string? name, string paramName)

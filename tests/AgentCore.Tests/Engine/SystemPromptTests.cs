@@ -32,7 +32,7 @@ public sealed class SystemPromptTests
             var sections = system.Contents.OfType<TextContent>().Select(c => c.Text).ToList();
             sections.Should().HaveCount(4);
             sections[0].Should().Be("Base prompt.");
-            sections[1].Should().Contain($"Working directory: {project}").And.Contain("Today's date: 2026-01-02");
+            sections[1].Should().Contain($"Working directory: {project}").And.Contain("Today's date: 2026-01-01");
             sections[2].Should().ContainAll("Outer rule.", "Inner rule.");
             sections[2].IndexOf("Outer rule.", StringComparison.Ordinal).Should().BeLessThan(sections[2].IndexOf("Inner rule.", StringComparison.Ordinal));
             sections[3].Should().Be("Team rules for test/model-1.");

@@ -1,0 +1,3 @@
+global using FluentAssertions;
+global using NUnit.Framework;
+global using AgentCore.Testing;
