@@ -103,6 +103,8 @@ public sealed partial class FileSessionStore : ISessionStore
             return false;
         }
 
+        // The journal's lock file lives beside it: a session that never had a message may have no folder for it yet.
+        Directory.CreateDirectory(_messagesDirectory);
         await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
         {
             File.Delete(sessionPath);
