@@ -307,8 +307,9 @@ internal sealed partial class Turn
     /// <summary>Runs the step's tool calls, one after another or (with <see cref="AgentCoreOptions.ParallelToolCalls"/>) together.</summary>
     private async Task RunToolsAsync(List<(FunctionCallContent Call, ToolPart Part)> calls, CancellationToken token)
     {
+        // The registry's tools, then the AIFunctions the caller put in ChatRequest.Options: the model was offered both.
         var tools = new Dictionary<string, AIFunction>(StringComparer.Ordinal);
-        foreach (var tool in _step!.Tools)
+        foreach (var tool in _step!.Tools.Concat(_setup.Options?.Tools?.OfType<AIFunction>() ?? []))
         {
             tools.TryAdd(tool.Name, tool);
         }
