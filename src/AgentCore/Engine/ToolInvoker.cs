@@ -42,6 +42,11 @@ internal static class ToolInvoker
         {
             throw;
         }
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested)
+        {
+            // A tool that fails some other way once cancelled was stopped by the abort: not a result for the model.
+            throw new OperationCanceledException("The tool call was cancelled.", ex, cancellationToken);
+        }
         catch (Exception ex)
         {
             return new Outcome(false, Truncate(DescribeFailure(ex), maxOutputBytes), null);

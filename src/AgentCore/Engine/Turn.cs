@@ -109,8 +109,10 @@ internal sealed partial class Turn
                 await RunToolsAsync(calls, turnToken).ConfigureAwait(false);
             }
         }
-        catch (OperationCanceledException) when (turnToken.IsCancellationRequested)
+        catch (Exception) when (turnToken.IsCancellationRequested)
         {
+            // Whatever ends the turn once it is aborted is the abort's doing: clients may surface a cancelled
+            // stream as an I/O or SDK error rather than an OperationCanceledException.
             exitReason = ExitReasons.Aborted;
             failure = callerToken.IsCancellationRequested ? new OperationCanceledException("The turn was cancelled.", null, callerToken) : null;
         }
