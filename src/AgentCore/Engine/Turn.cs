@@ -406,7 +406,8 @@ internal sealed partial class Turn
             var session = await _service.UpdateTotalsAsync(SessionId, _message.Tokens, _message.Cost).ConfigureAwait(false);
             if (session is not null)
             {
-                Emit(new SessionUpdated(SessionId, session));
+                // UpdateTotalsAsync has published it to subscribers already: only the caller's stream still needs it.
+                _events?.TryWrite(new SessionUpdated(SessionId, session));
             }
         }
         catch (Exception ex)
