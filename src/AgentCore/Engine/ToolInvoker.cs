@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
@@ -82,7 +83,7 @@ internal static class ToolInvoker
         }
 
         return string.Concat(text.AsSpan(0, chars),
-            $"\n\n[Output truncated: showing the first {used:N0} of {bytes:N0} bytes.]");
+            string.Create(CultureInfo.InvariantCulture, $"\n\n[Output truncated: showing the first {used:N0} of {bytes:N0} bytes.]"));
     }
 
     private static string DescribeFailure(Exception ex) => ex switch
