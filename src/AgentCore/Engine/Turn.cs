@@ -440,16 +440,19 @@ internal sealed partial class Turn
         var options = _setup.Options?.Clone() ?? new ChatOptions();
         options.ModelId = _setup.Model.Info.ModelId;
         options.MaxOutputTokens ??= _setup.Model.Info.MaxOutputTokens;
-        if (tools.Count > 0)
+        if (_stepNumber >= _options.MaxSteps)
+        {
+            // The last step answers in text: no tools, and no caller's tool settings that would ask for one.
+            options.Tools = null;
+            options.ToolMode = null;
+            options.AllowMultipleToolCalls = null;
+        }
+        else if (tools.Count > 0)
         {
             var all = options.Tools?.ToList() ?? [];
             all.AddRange(tools);
             options.Tools = all;
             options.AllowMultipleToolCalls ??= true;
-        }
-        else if (options.Tools is { Count: > 0 } && _stepNumber >= _options.MaxSteps)
-        {
-            options.Tools = null; // The last step answers in text.
         }
 
         return options;
