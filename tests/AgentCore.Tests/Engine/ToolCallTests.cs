@@ -226,6 +226,26 @@ public sealed class ToolCallTests
     }
 
     [Test]
+    public async Task ChatStreamingAsync_LastStepWithCallerToolMode_ToolModeDroppedWithTheTools()
+    {
+        await using var h = new EngineHarness(o => o.MaxSteps = 1, b => b.AddTool(EngineHarness.Tool("t", s => s)));
+        var session = await h.Sessions.CreateAsync();
+        h.Client.EnqueueText("text only");
+
+        await h.Sessions.ChatAsync(new ChatRequest
+        {
+            SessionId = session.Id,
+            Text = "hi",
+            Options = new ChatOptions { ToolMode = ChatToolMode.RequireAny, AllowMultipleToolCalls = true },
+        });
+
+        var options = h.Client.Calls[0].Options!;
+        (options.Tools ?? []).Should().BeEmpty();
+        options.ToolMode.Should().BeNull("requiring a tool call with no tools offered is an error at providers");
+        options.AllowMultipleToolCalls.Should().BeNull();
+    }
+
+    [Test]
     public async Task ChatStreamingAsync_MaxStepsReachedAnsweringInText_ExitCompleted()
     {
         await using var h = new EngineHarness(o => o.MaxSteps = 2, b => b.AddTool(EngineHarness.Tool("t", s => s)));
