@@ -285,6 +285,34 @@ public sealed class BusyAndAbortTests
         h.Sessions.Abort("ses_idle").Should().BeFalse();
     }
 
+    [Test]
+    public async Task ChatStreamingAsync_CustomLockProvider_UsedForBusyAndAbort()
+    {
+        await using var h = new EngineHarness(build: b => b.UseSessionLock<HeldElsewhereLock>());
+        var session = await h.Sessions.CreateAsync();
+
+        var result = await h.ChatCapturingAsync(session.Id, "go");
+
+        result.Error.Should().BeOfType<SessionBusyException>("another instance holds the session");
+        h.Client.Calls.Should().BeEmpty();
+        h.Sessions.Abort(session.Id).Should().BeTrue("the abort request goes to the lock provider");
+        HeldElsewhereLock.AbortRequests.Should().Contain(session.Id);
+    }
+
+    private sealed class HeldElsewhereLock : ISessionLockProvider
+    {
+        public static readonly System.Collections.Concurrent.ConcurrentBag<string> AbortRequests = [];
+
+        public ValueTask<ISessionLease?> TryAcquireAsync(string sessionId, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult<ISessionLease?>(null);
+
+        public bool RequestAbort(string sessionId)
+        {
+            AbortRequests.Add(sessionId);
+            return true;
+        }
+    }
+
     private static async Task ChatAgainWorksAsync(EngineHarness h, string sessionId)
     {
         h.Client.EnqueueText("again");
