@@ -25,12 +25,12 @@ internal sealed partial class Compaction
 
     /// <summary>
     /// Whether the last reply used more than <paramref name="threshold"/> of the usable window
-    /// (context window − max output): its input, cache and output tokens as the provider reported them.
+    /// (context window − max output): its last step's input, cache and output tokens as the provider reported them.
     /// </summary>
     public static bool ShouldCompact(IReadOnlyList<SessionMessage> messages, ModelInfo model, double threshold) =>
         LastReplyTokens(messages) is { } tokens && tokens > UsableWindow(model) * threshold;
 
-    /// <summary>The tokens the newest reply after the latest summary reported, or null when there is none or it reported none.</summary>
+    /// <summary>The tokens the newest reply's last step reported (after the latest summary), or null when there is none or it reported none.</summary>
     public static long? LastReplyTokens(IReadOnlyList<SessionMessage> messages)
     {
         for (int i = messages.Count - 1; i >= 0; i--)
@@ -43,7 +43,10 @@ internal sealed partial class Compaction
 
             if (message.Role == ChatRole.Assistant)
             {
-                return message.Tokens.Total > 0 ? message.Tokens.Total : null;
+                // The context the model last saw: the last step's input, cache and output (a turn's steps each
+                // re-read the context, so the message's summed tokens would overstate it).
+                long tokens = message.Parts.OfType<StepFinishPart>().LastOrDefault()?.Tokens.Total ?? message.Tokens.Total;
+                return tokens > 0 ? tokens : null;
             }
         }
 

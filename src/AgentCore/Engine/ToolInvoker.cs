@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
@@ -42,6 +43,11 @@ internal static class ToolInvoker
         {
             throw;
         }
+        catch (Exception ex) when (cancellationToken.IsCancellationRequested)
+        {
+            // A tool that fails some other way once cancelled was stopped by the abort: not a result for the model.
+            throw new OperationCanceledException("The tool call was cancelled.", ex, cancellationToken);
+        }
         catch (Exception ex)
         {
             return new Outcome(false, Truncate(DescribeFailure(ex), maxOutputBytes), null);
@@ -77,7 +83,7 @@ internal static class ToolInvoker
         }
 
         return string.Concat(text.AsSpan(0, chars),
-            $"\n\n[Output truncated: showing the first {used:N0} of {bytes:N0} bytes.]");
+            string.Create(CultureInfo.InvariantCulture, $"\n\n[Output truncated: showing the first {used:N0} of {bytes:N0} bytes.]"));
     }
 
     private static string DescribeFailure(Exception ex) => ex switch

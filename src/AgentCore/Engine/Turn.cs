@@ -123,8 +123,10 @@ internal sealed partial class Turn
                 await RunToolsAsync(calls, turnToken).ConfigureAwait(false);
             }
         }
-        catch (OperationCanceledException) when (turnToken.IsCancellationRequested)
+        catch (Exception) when (turnToken.IsCancellationRequested)
         {
+            // Whatever ends the turn once it is aborted is the abort's doing: clients may surface a cancelled
+            // stream as an I/O or SDK error rather than an OperationCanceledException.
             exitReason = ExitReasons.Aborted;
             failure = callerToken.IsCancellationRequested ? new OperationCanceledException("The turn was cancelled.", null, callerToken) : null;
         }
@@ -356,8 +358,9 @@ internal sealed partial class Turn
     /// <summary>Runs the step's tool calls, one after another or (with <see cref="AgentCoreOptions.ParallelToolCalls"/>) together.</summary>
     private async Task RunToolsAsync(List<(FunctionCallContent Call, ToolPart Part)> calls, CancellationToken token)
     {
+        // The registry's tools, then the AIFunctions the caller put in ChatRequest.Options: the model was offered both.
         var tools = new Dictionary<string, AIFunction>(StringComparer.Ordinal);
-        foreach (var tool in _step!.Tools)
+        foreach (var tool in _step!.Tools.Concat(_setup.Options?.Tools?.OfType<AIFunction>() ?? []))
         {
             tools.TryAdd(tool.Name, tool);
         }
@@ -452,7 +455,8 @@ internal sealed partial class Turn
             var session = await _service.UpdateTotalsAsync(SessionId, _message.Tokens, _message.Cost).ConfigureAwait(false);
             if (session is not null)
             {
-                Emit(new SessionUpdated(SessionId, session));
+                // UpdateTotalsAsync has published it to subscribers already: only the caller's stream still needs it.
+                _events?.TryWrite(new SessionUpdated(SessionId, session));
             }
         }
         catch (Exception ex)
@@ -485,16 +489,19 @@ internal sealed partial class Turn
         var options = _setup.Options?.Clone() ?? new ChatOptions();
         options.ModelId = _setup.Model.Info.ModelId;
         options.MaxOutputTokens ??= _setup.Model.Info.MaxOutputTokens;
-        if (tools.Count > 0)
+        if (_stepNumber >= _options.MaxSteps)
+        {
+            // The last step answers in text: no tools, and no caller's tool settings that would ask for one.
+            options.Tools = null;
+            options.ToolMode = null;
+            options.AllowMultipleToolCalls = null;
+        }
+        else if (tools.Count > 0)
         {
             var all = options.Tools?.ToList() ?? [];
             all.AddRange(tools);
             options.Tools = all;
             options.AllowMultipleToolCalls ??= true;
-        }
-        else if (options.Tools is { Count: > 0 } && _stepNumber >= _options.MaxSteps)
-        {
-            options.Tools = null; // The last step answers in text.
         }
 
         return options;

@@ -105,8 +105,12 @@ internal static class PromptConversion
         {
             switch (content)
             {
-                case TextContent t when !string.IsNullOrEmpty(t.Text):
-                    parts.Add(new TextPart { Id = Identifier.Create(IdKind.Part, time), Text = t.Text });
+                case TextContent t:
+                    if (!string.IsNullOrEmpty(t.Text))
+                    {
+                        parts.Add(new TextPart { Id = Identifier.Create(IdKind.Part, time), Text = t.Text });
+                    }
+
                     break;
                 case DataContent data:
                     parts.Add(new FilePart { Id = Identifier.Create(IdKind.Part, time), MediaType = data.MediaType, Name = data.Name, Data = data.Data.ToArray() });

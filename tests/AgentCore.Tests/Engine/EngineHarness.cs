@@ -14,8 +14,13 @@ internal sealed class EngineHarness : IAsyncDisposable
 
     private readonly ServiceProvider _provider;
 
-    public EngineHarness(Action<AgentCoreOptions>? configure = null, Action<IAgentCoreBuilder>? build = null, bool inMemory = false)
+    public EngineHarness(
+        Action<AgentCoreOptions>? configure = null,
+        Action<IAgentCoreBuilder>? build = null,
+        bool inMemory = false,
+        ManualTimeProvider? time = null)
     {
+        Time = time ?? new ManualTimeProvider();
         DataDirectory = Directory.CreateTempSubdirectory("agentcore-engine-").FullName;
         var services = new ServiceCollection();
         var builder = services.AddAgentCore(o =>
@@ -23,6 +28,8 @@ internal sealed class EngineHarness : IAsyncDisposable
             o.DataDirectory = DataDirectory;
             o.DefaultModel = "test/model-1";
             o.GenerateTitles = false;
+            o.IncludeEnvironment = false;   // prompts independent of the machine running the tests
+            o.IncludeContextFiles = false;
             configure?.Invoke(o);
         });
         builder.AddChatClient("test", Client, [new ModelInfo("test", "model-1", 200_000, 8_000, Pricing), new ModelInfo("test", "model-2", 8_000, 1_000)]);
@@ -40,13 +47,15 @@ internal sealed class EngineHarness : IAsyncDisposable
 
     public ScriptedChatClient Client { get; } = new();
 
-    public ManualTimeProvider Time { get; } = new();
+    public ManualTimeProvider Time { get; }
 
     public ISessionService Sessions => _provider.GetRequiredService<ISessionService>();
 
     public ISessionStore Store => _provider.GetRequiredService<ISessionStore>();
 
     public ISessionHistory History => _provider.GetRequiredService<ISessionHistory>();
+
+    public ISessionEvents Events => _provider.GetRequiredService<ISessionEvents>();
 
     public IServiceProvider Services => _provider;
 
@@ -61,6 +70,41 @@ internal sealed class EngineHarness : IAsyncDisposable
         return events;
     }
 
+    /// <summary>Runs a turn and returns its events and the exception the stream ended with, if any.</summary>
+    public Task<TurnResult> ChatCapturingAsync(string sessionId, string text, CancellationToken cancellationToken = default) =>
+        CaptureAsync(Sessions.ChatStreamingAsync(new ChatRequest { SessionId = sessionId, Text = text }, cancellationToken));
+
+    /// <summary>Enumerates a turn's stream to its end, keeping the events it yielded before any exception.</summary>
+    public static async Task<TurnResult> CaptureAsync(IAsyncEnumerable<SessionEvent> stream)
+    {
+        var events = new List<SessionEvent>();
+        try
+        {
+            await foreach (var e in stream)
+            {
+                events.Add(e);
+            }
+        }
+        catch (Exception ex)
+        {
+            return new TurnResult(events, ex);
+        }
+
+        return new TurnResult(events, null);
+    }
+
+    /// <summary>The full history entries written so far.</summary>
+    public async Task<List<SessionHistoryEntry>> ReadHistoryAsync()
+    {
+        var entries = new List<SessionHistoryEntry>();
+        await foreach (var entry in History.ReadAsync())
+        {
+            entries.Add(entry);
+        }
+
+        return entries;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _provider.DisposeAsync();
@@ -73,6 +117,15 @@ internal sealed class EngineHarness : IAsyncDisposable
         }
     }
 
+    /// <summary>A signal a test awaits: continuations run asynchronously, so the signaller is never hijacked.</summary>
+    public static TaskCompletionSource Signal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public static AIFunction Tool(string name, Func<string, string> body) =>
         AIFunctionFactory.Create((string input) => body(input), name, $"Test tool {name}.");
+}
+
+/// <summary>What a turn's stream yielded, and the exception it ended with.</summary>
+internal sealed record TurnResult(List<SessionEvent> Events, Exception? Error)
+{
+    public TurnCompleted Completed => Events.OfType<TurnCompleted>().Single();
 }

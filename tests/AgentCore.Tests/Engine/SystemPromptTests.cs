@@ -21,7 +21,7 @@ public sealed class SystemPromptTests
             string project = Directory.CreateDirectory(Path.Combine(root, "project", "src")).FullName;
             await File.WriteAllTextAsync(Path.Combine(root, "AGENTS.md"), "Outer rule.");
             await File.WriteAllTextAsync(Path.Combine(root, "project", "src", "AGENTS.md"), "Inner rule.");
-            await using var h = new EngineHarness(o => { o.SystemPrompt = "Base prompt."; o.WorkingDirectory = project; }, b => b.AddSystemPromptProvider<TeamRulesProvider>());
+            await using var h = new EngineHarness(o => { o.SystemPrompt = "Base prompt."; o.WorkingDirectory = project; o.IncludeEnvironment = true; o.IncludeContextFiles = true; }, b => b.AddSystemPromptProvider<TeamRulesProvider>());
             h.Client.Enqueue(r => r.Text("ok"));
             var session = await h.Sessions.CreateAsync();
 

@@ -3,13 +3,50 @@ using Microsoft.Extensions.Logging;
 
 namespace AgentCore.Tests.Fakes;
 
-/// <summary>One log call captured by <see cref="CapturingLogger{T}"/>.</summary>
-internal sealed record LogEntry(LogLevel Level, EventId EventId, string Message, Exception? Exception);
+/// <summary>One captured log call. <see cref="Message"/> is formatted; the exception, if any, is kept beside it.</summary>
+internal sealed record LogEntry(string Category, LogLevel Level, EventId EventId, string Message, Exception? Exception)
+{
+    /// <summary>The message and the exception's text: everything a log sink could have written.</summary>
+    public string FullText => Exception is null ? Message : Message + " | " + Exception;
+}
+
+/// <summary>An <see cref="ILoggerFactory"/> that keeps every entry at every level, safe for concurrent use.</summary>
+internal sealed class CapturingLoggerFactory : ILoggerFactory
+{
+    public ConcurrentQueue<LogEntry> Entries { get; } = new();
+
+    /// <summary>Every entry as "Level Category: text", one per line.</summary>
+    public string AllText => string.Join("\n", Entries.Select(static e => $"{e.Level} {e.Category}: {e.FullText}"));
+
+    public ILogger CreateLogger(string categoryName) => new Logger(Entries, categoryName);
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+
+    internal sealed class Logger(ConcurrentQueue<LogEntry> entries, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception), exception));
+    }
+}
 
 /// <summary>An <see cref="ILogger{T}"/> that keeps every entry (all levels enabled), safe for concurrent use.</summary>
 internal sealed class CapturingLogger<T> : ILogger<T>
 {
     private readonly ConcurrentQueue<LogEntry> _entries = new();
+    private readonly CapturingLoggerFactory.Logger _inner;
+
+    public CapturingLogger() => _inner = new CapturingLoggerFactory.Logger(_entries, typeof(T).FullName ?? typeof(T).Name);
 
     public IReadOnlyList<LogEntry> Entries => _entries.ToArray();
 
@@ -21,5 +58,5 @@ internal sealed class CapturingLogger<T> : ILogger<T>
     public bool IsEnabled(LogLevel logLevel) => true;
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-        _entries.Enqueue(new LogEntry(logLevel, eventId, formatter(state, exception), exception));
+        _inner.Log(logLevel, eventId, state, exception, formatter);
 }

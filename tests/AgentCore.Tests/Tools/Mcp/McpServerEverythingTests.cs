@@ -1,3 +1,4 @@
+using AgentCore.Tests.Fakes;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;

@@ -93,32 +93,3 @@ internal sealed class ManualTimeProvider : TimeProvider
         }
     }
 }
-
-/// <summary>Keeps every log message at every level, formatted, with its exception.</summary>
-internal sealed class CapturingLoggerFactory : ILoggerFactory
-{
-    public ConcurrentQueue<(string Category, LogLevel Level, string Message)> Entries { get; } = new();
-
-    public string AllText => string.Join("\n", Entries.Select(e => $"{e.Level} {e.Category}: {e.Message}"));
-
-    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
-
-    public void AddProvider(ILoggerProvider provider)
-    {
-    }
-
-    public void Dispose()
-    {
-    }
-
-    private sealed class Logger(CapturingLoggerFactory owner, string category) : ILogger
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner.Entries.Enqueue((category, logLevel, formatter(state, exception) + (exception is null ? "" : " | " + exception)));
-    }
-}
