@@ -82,6 +82,16 @@ public sealed class InMemorySessionStore : ISessionStore
         return ValueTask.CompletedTask;
     }
 
+    /// <inheritdoc />
+    /// <remarks>Validates the part's id, then saves the whole message.</remarks>
+    public ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(part);
+        Identifier.Validate(part.Id, IdKind.Part, nameof(part));
+        return SaveMessageAsync(message, cancellationToken);
+    }
+
     private static SessionInfo ReadSession(byte[] json) =>
         JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionInfo)!;
 }
