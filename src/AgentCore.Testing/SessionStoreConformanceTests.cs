@@ -29,6 +29,7 @@ namespace AgentCore.Testing;
 /// </remarks>
 /// <example>
 /// <code>
+/// [TestFixture] // also makes the test assembly reference NUnit, which the test adapter looks for
 /// public sealed class MyStoreConformanceTests : SessionStoreConformanceTests
 /// {
 ///     protected override ISessionStore CreateStore() =&gt; new MyStore(NewTemporaryConnection());

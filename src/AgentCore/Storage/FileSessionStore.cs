@@ -151,7 +151,7 @@ public sealed partial class FileSessionStore : ISessionStore
         ValidateMessage(message);
         ArgumentNullException.ThrowIfNull(part);
         Identifier.Validate(part.Id, IdKind.Part, nameof(part));
-        var header = HeaderOf(message);
+        var header = StoredRecords.HeaderOf(message);
         JournalRecord record = appendedText is not null
             ? new JournalRecord
             {
@@ -188,7 +188,7 @@ public sealed partial class FileSessionStore : ISessionStore
             return;
         }
 
-        _lastHeaders[header.Id] = json ?? JsonSerializer.SerializeToUtf8Bytes(HeaderOf(header), AgentCoreJsonContext.Default.SessionMessage);
+        _lastHeaders[header.Id] = json ?? JsonSerializer.SerializeToUtf8Bytes(StoredRecords.HeaderOf(header), AgentCoreJsonContext.Default.SessionMessage);
     }
 
     private async ValueTask AppendAsync(string sessionId, JournalRecord record, CancellationToken cancellationToken)
@@ -204,23 +204,6 @@ public sealed partial class FileSessionStore : ISessionStore
         Identifier.Validate(message.Id, IdKind.Message, nameof(message));
         Identifier.Validate(message.SessionId, IdKind.Session, nameof(message));
     }
-
-    private static SessionMessage HeaderOf(SessionMessage message) => new()
-    {
-        Id = message.Id,
-        SessionId = message.SessionId,
-        Role = message.Role,
-        Parts = [],
-        CreatedAt = message.CreatedAt,
-        CompletedAt = message.CompletedAt,
-        ProviderId = message.ProviderId,
-        ModelId = message.ModelId,
-        Tokens = message.Tokens,
-        Cost = message.Cost,
-        IsSummary = message.IsSummary,
-        Error = message.Error,
-        FinishReason = message.FinishReason,
-    };
 
     private static byte[] SerializeLine(JournalRecord record)
     {

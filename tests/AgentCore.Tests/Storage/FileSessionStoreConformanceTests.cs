@@ -1,9 +1,11 @@
 using System.Text;
 using AgentCore.Testing;
+using NUnit.Framework;
 
 namespace AgentCore.Tests.Storage;
 
 /// <summary>Runs the store conformance suite against <see cref="FileSessionStore"/> in a temporary folder.</summary>
+[TestFixture]
 public sealed class FileSessionStoreConformanceTests : SessionStoreConformanceTests
 {
     private string _directory = null!;
