@@ -152,12 +152,14 @@ public sealed partial class PostgresSessionLockProvider : ISessionLockProvider, 
             SessionId = sessionId;
             _key = key;
             _connection = connection;
+            AbortRequested = _abort.Token;
             _connection.Notification += OnNotification;
         }
 
         public string SessionId { get; }
 
-        public CancellationToken AbortRequested => _abort.Token;
+        // Kept from the start, so reading it after the lease is released does not throw.
+        public CancellationToken AbortRequested { get; }
 
         public void Start() => _listening = Task.Run(ListenAsync);
 

@@ -113,18 +113,29 @@ public sealed class SqliteSessionLockProvider : ISessionLockProvider, IAsyncDisp
 
     private string AbortMarker(string sessionId) => Path.Combine(_directory, sessionId + ".abort");
 
-    private sealed class Lease(SqliteSessionLockProvider owner, string sessionId, FileStream file) : ISessionLease
+    private sealed class Lease : ISessionLease
     {
+        private readonly SqliteSessionLockProvider _owner;
+        private readonly FileStream _file;
         private readonly CancellationTokenSource _abort = new();
         private ITimer? _timer;
         private int _released;
 
-        public string SessionId => sessionId;
+        public Lease(SqliteSessionLockProvider owner, string sessionId, FileStream file)
+        {
+            _owner = owner;
+            SessionId = sessionId;
+            _file = file;
+            AbortRequested = _abort.Token;
+        }
 
-        public CancellationToken AbortRequested => _abort.Token;
+        public string SessionId { get; }
+
+        // Kept from the start, so reading it after the lease is released does not throw.
+        public CancellationToken AbortRequested { get; }
 
         public void StartPolling() =>
-            _timer = owner._time.CreateTimer(static state => ((Lease)state!).Poll(), this, owner._pollInterval, owner._pollInterval);
+            _timer = _owner._time.CreateTimer(static state => ((Lease)state!).Poll(), this, _owner._pollInterval, _owner._pollInterval);
 
         public void Abort()
         {
@@ -150,8 +161,8 @@ public sealed class SqliteSessionLockProvider : ISessionLockProvider, IAsyncDisp
                 await _timer.DisposeAsync().ConfigureAwait(false);
             }
 
-            owner._held.TryRemove(new KeyValuePair<string, Lease>(sessionId, this));
-            await file.DisposeAsync().ConfigureAwait(false);
+            _owner._held.TryRemove(new KeyValuePair<string, Lease>(SessionId, this));
+            await _file.DisposeAsync().ConfigureAwait(false);
             _abort.Dispose();
         }
 
@@ -162,7 +173,7 @@ public sealed class SqliteSessionLockProvider : ISessionLockProvider, IAsyncDisp
                 return;
             }
 
-            string marker = owner.AbortMarker(sessionId);
+            string marker = _owner.AbortMarker(SessionId);
             if (File.Exists(marker))
             {
                 FileAppender.TryDelete(marker);

@@ -201,7 +201,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             }
 
             using (var command = Command(connection, """
-                SELECT message_id, id, data, text FROM parts WHERE session_id = $id ORDER BY message_id, position
+                SELECT message_id, id, data, text FROM parts WHERE session_id = $id ORDER BY message_id, position, id
                 """, ("$id", sessionId)))
             using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
             {

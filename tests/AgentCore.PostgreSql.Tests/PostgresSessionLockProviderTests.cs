@@ -79,6 +79,21 @@ public sealed class PostgresSessionLockProviderTests
     }
 
     [Test]
+    public async Task DisposeAsync_Lease_UnlocksOnItsConnectionWithoutWarnings()
+    {
+        var logger = new ListLogger();
+        await using var provider = new PostgresSessionLockProvider(_connectionString, logger);
+        string sessionId = AgentCoreIds.NewSessionId();
+        var lease = await provider.TryAcquireAsync(sessionId);
+
+        await lease!.DisposeAsync();
+
+        logger.Messages.Should().BeEmpty();
+        (await HolderPidAsync(sessionId)).Should().BeNull();
+        lease.AbortRequested.IsCancellationRequested.Should().BeFalse();
+    }
+
+    [Test]
     public async Task DisposeAsync_Provider_ReleasesItsLeases()
     {
         string sessionId = AgentCoreIds.NewSessionId();
@@ -170,6 +185,23 @@ public sealed class PostgresSessionLockProviderTests
     {
         PostgresSessionLockProvider.LockKey("ses_abc").Should().Be(PostgresSessionLockProvider.LockKey("ses_abc"));
         PostgresSessionLockProvider.LockKey("ses_abc").Should().NotBe(PostgresSessionLockProvider.LockKey("ses_abd"));
+    }
+
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger<PostgresSessionLockProvider>
+    {
+        public List<string> Messages { get; } = [];
+
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (Messages)
+            {
+                Messages.Add(formatter(state, exception));
+            }
+        }
     }
 
     private PostgresSessionLockProvider NewProvider()
