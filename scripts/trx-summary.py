@@ -19,7 +19,9 @@ def main(folder: str) -> int:
             continue
         passed += int(counters.get("passed", 0))
         failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0)) + int(counters.get("aborted", 0))
-        skipped += int(counters.get("notExecuted", 0)) + int(counters.get("inconclusive", 0))
+        # VSTest leaves notExecuted at 0 for ignored tests; they show only as total minus executed.
+        not_run = int(counters.get("total", 0)) - int(counters.get("executed", 0))
+        skipped += max(not_run, int(counters.get("notExecuted", 0))) + int(counters.get("inconclusive", 0))
     if not files:
         failed += 1
         print("no test results were written", file=sys.stderr)

@@ -26,6 +26,7 @@ public sealed partial class FileSessionStore : ISessionStore
     private readonly string _sessionsDirectory;
     private readonly string _messagesDirectory;
     private readonly ILogger _logger;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _lastHeaders = new(StringComparer.Ordinal);
 
     /// <summary>Creates a store under <paramref name="dataDirectory"/> (created when first written).</summary>
     public FileSessionStore(string dataDirectory, ILogger<FileSessionStore>? logger = null)
@@ -151,6 +152,7 @@ public sealed partial class FileSessionStore : ISessionStore
     public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
         ValidateMessage(message);
+        RememberHeader(message);
         var record = new JournalRecord { Kind = JournalRecord.WholeMessage, Message = message };
         return AppendAsync(message.SessionId, record, cancellationToken);
     }
@@ -161,10 +163,44 @@ public sealed partial class FileSessionStore : ISessionStore
         ValidateMessage(message);
         ArgumentNullException.ThrowIfNull(part);
         Identifier.Validate(part.Id, IdKind.Part, nameof(part));
+        var header = StoredRecords.HeaderOf(message);
         JournalRecord record = appendedText is not null
-            ? new JournalRecord { Kind = JournalRecord.AppendedText, MessageId = message.Id, PartId = part.Id, Text = appendedText }
-            : new JournalRecord { Kind = JournalRecord.OnePart, Message = HeaderOf(message), Part = part };
+            ? new JournalRecord
+            {
+                Kind = JournalRecord.AppendedText, MessageId = message.Id, PartId = part.Id, Text = appendedText,
+                Message = HeaderChanged(header) ? header : null,
+            }
+            : new JournalRecord { Kind = JournalRecord.OnePart, Message = header, Part = part };
+        if (appendedText is null)
+        {
+            RememberHeader(header);
+        }
+
         return AppendAsync(message.SessionId, record, cancellationToken);
+    }
+
+    /// <summary>
+    /// Whether the message's own fields differ from the ones this store last wrote for it, remembering them if so.
+    /// Text appends carry the fields only then, so streaming writes a few bytes per append; the memory is dropped
+    /// when the message completes.
+    /// </summary>
+    private bool HeaderChanged(SessionMessage header)
+    {
+        byte[] json = JsonSerializer.SerializeToUtf8Bytes(header, AgentCoreJsonContext.Default.SessionMessage);
+        bool changed = !_lastHeaders.TryGetValue(header.Id, out var last) || !last.AsSpan().SequenceEqual(json);
+        RememberHeader(header, json);
+        return changed;
+    }
+
+    private void RememberHeader(SessionMessage header, byte[]? json = null)
+    {
+        if (header.CompletedAt is not null)
+        {
+            _lastHeaders.TryRemove(header.Id, out _);
+            return;
+        }
+
+        _lastHeaders[header.Id] = json ?? JsonSerializer.SerializeToUtf8Bytes(StoredRecords.HeaderOf(header), AgentCoreJsonContext.Default.SessionMessage);
     }
 
     private async ValueTask AppendAsync(string sessionId, JournalRecord record, CancellationToken cancellationToken)
@@ -180,23 +216,6 @@ public sealed partial class FileSessionStore : ISessionStore
         Identifier.Validate(message.Id, IdKind.Message, nameof(message));
         Identifier.Validate(message.SessionId, IdKind.Session, nameof(message));
     }
-
-    private static SessionMessage HeaderOf(SessionMessage message) => new()
-    {
-        Id = message.Id,
-        SessionId = message.SessionId,
-        Role = message.Role,
-        Parts = [],
-        CreatedAt = message.CreatedAt,
-        CompletedAt = message.CompletedAt,
-        ProviderId = message.ProviderId,
-        ModelId = message.ModelId,
-        Tokens = message.Tokens,
-        Cost = message.Cost,
-        IsSummary = message.IsSummary,
-        Error = message.Error,
-        FinishReason = message.FinishReason,
-    };
 
     private static byte[] SerializeLine(JournalRecord record)
     {
@@ -332,6 +351,12 @@ public sealed partial class FileSessionStore : ISessionStore
                     return false;
                 }
 
+                if (record.Message is { } changedHeader && changedHeader.Id == messageId)
+                {
+                    changedHeader.Parts = target.Parts;
+                    byId[messageId] = changedHeader;
+                }
+
                 switch (target.Parts.Find(p => p.Id == partId))
                 {
                     case TextPart textPart:
@@ -409,7 +434,10 @@ internal sealed class JournalRecord
     public const string OnePart = "p";
     public const string AppendedText = "t";
 
-    /// <summary><c>m</c>: a whole message; <c>p</c>: a message's own fields and one part; <c>t</c>: text appended to a part.</summary>
+    /// <summary>
+    /// <c>m</c>: a whole message; <c>p</c>: a message's own fields and one part; <c>t</c>: text appended to a part
+    /// (with the message's own fields when they changed since the last record).
+    /// </summary>
     [JsonPropertyName("k")] public string Kind { get; set; } = "";
     [JsonPropertyName("m")] public SessionMessage? Message { get; set; }
     [JsonPropertyName("p")] public MessagePart? Part { get; set; }

@@ -1,0 +1,160 @@
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace AgentCore;
+
+/// <summary>
+/// An AgentCore PostgreSQL database: the data source, and the schema migrations run once per data source
+/// (and, across processes, one at a time under a transaction-level advisory lock).
+/// </summary>
+internal sealed partial class PostgresDatabase : IAsyncDisposable
+{
+    /// <summary>The schema version this package writes.</summary>
+    public const int SchemaVersion = 1;
+
+    /// <summary>The advisory lock key that serializes migrations across processes ("agentcore:migrations").</summary>
+    private const long MigrationLockKey = 0x6167_6e74_636f_7265;
+
+    /// <summary>
+    /// The schema, one script per version: script <c>i</c> takes the database from version <c>i</c> to <c>i + 1</c>.
+    /// Never edit a released script; add the next one.
+    /// </summary>
+    private static readonly string[] Migrations =
+    [
+        // 1: sessions, messages, parts and the usage history.
+        """
+        CREATE TABLE agentcore_sessions (
+            id                 text        NOT NULL PRIMARY KEY,
+            parent_id          text,
+            created_at         timestamptz NOT NULL,
+            updated_at         timestamptz NOT NULL,
+            input_tokens       bigint      NOT NULL,
+            output_tokens      bigint      NOT NULL,
+            reasoning_tokens   bigint      NOT NULL,
+            cache_read_tokens  bigint      NOT NULL,
+            cache_write_tokens bigint      NOT NULL,
+            cost               numeric     NOT NULL,
+            data               text        NOT NULL -- the session as JSON (exact to the tick): what reads return
+        );
+        CREATE INDEX agentcore_sessions_newest_first ON agentcore_sessions (created_at DESC, id DESC);
+        CREATE INDEX agentcore_sessions_by_parent ON agentcore_sessions (parent_id) WHERE parent_id IS NOT NULL;
+
+        CREATE TABLE agentcore_messages (
+            session_id text NOT NULL,
+            id         text NOT NULL,
+            data       text NOT NULL, -- the message's own fields as JSON, without parts
+            PRIMARY KEY (session_id, id)
+        );
+
+        CREATE TABLE agentcore_parts (
+            session_id text    NOT NULL,
+            message_id text    NOT NULL,
+            id         text    NOT NULL,
+            position   integer NOT NULL,
+            data       text    NOT NULL, -- the part as JSON, without the text of text and reasoning parts
+            text       bytea,            -- that text, UTF-8, appended to while it streams
+            PRIMARY KEY (session_id, message_id, id)
+        );
+        CREATE INDEX agentcore_parts_in_order ON agentcore_parts (session_id, message_id, position);
+
+        CREATE TABLE agentcore_history (
+            seq          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            kind         text        NOT NULL, -- start | end
+            agent_id     text        NOT NULL,
+            session_id   text        NOT NULL,
+            recorded_at  timestamptz NOT NULL,
+            total_tokens bigint      NOT NULL,
+            cost_usd     numeric,
+            data         text        NOT NULL -- the entry as JSON, in letta-code's snake_case shape
+        );
+        CREATE INDEX agentcore_history_by_session ON agentcore_history (session_id, seq);
+        """,
+    ];
+
+    private readonly bool _ownsDataSource;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private volatile bool _migrated;
+
+    public PostgresDatabase(NpgsqlDataSource dataSource, bool ownsDataSource)
+    {
+        DataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
+    }
+
+    public NpgsqlDataSource DataSource { get; }
+
+    /// <summary>Creates the tables or brings them up to <see cref="SchemaVersion"/>; once per instance, safe across processes.</summary>
+    public async ValueTask MigrateAsync(ILogger logger, CancellationToken cancellationToken)
+    {
+        if (_migrated)
+        {
+            return;
+        }
+
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_migrated)
+            {
+                return;
+            }
+
+            await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)") { Parameters = { new NpgsqlParameter { Value = MigrationLockKey } } };
+            await using (var batch = new NpgsqlBatch(connection, transaction)
+            {
+                BatchCommands =
+                {
+                    lockCommand,
+                    new NpgsqlBatchCommand("""
+                        CREATE TABLE IF NOT EXISTS agentcore_schema_version (
+                            version    integer     NOT NULL PRIMARY KEY,
+                            applied_at timestamptz NOT NULL DEFAULT now()
+                        )
+                        """),
+                },
+            })
+            {
+                await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            int version;
+            await using (var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM agentcore_schema_version", connection, transaction))
+            {
+                version = (int)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+            }
+
+            if (version > SchemaVersion)
+            {
+                throw new InvalidOperationException(
+                    $"The database '{connection.Database}' has AgentCore schema version {version}, newer than the {SchemaVersion} this version of AgentCore.PostgreSql knows. Upgrade the package.");
+            }
+
+            for (int next = version + 1; next <= SchemaVersion; next++)
+            {
+                await using var migrate = new NpgsqlCommand(Migrations[next - 1] + "\nINSERT INTO agentcore_schema_version (version) VALUES (" + next + ");", connection, transaction);
+                await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                LogMigrated(logger, connection.Database, next);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            _migrated = true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsDataSource)
+        {
+            await DataSource.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Migrated PostgreSQL database {Database} to AgentCore schema version {Version}")]
+    private static partial void LogMigrated(ILogger logger, string database, int version);
+}

@@ -1,0 +1,116 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace AgentCore;
+
+/// <summary>
+/// An <see cref="ISessionHistory"/> in the PostgreSQL database, so every app instance writes one usage history:
+/// table <c>agentcore_history</c>, one row an entry.
+/// </summary>
+/// <remarks>
+/// Each row holds the entry as JSON in letta-code's shape (<see cref="SessionHistoryEntry"/>), plus columns to query
+/// by: <c>kind</c> (<c>start</c> or <c>end</c>), <c>agent_id</c>, <c>session_id</c>, <c>recorded_at</c>,
+/// <c>total_tokens</c> and <c>cost_usd</c>. <see cref="ReadAsync"/> streams entries in the order written, skipping a
+/// corrupt row with a warning.
+/// </remarks>
+public sealed partial class PostgresSessionHistory : ISessionHistory, IAsyncDisposable
+{
+    private readonly PostgresDatabase _database;
+    private readonly bool _ownsDatabase;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates a history in the database <paramref name="connectionString"/> points to.</summary>
+    public PostgresSessionHistory(string connectionString, ILogger<PostgresSessionHistory>? logger = null)
+        : this(new PostgresDatabase(NpgsqlDataSource.Create(PostgresSessionStore.ValidConnectionString(connectionString)), ownsDataSource: true), ownsDatabase: true, logger)
+    {
+    }
+
+    /// <summary>Creates a history on <paramref name="dataSource"/>, which stays the caller's to dispose.</summary>
+    public PostgresSessionHistory(NpgsqlDataSource dataSource, ILogger<PostgresSessionHistory>? logger = null)
+        : this(new PostgresDatabase(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false), ownsDatabase: true, logger)
+    {
+    }
+
+    internal PostgresSessionHistory(PostgresDatabase database, bool ownsDatabase, ILogger? logger)
+    {
+        _database = database;
+        _ownsDatabase = ownsDatabase;
+        _logger = logger ?? NullLogger<PostgresSessionHistory>.Instance;
+    }
+
+    /// <inheritdoc />
+    public ValueTask RecordStartAsync(SessionHistoryEntry entry, CancellationToken cancellationToken = default) =>
+        InsertAsync("start", entry, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask RecordEndAsync(SessionHistoryEntry entry, CancellationToken cancellationToken = default) =>
+        InsertAsync("end", entry, cancellationToken);
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<SessionHistoryEntry> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await _database.MigrateAsync(_logger, cancellationToken).ConfigureAwait(false);
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand("SELECT seq, data FROM agentcore_history ORDER BY seq", connection);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            SessionHistoryEntry? entry = null;
+            long seq = reader.GetInt64(0);
+            try
+            {
+                entry = JsonSerializer.Deserialize(reader.GetString(1), AgentCoreJsonContext.Default.SessionHistoryEntry);
+                if (entry is null)
+                {
+                    LogCorruptEntry(seq, "the row holds no entry");
+                }
+            }
+            catch (JsonException ex)
+            {
+                LogCorruptEntry(seq, ex.Message);
+            }
+
+            if (entry is not null)
+            {
+                yield return entry;
+            }
+        }
+    }
+
+    /// <summary>Closes the history's connections when it created its own data source.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsDatabase)
+        {
+            await _database.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask InsertAsync(string kind, SessionHistoryEntry entry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        string json = JsonSerializer.Serialize(entry, AgentCoreJsonContext.Default.SessionHistoryEntry);
+        await _database.MigrateAsync(_logger, cancellationToken).ConfigureAwait(false);
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO agentcore_history (kind, agent_id, session_id, recorded_at, total_tokens, cost_usd, data)
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            """, connection);
+        command.Parameters.AddWithValue(kind);
+        command.Parameters.AddWithValue(entry.AgentId ?? "");
+        command.Parameters.AddWithValue(entry.SessionId ?? "");
+        command.Parameters.AddWithValue(DateTimeOffset.FromUnixTimeMilliseconds(
+            Math.Clamp(entry.Timestamp, DateTimeOffset.MinValue.ToUnixTimeMilliseconds(), DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())));
+        command.Parameters.AddWithValue(entry.Usage?.TotalTokens ?? 0L);
+        command.Parameters.AddWithValue(NpgsqlDbType.Numeric, (object?)entry.Cost?.UsdByok ?? DBNull.Value);
+        command.Parameters.AddWithValue(json);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt usage history row {Seq}: {Reason}")]
+    private partial void LogCorruptEntry(long seq, string reason);
+}

@@ -1,0 +1,98 @@
+using Microsoft.Data.Sqlite;
+
+namespace AgentCore;
+
+/// <summary>Opening connections to an AgentCore SQLite database, and its schema migrations.</summary>
+internal static class SqliteDatabase
+{
+    /// <summary>
+    /// The schema, one script per version: script <c>i</c> takes the database from version <c>i</c> to <c>i + 1</c>.
+    /// Never edit a released script; add the next one.
+    /// </summary>
+    public static readonly string[] Migrations =
+    [
+        // 1: sessions, messages and parts.
+        """
+        CREATE TABLE sessions (
+            id                 TEXT    NOT NULL PRIMARY KEY,
+            parent_id          TEXT,
+            created_at         INTEGER NOT NULL, -- UTC ticks (100 ns since 0001-01-01)
+            updated_at         INTEGER NOT NULL,
+            input_tokens       INTEGER NOT NULL,
+            output_tokens      INTEGER NOT NULL,
+            reasoning_tokens   INTEGER NOT NULL,
+            cache_read_tokens  INTEGER NOT NULL,
+            cache_write_tokens INTEGER NOT NULL,
+            cost               TEXT    NOT NULL, -- decimal USD, invariant culture
+            data               TEXT    NOT NULL  -- the session as JSON: what reads return
+        );
+        CREATE INDEX sessions_newest_first ON sessions (created_at DESC, id DESC);
+        CREATE INDEX sessions_by_parent ON sessions (parent_id) WHERE parent_id IS NOT NULL;
+
+        CREATE TABLE messages (
+            session_id TEXT NOT NULL,
+            id         TEXT NOT NULL,
+            data       TEXT NOT NULL, -- the message's own fields as JSON, without parts
+            PRIMARY KEY (session_id, id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE parts (
+            session_id TEXT    NOT NULL,
+            message_id TEXT    NOT NULL,
+            id         TEXT    NOT NULL,
+            position   INTEGER NOT NULL,
+            data       TEXT    NOT NULL, -- the part as JSON, without the text of text and reasoning parts
+            text       BLOB,             -- that text, UTF-8, appended to while it streams
+            PRIMARY KEY (session_id, message_id, id)
+        );
+        CREATE INDEX parts_in_order ON parts (session_id, message_id, position);
+        """,
+    ];
+
+    private static int s_initialized;
+
+    /// <summary>The connection string of the database file at <paramref name="path"/>.</summary>
+    public static string ConnectionString(string path) => new SqliteConnectionStringBuilder
+    {
+        DataSource = path,
+        Mode = SqliteOpenMode.ReadWriteCreate,
+        Cache = SqliteCacheMode.Private,
+        Pooling = true,
+        // Microsoft.Data.Sqlite's own busy retry (blocking, in whole seconds): one second per attempt; the store's
+        // retry loop waits asynchronously between attempts until its BusyTimeout.
+        DefaultTimeout = 1,
+    }.ToString();
+
+    /// <summary>Opens a connection with AgentCore's per-connection settings.</summary>
+    public static async Task<SqliteConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        EnsureInitialized();
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            using var command = connection.CreateCommand();
+            // busy_timeout: SQLite itself waits up to a second for another writer before reporting SQLITE_BUSY (the store
+            // then retries until its BusyTimeout); synchronous=NORMAL is safe in WAL mode and much faster than FULL.
+            command.CommandText = "PRAGMA busy_timeout = 1000; PRAGMA synchronous = NORMAL;";
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Whether <paramref name="exception"/> means another connection holds a lock (<c>SQLITE_BUSY</c> or <c>SQLITE_LOCKED</c>).</summary>
+    public static bool IsBusy(SqliteException exception) => exception.SqliteErrorCode is 5 or 6;
+
+    private static void EnsureInitialized()
+    {
+        if (Interlocked.Exchange(ref s_initialized, 1) == 0)
+        {
+            SQLitePCL.Batteries_V2.Init();
+        }
+    }
+}

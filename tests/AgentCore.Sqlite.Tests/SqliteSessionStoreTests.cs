@@ -1,0 +1,228 @@
+using FluentAssertions;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using NUnit.Framework;
+
+namespace AgentCore.Sqlite.Tests;
+
+/// <summary>What the SQLite store does beyond the conformance suite: schema, migrations, busy handling, registration.</summary>
+public sealed class SqliteSessionStoreTests
+{
+    private string _directory = null!;
+
+    private string DatabasePath => Path.Combine(_directory, "nested", "agentcore.db");
+
+    [SetUp]
+    public void CreateDirectory() =>
+        _directory = Path.Combine(Path.GetTempPath(), "agentcore-sqlite-" + Guid.NewGuid().ToString("N"));
+
+    [TearDown]
+    public void DeleteDirectory()
+    {
+        SqliteConnection.ClearAllPools();
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    [Test]
+    public async Task MigrateAsync_NewFile_CreatesSchemaInWalMode()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+
+        await store.MigrateAsync();
+
+        (await ScalarAsync("PRAGMA user_version")).Should().Be((long)SqliteSessionStore.SchemaVersion);
+        (await ScalarAsync("PRAGMA journal_mode")).Should().Be("wal");
+        (await ScalarAsync("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'sessions_newest_first'")).Should().Be(1L);
+    }
+
+    [Test]
+    public async Task MigrateAsync_ManyStoresAtOnce_MigrateOnceAndAllWork()
+    {
+        var stores = Enumerable.Range(0, 6).Select(_ => new SqliteSessionStore(DatabasePath)).ToList();
+        var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var saves = stores.Select(store => Task.Run(async () =>
+        {
+            await start.Task;
+            await store.SaveSessionAsync(NewSession());
+        })).ToArray();
+        start.SetResult();
+        await Task.WhenAll(saves);
+
+        (await ScalarAsync("SELECT count(*) FROM sessions")).Should().Be(6L);
+        (await ScalarAsync("PRAGMA user_version")).Should().Be((long)SqliteSessionStore.SchemaVersion);
+        stores.ForEach(static s => s.Dispose());
+    }
+
+    [Test]
+    public async Task MigrateAsync_AlreadyMigrated_KeepsData()
+    {
+        var session = NewSession();
+        using (var first = new SqliteSessionStore(DatabasePath))
+        {
+            await first.SaveSessionAsync(session);
+        }
+
+        using var second = new SqliteSessionStore(DatabasePath);
+        await second.MigrateAsync();
+
+        (await second.GetSessionAsync(session.Id)).Should().BeEquivalentTo(session);
+    }
+
+    [Test]
+    public async Task MigrateAsync_NewerSchema_ThrowsNamingTheVersion()
+    {
+        using (var store = new SqliteSessionStore(DatabasePath))
+        {
+            await store.MigrateAsync();
+        }
+
+        await ExecuteAsync("PRAGMA user_version = 99");
+        using var older = new SqliteSessionStore(DatabasePath);
+
+        await FluentActions.Awaiting(() => older.GetSessionAsync(AgentCoreIds.NewSessionId()).AsTask())
+            .Should().ThrowAsync<InvalidOperationException>().WithMessage("*99*");
+    }
+
+    [Test]
+    public async Task SaveSessionAsync_Totals_StoredAsColumns()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+        var session = NewSession() with { Tokens = new TokenUsage(11, 22, 3, 44, 5), Cost = 1.25m };
+
+        await store.SaveSessionAsync(session);
+
+        (await ScalarAsync("SELECT input_tokens || ',' || output_tokens || ',' || reasoning_tokens || ',' || cache_read_tokens || ',' || cache_write_tokens || ',' || cost FROM sessions"))
+            .Should().Be("11,22,3,44,5,1.25");
+    }
+
+    [Test]
+    public async Task SavePartAsync_AppendedText_UpdatesOnlyThatPartRow()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+        string sessionId = AgentCoreIds.NewSessionId();
+        var text = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "Hello" };
+        var tool = new ToolPart { Id = AgentCoreIds.NewPartId(), CallId = "c", ToolName = "t" };
+        var message = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = sessionId, Role = Microsoft.Extensions.AI.ChatRole.Assistant,
+            CreatedAt = DateTimeOffset.UtcNow, Parts = [tool, text],
+        };
+        await store.SaveMessageAsync(message);
+        await ExecuteAsync("UPDATE parts SET data = replace(data, '\"toolName\":\"t\"', '\"toolName\":\"untouched\"')");
+
+        text.Text += ", world";
+        await store.SavePartAsync(message, text, ", world");
+
+        var read = (await store.GetMessagesAsync(sessionId)).Single();
+        read.Parts.OfType<TextPart>().Single().Text.Should().Be("Hello, world");
+        read.Parts.OfType<ToolPart>().Single().ToolName.Should().Be("untouched", "an append must not rewrite other parts");
+    }
+
+    [Test]
+    public async Task SaveSessionAsync_DatabaseLockedPastBusyTimeout_ThrowsBusy()
+    {
+        using var store = new SqliteSessionStore(DatabasePath, new SqliteStoreOptions { BusyTimeout = TimeSpan.FromMilliseconds(100) });
+        await store.MigrateAsync();
+        await using var blocker = await OpenAsync();
+        using var transaction = blocker.BeginTransaction(deferred: false);
+
+        var thrown = await FluentActions.Awaiting(() => store.SaveSessionAsync(NewSession()).AsTask())
+            .Should().ThrowAsync<SqliteException>();
+
+        thrown.Which.SqliteErrorCode.Should().Be(5);
+    }
+
+    [Test]
+    public async Task SaveSessionAsync_DatabaseLockedThenReleased_RetriesAndSaves()
+    {
+        var busy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var store = new SqliteSessionStore(DatabasePath, new SqliteStoreOptions(), new SignalingLogger<SqliteSessionStore>("busy", busy));
+        await store.MigrateAsync();
+        var blocker = await OpenAsync();
+        var transaction = blocker.BeginTransaction(deferred: false);
+        var session = NewSession();
+
+        var save = store.SaveSessionAsync(session).AsTask();
+        await busy.Task.WaitAsync(TimeSpan.FromSeconds(60)); // the store met the lock and is retrying
+        transaction.Commit();
+        await blocker.DisposeAsync();
+        await save;
+
+        (await store.GetSessionAsync(session.Id)).Should().BeEquivalentTo(session);
+    }
+
+    [Test]
+    public async Task UseSqlite_Registered_ResolvesSqliteStoreAndLock()
+    {
+        var services = new ServiceCollection();
+        services.AddAgentCore(o => o.DataDirectory = _directory).UseSqlite(DatabasePath);
+        await using var provider = services.BuildServiceProvider();
+
+        var store = provider.GetRequiredService<ISessionStore>();
+        store.Should().BeOfType<SqliteSessionStore>().Which.DatabasePath.Should().Be(DatabasePath);
+        provider.GetRequiredService<ISessionLockProvider>().Should().BeOfType<SqliteSessionLockProvider>();
+        var session = NewSession();
+        await store.SaveSessionAsync(session);
+        (await store.GetSessionAsync(session.Id)).Should().BeEquivalentTo(session);
+    }
+
+    [Test]
+    public void UseSqlite_SessionLockOff_KeepsDefaultLock()
+    {
+        var services = new ServiceCollection();
+        services.AddAgentCore(o => o.DataDirectory = _directory).UseSqlite(DatabasePath, o => o.UseSessionLock = false);
+        using var provider = services.BuildServiceProvider();
+
+        provider.GetRequiredService<ISessionLockProvider>().Should().NotBeOfType<SqliteSessionLockProvider>();
+    }
+
+    private static SessionInfo NewSession()
+    {
+        var now = DateTimeOffset.UtcNow;
+        return new SessionInfo { Id = AgentCoreIds.NewSessionId(), Title = "t", CreatedAt = now, UpdatedAt = now };
+    }
+
+    private async Task<SqliteConnection> OpenAsync()
+    {
+        var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    private async Task<object?> ScalarAsync(string sql)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync();
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Completes <c>signal</c> when a message containing <c>text</c> is logged.</summary>
+    private sealed class SignalingLogger<T>(string text, TaskCompletionSource signal) : ILogger<T>
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (formatter(state, exception).Contains(text, StringComparison.Ordinal))
+            {
+                signal.TrySetResult();
+            }
+        }
+    }
+}
