@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the solution. Installs or starts what the tests need, then prints one line:
+# Packs the packages, builds the samples from them, and runs every test of the solution. Installs or starts what
+# the tests need, then prints one line:
 # "N passed, N failed[, N skipped]". Exits non-zero when a test fails or the build breaks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,15 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
 else
   echo "Node.js not found: the tests against real MCP servers will be skipped." >&2
 fi
+
+# The package path, as users take it: pack the four packages into artifacts/packages (the folder feed in nuget.config),
+# then build every sample from them. tests/AgentCore.Samples.Tests checks the packages and runs the built samples.
+./scripts/pack.sh >"$results/pack.log" 2>&1 \
+  || { cat "$results/pack.log" >&2; echo "scripts/pack.sh failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+for sample in samples/*/*.csproj; do
+  dotnet build "$sample" -c Release -warnaserror -nologo -v quiet \
+    || { echo "building $sample from the packages failed" >&2; echo "0 passed, 1 failed"; exit 1; }
+done
 
 status=0
 dotnet build AgentCore.sln -c Release -warnaserror -nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }

@@ -1,42 +1,60 @@
+using System.Globalization;
 using AgentCore;
 using AgentCore.Samples.Chat;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
-// AgentCore's first sample. It registers AgentCore with an offline demo model (no key, no network),
-// resolves the services an app gets, and shows what is registered and stored.
-string dataDirectory = Path.Combine(Path.GetTempPath(), "agentcore-sample");
+// AgentCore's console chat: an interactive chat (or one question with --prompt) over durable sessions.
+// Claude through Anthropic's SDK when ANTHROPIC_API_KEY is set, otherwise an offline demo model.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
-var services = new ServiceCollection();
-services
-    .AddAgentCore(options =>
+var arguments = SampleArguments.Parse(args, out string? error);
+if (arguments is null || arguments.Help)
+{
+    (arguments is null ? Console.Error : Console.Out).WriteLine(error is null ? SampleArguments.Usage : $"{error}\n\n{SampleArguments.Usage}");
+    return arguments is null ? 2 : 0;
+}
+
+try
+{
+    var model = ChatModels.Choose(Environment.GetEnvironmentVariable("ANTHROPIC_API_KEY"), arguments.Model);
+
+    var services = new ServiceCollection();
+    if (arguments.Verbose)
     {
-        // By default sessions live in your local application data folder; the sample keeps its own apart.
-        options.DataDirectory = dataDirectory;
-        options.DefaultModel = OfflineDemoChatClient.Model.Reference;
-    })
-    .AddChatClient(OfflineDemoChatClient.ProviderId, new OfflineDemoChatClient(), [OfflineDemoChatClient.Model]);
+        StderrLoggerFactory.Register(services);
+    }
 
-await using var provider = services.BuildServiceProvider();
-var models = provider.GetRequiredService<IModelProvider>();
-var store = provider.GetRequiredService<ISessionStore>();
+    var agentCore = services
+        .AddAgentCore(options =>
+        {
+            // By default sessions live in AgentCoreOptions.DataDirectory (your local application data folder + agentcore).
+            options.DataDirectory = arguments.DataDirectory ?? options.DataDirectory;
+            options.DefaultModel = model.Model;
+            options.TitleModel = model.TitleModel;
+        })
+        .AddChatClient(model.ProviderId, model.CreateClient, model.Models)
+        .AddTool(LocalTools.GetTime(TimeProvider.System));
 
-Console.WriteLine("AgentCore sample. Models registered:");
-foreach (var model in models.ListModels())
-{
-    Console.WriteLine($"  {model.Reference}: context window {model.ContextWindow:N0} tokens, replies up to {model.MaxOutputTokens:N0}");
+    if (arguments.McpCommand is { } mcp)
+    {
+        // One MCP server over stdio; its tools are named mcp_<tool>. It gets a clean environment, not this app's secrets.
+        var words = SampleArguments.SplitCommandLine(mcp);
+        agentCore.AddMcpServer("mcp", new McpServerConfig { Command = words.FirstOrDefault(), Arguments = words.Skip(1).ToList() });
+    }
+
+    await using var provider = services.BuildServiceProvider();
+    await using var chat = new ChatApp(provider, model, Console.Out);
+    Console.CancelKeyPress += (_, e) => e.Cancel = chat.AbortRunningTurn();
+
+    await chat.StartAsync(arguments.Resume);
+    return arguments.Prompt is { } prompt
+        ? await chat.RunOnceAsync(prompt)
+        : await chat.RunInteractiveAsync(Console.In, echo: Console.IsInputRedirected);
 }
-
-int stored = 0;
-await foreach (var session in store.ListSessionsAsync())
+catch (Exception ex) when (ex is ArgumentException or OptionsValidationException)
 {
-    stored++;
+    // A bad argument or setting: the message says which (and never holds the API key).
+    Console.Error.WriteLine($"error: {ex.Message}");
+    return 2;
 }
-
-Console.WriteLine($"Sessions stored in {dataDirectory}: {stored}");
-
-// ---------------------------------------------------------------------------------------------------------
-// THE CHAT LOOP GOES HERE, once the engine (the ISessionService implementation) lands:
-// resolve ISessionService, create a session, then for each line the user types stream
-// ChatStreamingAsync(new ChatRequest { SessionId = ..., Text = line }) and print every TextDelta.
-// ---------------------------------------------------------------------------------------------------------
-Console.WriteLine("The chat loop comes with the engine (ISessionService).");

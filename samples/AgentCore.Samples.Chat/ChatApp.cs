@@ -1,0 +1,166 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace AgentCore.Samples.Chat;
+
+/// <summary>
+/// The chat itself: one current session, a turn per message (streamed as it arrives), and the slash commands
+/// (<see cref="RunCommandAsync"/>, in ChatCommands.cs).
+/// </summary>
+internal sealed partial class ChatApp : IAsyncDisposable
+{
+    /// <summary>How long the sample waits, after a session's first turn, for the title generated in the background.</summary>
+    private static readonly TimeSpan TitleWait = TimeSpan.FromSeconds(20);
+
+    private readonly ISessionService _sessions;
+    private readonly ISessionHistory _history;
+    private readonly IServiceProvider _services;
+    private readonly ModelChoice _model;
+    private readonly TitleWatcher _titles;
+    private readonly TextWriter _out;
+    private SessionInfo? _current;
+    private string? _running;
+
+    public ChatApp(IServiceProvider services, ModelChoice model, TextWriter output)
+    {
+        _services = services;
+        _sessions = services.GetRequiredService<ISessionService>();
+        _history = services.GetRequiredService<ISessionHistory>();
+        _titles = new TitleWatcher(services.GetRequiredService<ISessionEvents>());
+        _model = model;
+        _out = output;
+    }
+
+    /// <summary>Says what runs where, starts the MCP servers, and resumes a session when asked to.</summary>
+    public async Task StartAsync(string? resume)
+    {
+        var options = _services.GetRequiredService<IOptions<AgentCoreOptions>>().Value;
+        _out.WriteLine($"AgentCore chat sample. Model: {_model.Model}. Sessions and usage history: {options.DataDirectory}");
+        if (_model.IsOfflineDemo)
+        {
+            _out.WriteLine("Offline demo model: ANTHROPIC_API_KEY is not set, so the replies come from a built-in demo, not a real model.");
+            _out.WriteLine("It repeats what you say and calls get_time when you mention the time. Its prices are pretend; nothing leaves this machine.");
+        }
+        else
+        {
+            var pricing = _model.Info.Pricing;
+            _out.WriteLine($"Claude through Anthropic's SDK; titles by {_model.TitleModel}. Assumed prices per million tokens: " +
+                           $"{Text.Price(pricing.InputPerMillion)} in, {Text.Price(pricing.OutputPerMillion)} out, " +
+                           $"{Text.Price(pricing.CacheReadPerMillion)} cache read, {Text.Price(pricing.CacheWritePerMillion)} cache write.");
+        }
+
+        _out.WriteLine($"Tools: {LocalTools.GetTimeName}");
+        foreach (var server in await _services.GetRequiredService<IMcpServers>().ConnectAsync())
+        {
+            _out.WriteLine(server.Status == McpServerStatus.Connected
+                ? $"MCP server '{server.Name}': connected, {Text.Plural(server.ToolCount, "tool")} (named {server.Name}_<tool>)"
+                : $"MCP server '{server.Name}': {server.Status.ToString().ToLowerInvariant()}{(server.Error is null ? "" : ": " + server.Error)}");
+        }
+
+        if (resume is not null)
+        {
+            await ResumeAsync(resume);
+        }
+    }
+
+    /// <summary><c>--prompt</c>: one turn, then exit. Returns the process exit code.</summary>
+    public async Task<int> RunOnceAsync(string prompt) =>
+        await ChatAsync(prompt) == "completed" ? 0 : 1;
+
+    /// <summary>The interactive chat: a turn per line, slash commands, until <c>/quit</c> or the end of the input.</summary>
+    /// <param name="input">Where the lines come from.</param>
+    /// <param name="echo">Whether to repeat each line after the prompt (when the input is piped, so the output reads as a transcript).</param>
+    public async Task<int> RunInteractiveAsync(TextReader input, bool echo)
+    {
+        _out.WriteLine("Type a message, or /help for the commands. Ctrl+C stops a reply.");
+        while (true)
+        {
+            _out.Write("> ");
+            string? line = await input.ReadLineAsync();
+            if (line is null)
+            {
+                _out.WriteLine();
+                return 0;
+            }
+
+            if (echo)
+            {
+                _out.WriteLine(line);
+            }
+
+            line = line.Trim();
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            if (line.StartsWith('/'))
+            {
+                if (!await RunCommandAsync(line))
+                {
+                    return 0;
+                }
+
+                continue;
+            }
+
+            await ChatAsync(line);
+        }
+    }
+
+    /// <summary>Ctrl+C: aborts the running turn. Returns false when none runs (then Ctrl+C ends the program).</summary>
+    public bool AbortRunningTurn() => Volatile.Read(ref _running) is { } sessionId && _sessions.Abort(sessionId);
+
+    /// <summary>One turn in the current session (created on the first message). Returns the turn's exit reason.</summary>
+    private async Task<string> ChatAsync(string text)
+    {
+        var session = _current ??= await _sessions.CreateAsync();
+        bool untitled = session.HasDefaultTitle;
+        var printer = new TurnPrinter(_out);
+        Volatile.Write(ref _running, session.Id);
+        try
+        {
+            await foreach (var sessionEvent in _sessions.ChatStreamingAsync(new ChatRequest { SessionId = session.Id, Text = text }))
+            {
+                printer.Print(sessionEvent);
+            }
+        }
+        catch (Exception ex)
+        {
+            // A failed turn ends with TurnCompleted carrying the error (printed above), then throws it; a turn that
+            // could not start (the session is busy elsewhere, say) throws at once. AgentCore's messages carry no secrets.
+            printer.EndLine();
+            if (printer.Completed is null)
+            {
+                Console.Error.WriteLine($"error: {ex.Message}");
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _running, null);
+        }
+
+        _current = await _sessions.GetAsync(session.Id);
+        if (printer.Completed is { Message: var reply } completed)
+        {
+            int steps = reply.Parts.OfType<StepFinishPart>().Count();
+            _out.WriteLine($"-- {completed.ExitReason}, {Text.Plural(steps, "step")} | tokens: {reply.Tokens.TotalInput:N0} in, {reply.Tokens.Output:N0} out" +
+                           (reply.Tokens.CacheRead > 0 ? $" ({reply.Tokens.CacheRead:N0} read from cache)" : "") +
+                           $" | cost: {Text.Money(reply.Cost)} | session total: {Text.Money(_current.Cost)}");
+        }
+
+        if (untitled && printer.Completed?.ExitReason == "completed")
+        {
+            string? title = _current.HasDefaultTitle ? await _titles.WaitAsync(session.Id, TitleWait) : _current.Title;
+            if (title is not null)
+            {
+                _current = _current with { Title = title };
+                _out.WriteLine($"-- title: {title}");
+            }
+        }
+
+        return printer.Completed?.ExitReason ?? "error";
+    }
+
+    public ValueTask DisposeAsync() => _titles.DisposeAsync();
+}

@@ -1,0 +1,187 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using AgentCore.Samples.Tests.Support;
+using Microsoft.Extensions.AI;
+
+namespace AgentCore.Samples.Tests.Chat;
+
+/// <summary>
+/// samples/AgentCore.Samples.Chat end to end: the built sample (from the packages, by scripts/test.sh) runs as a process
+/// with the offline demo model and a temp data folder; the tests read what it printed and what it stored.
+/// </summary>
+[TestFixture]
+public sealed class ChatSampleTests
+{
+    private const string Sample = "AgentCore.Samples.Chat";
+    private const string DemoNotice = "Offline demo model: ANTHROPIC_API_KEY is not set";
+
+    private static readonly Regex CostLine = new(
+        @"^-- completed, (?<steps>\d+) steps? \| tokens: (?<input>[\d,]+) in, (?<output>[\d,]+) out \| cost: \$(?<cost>\d+\.\d+) \| session total: \$(?<total>\d+\.\d+)\r?$",
+        RegexOptions.Multiline);
+
+    private string _dll = "";
+    private TempDirectory _data = null!;
+    private TempDirectory _work = null!;
+
+    [SetUp]
+    public void SetUp()
+    {
+        _data = new TempDirectory();
+        _work = new TempDirectory();
+        _dll = Repository.SampleDll(Sample);
+    }
+
+    [TearDown]
+    public void TearDown()
+    {
+        _data.Dispose();
+        _work.Dispose();
+    }
+
+    [Test]
+    public async Task Prompt_WithoutApiKey_StreamsTheDemoReplyPrintsCostAndTitleAndPersistsTheSession()
+    {
+        var run = await RunAsync(input: null, "--prompt", "Hello from the sample test");
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Output.Should().Contain(DemoNotice, run.ToString());
+        run.Output.Should().Contain("You said: \"Hello from the sample test\"", run.ToString());
+        var cost = CostLine.Match(run.Output);
+        cost.Success.Should().BeTrue($"a cost line follows the turn: {run}");
+        cost.Groups["steps"].Value.Should().Be("1");
+        run.Output.Should().Contain("-- title: Hello from the sample test", run.ToString());
+
+        var store = new FileSessionStore(_data.Path);
+        var sessions = await store.ListSessionsAsync().ToListAsync();
+        var session = sessions.Should().ContainSingle().Subject;
+        session.Title.Should().Be("Hello from the sample test");
+        session.Cost.Should().BePositive().And.Be(Usd(cost, "total"));
+        var messages = await store.GetMessagesAsync(session.Id);
+        messages.Select(m => m.Role).Should().Equal(ChatRole.User, ChatRole.Assistant);
+        messages[0].Text.Should().Be("Hello from the sample test");
+        var reply = messages[1];
+        reply.CompletedAt.Should().NotBeNull();
+        reply.Text.Should().StartWith("This is AgentCore's offline demo model, not a real one");
+        run.Output.Should().Contain(reply.Text, "the streamed text is the stored reply");
+        reply.Tokens.TotalInput.Should().Be(Tokens(cost, "input"));
+        reply.Tokens.Output.Should().Be(Tokens(cost, "output"));
+        reply.Cost.Should().Be(Usd(cost, "cost"));
+
+        var history = await new JsonlSessionHistory(_data.Path).ReadAsync().ToListAsync();
+        var end = history.Should().ContainSingle(e => e.ExitReason != null).Subject;
+        end.SessionId.Should().Be(session.Id);
+        end.Cost.UsdByok.Should().Be(reply.Cost);
+    }
+
+    [Test]
+    public async Task Prompt_AskingTheTime_ShowsTheGetTimeToolCallAndItsOutput()
+    {
+        var run = await RunAsync(input: null, "--prompt", "What time is it?");
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Output.Should().Contain("[tool get_time] running", run.ToString());
+        run.Output.Should().Contain("[tool get_time] completed: ", run.ToString());
+        run.Output.Should().Contain("The get_time tool says it is", run.ToString());
+        CostLine.Match(run.Output).Groups["steps"].Value.Should().Be("2", $"one step calls the tool, the next answers: {run}");
+
+        var store = new FileSessionStore(_data.Path);
+        var session = (await store.ListSessionsAsync().ToListAsync()).Should().ContainSingle().Subject;
+        var reply = (await store.GetMessagesAsync(session.Id)).Last();
+        var tool = reply.Parts.OfType<ToolPart>().Should().ContainSingle().Subject;
+        tool.ToolName.Should().Be("get_time");
+        tool.State.Should().Be(ToolState.Completed);
+        tool.Output.Should().NotBeNullOrWhiteSpace();
+        run.Output.Should().Contain($"[tool get_time] completed: {tool.Output}");
+    }
+
+    [Test]
+    public async Task Interactive_SessionsHistoryQuit_ListsTheSessionAndTheTurnAndStopsReading()
+    {
+        var run = await RunAsync(input: "Tell me something\n/sessions\n/history\n/quit\nA line after quit\n");
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Output.Should().Contain(DemoNotice);
+        run.Output.Should().Contain("> Tell me something", "piped input is echoed after the prompt");
+        run.Output.Should().Contain("You said: \"Tell me something\"", run.ToString());
+
+        var store = new FileSessionStore(_data.Path);
+        var session = (await store.ListSessionsAsync().ToListAsync()).Should().ContainSingle("the line after /quit is never sent").Subject;
+        string cost = Regex.Escape("$" + session.Cost.ToString("0.0000##", CultureInfo.InvariantCulture));
+        run.Output.Should().MatchRegex($@"(?m)^\*\s+1\. {session.Id} \| Tell me something \| {cost} \| updated \d{{4}}-\d{{2}}-\d{{2}} ", "/sessions lists the session, its title and cost");
+        run.Output.Should().Contain("1 session.");
+        run.Output.Should().MatchRegex($@"(?m)\| {session.Id} \| demo/offline-demo \| completed \| 1 step \| [\d,]+ in, [\d,]+ out \| {cost} \| ", "/history has a line per turn");
+        run.Output.Should().MatchRegex($@"(?m)^Total: 1 turn, [\d,]+ tokens in, [\d,]+ out, {cost}\r?$");
+        run.Output.Should().MatchRegex($@"(?m)^This session: 1 turn, [\d,]+ tokens in, [\d,]+ out, {cost}\r?$");
+        run.Output.Should().NotContain("A line after quit");
+        (await store.GetMessagesAsync(session.Id)).Should().HaveCount(2);
+    }
+
+    [Test]
+    public async Task Interactive_ResumeCompactAndChat_ContinuesTheSessionStoredByAnEarlierRun()
+    {
+        var first = await RunAsync(input: null, "--prompt", "First run message");
+        first.ExitCode.Should().Be(0, first.ToString());
+        var store = new FileSessionStore(_data.Path);
+        var session = (await store.ListSessionsAsync().ToListAsync()).Should().ContainSingle().Subject;
+
+        var second = await RunAsync(input: "/resume 1\n/compact\nSecond run message\n/quit\n");
+
+        second.ExitCode.Should().Be(0, second.ToString());
+        second.Output.Should().Contain($"Resumed {session.Id} \"First run message\": 2 messages", second.ToString());
+        second.Output.Should().Contain("-- compacted: later prompts start from this summary", second.ToString());
+        second.Output.Should().Contain("You said: \"Second run message\"", second.ToString());
+        second.Output.Should().NotContain("-- title:", "a resumed session keeps its title");
+
+        (await store.ListSessionsAsync().ToListAsync()).Should().ContainSingle();
+        var messages = await store.GetMessagesAsync(session.Id);
+        messages.Select(m => (m.Role, m.IsSummary)).Should().Equal(
+            (ChatRole.User, false), (ChatRole.Assistant, false), (ChatRole.Assistant, true), (ChatRole.User, false), (ChatRole.Assistant, false));
+        messages[3].Text.Should().Be("Second run message");
+        var updated = await store.GetSessionAsync(session.Id);
+        updated!.Cost.Should().Be(messages.Sum(m => m.Cost), "the session total counts every reply and the summary");
+    }
+
+    [Test]
+    public async Task Mcp_ServerGiven_ConnectsAtStartAndReportsItsTools()
+    {
+        string node = FindOnPath("node") ?? IgnoredWithout("Node.js is not installed (no 'node' on the PATH): the MCP run of the sample needs it.");
+        string server = Path.Combine(Repository.Root, "tests", "mcp-servers", "node_modules", "@modelcontextprotocol", "server-everything", "dist", "index.js");
+        if (!File.Exists(server))
+        {
+            Repository.Missing("@modelcontextprotocol/server-everything is not installed: run 'npm ci --prefix tests/mcp-servers' (scripts/test.sh does).");
+        }
+
+        var run = await RunAsync(input: "/quit\n", "--mcp", $"\"{node}\" \"{server}\"");
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Output.Should().MatchRegex(@"(?m)^MCP server 'mcp': connected, [1-9]\d* tools? \(named mcp_<tool>\)", run.ToString());
+    }
+
+    [Test]
+    public async Task Arguments_Unknown_PrintsTheUsageAndExitsWithTwo()
+    {
+        var run = await RunAsync(input: null, "--no-such-option");
+
+        run.ExitCode.Should().Be(2, run.ToString());
+        run.Errors.Should().Contain("Unknown argument '--no-such-option'").And.Contain("Usage:");
+        Directory.EnumerateFileSystemEntries(_data.Path).Should().BeEmpty("nothing runs on bad arguments");
+    }
+
+    private Task<SampleRun> RunAsync(string? input, params string[] arguments) =>
+        SampleProcess.RunAsync(_dll, _work.Path, ["--data", _data.Path, .. arguments], input);
+
+    private static long Tokens(Match match, string group) => long.Parse(match.Groups[group].Value, NumberStyles.AllowThousands, CultureInfo.InvariantCulture);
+
+    private static decimal Usd(Match match, string group) => decimal.Parse(match.Groups[group].Value, CultureInfo.InvariantCulture);
+
+    private static string? FindOnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, program))
+            .FirstOrDefault(File.Exists);
+
+    private static string IgnoredWithout(string message)
+    {
+        Assert.Ignore(message);
+        return "";
+    }
+}
