@@ -22,6 +22,23 @@ fi
 
 status=0
 dotnet build AgentCore.sln -c Release -warnaserror -nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }
+
+# --- Web sample and its browser test (tests/AgentCore.Samples.Web.Tests) -----------------------------------------------
+# The sample consumes the packed AgentCore package and is not in AgentCore.sln: pack, then build it for the tests that
+# start it. The browser test drives Debian's headless Chromium; it is installed here when absent (as root, with
+# apt-get); without it the browser test is skipped and says so.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+      || echo "Installing chromium failed: the browser test will be skipped." >&2
+  else
+    echo "Chromium not found and it cannot be installed here (needs root and apt-get): the browser test will be skipped." >&2
+  fi
+fi
+./scripts/pack.sh >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
+dotnet build samples/AgentCore.Samples.Web -c Release -warnaserror -nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }
+# --- end of the web sample block ----------------------------------------------------------------------------------------
+
 dotnet test AgentCore.sln -c Release --no-build --nologo \
   --logger "trx" --results-directory "$results" -v quiet || status=$?
 
