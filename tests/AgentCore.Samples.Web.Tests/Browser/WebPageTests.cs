@@ -27,9 +27,18 @@ public sealed class WebPageTests
     public async Task StartAsync()
     {
         string executable = Chromium.RequireExecutable();
-        _server = await SampleServer.StartAsync(wordDelay: TimeSpan.FromMilliseconds(30));
-        _browser = await Chromium.LaunchAsync(executable);
-        _page = await _browser.OpenPageAsync();
+        try
+        {
+            _server = await SampleServer.StartAsync(wordDelay: TimeSpan.FromMilliseconds(30));
+            _browser = await Chromium.LaunchAsync(executable);
+            _page = await _browser.OpenPageAsync();
+        }
+        catch
+        {
+            // Nothing started is left behind, whether or not NUnit runs the one-time tear-down after a failed set-up.
+            await StopAsync();
+            throw;
+        }
     }
 
     [OneTimeTearDown]
@@ -38,16 +47,19 @@ public sealed class WebPageTests
         if (_page is not null)
         {
             await _page.DisposeAsync();
+            _page = null;
         }
 
         if (_browser is not null)
         {
             await _browser.DisposeAsync();
+            _browser = null;
         }
 
         if (_server is not null)
         {
             await _server.DisposeAsync();
+            _server = null;
         }
     }
 
