@@ -21,6 +21,17 @@ else
   echo "Node.js not found: the tests against real MCP servers will be skipped." >&2
 fi
 
+# The browser test of the web sample (tests/AgentCore.Samples.Web.Tests) drives Debian's headless Chromium. It is
+# installed here when absent (as root, with apt-get); without it that test is skipped and says so.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+      || echo "Installing chromium failed: the browser test will be skipped." >&2
+  else
+    echo "Chromium not found and it cannot be installed here (needs root and apt-get): the browser test will be skipped." >&2
+  fi
+fi
+
 # The package path, as users take it: pack the four packages into artifacts/packages (the folder feed in nuget.config),
 # then build every sample from them. tests/AgentCore.Samples.Tests checks the packages and runs the built samples.
 ./scripts/pack.sh >"$results/pack.log" 2>&1 \
@@ -32,6 +43,7 @@ done
 
 status=0
 dotnet build AgentCore.sln -c Release -warnaserror -nologo -v quiet || { echo "0 passed, 1 failed"; exit 1; }
+
 dotnet test AgentCore.sln -c Release --no-build --nologo \
   --logger "trx" --results-directory "$results" -v quiet || status=$?
 

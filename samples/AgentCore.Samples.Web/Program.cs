@@ -1,0 +1,54 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AgentCore;
+using AgentCore.Samples.Web;
+
+// AgentCore behind an ASP.NET Core minimal API: sessions over HTTP, each turn streamed to the browser as
+// Server-Sent Events, and a small page (wwwroot) that uses both.
+//
+//   ./scripts/pack.sh && dotnet run --project samples/AgentCore.Samples.Web -- --urls http://127.0.0.1:5080
+//
+// Settings (appsettings.json, environment variables or the command line):
+//   --urls                      where to listen (ASP.NET Core's own setting)
+//   AgentCore:DataDirectory     where sessions are stored (any AgentCoreOptions member binds from the AgentCore section)
+//   ANTHROPIC_API_KEY           talk to Claude through Anthropic's official SDK; without it, the offline demo model answers
+//   Anthropic:Model ...         the Claude model and its limits and prices (see AnthropicSettings)
+//   Demo:WordDelayMilliseconds  how long the demo model waits between words, so streaming is visible (default 30)
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = args,
+    // The page and appsettings.json are copied next to the dll, so the app runs the same from any working directory.
+    ContentRootPath = AppContext.BaseDirectory,
+});
+
+builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<AgentCoreExceptionHandler>();
+builder.Services.AddHealthChecks();
+builder.Services.ConfigureHttpJsonOptions(options =>
+{
+    options.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+    options.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+});
+
+var agentCore = builder.Services.AddAgentCore(options =>
+    // The library's default is the user's local application data folder; the sample keeps its sessions apart.
+    options.DataDirectory = Path.Combine(Path.GetTempPath(), "agentcore-web-sample"));
+builder.Services.AddOptions<AgentCoreOptions>().Bind(builder.Configuration.GetSection("AgentCore"));
+
+var chatModel = ChatModels.Register(agentCore, builder.Configuration);
+builder.Services.AddSingleton(chatModel);
+agentCore.AddTool(SampleTools.CurrentTime(TimeProvider.System));
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseDefaultFiles();
+app.UseStaticFiles();
+
+app.MapHealthChecks("/health");
+app.MapGet("/api/info", (ChatModelDescription model) => model);
+app.MapSessionApi();
+
+app.Logger.LogChatModel(chatModel.Model, chatModel.Offline);
+app.Run();

@@ -1,0 +1,235 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+
+namespace AgentCore.Samples.Web;
+
+/// <summary>The body of <c>POST /api/sessions</c>; every member is optional.</summary>
+/// <param name="Title">The title; null for AgentCore's default (a generated title replaces it after the first turn).</param>
+internal sealed record CreateSessionBody(string? Title);
+
+/// <summary>The body of <c>PATCH /api/sessions/{id}</c>.</summary>
+/// <param name="Title">The new title.</param>
+internal sealed record UpdateSessionBody(string? Title);
+
+/// <summary>The body of <c>POST /api/sessions/{id}/chat</c>.</summary>
+/// <param name="Text">What the user says.</param>
+internal sealed record ChatBody(string? Text);
+
+/// <summary>The answer of <c>POST /api/sessions/{id}/abort</c>.</summary>
+/// <param name="Aborted">Whether a running turn was told to stop (false when the session ran none).</param>
+internal sealed record AbortResult(bool Aborted);
+
+/// <summary>
+/// The HTTP API over <see cref="ISessionService"/>. Errors are problem details (RFC 9457), mapped by
+/// <see cref="AgentCoreExceptionHandler"/>: unknown session 404, busy session 409, bad argument 400.
+/// </summary>
+internal static partial class SessionApi
+{
+    public const int MaxTitleLength = 200;
+
+    public static void MapSessionApi(this IEndpointRouteBuilder app)
+    {
+        var sessions = app.MapGroup("/api/sessions");
+        sessions.MapPost("/", CreateAsync);
+        sessions.MapGet("/", List);
+        sessions.MapGet("/{id}", GetAsync);
+        sessions.MapPatch("/{id}", UpdateAsync);
+        sessions.MapDelete("/{id}", DeleteAsync);
+        sessions.MapGet("/{id}/messages", GetMessagesAsync);
+        sessions.MapPost("/{id}/chat", ChatAsync);
+        sessions.MapPost("/{id}/abort", Abort);
+        app.MapGet("/api/events", SessionChanges);
+    }
+
+    private static async Task<Created<SessionInfo>> CreateAsync(CreateSessionBody? body, ISessionService service, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var session = await service.CreateAsync(new CreateSessionRequest { Title = body?.Title is null ? null : ValidTitle(body.Title) }, cancellationToken);
+        LogCreated(Logger(loggers), session.Id);
+        return TypedResults.Created($"/api/sessions/{session.Id}", session);
+    }
+
+    private static IAsyncEnumerable<SessionInfo> List(ISessionService service, CancellationToken cancellationToken) =>
+        service.ListAsync(cancellationToken);
+
+    private static Task<SessionInfo> GetAsync(string id, ISessionService service, CancellationToken cancellationToken) =>
+        service.GetAsync(id, cancellationToken);
+
+    private static Task<SessionInfo> UpdateAsync(string id, UpdateSessionBody body, ISessionService service, CancellationToken cancellationToken)
+    {
+        string title = ValidTitle(body.Title);
+        return service.UpdateAsync(id, session => session with { Title = title }, cancellationToken);
+    }
+
+    private static async Task<NoContent> DeleteAsync(string id, ISessionService service, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        if (!await service.DeleteAsync(id, cancellationToken))
+        {
+            throw new SessionNotFoundException(id);
+        }
+
+        LogDeleted(Logger(loggers), id);
+        return TypedResults.NoContent();
+    }
+
+    private static Task<IReadOnlyList<SessionMessage>> GetMessagesAsync(string id, ISessionService service, CancellationToken cancellationToken) =>
+        service.GetMessagesAsync(id, cancellationToken);
+
+    private static AbortResult Abort(string id, ISessionService service) => new(service.Abort(id));
+
+    /// <summary>
+    /// Runs one turn and streams every <see cref="SessionEvent"/> of it as a Server-Sent Event named after its type
+    /// (<c>text-delta</c>, <c>tool-call-updated</c>, <c>step-finished</c>, ..., ending with <c>turn-completed</c>),
+    /// with the event as JSON in <c>data</c>. A client that disconnects aborts the turn.
+    /// </summary>
+    private static async Task<ServerSentEventsResult<string>> ChatAsync(
+        string id, ChatBody body, ISessionService service, IOptions<JsonOptions> json, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var events = service.ChatStreamingAsync(new ChatRequest { SessionId = id, Text = body.Text }, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        bool first;
+        try
+        {
+            // The turn takes the session's lock and loads it before its first event: an unknown or busy session
+            // fails here, while the status code can still say so.
+            first = await events.MoveNextAsync();
+        }
+        catch
+        {
+            await events.DisposeAsync();
+            throw;
+        }
+
+        return TypedResults.ServerSentEvents(StreamAsync(id, events, first, json.Value.SerializerOptions, Logger(loggers)));
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> StreamAsync(
+        string sessionId, IAsyncEnumerator<SessionEvent> events, bool hasEvent, JsonSerializerOptions json, ILogger logger)
+    {
+        TurnCompleted? completed = null;
+        try
+        {
+            while (hasEvent)
+            {
+                var current = events.Current;
+                completed = current as TurnCompleted ?? completed;
+                yield return new SseItem<string>(JsonSerializer.Serialize(current, current.GetType(), json), EventName(current));
+
+                Exception? failure = null;
+                try
+                {
+                    hasEvent = await events.MoveNextAsync();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    failure = ex;
+                    hasEvent = false;
+                }
+
+                if (failure is not null)
+                {
+                    // The status line is sent: the failure becomes the stream's last event.
+                    LogTurnFailed(logger, failure, sessionId);
+                    var problem = new { title = "The turn failed.", detail = failure.Message, status = StatusCodes.Status500InternalServerError };
+                    yield return new SseItem<string>(JsonSerializer.Serialize(problem, json), "error");
+                }
+            }
+        }
+        finally
+        {
+            // Ends the turn if it still runs (the client left: AgentCore aborts it) and waits for its lock to be released.
+            await events.DisposeAsync();
+            if (completed is not null)
+            {
+                LogTurnEnded(logger, sessionId, completed.ExitReason, completed.Message.Cost);
+            }
+            else
+            {
+                LogClientLeft(logger, sessionId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Streams session changes (created, updated — a new title or new totals —, deleted) of every session as
+    /// Server-Sent Events, until the client disconnects or the app stops. The page keeps its list fresh with it.
+    /// </summary>
+    private static ServerSentEventsResult<string> SessionChanges(
+        ISessionEvents events, IHostApplicationLifetime lifetime, IOptions<JsonOptions> json, HttpContext context)
+    {
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        context.Response.RegisterForDispose(stop);
+        return TypedResults.ServerSentEvents(ChangesAsync(events, json.Value.SerializerOptions, stop.Token));
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> ChangesAsync(ISessionEvents events, JsonSerializerOptions json, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var subscription = events.SubscribeAsync(null, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            // A first event, so the client knows it is subscribed before any session changes.
+            yield return new SseItem<string>("{\"subscribed\":true}", "ready");
+            while (true)
+            {
+                try
+                {
+                    if (!await subscription.MoveNextAsync())
+                    {
+                        yield break;
+                    }
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    yield break;
+                }
+
+                if (subscription.Current is SessionCreated or SessionUpdated or SessionDeleted)
+                {
+                    yield return new SseItem<string>(JsonSerializer.Serialize(subscription.Current, subscription.Current.GetType(), json), EventName(subscription.Current));
+                }
+            }
+        }
+        finally
+        {
+            await subscription.DisposeAsync();
+        }
+    }
+
+    /// <summary>The SSE event name of a session event: its type name in kebab case (<c>TextDelta</c> → <c>text-delta</c>).</summary>
+    public static string EventName(SessionEvent sessionEvent) => UpperCase().Replace(sessionEvent.GetType().Name, "-$1").ToLowerInvariant();
+
+    private static ILogger Logger(ILoggerFactory loggers) => loggers.CreateLogger(typeof(SessionApi).FullName!);
+
+    private static string ValidTitle(string? title)
+    {
+        string trimmed = title?.Trim() ?? "";
+        if (trimmed.Length is 0 or > MaxTitleLength)
+        {
+            throw new ArgumentException($"A title must have 1 to {MaxTitleLength} characters; this one has {trimmed.Length}.", nameof(title));
+        }
+
+        return trimmed;
+    }
+
+    [GeneratedRegex("(?<!^)([A-Z])", RegexOptions.CultureInvariant)]
+    private static partial Regex UpperCase();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} created")]
+    private static partial void LogCreated(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId} deleted")]
+    private static partial void LogDeleted(ILogger logger, string sessionId);
+
+    // Ids, outcomes and cost only: message contents are never logged at Information or above.
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: turn ended ({ExitReason}), cost {Cost} USD")]
+    private static partial void LogTurnEnded(ILogger logger, string sessionId, string exitReason, decimal cost);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: turn ended (the client disconnected, so it was aborted)")]
+    private static partial void LogClientLeft(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: the turn failed after its stream started")]
+    private static partial void LogTurnFailed(ILogger logger, Exception exception, string sessionId);
+}
