@@ -116,7 +116,8 @@ async Task<int> WriteAsync(int count, string writer)
 //   run <n>      runs n turns like "say reply <i>" one after another, then prints "done <n>".
 //   abort        calls ISessionService.Abort(session id) and prints "abort True" or "abort False".
 //   quit         waits for a turn still running, then exits 0 (so does the end of stdin).
-// A turn prints "completed <exit reason> <error kind or none> <text of the reply>" when it ends, "busy" when the session is
+// A turn prints "completed <exit reason> <error kind or none> <text of the reply>" when its event stream has ended (the
+// session's lock is free again by then), "busy" when the session is
 // busy (SessionBusyException), or "failed <exception type>: <message>".
 async Task<int> ChatAsync(string dataDirectory)
 {
@@ -189,13 +190,15 @@ async Task<int> ChatAsync(string dataDirectory)
     {
         try
         {
+            TurnCompleted? completed = null;
             await foreach (var sessionEvent in sessions.ChatStreamingAsync(new ChatRequest { SessionId = sessionId, Text = "go" }))
             {
-                if (sessionEvent is TurnCompleted completed)
-                {
-                    Console.WriteLine($"completed {completed.ExitReason} {completed.Message.Error?.Kind.ToString() ?? "none"} {completed.Message.Text}");
-                }
+                completed = sessionEvent as TurnCompleted ?? completed;
             }
+
+            // Reported once the stream has ended: TurnCompleted is its last event, but the session's lock is released as the
+            // stream ends, after it.
+            Console.WriteLine($"completed {completed!.ExitReason} {completed.Message.Error?.Kind.ToString() ?? "none"} {completed.Message.Text}");
         }
         catch (SessionBusyException)
         {
