@@ -15,12 +15,13 @@ namespace AgentCore;
 /// <remarks>
 /// <para>Tables (prefixed <c>agentcore_</c>, so they can live beside the app's own): <c>agentcore_sessions</c> (the
 /// session as JSON, with creation time, parent and the token and cost totals as indexed or queryable columns),
-/// <c>agentcore_messages</c> (a message's own fields) and <c>agentcore_parts</c> (one row a part; streamed text in its
-/// own <c>bytea</c> column, so an append sends and updates only the new text of one part). The schema version is kept
-/// in <c>agentcore_schema_version</c>; migrations run on first use, one instance at a time under an advisory lock.</para>
-/// <para>Every write is one transaction; a message is read in one repeatable-read snapshot, so a reader never sees
-/// half a write. A corrupt row is skipped with a warning. Times round-trip exactly (the JSON is what reads return;
-/// the <c>timestamptz</c> columns, to the microsecond, serve ordering and queries).</para>
+/// <c>agentcore_messages</c> (a message's own fields, a column each) and <c>agentcore_parts</c> (one row a part: its
+/// type, its JSON — none for text and reasoning parts — and streamed text in its own <c>bytea</c> column, so an append
+/// sends and updates only the new text of one part). The schema version is kept in <c>agentcore_schema_version</c>;
+/// migrations run on first use, one instance at a time under an advisory lock.</para>
+/// <para>Every write is one transaction; a session's messages are read in one repeatable-read snapshot, so a reader never
+/// sees half a write. A corrupt row is skipped with a warning. Times round-trip exactly: sessions' from their JSON,
+/// messages' as <c>timestamptz</c> plus the 100 ns ticks below the microsecond (as UTC instants).</para>
 /// </remarks>
 public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposable
 {

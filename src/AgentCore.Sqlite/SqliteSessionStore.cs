@@ -18,9 +18,11 @@ namespace AgentCore;
 /// busy handler and is then retried until <see cref="SqliteStoreOptions.BusyTimeout"/>.</para>
 /// <para>The schema is versioned in the database (<c>PRAGMA user_version</c>) and migrated on first use, in one write
 /// transaction, so processes starting together migrate once. Tables: <c>sessions</c> (the session as JSON, with
-/// indexed creation time and the token and cost totals as columns), <c>messages</c> (a message's own fields) and
-/// <c>parts</c> (one row a part; streamed text in its own column, so an append updates one part's row, not the message).</para>
-/// <para>A corrupt row is skipped with a warning. Times round-trip exactly.</para>
+/// indexed creation time and the token and cost totals as columns), <c>messages</c> (a message's own fields, a column
+/// each) and <c>parts</c> (one row a part: its type, its JSON — none for text and reasoning parts — and streamed text
+/// in its own column, so an append updates one part's row, not the message). Loading a session parses no JSON but for
+/// parts other than text and reasoning.</para>
+/// <para>A corrupt row is skipped with a warning. Times round-trip exactly (message times as UTC instants).</para>
 /// </remarks>
 public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 {
