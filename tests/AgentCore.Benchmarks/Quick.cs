@@ -108,7 +108,18 @@ internal static class Quick
     private static async Task LoadAndListAsync()
     {
         // PostgreSQL: a throwaway cluster for this run (null where PostgreSQL is not installed), stopped on every way out.
-        await using var postgres = await TemporaryPostgres.StartAsync();
+        TemporaryPostgres? started = null;
+        string? skipPostgres = TemporaryPostgres.NotInstalledReason;
+        try
+        {
+            started = skipPostgres is null ? await TemporaryPostgres.StartAsync() : null;
+        }
+        catch (InvalidOperationException ex)
+        {
+            skipPostgres = "the throwaway cluster did not start: " + ex.Message;
+        }
+
+        await using var postgres = started;
         ConsoleCancelEventHandler stopOnCtrlC = (_, _) => postgres?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Console.CancelKeyPress += stopOnCtrlC;
         try
@@ -121,7 +132,7 @@ internal static class Quick
             };
             if (postgres is null)
             {
-                Console.WriteLine($"Skipping the PostgreSQL store: {TemporaryPostgres.NotInstalledReason}");
+                Console.WriteLine($"Skipping the PostgreSQL store: {skipPostgres}");
             }
             else
             {
