@@ -200,7 +200,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     public async ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
         ValidateMessage(message);
-        var parts = message.Parts.Select(static p => StoredRecords.SplitPart(p)).ToList();
+        var parts = StoredParts(message);
         await InTransactionAsync(async (connection, ct) =>
         {
             await WriteMessageAsync(connection, message, parts, ct).ConfigureAwait(false);
@@ -261,7 +261,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
     /// <summary>Writes a whole message: its own fields, and its parts in place of any stored before.</summary>
     private static async Task WriteMessageAsync(
-        SqliteConnection connection, SessionMessage message, List<(string Type, string? Json, byte[]? Text)> parts, CancellationToken cancellationToken)
+        SqliteConnection connection, SessionMessage message, List<(string Id, (string Type, string? Json, byte[]? Text) Row)> parts, CancellationToken cancellationToken)
     {
         await UpsertHeaderAsync(connection, message, cancellationToken).ConfigureAwait(false);
         using (var delete = Command(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $message",
@@ -277,14 +277,19 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             ("$session", message.SessionId), ("$message", message.Id), ("$id", ""), ("$position", 0), ("$type", ""), ("$data", null), ("$text", null));
         for (int i = 0; i < parts.Count; i++)
         {
-            insert.Parameters["$id"].Value = message.Parts[i].Id;
+            var (id, (type, json, text)) = parts[i];
+            insert.Parameters["$id"].Value = id;
             insert.Parameters["$position"].Value = i;
-            insert.Parameters["$type"].Value = parts[i].Type;
-            insert.Parameters["$data"].Value = (object?)parts[i].Json ?? DBNull.Value;
-            insert.Parameters["$text"].Value = (object?)parts[i].Text ?? DBNull.Value;
+            insert.Parameters["$type"].Value = type;
+            insert.Parameters["$data"].Value = (object?)json ?? DBNull.Value;
+            insert.Parameters["$text"].Value = (object?)text ?? DBNull.Value;
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The rows of a message's parts, taken before the write (which may be retried).</summary>
+    private static List<(string Id, (string Type, string? Json, byte[]? Text) Row)> StoredParts(SessionMessage message) =>
+        message.Parts.Select(static p => (p.Id, StoredRecords.SplitPart(p))).ToList();
 
     /// <summary>Inserts or updates a message's own fields (every column but the parts).</summary>
     private static async Task UpsertHeaderAsync(SqliteConnection connection, SessionMessage message, CancellationToken cancellationToken)
@@ -583,7 +588,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
             foreach (var message in messages)
             {
-                await WriteMessageAsync(connection, message, message.Parts.Select(static p => StoredRecords.SplitPart(p)).ToList(), cancellationToken).ConfigureAwait(false);
+                await WriteMessageAsync(connection, message, StoredParts(message), cancellationToken).ConfigureAwait(false);
             }
         }
 
