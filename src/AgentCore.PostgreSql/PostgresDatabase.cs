@@ -10,7 +10,7 @@ namespace AgentCore;
 internal sealed partial class PostgresDatabase : IAsyncDisposable
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     /// <summary>The advisory lock key that serializes migrations across processes ("agentcore:migrations").</summary>
     private const long MigrationLockKey = 0x6167_6e74_636f_7265;
@@ -19,7 +19,7 @@ internal sealed partial class PostgresDatabase : IAsyncDisposable
     /// The schema, one script per version: script <c>i</c> takes the database from version <c>i</c> to <c>i + 1</c>.
     /// Never edit a released script; add the next one.
     /// </summary>
-    private static readonly string[] Migrations =
+    internal static readonly string[] Migrations =
     [
         // 1: sessions, messages, parts and the usage history.
         """
@@ -68,6 +68,53 @@ internal sealed partial class PostgresDatabase : IAsyncDisposable
             data         text        NOT NULL -- the entry as JSON, in letta-code's snake_case shape
         );
         CREATE INDEX agentcore_history_by_session ON agentcore_history (session_id, seq);
+        """,
+
+        // 2: a message's own fields as columns, so loading a session parses no JSON for them; a part's type as a column,
+        // and text and reasoning parts (an id and their text) without JSON. Ids collate as "C" (byte order), the order
+        // a load merges messages and parts in. The schema 1 tables are renamed; the store copies their rows
+        // (PostgresSessionStore.CopySchema1MessagesAsync) and drops them in the same transaction.
+        """
+        ALTER TABLE agentcore_messages RENAME TO agentcore_messages_v1;
+        ALTER INDEX agentcore_messages_pkey RENAME TO agentcore_messages_v1_pkey;
+        ALTER TABLE agentcore_parts RENAME TO agentcore_parts_v1;
+        ALTER INDEX agentcore_parts_pkey RENAME TO agentcore_parts_v1_pkey;
+        ALTER INDEX agentcore_parts_in_order RENAME TO agentcore_parts_v1_in_order;
+
+        CREATE TABLE agentcore_messages (
+            session_id               text COLLATE "C" NOT NULL,
+            id                       text COLLATE "C" NOT NULL,
+            role                     text        NOT NULL, -- user, assistant, system, tool
+            created_at               timestamptz NOT NULL,
+            created_at_extra_ticks   smallint    NOT NULL, -- the 100 ns ticks below created_at's microsecond (0-9): times are exact
+            completed_at             timestamptz,          -- NULL while the message is being written
+            completed_at_extra_ticks smallint,
+            provider_id              text,
+            model_id                 text,
+            input_tokens             bigint      NOT NULL,
+            output_tokens            bigint      NOT NULL,
+            reasoning_tokens         bigint      NOT NULL,
+            cache_read_tokens        bigint      NOT NULL,
+            cache_write_tokens       bigint      NOT NULL,
+            cost                     numeric     NOT NULL, -- USD
+            is_summary               boolean     NOT NULL,
+            summarized_through       text,
+            finish_reason            text,
+            error                    text,                 -- the MessageError as JSON; NULL when the message has none
+            PRIMARY KEY (session_id, id)
+        );
+
+        CREATE TABLE agentcore_parts (
+            session_id text COLLATE "C" NOT NULL,
+            message_id text COLLATE "C" NOT NULL,
+            id         text COLLATE "C" NOT NULL,
+            position   integer NOT NULL,
+            type       text    NOT NULL, -- the part's type discriminator: text, reasoning, file, tool, step-start, step-finish
+            data       text,             -- the part as JSON; NULL for text and reasoning parts
+            text       bytea,            -- the text of text and reasoning parts, UTF-8, appended to while it streams
+            PRIMARY KEY (session_id, message_id, id)
+        );
+        CREATE INDEX agentcore_parts_in_order ON agentcore_parts (session_id, message_id, position, id);
         """,
     ];
 
@@ -133,8 +180,16 @@ internal sealed partial class PostgresDatabase : IAsyncDisposable
 
             for (int next = version + 1; next <= SchemaVersion; next++)
             {
-                await using var migrate = new NpgsqlCommand(Migrations[next - 1] + "\nINSERT INTO agentcore_schema_version (version) VALUES (" + next + ");", connection, transaction);
-                await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                await using (var migrate = new NpgsqlCommand(Migrations[next - 1] + "\nINSERT INTO agentcore_schema_version (version) VALUES (" + next + ");", connection, transaction))
+                {
+                    await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                if (next == 2)
+                {
+                    await PostgresSessionStore.CopySchema1MessagesAsync(connection, transaction, logger, cancellationToken).ConfigureAwait(false);
+                }
+
                 LogMigrated(logger, connection.Database, next);
             }
 

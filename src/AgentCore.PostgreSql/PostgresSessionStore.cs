@@ -1,5 +1,6 @@
 using System.Data;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -14,12 +15,13 @@ namespace AgentCore;
 /// <remarks>
 /// <para>Tables (prefixed <c>agentcore_</c>, so they can live beside the app's own): <c>agentcore_sessions</c> (the
 /// session as JSON, with creation time, parent and the token and cost totals as indexed or queryable columns),
-/// <c>agentcore_messages</c> (a message's own fields) and <c>agentcore_parts</c> (one row a part; streamed text in its
-/// own <c>bytea</c> column, so an append sends and updates only the new text of one part). The schema version is kept
-/// in <c>agentcore_schema_version</c>; migrations run on first use, one instance at a time under an advisory lock.</para>
-/// <para>Every write is one transaction; a message is read in one repeatable-read snapshot, so a reader never sees
-/// half a write. A corrupt row is skipped with a warning. Times round-trip exactly (the JSON is what reads return;
-/// the <c>timestamptz</c> columns, to the microsecond, serve ordering and queries).</para>
+/// <c>agentcore_messages</c> (a message's own fields, a column each) and <c>agentcore_parts</c> (one row a part: its
+/// type, its JSON — none for text and reasoning parts — and streamed text in its own <c>bytea</c> column, so an append
+/// sends and updates only the new text of one part). The schema version is kept in <c>agentcore_schema_version</c>;
+/// migrations run on first use, one instance at a time under an advisory lock.</para>
+/// <para>Every write is one transaction; a session's messages are read in one repeatable-read snapshot, so a reader never
+/// sees half a write. A corrupt row is skipped with a warning. Times round-trip exactly: sessions' from their JSON,
+/// messages' as <c>timestamptz</c> plus the 100 ns ticks below the microsecond (as UTC instants).</para>
 /// </remarks>
 public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposable
 {
@@ -64,14 +66,16 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     }
 
     /// <inheritdoc />
+    /// <remarks>Reads the sessions' JSON as UTF-8, in creation order from the index.</remarks>
     public async IAsyncEnumerable<SessionInfo> ListSessionsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand("SELECT id, data FROM agentcore_sessions ORDER BY created_at DESC, id DESC", connection);
+        await using var command = new NpgsqlCommand("SELECT data, id FROM agentcore_sessions ORDER BY created_at DESC, id DESC", connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var buffer = new Utf8Buffer();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (ReadSession(reader.GetString(0), reader.GetString(1)) is { } session)
+            if (ReadSession(reader, buffer) is { } session)
             {
                 yield return session;
             }
@@ -134,51 +138,16 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Two ordered scans in one round trip and one repeatable-read snapshot: the messages' rows by id, then the parts' rows
+    /// by message id and position, merged in order. No JSON is parsed but for parts other than text and reasoning.
+    /// </remarks>
     public async ValueTask<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        // Repeatable read: the messages and their parts come from the same snapshot.
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection, transaction)
-        {
-            BatchCommands =
-            {
-                Command("SELECT id, data FROM agentcore_messages WHERE session_id = $1 ORDER BY id", sessionId),
-                Command("SELECT message_id, id, data, text FROM agentcore_parts WHERE session_id = $1 ORDER BY message_id, position, id", sessionId),
-            },
-        };
-        var messages = new List<SessionMessage>();
-        var byId = new Dictionary<string, SessionMessage>(StringComparer.Ordinal);
-        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                string id = reader.GetString(0);
-                if (ReadHeader(sessionId, id, reader.GetString(1)) is { } message)
-                {
-                    messages.Add(message);
-                    byId[id] = message;
-                }
-            }
-
-            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                string messageId = reader.GetString(0);
-                if (!byId.TryGetValue(messageId, out var message))
-                {
-                    continue; // The message row is corrupt (already reported) or gone.
-                }
-
-                byte[]? text = reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3);
-                if (ReadPart(sessionId, messageId, reader.GetString(1), reader.GetString(2), text) is { } part)
-                {
-                    message.Parts.Add(part);
-                }
-            }
-        }
-
+        var messages = await ReadMessagesAsync(connection, transaction, "agentcore_messages", "agentcore_parts", sessionId, _logger, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return messages;
     }
@@ -187,21 +156,9 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     public async ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
         ValidateMessage(message);
-        string header = StoredRecords.SerializeHeader(message);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection);
-        batch.BatchCommands.Add(UpsertHeader(message, header));
-        batch.BatchCommands.Add(Command("DELETE FROM agentcore_parts WHERE session_id = $1 AND message_id = $2", message.SessionId, message.Id));
-        for (int i = 0; i < message.Parts.Count; i++)
-        {
-            var (json, text) = StoredRecords.SplitPart(message.Parts[i]);
-            var insert = Command(
-                "INSERT INTO agentcore_parts (session_id, message_id, id, position, data, text) VALUES ($1, $2, $3, $4, $5, $6)",
-                message.SessionId, message.Id, message.Parts[i].Id, i, json);
-            insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)text ?? DBNull.Value });
-            batch.BatchCommands.Add(insert);
-        }
-
+        await using var batch = new NpgsqlBatch(connection); // one batch runs as one implicit transaction
+        AddWriteMessage(batch, message);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -215,7 +172,6 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         ValidateMessage(message);
         ArgumentNullException.ThrowIfNull(part);
         Identifier.Validate(part.Id, IdKind.Part, nameof(part));
-        string header = StoredRecords.SerializeHeader(message);
         byte[]? appended = StoredRecords.AppendableText(part, appendedText);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -225,7 +181,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
                 "UPDATE agentcore_parts SET text = text || $4 WHERE session_id = $1 AND message_id = $2 AND id = $3 AND text IS NOT NULL",
                 message.SessionId, message.Id, part.Id);
             append.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = appended });
-            await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { UpsertHeader(message, header), append } };
+            await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { UpsertHeader(message), append } };
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             if (append.RecordsAffected == 1)
             {
@@ -235,16 +191,17 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         }
 
         // A new or changed part (or an append to a part not stored after all): store it whole, new parts last.
-        var (json, text) = StoredRecords.SplitPart(part);
+        var (type, json, text) = StoredRecords.SplitPart(part);
         var upsert = Command("""
-            INSERT INTO agentcore_parts (session_id, message_id, id, position, data, text)
+            INSERT INTO agentcore_parts (session_id, message_id, id, position, type, data, text)
             VALUES ($1, $2, $3,
                     (SELECT COALESCE(MAX(position) + 1, 0) FROM agentcore_parts WHERE session_id = $1 AND message_id = $2),
-                    $4, $5)
-            ON CONFLICT (session_id, message_id, id) DO UPDATE SET data = excluded.data, text = excluded.text
-            """, message.SessionId, message.Id, part.Id, json);
+                    $4, $5, $6)
+            ON CONFLICT (session_id, message_id, id) DO UPDATE SET type = excluded.type, data = excluded.data, text = excluded.text
+            """, message.SessionId, message.Id, part.Id, type);
+        upsert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)json ?? DBNull.Value });
         upsert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)text ?? DBNull.Value });
-        await using (var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { UpsertHeader(message, header), upsert } })
+        await using (var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { UpsertHeader(message), upsert } })
         {
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -273,10 +230,308 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         return await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static NpgsqlBatchCommand UpsertHeader(SessionMessage message, string header) => Command("""
-        INSERT INTO agentcore_messages (session_id, id, data) VALUES ($1, $2, $3)
-        ON CONFLICT (session_id, id) DO UPDATE SET data = excluded.data
-        """, message.SessionId, message.Id, header);
+    /// <summary>Adds the commands that write a whole message to <paramref name="batch"/>: its own fields, and its parts in place of any stored before.</summary>
+    internal static void AddWriteMessage(NpgsqlBatch batch, SessionMessage message)
+    {
+        batch.BatchCommands.Add(UpsertHeader(message));
+        batch.BatchCommands.Add(Command("DELETE FROM agentcore_parts WHERE session_id = $1 AND message_id = $2", message.SessionId, message.Id));
+        for (int i = 0; i < message.Parts.Count; i++)
+        {
+            var (type, json, text) = StoredRecords.SplitPart(message.Parts[i]);
+            var insert = Command(
+                "INSERT INTO agentcore_parts (session_id, message_id, id, position, type, data, text) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                message.SessionId, message.Id, message.Parts[i].Id, i, type);
+            insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)json ?? DBNull.Value });
+            insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)text ?? DBNull.Value });
+            batch.BatchCommands.Add(insert);
+        }
+    }
+
+    /// <summary>Inserts or updates a message's own fields (every column but the parts).</summary>
+    private static NpgsqlBatchCommand UpsertHeader(SessionMessage message)
+    {
+        var command = new NpgsqlBatchCommand("""
+            INSERT INTO agentcore_messages (session_id, id, role, created_at, created_at_extra_ticks, completed_at, completed_at_extra_ticks,
+                                            provider_id, model_id, input_tokens, output_tokens, reasoning_tokens, cache_read_tokens,
+                                            cache_write_tokens, cost, is_summary, summarized_through, finish_reason, error)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+            ON CONFLICT (session_id, id) DO UPDATE SET
+                role = excluded.role, created_at = excluded.created_at, created_at_extra_ticks = excluded.created_at_extra_ticks,
+                completed_at = excluded.completed_at, completed_at_extra_ticks = excluded.completed_at_extra_ticks,
+                provider_id = excluded.provider_id, model_id = excluded.model_id, input_tokens = excluded.input_tokens,
+                output_tokens = excluded.output_tokens, reasoning_tokens = excluded.reasoning_tokens,
+                cache_read_tokens = excluded.cache_read_tokens, cache_write_tokens = excluded.cache_write_tokens, cost = excluded.cost,
+                is_summary = excluded.is_summary, summarized_through = excluded.summarized_through, finish_reason = excluded.finish_reason,
+                error = excluded.error
+            """);
+        var (created, createdExtra) = SplitTime(message.CreatedAt);
+        var completed = message.CompletedAt is { } completedAt ? SplitTime(completedAt) : default((DateTime, short)?);
+        var p = command.Parameters;
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = message.SessionId });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = message.Id });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = StoredRecords.RoleValue(message.Role) });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = created });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Smallint, Value = createdExtra });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = completed is { } c1 ? c1.Item1 : DBNull.Value });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Smallint, Value = completed is { } c2 ? c2.Item2 : DBNull.Value });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)message.ProviderId ?? DBNull.Value });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)message.ModelId ?? DBNull.Value });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = message.Tokens.Input });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = message.Tokens.Output });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = message.Tokens.Reasoning });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = message.Tokens.CacheRead });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bigint, Value = message.Tokens.CacheWrite });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Numeric, Value = message.Cost });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Boolean, Value = message.IsSummary });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)message.SummarizedThrough ?? DBNull.Value });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)message.FinishReason ?? DBNull.Value });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)StoredRecords.SerializeError(message.Error) ?? DBNull.Value });
+        return command;
+    }
+
+    /// <summary>A time as stored: the UTC instant to the microsecond (<c>timestamptz</c>) and the 100 ns ticks below it (0 to 9).</summary>
+    private static (DateTime Microseconds, short ExtraTicks) SplitTime(DateTimeOffset time)
+    {
+        long ticks = time.UtcTicks;
+        return (new DateTime(ticks - (ticks % 10), DateTimeKind.Utc), (short)(ticks % 10));
+    }
+
+    /// <summary>Joins what <see cref="SplitTime"/> split; null when the extra ticks are out of range.</summary>
+    private static DateTimeOffset? JoinTime(DateTime microseconds, short extraTicks) =>
+        extraTicks is >= 0 and <= 9 && microseconds.Ticks <= DateTime.MaxValue.Ticks - extraTicks
+            ? new DateTimeOffset(microseconds.Ticks + extraTicks, TimeSpan.Zero)
+            : null;
+
+    /// <summary>
+    /// The messages of a session and their parts, from <paramref name="messagesTable"/> and <paramref name="partsTable"/>;
+    /// call inside a repeatable-read transaction. Corrupt rows are skipped with a warning.
+    /// </summary>
+    private static async Task<List<SessionMessage>> ReadMessagesAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string messagesTable, string partsTable, string sessionId, ILogger logger,
+        CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                Command($"""
+                    SELECT id, role, created_at, created_at_extra_ticks, completed_at, completed_at_extra_ticks, provider_id, model_id,
+                           input_tokens, output_tokens, reasoning_tokens, cache_read_tokens, cache_write_tokens, cost, is_summary,
+                           summarized_through, finish_reason, error
+                    FROM {messagesTable} WHERE session_id = $1 ORDER BY id
+                    """, sessionId),
+                Command($"SELECT message_id, id, type, data, text FROM {partsTable} WHERE session_id = $1 ORDER BY message_id, position, id", sessionId),
+            },
+        };
+        var messages = new List<SessionMessage>();
+        var buffer = new Utf8Buffer();
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (ReadMessage(reader, sessionId, buffer, logger) is { } message)
+            {
+                messages.Add(message);
+            }
+        }
+
+        // Both scans are in id order (the id columns collate as "C", byte by byte): walk the messages along the parts
+        // (parts of a corrupt or missing message are skipped).
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        int at = 0;
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            string messageId = reader.GetString(0);
+            int order = 0;
+            while (at < messages.Count && (order = string.CompareOrdinal(messages[at].Id, messageId)) < 0)
+            {
+                at++;
+            }
+
+            if (at == messages.Count)
+            {
+                break;
+            }
+
+            if (order == 0 && ReadPart(reader, messages[at], buffer, logger) is { } part)
+            {
+                messages[at].Parts.Add(part);
+            }
+        }
+
+        return messages;
+    }
+
+    /// <summary>A message's own fields from a row of the first scan; null (with a warning) when the row is corrupt.</summary>
+    private static SessionMessage? ReadMessage(NpgsqlDataReader reader, string sessionId, Utf8Buffer buffer, ILogger logger)
+    {
+        string id = reader.GetString(0);
+        string problem;
+        if (!Identifier.IsValid(id, IdKind.Message))
+        {
+            problem = "its id is malformed";
+        }
+        else if (StoredRecords.Role(reader.GetString(1)) is not { } role)
+        {
+            problem = "it has no role";
+        }
+        else if (JoinTime(reader.GetFieldValue<DateTime>(2), reader.GetInt16(3)) is not { } createdAt)
+        {
+            problem = "its creation time is not a time";
+        }
+        else
+        {
+            DateTimeOffset? completedAt = null;
+            if (!reader.IsDBNull(4))
+            {
+                completedAt = reader.IsDBNull(5) ? null : JoinTime(reader.GetFieldValue<DateTime>(4), reader.GetInt16(5));
+                if (completedAt is null)
+                {
+                    LogCorruptMessage(logger, sessionId, id, "its completion time is not a time");
+                    return null;
+                }
+            }
+
+            var message = new SessionMessage
+            {
+                Id = id,
+                SessionId = sessionId,
+                Role = role,
+                CreatedAt = createdAt,
+                CompletedAt = completedAt,
+                ProviderId = reader.IsDBNull(6) ? null : reader.GetString(6),
+                ModelId = reader.IsDBNull(7) ? null : reader.GetString(7),
+                Tokens = new TokenUsage(reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12)),
+                Cost = reader.GetDecimal(13),
+                IsSummary = reader.GetBoolean(14),
+                SummarizedThrough = reader.IsDBNull(15) ? null : reader.GetString(15),
+                FinishReason = reader.IsDBNull(16) ? null : reader.GetString(16),
+            };
+            if (!reader.IsDBNull(17))
+            {
+                try
+                {
+                    message.Error = StoredRecords.DeserializeError(buffer.Read(reader, 17));
+                }
+                catch (JsonException)
+                {
+                }
+
+                if (message.Error is null)
+                {
+                    LogCorruptMessage(logger, sessionId, id, "its error is not an error");
+                    return null;
+                }
+            }
+
+            return message;
+        }
+
+        LogCorruptMessage(logger, sessionId, id, problem);
+        return null;
+    }
+
+    /// <summary>A part from a row of the second scan; null (with a warning) when the row is corrupt.</summary>
+    private static MessagePart? ReadPart(NpgsqlDataReader reader, SessionMessage message, Utf8Buffer buffer, ILogger logger)
+    {
+        string id = reader.GetString(1);
+        string problem;
+        if (!Identifier.IsValid(id, IdKind.Part))
+        {
+            problem = "its id is malformed";
+        }
+        else if (reader.IsDBNull(3))
+        {
+            if (StoredRecords.TextualPart(reader.GetString(2), id, reader.IsDBNull(4) ? "" : buffer.ReadString(reader, 4)) is { } textual)
+            {
+                return textual;
+            }
+
+            problem = "it has no JSON and is not a text or reasoning part";
+        }
+        else
+        {
+            try
+            {
+                if (StoredRecords.DeserializePart(buffer.Read(reader, 3), id) is { } part)
+                {
+                    return part;
+                }
+
+                problem = "the row holds no part with its id";
+            }
+            catch (JsonException ex)
+            {
+                problem = ex.Message;
+            }
+        }
+
+        LogCorruptPart(logger, message.SessionId, message.Id, id, problem);
+        return null;
+    }
+
+    /// <summary>
+    /// Schema 2's data step: copies every message of schema 1's tables (<c>agentcore_messages_v1</c>, <c>agentcore_parts_v1</c>:
+    /// JSON), read as schema 1 was read, into the new tables, one session at a time, then drops the old tables. Corrupt
+    /// rows are skipped with a warning, as reading them did.
+    /// </summary>
+    internal static async Task CopySchema1MessagesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ILogger logger, CancellationToken cancellationToken)
+    {
+        var sessionIds = new List<string>();
+        await using (var command = new NpgsqlCommand("SELECT DISTINCT session_id FROM agentcore_messages_v1", connection, transaction))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                sessionIds.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (string sessionId in sessionIds)
+        {
+            var messages = new List<SessionMessage>();
+            var byId = new Dictionary<string, SessionMessage>(StringComparer.Ordinal);
+            await using (var batch = new NpgsqlBatch(connection, transaction)
+            {
+                BatchCommands =
+                {
+                    Command("SELECT id, data FROM agentcore_messages_v1 WHERE session_id = $1 ORDER BY id", sessionId),
+                    Command("SELECT message_id, id, data, text FROM agentcore_parts_v1 WHERE session_id = $1 ORDER BY message_id, position, id", sessionId),
+                },
+            })
+            await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    string id = reader.GetString(0);
+                    if (ReadHeaderV1(sessionId, id, reader.GetString(1), logger) is { } message)
+                    {
+                        messages.Add(message);
+                        byId[id] = message;
+                    }
+                }
+
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (byId.TryGetValue(reader.GetString(0), out var message)
+                        && ReadPartV1(sessionId, message.Id, reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3), logger) is { } part)
+                    {
+                        message.Parts.Add(part);
+                    }
+                }
+            }
+
+            foreach (var message in messages)
+            {
+                await using var write = new NpgsqlBatch(connection, transaction);
+                AddWriteMessage(write, message);
+                await write.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await using var drop = new NpgsqlCommand("DROP TABLE agentcore_messages_v1; DROP TABLE agentcore_parts_v1;", connection, transaction);
+        await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     private static NpgsqlBatchCommand Command(string sql, params object[] parameters)
     {
@@ -305,60 +560,105 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
                 return session;
             }
 
-            LogCorruptSession(id, "the row holds no session with its id");
+            LogCorruptSession(_logger, id, "the row holds no session with its id");
         }
         catch (JsonException ex)
         {
-            LogCorruptSession(id, ex.Message);
+            LogCorruptSession(_logger, id, ex.Message);
         }
 
         return null;
     }
 
-    private SessionMessage? ReadHeader(string sessionId, string id, string json)
+    /// <summary>A session from a row of (data, id); null (with a warning) when the row is corrupt.</summary>
+    private SessionInfo? ReadSession(NpgsqlDataReader reader, Utf8Buffer buffer)
+    {
+        string problem;
+        try
+        {
+            if (StoredRecords.DeserializeSession(buffer.Read(reader, 0)) is { } session && session.Id == reader.GetString(1))
+            {
+                return session;
+            }
+
+            problem = "the row holds no session with its id";
+        }
+        catch (JsonException ex)
+        {
+            problem = ex.Message;
+        }
+
+        LogCorruptSession(_logger, reader.GetString(1), problem);
+        return null;
+    }
+
+    private static SessionMessage? ReadHeaderV1(string sessionId, string id, string json, ILogger logger)
     {
         try
         {
-            if (StoredRecords.DeserializeHeader(json) is { } message && message.Id == id && message.SessionId == sessionId)
+            if (StoredRecords.DeserializeHeaderV1(json) is { } message && message.Id == id && message.SessionId == sessionId)
             {
                 return message;
             }
 
-            LogCorruptMessage(sessionId, id, "the row holds no message with its id");
+            LogCorruptMessage(logger, sessionId, id, "the row holds no message with its id");
         }
         catch (JsonException ex)
         {
-            LogCorruptMessage(sessionId, id, ex.Message);
+            LogCorruptMessage(logger, sessionId, id, ex.Message);
         }
 
         return null;
     }
 
-    private MessagePart? ReadPart(string sessionId, string messageId, string id, string json, byte[]? text)
+    private static MessagePart? ReadPartV1(string sessionId, string messageId, string id, string json, byte[]? text, ILogger logger)
     {
         try
         {
-            if (StoredRecords.JoinPart(json, text) is { } part && part.Id == id)
+            if (StoredRecords.JoinPartV1(json, text) is { } part && part.Id == id)
             {
                 return part;
             }
 
-            LogCorruptPart(sessionId, messageId, id, "the row holds no part with its id");
+            LogCorruptPart(logger, sessionId, messageId, id, "the row holds no part with its id");
         }
         catch (JsonException ex)
         {
-            LogCorruptPart(sessionId, messageId, id, ex.Message);
+            LogCorruptPart(logger, sessionId, messageId, id, ex.Message);
         }
 
         return null;
     }
 
+    /// <summary>Reads text and bytea columns as raw bytes into one reused buffer, so JSON parses from UTF-8 without a string in between.</summary>
+    private sealed class Utf8Buffer
+    {
+        private byte[] _bytes = new byte[4096];
+
+        /// <summary>The raw bytes of column <paramref name="ordinal"/> (UTF-8 for text); valid until the next read.</summary>
+        public ReadOnlySpan<byte> Read(NpgsqlDataReader reader, int ordinal)
+        {
+            using var stream = reader.GetStream(ordinal);
+            int length = checked((int)stream.Length);
+            if (_bytes.Length < length)
+            {
+                _bytes = new byte[Math.Max(length, _bytes.Length * 2)];
+            }
+
+            stream.ReadExactly(_bytes, 0, length);
+            return _bytes.AsSpan(0, length);
+        }
+
+        /// <summary>Column <paramref name="ordinal"/>'s bytes decoded as UTF-8.</summary>
+        public string ReadString(NpgsqlDataReader reader, int ordinal) => Encoding.UTF8.GetString(Read(reader, ordinal));
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt session {SessionId}: {Reason}")]
-    private partial void LogCorruptSession(string sessionId, string reason);
+    private static partial void LogCorruptSession(ILogger logger, string sessionId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt message {MessageId} of session {SessionId}: {Reason}")]
-    private partial void LogCorruptMessage(string sessionId, string messageId, string reason);
+    private static partial void LogCorruptMessage(ILogger logger, string sessionId, string messageId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt part {PartId} of message {MessageId} of session {SessionId}: {Reason}")]
-    private partial void LogCorruptPart(string sessionId, string messageId, string partId, string reason);
+    private static partial void LogCorruptPart(ILogger logger, string sessionId, string messageId, string partId, string reason);
 }

@@ -47,6 +47,48 @@ internal static class SqliteDatabase
         );
         CREATE INDEX parts_in_order ON parts (session_id, message_id, position);
         """,
+
+        // 2: a message's own fields as columns, so loading a session parses no JSON for them; a part's type as a column,
+        // and text and reasoning parts (an id and their text) without JSON. The schema 1 tables are renamed; the store
+        // copies their rows (SqliteSessionStore.CopySchema1MessagesAsync) and drops them in the same transaction.
+        """
+        DROP INDEX parts_in_order;
+        ALTER TABLE messages RENAME TO messages_v1;
+        ALTER TABLE parts RENAME TO parts_v1;
+
+        CREATE TABLE messages (
+            session_id         TEXT    NOT NULL,
+            id                 TEXT    NOT NULL,
+            role               TEXT    NOT NULL, -- user, assistant, system, tool
+            created_at         INTEGER NOT NULL, -- UTC ticks (100 ns since 0001-01-01)
+            completed_at       INTEGER,          -- UTC ticks; NULL while the message is being written
+            provider_id        TEXT,
+            model_id           TEXT,
+            input_tokens       INTEGER NOT NULL,
+            output_tokens      INTEGER NOT NULL,
+            reasoning_tokens   INTEGER NOT NULL,
+            cache_read_tokens  INTEGER NOT NULL,
+            cache_write_tokens INTEGER NOT NULL,
+            cost               TEXT    NOT NULL, -- decimal USD, invariant culture
+            is_summary         INTEGER NOT NULL, -- 0 or 1
+            summarized_through TEXT,
+            finish_reason      TEXT,
+            error              TEXT,             -- the MessageError as JSON; NULL when the message has none
+            PRIMARY KEY (session_id, id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE parts (
+            session_id TEXT    NOT NULL,
+            message_id TEXT    NOT NULL,
+            id         TEXT    NOT NULL,
+            position   INTEGER NOT NULL,
+            type       TEXT    NOT NULL, -- the part's type discriminator: text, reasoning, file, tool, step-start, step-finish
+            data       TEXT,             -- the part as JSON; NULL for text and reasoning parts
+            text       BLOB,             -- the text of text and reasoning parts, UTF-8, appended to while it streams
+            PRIMARY KEY (session_id, message_id, id)
+        );
+        CREATE INDEX parts_in_order ON parts (session_id, message_id, position, id);
+        """,
     ];
 
     private static int s_initialized;

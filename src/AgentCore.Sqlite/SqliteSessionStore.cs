@@ -18,14 +18,16 @@ namespace AgentCore;
 /// busy handler and is then retried until <see cref="SqliteStoreOptions.BusyTimeout"/>.</para>
 /// <para>The schema is versioned in the database (<c>PRAGMA user_version</c>) and migrated on first use, in one write
 /// transaction, so processes starting together migrate once. Tables: <c>sessions</c> (the session as JSON, with
-/// indexed creation time and the token and cost totals as columns), <c>messages</c> (a message's own fields) and
-/// <c>parts</c> (one row a part; streamed text in its own column, so an append updates one part's row, not the message).</para>
-/// <para>A corrupt row is skipped with a warning. Times round-trip exactly.</para>
+/// indexed creation time and the token and cost totals as columns), <c>messages</c> (a message's own fields, a column
+/// each) and <c>parts</c> (one row a part: its type, its JSON — none for text and reasoning parts — and streamed text
+/// in its own column, so an append updates one part's row, not the message). Loading a session parses no JSON but for
+/// parts other than text and reasoning.</para>
+/// <para>A corrupt row is skipped with a warning. Times round-trip exactly (message times as UTC instants).</para>
 /// </remarks>
 public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     private readonly string _connectionString;
     private readonly SqliteStoreOptions _options;
@@ -97,28 +99,29 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>Reads only the sessions' JSON, in creation order from the index.</remarks>
     public async IAsyncEnumerable<SessionInfo> ListSessionsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var rows = await RunAsync(async (connection, ct) =>
+        var sessions = await RunAsync((connection, ct) =>
         {
-            using var command = Command(connection, "SELECT id, data FROM sessions ORDER BY created_at DESC, id DESC");
-            using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-            var list = new List<(string Id, string Data)>();
-            while (await reader.ReadAsync(ct).ConfigureAwait(false))
+            var list = new List<SessionInfo>();
+            using var rows = SqliteRows.Query(connection, "SELECT data, id FROM sessions ORDER BY created_at DESC, id DESC");
+            while (rows.Step())
             {
-                list.Add((reader.GetString(0), reader.GetString(1)));
+                ct.ThrowIfCancellationRequested();
+                if (ReadSession(rows) is { } session)
+                {
+                    list.Add(session);
+                }
             }
 
-            return list;
+            return Task.FromResult(list);
         }, cancellationToken).ConfigureAwait(false);
 
-        foreach (var (id, data) in rows)
+        foreach (var session in sessions)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (ReadSession(id, data) is { } session)
-            {
-                yield return session;
-            }
+            yield return session;
         }
     }
 
@@ -177,51 +180,19 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Two ordered scans in one read transaction (one snapshot): the messages' rows by id, then the parts' rows by message
+    /// id and position, merged in order; no JSON is parsed but for parts other than text and reasoning.
+    /// </remarks>
     public async ValueTask<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
-        return await RunAsync(async (connection, ct) =>
+        return await RunAsync((connection, ct) =>
         {
-            // One read transaction, so the messages and their parts come from the same snapshot.
             using var transaction = connection.BeginTransaction(deferred: true);
-            var messages = new List<SessionMessage>();
-            var byId = new Dictionary<string, SessionMessage>(StringComparer.Ordinal);
-            using (var command = Command(connection, "SELECT id, data FROM messages WHERE session_id = $id ORDER BY id", ("$id", sessionId)))
-            using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    string id = reader.GetString(0);
-                    if (ReadHeader(sessionId, id, reader.GetString(1)) is { } message)
-                    {
-                        messages.Add(message);
-                        byId[id] = message;
-                    }
-                }
-            }
-
-            using (var command = Command(connection, """
-                SELECT message_id, id, data, text FROM parts WHERE session_id = $id ORDER BY message_id, position, id
-                """, ("$id", sessionId)))
-            using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(ct).ConfigureAwait(false))
-                {
-                    if (!byId.TryGetValue(reader.GetString(0), out var message))
-                    {
-                        continue; // The message row is corrupt (already reported) or gone.
-                    }
-
-                    byte[]? text = reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3);
-                    if (ReadPart(sessionId, reader.GetString(0), reader.GetString(1), reader.GetString(2), text) is { } part)
-                    {
-                        message.Parts.Add(part);
-                    }
-                }
-            }
-
+            var messages = ReadMessages(connection, sessionId, ct);
             transaction.Commit();
-            return (IReadOnlyList<SessionMessage>)messages;
+            return Task.FromResult<IReadOnlyList<SessionMessage>>(messages);
         }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -229,32 +200,10 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     public async ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
         ValidateMessage(message);
-        string header = StoredRecords.SerializeHeader(message);
-        var parts = message.Parts.Select(static p => StoredRecords.SplitPart(p)).ToList();
-        var partIds = message.Parts.Select(static p => p.Id).ToList();
+        var parts = StoredParts(message);
         await InTransactionAsync(async (connection, ct) =>
         {
-            await UpsertHeaderAsync(connection, message, header, ct).ConfigureAwait(false);
-            using (var delete = Command(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $message",
-                       ("$session", message.SessionId), ("$message", message.Id)))
-            {
-                await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            }
-
-            using var insert = Command(connection, """
-                INSERT INTO parts (session_id, message_id, id, position, data, text) VALUES ($session, $message, $id, $position, $data, $text)
-                ON CONFLICT (session_id, message_id, id) DO UPDATE SET data = excluded.data, text = excluded.text
-                """,
-                ("$session", message.SessionId), ("$message", message.Id), ("$id", ""), ("$position", 0), ("$data", ""), ("$text", null));
-            for (int i = 0; i < parts.Count; i++)
-            {
-                insert.Parameters["$id"].Value = partIds[i];
-                insert.Parameters["$position"].Value = i;
-                insert.Parameters["$data"].Value = parts[i].Json;
-                insert.Parameters["$text"].Value = (object?)parts[i].Text ?? DBNull.Value;
-                await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            }
-
+            await WriteMessageAsync(connection, message, parts, ct).ConfigureAwait(false);
             return true;
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -269,12 +218,11 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         ValidateMessage(message);
         ArgumentNullException.ThrowIfNull(part);
         Identifier.Validate(part.Id, IdKind.Part, nameof(part));
-        string header = StoredRecords.SerializeHeader(message);
         byte[]? appended = StoredRecords.AppendableText(part, appendedText);
-        (string Json, byte[]? Text)? whole = appended is null ? StoredRecords.SplitPart(part) : null;
+        (string Type, string? Json, byte[]? Text)? whole = appended is null ? StoredRecords.SplitPart(part) : null;
         await InTransactionAsync(async (connection, ct) =>
         {
-            await UpsertHeaderAsync(connection, message, header, ct).ConfigureAwait(false);
+            await UpsertHeaderAsync(connection, message, ct).ConfigureAwait(false);
             if (appended is not null)
             {
                 using var append = Command(connection, """
@@ -291,13 +239,14 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             }
 
             using var upsert = Command(connection, """
-                INSERT INTO parts (session_id, message_id, id, position, data, text)
+                INSERT INTO parts (session_id, message_id, id, position, type, data, text)
                 VALUES ($session, $message, $id,
                         (SELECT COALESCE(MAX(position) + 1, 0) FROM parts WHERE session_id = $session AND message_id = $message),
-                        $data, $text)
-                ON CONFLICT (session_id, message_id, id) DO UPDATE SET data = excluded.data, text = excluded.text
+                        $type, $data, $text)
+                ON CONFLICT (session_id, message_id, id) DO UPDATE SET type = excluded.type, data = excluded.data, text = excluded.text
                 """,
-                ("$session", message.SessionId), ("$message", message.Id), ("$id", part.Id), ("$data", whole!.Value.Json), ("$text", whole.Value.Text));
+                ("$session", message.SessionId), ("$message", message.Id), ("$id", part.Id),
+                ("$type", whole!.Value.Type), ("$data", whole.Value.Json), ("$text", whole.Value.Text));
             await upsert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             return true;
         }, cancellationToken).ConfigureAwait(false);
@@ -310,14 +259,234 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         SqliteConnection.ClearPool(connection);
     }
 
-    private static async Task UpsertHeaderAsync(SqliteConnection connection, SessionMessage message, string header, CancellationToken cancellationToken)
+    /// <summary>Writes a whole message: its own fields, and its parts in place of any stored before.</summary>
+    private static async Task WriteMessageAsync(
+        SqliteConnection connection, SessionMessage message, List<(string Id, (string Type, string? Json, byte[]? Text) Row)> parts, CancellationToken cancellationToken)
+    {
+        await UpsertHeaderAsync(connection, message, cancellationToken).ConfigureAwait(false);
+        using (var delete = Command(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $message",
+                   ("$session", message.SessionId), ("$message", message.Id)))
+        {
+            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        using var insert = Command(connection, """
+            INSERT INTO parts (session_id, message_id, id, position, type, data, text) VALUES ($session, $message, $id, $position, $type, $data, $text)
+            ON CONFLICT (session_id, message_id, id) DO UPDATE SET type = excluded.type, data = excluded.data, text = excluded.text
+            """,
+            ("$session", message.SessionId), ("$message", message.Id), ("$id", ""), ("$position", 0), ("$type", ""), ("$data", null), ("$text", null));
+        for (int i = 0; i < parts.Count; i++)
+        {
+            var (id, (type, json, text)) = parts[i];
+            insert.Parameters["$id"].Value = id;
+            insert.Parameters["$position"].Value = i;
+            insert.Parameters["$type"].Value = type;
+            insert.Parameters["$data"].Value = (object?)json ?? DBNull.Value;
+            insert.Parameters["$text"].Value = (object?)text ?? DBNull.Value;
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The rows of a message's parts, taken before the write (which may be retried).</summary>
+    private static List<(string Id, (string Type, string? Json, byte[]? Text) Row)> StoredParts(SessionMessage message) =>
+        message.Parts.Select(static p => (p.Id, StoredRecords.SplitPart(p))).ToList();
+
+    /// <summary>Inserts or updates a message's own fields (every column but the parts).</summary>
+    private static async Task UpsertHeaderAsync(SqliteConnection connection, SessionMessage message, CancellationToken cancellationToken)
     {
         using var command = Command(connection, """
-            INSERT INTO messages (session_id, id, data) VALUES ($session, $id, $data)
-            ON CONFLICT (session_id, id) DO UPDATE SET data = excluded.data
+            INSERT INTO messages (session_id, id, role, created_at, completed_at, provider_id, model_id, input_tokens, output_tokens,
+                                  reasoning_tokens, cache_read_tokens, cache_write_tokens, cost, is_summary, summarized_through,
+                                  finish_reason, error)
+            VALUES ($session, $id, $role, $created, $completed, $provider, $model, $input, $output, $reasoning, $cacheRead, $cacheWrite,
+                    $cost, $summary, $through, $finish, $error)
+            ON CONFLICT (session_id, id) DO UPDATE SET
+                role = excluded.role, created_at = excluded.created_at, completed_at = excluded.completed_at,
+                provider_id = excluded.provider_id, model_id = excluded.model_id, input_tokens = excluded.input_tokens,
+                output_tokens = excluded.output_tokens, reasoning_tokens = excluded.reasoning_tokens,
+                cache_read_tokens = excluded.cache_read_tokens, cache_write_tokens = excluded.cache_write_tokens, cost = excluded.cost,
+                is_summary = excluded.is_summary, summarized_through = excluded.summarized_through, finish_reason = excluded.finish_reason,
+                error = excluded.error
             """,
-            ("$session", message.SessionId), ("$id", message.Id), ("$data", header));
+            ("$session", message.SessionId), ("$id", message.Id), ("$role", StoredRecords.RoleValue(message.Role)),
+            ("$created", message.CreatedAt.UtcTicks), ("$completed", message.CompletedAt?.UtcTicks),
+            ("$provider", message.ProviderId), ("$model", message.ModelId),
+            ("$input", message.Tokens.Input), ("$output", message.Tokens.Output), ("$reasoning", message.Tokens.Reasoning),
+            ("$cacheRead", message.Tokens.CacheRead), ("$cacheWrite", message.Tokens.CacheWrite),
+            ("$cost", StoredRecords.FormatDecimal(message.Cost)), ("$summary", message.IsSummary ? 1 : 0),
+            ("$through", message.SummarizedThrough), ("$finish", message.FinishReason), ("$error", StoredRecords.SerializeError(message.Error)));
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The messages of a session and their parts; call inside a read transaction.</summary>
+    private List<SessionMessage> ReadMessages(SqliteConnection connection, string sessionId, CancellationToken cancellationToken)
+    {
+        var messages = new List<SessionMessage>();
+        using (var rows = SqliteRows.Query(connection, """
+            SELECT id, role, created_at, completed_at, provider_id, model_id, input_tokens, output_tokens, reasoning_tokens,
+                   cache_read_tokens, cache_write_tokens, cost, is_summary, summarized_through, finish_reason, error
+            FROM messages WHERE session_id = $session ORDER BY id
+            """, sessionId))
+        {
+            string? provider = null, model = null, finish = null;
+            while (rows.Step())
+            {
+                if (ReadMessage(rows, sessionId, ref provider, ref model, ref finish) is { } message)
+                {
+                    messages.Add(message);
+                }
+            }
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        using (var rows = SqliteRows.Query(connection, """
+            SELECT message_id, id, type, data, text FROM parts WHERE session_id = $session ORDER BY message_id, position, id
+            """, sessionId))
+        {
+            // Both scans are in id order: walk the messages along the parts (parts of a corrupt or missing message are skipped).
+            int at = 0;
+            while (rows.Step())
+            {
+                int order = 0;
+                while (at < messages.Count && (order = CompareAscii(messages[at].Id, rows.Bytes(0))) < 0)
+                {
+                    at++;
+                }
+
+                if (at == messages.Count)
+                {
+                    break;
+                }
+
+                if (order == 0 && ReadPart(rows, messages[at]) is { } part)
+                {
+                    messages[at].Parts.Add(part);
+                }
+            }
+        }
+
+        return messages;
+    }
+
+    /// <summary>A message's own fields from a row of <see cref="ReadMessages"/>' first scan; null (with a warning) when the row is corrupt.</summary>
+    private SessionMessage? ReadMessage(SqliteRows rows, string sessionId, ref string? provider, ref string? model, ref string? finish)
+    {
+        string id = rows.String(0);
+        string? problem = null;
+        if (!Identifier.IsValid(id, IdKind.Message))
+        {
+            problem = "its id is malformed";
+        }
+        else if (StoredRecords.Role(rows.Bytes(1)) is not { } role)
+        {
+            problem = "it has no role";
+        }
+        else if (!rows.IsInteger(2) || StoredRecords.UtcFromTicks(rows.Int64(2)) is not { } createdAt)
+        {
+            problem = "its creation time is not a time";
+        }
+        else if (!rows.IsNull(3) && (!rows.IsInteger(3) || StoredRecords.UtcFromTicks(rows.Int64(3)) is null))
+        {
+            problem = "its completion time is not a time";
+        }
+        else if (StoredRecords.ParseDecimal(rows.Bytes(11)) is not { } cost)
+        {
+            problem = "its cost is not a number";
+        }
+        else if (!rows.IsNull(15) && ReadError(rows.Bytes(15)) is null)
+        {
+            problem = "its error is not an error";
+        }
+        else
+        {
+            var message = new SessionMessage
+            {
+                Id = id,
+                SessionId = sessionId,
+                Role = role,
+                CreatedAt = createdAt,
+                CompletedAt = rows.IsNull(3) ? null : StoredRecords.UtcFromTicks(rows.Int64(3)),
+                ProviderId = rows.IsNull(4) ? null : StoredRecords.CachedString(rows.Bytes(4), ref provider),
+                ModelId = rows.IsNull(5) ? null : StoredRecords.CachedString(rows.Bytes(5), ref model),
+                Tokens = new TokenUsage(rows.Int64(6), rows.Int64(7), rows.Int64(8), rows.Int64(9), rows.Int64(10)),
+                Cost = cost,
+                IsSummary = rows.Int64(12) != 0,
+                SummarizedThrough = rows.NullableString(13),
+                FinishReason = rows.IsNull(14) ? null : StoredRecords.CachedString(rows.Bytes(14), ref finish),
+                Error = rows.IsNull(15) ? null : ReadError(rows.Bytes(15)),
+            };
+            return message;
+        }
+
+        LogCorruptMessage(sessionId, id, problem);
+        return null;
+
+        static MessageError? ReadError(ReadOnlySpan<byte> json)
+        {
+            try
+            {
+                return StoredRecords.DeserializeError(json);
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
+    }
+
+    /// <summary>A part from a row of <see cref="ReadMessages"/>' second scan; null (with a warning) when the row is corrupt.</summary>
+    private MessagePart? ReadPart(SqliteRows rows, SessionMessage message)
+    {
+        string id = rows.String(1);
+        string problem;
+        if (!Identifier.IsValid(id, IdKind.Part))
+        {
+            problem = "its id is malformed";
+        }
+        else if (rows.IsNull(3))
+        {
+            if (StoredRecords.TextualPart(rows.Bytes(2), id, rows.Bytes(4)) is { } textual)
+            {
+                return textual;
+            }
+
+            problem = "it has no JSON and is not a text or reasoning part";
+        }
+        else
+        {
+            try
+            {
+                if (StoredRecords.DeserializePart(rows.Bytes(3), id) is { } part)
+                {
+                    return part;
+                }
+
+                problem = "the row holds no part with its id";
+            }
+            catch (JsonException ex)
+            {
+                problem = ex.Message;
+            }
+        }
+
+        LogCorruptPart(message.SessionId, message.Id, id, problem);
+        return null;
+    }
+
+    /// <summary>Compares an ASCII id with UTF-8 bytes the way SQLite's BINARY collation orders them.</summary>
+    private static int CompareAscii(string id, ReadOnlySpan<byte> utf8)
+    {
+        int length = Math.Min(id.Length, utf8.Length);
+        for (int i = 0; i < length; i++)
+        {
+            int difference = id[i] - utf8[i];
+            if (difference != 0)
+            {
+                return difference;
+            }
+        }
+
+        return id.Length - utf8.Length;
     }
 
     private static void ValidateMessage(SessionMessage message)
@@ -345,8 +514,16 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
         for (int next = version + 1; next <= SchemaVersion; next++)
         {
-            using var migrate = Command(connection, SqliteDatabase.Migrations[next - 1]);
-            await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            using (var migrate = Command(connection, SqliteDatabase.Migrations[next - 1]))
+            {
+                await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (next == 2)
+            {
+                await CopySchema1MessagesAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+
             LogMigrated(DatabasePath, next);
         }
 
@@ -357,6 +534,104 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
         transaction.Commit();
         return true;
+    }
+
+    /// <summary>
+    /// Schema 2's data step: copies every message of schema 1's tables (<c>messages_v1</c>, <c>parts_v1</c>: JSON), read
+    /// as schema 1 was read, into the new tables, one session at a time, then drops the old tables. Corrupt rows are
+    /// skipped with a warning, as reading them did.
+    /// </summary>
+    private async Task CopySchema1MessagesAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        var sessionIds = new List<string>();
+        using (var command = Command(connection, "SELECT DISTINCT session_id FROM messages_v1"))
+        using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                sessionIds.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (string sessionId in sessionIds)
+        {
+            var messages = new List<SessionMessage>();
+            var byId = new Dictionary<string, SessionMessage>(StringComparer.Ordinal);
+            using (var command = Command(connection, "SELECT id, data FROM messages_v1 WHERE session_id = $id ORDER BY id", ("$id", sessionId)))
+            using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    string id = reader.GetString(0);
+                    if (ReadHeaderV1(sessionId, id, reader.GetString(1)) is { } message)
+                    {
+                        messages.Add(message);
+                        byId[id] = message;
+                    }
+                }
+            }
+
+            using (var command = Command(connection, """
+                SELECT message_id, id, data, text FROM parts_v1 WHERE session_id = $id ORDER BY message_id, position, id
+                """, ("$id", sessionId)))
+            using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    if (byId.TryGetValue(reader.GetString(0), out var message)
+                        && ReadPartV1(sessionId, message.Id, reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3)) is { } part)
+                    {
+                        message.Parts.Add(part);
+                    }
+                }
+            }
+
+            foreach (var message in messages)
+            {
+                await WriteMessageAsync(connection, message, StoredParts(message), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        using var drop = Command(connection, "DROP TABLE messages_v1; DROP TABLE parts_v1;");
+        await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private SessionMessage? ReadHeaderV1(string sessionId, string id, string json)
+    {
+        try
+        {
+            if (StoredRecords.DeserializeHeaderV1(json) is { } message && message.Id == id && message.SessionId == sessionId)
+            {
+                return message;
+            }
+
+            LogCorruptMessage(sessionId, id, "the row holds no message with its id");
+        }
+        catch (JsonException ex)
+        {
+            LogCorruptMessage(sessionId, id, ex.Message);
+        }
+
+        return null;
+    }
+
+    private MessagePart? ReadPartV1(string sessionId, string messageId, string id, string json, byte[]? text)
+    {
+        try
+        {
+            if (StoredRecords.JoinPartV1(json, text) is { } part && part.Id == id)
+            {
+                return part;
+            }
+
+            LogCorruptPart(sessionId, messageId, id, "the row holds no part with its id");
+        }
+        catch (JsonException ex)
+        {
+            LogCorruptPart(sessionId, messageId, id, ex.Message);
+        }
+
+        return null;
     }
 
     private async ValueTask<T> RunAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
@@ -427,41 +702,25 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         return null;
     }
 
-    private SessionMessage? ReadHeader(string sessionId, string id, string json)
+    /// <summary>A session from a row of (data, id); null (with a warning) when the row is corrupt.</summary>
+    private SessionInfo? ReadSession(SqliteRows rows)
     {
+        string problem;
         try
         {
-            if (StoredRecords.DeserializeHeader(json) is { } message && message.Id == id && message.SessionId == sessionId)
+            if (StoredRecords.DeserializeSession(rows.Bytes(0)) is { } session && System.Text.Ascii.Equals(rows.Bytes(1), session.Id))
             {
-                return message;
+                return session;
             }
 
-            LogCorruptMessage(sessionId, id, "the row holds no message with its id");
+            problem = "the row holds no session with its id";
         }
         catch (JsonException ex)
         {
-            LogCorruptMessage(sessionId, id, ex.Message);
+            problem = ex.Message;
         }
 
-        return null;
-    }
-
-    private MessagePart? ReadPart(string sessionId, string messageId, string id, string json, byte[]? text)
-    {
-        try
-        {
-            if (StoredRecords.JoinPart(json, text) is { } part && part.Id == id)
-            {
-                return part;
-            }
-
-            LogCorruptPart(sessionId, messageId, id, "the row holds no part with its id");
-        }
-        catch (JsonException ex)
-        {
-            LogCorruptPart(sessionId, messageId, id, ex.Message);
-        }
-
+        LogCorruptSession(rows.String(1), problem);
         return null;
     }
 

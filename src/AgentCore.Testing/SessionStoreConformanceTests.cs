@@ -414,6 +414,7 @@ public abstract class SessionStoreConformanceTests
         message.Error = new MessageError(MessageErrorKind.Api, "rate limited", 429);
         message.CompletedAt = BaseTime.AddSeconds(1);
         message.IsSummary = true;
+        message.SummarizedThrough = AgentCoreIds.NewMessageId();
         text.Text += " and more";
         await Store.SavePartAsync(message, text, " and more");
 
@@ -707,6 +708,7 @@ public abstract class SessionStoreConformanceTests
         message.FinishReason = "stop";
         message.Error = new MessageError(MessageErrorKind.Api, "overloaded", 529);
         message.IsSummary = true;
+        message.SummarizedThrough = AgentCoreIds.NewMessageId();
         message.Parts =
         [
             new StepStartPart { Id = AgentCoreIds.NewPartId(), StartedAt = createdAt.AddTicks(1) },

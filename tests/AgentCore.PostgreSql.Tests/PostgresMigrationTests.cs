@@ -1,6 +1,7 @@
 using FluentAssertions;
 using Npgsql;
 using NUnit.Framework;
+using AgentCore.TestInfrastructure;
 
 namespace AgentCore.PostgreSql.Tests;
 
@@ -31,7 +32,7 @@ public sealed class PostgresMigrationTests
         await Task.WhenAll(work);
 
         (await ScalarAsync("SELECT count(*) FROM agentcore_sessions")).Should().Be(6L);
-        (await ScalarAsync("SELECT string_agg(version::text, ',') FROM agentcore_schema_version")).Should().Be("1");
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2");
         foreach (var store in stores)
         {
             await store.DisposeAsync();
@@ -54,7 +55,7 @@ public sealed class PostgresMigrationTests
         await second.MigrateAsync();
 
         (await second.GetSessionAsync(session.Id)).Should().BeEquivalentTo(session);
-        (await ScalarAsync("SELECT count(*) FROM agentcore_schema_version")).Should().Be(1L);
+        (await ScalarAsync("SELECT count(*) FROM agentcore_schema_version")).Should().Be((long)PostgresDatabase.SchemaVersion);
     }
 
     [Test]
@@ -73,6 +74,89 @@ public sealed class PostgresMigrationTests
     }
 
     [Test]
+    public async Task MigrateAsync_Schema1DatabaseWithMessages_CopiesThemToSchema2AndDropsTheOldTables()
+    {
+        // A database as schema 1 left it: two sessions' messages as JSON, and one message row that no longer parses.
+        await ScalarAsync(PostgresDatabase.Migrations[0] + """
+            CREATE TABLE agentcore_schema_version (version integer NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
+            INSERT INTO agentcore_schema_version (version) VALUES (1);
+            """);
+        string first = AgentCoreIds.NewSessionId(), second = AgentCoreIds.NewSessionId();
+        var conversations = new Dictionary<string, List<SessionMessage>>
+        {
+            [first] = Schema1Rows.Conversation(first),
+            [second] = Schema1Rows.Conversation(second),
+        };
+        await using (var connection = new NpgsqlConnection(_connectionString))
+        {
+            await connection.OpenAsync();
+            foreach (var message in conversations.Values.SelectMany(static m => m))
+            {
+                await ExecuteAsync(connection, "INSERT INTO agentcore_messages (session_id, id, data) VALUES ($1, $2, $3)", message.SessionId, message.Id, Schema1Rows.MessageData(message));
+                foreach (var (id, position, data, text) in Schema1Rows.PartRows(message))
+                {
+                    await ExecuteAsync(connection, "INSERT INTO agentcore_parts (session_id, message_id, id, position, data, text) VALUES ($1, $2, $3, $4, $5, $6)",
+                        message.SessionId, message.Id, id, position, data, text);
+                }
+            }
+
+            string corrupt = AgentCoreIds.NewMessageId();
+            await ExecuteAsync(connection, "INSERT INTO agentcore_messages (session_id, id, data) VALUES ($1, $2, $3)", first, corrupt, "{\"id\": ");
+            await ExecuteAsync(connection, "INSERT INTO agentcore_parts (session_id, message_id, id, position, data, text) VALUES ($1, $2, $3, 0, '{\"type\":\"text\"}', '\\x41')",
+                first, corrupt, AgentCoreIds.NewPartId());
+        }
+
+        await using var store = new PostgresSessionStore(_connectionString);
+        await store.MigrateAsync();
+
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2");
+        (await ScalarAsync("SELECT count(*) FROM pg_class WHERE relname LIKE 'agentcore_%v1%'")).Should().Be(0L);
+        foreach (var (sessionId, expected) in conversations)
+        {
+            (await store.GetMessagesAsync(sessionId)).Select(Schema1Rows.Json).Should().Equal(expected.Select(Schema1Rows.Json));
+        }
+
+        // The copied text parts still take appends.
+        var open = conversations[first][^1];
+        var streaming = (TextPart)open.Parts[0];
+        streaming.Text += " sentence.";
+        await store.SavePartAsync(open, streaming, " sentence.");
+        (await store.GetMessagesAsync(first))[^1].Text.Should().Be("Half a sentence.");
+    }
+
+    [Test]
+    public async Task GetMessagesAsync_PartsOfMessagesInterleaved_EachMessageGetsItsOwnInOrder()
+    {
+        await using var store = new PostgresSessionStore(_connectionString);
+        string sessionId = AgentCoreIds.NewSessionId();
+        var messages = Schema1Rows.Conversation(sessionId);
+        foreach (var message in messages)
+        {
+            await store.SaveMessageAsync(message);
+        }
+
+        // Parts added later to earlier messages, and a part row whose message row is gone.
+        messages[0].Parts.Add(new ReasoningPart { Id = AgentCoreIds.NewPartId(), Text = "later" });
+        await store.SavePartAsync(messages[0], messages[0].Parts[^1]);
+        await ScalarAsync($"DELETE FROM agentcore_messages WHERE id = '{messages[1].Id}'");
+
+        (await store.GetMessagesAsync(sessionId)).Select(Schema1Rows.Json).Should().Equal(new[] { messages[0], messages[2], messages[3] }.Select(Schema1Rows.Json));
+    }
+
+    [Test]
+    public async Task SaveMessageAsync_Times_StoredAsTimestampsExactToTheTick()
+    {
+        await using var store = new PostgresSessionStore(_connectionString);
+        var message = Schema1Rows.Conversation(AgentCoreIds.NewSessionId())[2];
+
+        await store.SaveMessageAsync(message);
+
+        (await ScalarAsync("SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+' || created_at_extra_ticks FROM agentcore_messages"))
+            .Should().Be(message.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss.ffffff", System.Globalization.CultureInfo.InvariantCulture) + "+" + (message.CreatedAt.UtcTicks % 10));
+        (await store.GetMessagesAsync(message.SessionId)).Single().CompletedAt.Should().Be(message.CompletedAt);
+    }
+
+    [Test]
     public async Task SaveSessionAsync_Totals_StoredAsColumns()
     {
         await using var store = new PostgresSessionStore(_connectionString);
@@ -88,6 +172,17 @@ public sealed class PostgresMigrationTests
     {
         var now = DateTimeOffset.UtcNow;
         return new SessionInfo { Id = AgentCoreIds.NewSessionId(), Title = "t", CreatedAt = now, UpdatedAt = now };
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, params object?[] values)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        foreach (object? value in values)
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = value ?? DBNull.Value });
+        }
+
+        await command.ExecuteNonQueryAsync();
     }
 
     private async Task<object?> ScalarAsync(string sql)

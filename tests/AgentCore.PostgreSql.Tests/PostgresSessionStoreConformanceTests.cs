@@ -26,7 +26,7 @@ public sealed class PostgresSessionStoreConformanceTests : SessionStoreConforman
 
     protected override async ValueTask<bool> CorruptMessageAsync(ISessionStore store, string sessionId, string messageId)
     {
-        await ExecuteAsync("UPDATE agentcore_messages SET data = left(data, length(data) / 2) WHERE id = $1", messageId);
+        await ExecuteAsync("UPDATE agentcore_messages SET role = '' WHERE id = $1", messageId);
         return true;
     }
 

@@ -83,14 +83,18 @@ public sealed class PostgresTwoProcessTests
 
         // The kernel closes the killed process's socket and the server ends that backend on its own, asynchronously:
         // wait for the lock itself (a blocking pg_advisory_lock, bounded by lock_timeout), then let it go again.
-        await WaitForLockReleaseAsync(sessionId);
+        await WaitForLockReleaseAsync(_connectionString, sessionId);
         await using var lease = await provider.TryAcquireAsync(sessionId);
         lease.Should().NotBeNull();
     }
 
-    private async Task WaitForLockReleaseAsync(string sessionId)
+    /// <summary>
+    /// Waits until no one holds the session's advisory lock: takes it with a blocking <c>pg_advisory_lock</c> (bounded by
+    /// <c>lock_timeout</c>) and lets it go again.
+    /// </summary>
+    internal static async Task WaitForLockReleaseAsync(string connectionString, string sessionId)
     {
-        await using var connection = new Npgsql.NpgsqlConnection(_connectionString);
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
         await connection.OpenAsync();
         await using var batch = new Npgsql.NpgsqlBatch(connection)
         {

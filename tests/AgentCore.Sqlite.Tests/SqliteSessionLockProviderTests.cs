@@ -1,3 +1,4 @@
+using AgentCore.Testing;
 using FluentAssertions;
 using NUnit.Framework;
 
@@ -115,11 +116,11 @@ public sealed class SqliteSessionLockProviderTests
         var holder = NewProvider(time);
         string sessionId = AgentCoreIds.NewSessionId();
         await using var lease = await holder.TryAcquireAsync(sessionId);
-        time.FireTimers();
+        time.Advance(PollInterval);
         lease!.AbortRequested.IsCancellationRequested.Should().BeFalse();
 
         NewProvider().RequestAbort(sessionId).Should().BeTrue();
-        time.FireTimers();
+        time.Advance(PollInterval);
 
         lease.AbortRequested.IsCancellationRequested.Should().BeTrue();
     }
@@ -148,7 +149,7 @@ public sealed class SqliteSessionLockProviderTests
         await earlier!.DisposeAsync();
 
         await using var lease = await NewProvider(time).TryAcquireAsync(sessionId);
-        time.FireTimers();
+        time.Advance(PollInterval);
 
         lease!.AbortRequested.IsCancellationRequested.Should().BeFalse();
     }
@@ -167,6 +168,8 @@ public sealed class SqliteSessionLockProviderTests
 
         Directory.Exists(Path.Combine(_directory, "etc")).Should().BeFalse();
     }
+
+    private static TimeSpan PollInterval => new SqliteStoreOptions().AbortPollInterval;
 
     private SqliteSessionLockProvider NewProvider(TimeProvider? time = null)
     {

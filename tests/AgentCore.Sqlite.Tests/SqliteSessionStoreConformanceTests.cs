@@ -28,7 +28,7 @@ public sealed class SqliteSessionStoreConformanceTests : SessionStoreConformance
 
     protected override async ValueTask<bool> CorruptMessageAsync(ISessionStore store, string sessionId, string messageId)
     {
-        await ExecuteAsync("UPDATE messages SET data = substr(data, 1, length(data) / 2) WHERE id = $id", messageId);
+        await ExecuteAsync("UPDATE messages SET created_at = 'not a time' WHERE id = $id", messageId);
         return true;
     }
 

@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using NUnit.Framework;
+using AgentCore.TestInfrastructure;
 
 namespace AgentCore.Sqlite.Tests;
 
@@ -86,6 +87,73 @@ public sealed class SqliteSessionStoreTests
 
         await FluentActions.Awaiting(() => older.GetSessionAsync(AgentCoreIds.NewSessionId()).AsTask())
             .Should().ThrowAsync<InvalidOperationException>().WithMessage("*99*");
+    }
+
+    [Test]
+    public async Task MigrateAsync_Schema1DatabaseWithMessages_CopiesThemToSchema2AndDropsTheOldTables()
+    {
+        // A database as schema 1 left it: two sessions' messages as JSON, and one message row that no longer parses.
+        Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
+        await ExecuteAsync(SqliteDatabase.Migrations[0] + "PRAGMA user_version = 1;");
+        string first = AgentCoreIds.NewSessionId(), second = AgentCoreIds.NewSessionId();
+        var conversations = new Dictionary<string, List<SessionMessage>>
+        {
+            [first] = Schema1Rows.Conversation(first),
+            [second] = Schema1Rows.Conversation(second),
+        };
+        await using (var connection = await OpenAsync())
+        {
+            foreach (var message in conversations.Values.SelectMany(static m => m))
+            {
+                await InsertAsync(connection, "INSERT INTO messages (session_id, id, data) VALUES ($1, $2, $3)", message.SessionId, message.Id, Schema1Rows.MessageData(message));
+                foreach (var (id, position, data, text) in Schema1Rows.PartRows(message))
+                {
+                    await InsertAsync(connection, "INSERT INTO parts (session_id, message_id, id, position, data, text) VALUES ($1, $2, $3, $4, $5, $6)",
+                        message.SessionId, message.Id, id, position, data, text);
+                }
+            }
+
+            string corrupt = AgentCoreIds.NewMessageId();
+            await InsertAsync(connection, "INSERT INTO messages (session_id, id, data) VALUES ($1, $2, $3)", first, corrupt, "{\"id\": ");
+            await InsertAsync(connection, "INSERT INTO parts (session_id, message_id, id, position, data, text) VALUES ($1, $2, $3, 0, '{\"type\":\"text\"}', x'41')",
+                first, corrupt, AgentCoreIds.NewPartId());
+        }
+
+        using var store = new SqliteSessionStore(DatabasePath);
+        await store.MigrateAsync();
+
+        (await ScalarAsync("PRAGMA user_version")).Should().Be(2L);
+        (await ScalarAsync("SELECT count(*) FROM sqlite_master WHERE name IN ('messages_v1', 'parts_v1')")).Should().Be(0L);
+        foreach (var (sessionId, expected) in conversations)
+        {
+            (await store.GetMessagesAsync(sessionId)).Select(Schema1Rows.Json).Should().Equal(expected.Select(Schema1Rows.Json));
+        }
+
+        // The copied text parts still take appends.
+        var open = conversations[first][^1];
+        var streaming = (TextPart)open.Parts[0];
+        streaming.Text += " sentence.";
+        await store.SavePartAsync(open, streaming, " sentence.");
+        (await store.GetMessagesAsync(first))[^1].Text.Should().Be("Half a sentence.");
+    }
+
+    [Test]
+    public async Task GetMessagesAsync_PartsOfMessagesInterleaved_EachMessageGetsItsOwnInOrder()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+        string sessionId = AgentCoreIds.NewSessionId();
+        var messages = Schema1Rows.Conversation(sessionId);
+        foreach (var message in messages)
+        {
+            await store.SaveMessageAsync(message);
+        }
+
+        // Parts added later to earlier messages, and a part row whose message row is gone.
+        messages[0].Parts.Add(new ReasoningPart { Id = AgentCoreIds.NewPartId(), Text = "later" });
+        await store.SavePartAsync(messages[0], messages[0].Parts[^1]);
+        await ExecuteAsync($"DELETE FROM messages WHERE id = '{messages[1].Id}'");
+
+        (await store.GetMessagesAsync(sessionId)).Select(Schema1Rows.Json).Should().Equal(new[] { messages[0], messages[2], messages[3] }.Select(Schema1Rows.Json));
     }
 
     [Test]
@@ -200,6 +268,18 @@ public sealed class SqliteSessionStoreTests
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         return await command.ExecuteScalarAsync();
+    }
+
+    private static async Task InsertAsync(SqliteConnection connection, string sql, params object?[] values)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        for (int i = 0; i < values.Length; i++)
+        {
+            command.Parameters.AddWithValue("$" + (i + 1), values[i] ?? DBNull.Value);
+        }
+
+        await command.ExecuteNonQueryAsync();
     }
 
     private async Task ExecuteAsync(string sql)

@@ -2,16 +2,28 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.AI;
 
 namespace AgentCore;
 
 /// <summary>
-/// How the stores keep records as JSON: a session whole, a message's own fields apart from its parts, and a part
-/// with its streamed text apart so a database store can append to the text without rewriting the part.
+/// How the stores keep records: a session whole as JSON; for the database stores, a message's own fields as
+/// columns and its parts as rows (type, JSON, and the streamed text apart so it can grow by appends).
 /// </summary>
-/// <remarks>Shared by the file store and the database store packages (they see AgentCore's internals).</remarks>
+/// <remarks>
+/// Shared by the file store and the database store packages (they see AgentCore's internals). The database
+/// stores keep every field of <see cref="SessionMessage"/> except <see cref="SessionMessage.Parts"/> in a column of
+/// their own, and text and reasoning parts (an id and their text) without JSON: a field added to either type needs a
+/// column (a schema migration) in both database stores; <c>StoredColumnsTests</c> (AgentCore.Sqlite.Tests) fails until then.
+/// </remarks>
 internal static class StoredRecords
 {
+    /// <summary>The type discriminator of <see cref="TextPart"/>.</summary>
+    public const string TextType = "text";
+
+    /// <summary>The type discriminator of <see cref="ReasoningPart"/>.</summary>
+    public const string ReasoningType = "reasoning";
+
     /// <summary>A copy of <paramref name="message"/>'s own fields, with no parts.</summary>
     public static SessionMessage HeaderOf(SessionMessage message) => new()
     {
@@ -26,6 +38,7 @@ internal static class StoredRecords
         Tokens = message.Tokens,
         Cost = message.Cost,
         IsSummary = message.IsSummary,
+        SummarizedThrough = message.SummarizedThrough,
         Error = message.Error,
         FinishReason = message.FinishReason,
     };
@@ -36,9 +49,16 @@ internal static class StoredRecords
 
     /// <summary>Reads a session; null when the JSON is not a well-formed session.</summary>
     /// <exception cref="JsonException">The text is not valid JSON.</exception>
-    public static SessionInfo? DeserializeSession(string json)
+    public static SessionInfo? DeserializeSession(string json) =>
+        Valid(JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionInfo));
+
+    /// <summary>Reads a session from UTF-8 JSON; null when it is not a well-formed session.</summary>
+    /// <exception cref="JsonException">The bytes are not valid JSON.</exception>
+    public static SessionInfo? DeserializeSession(ReadOnlySpan<byte> utf8Json) =>
+        Valid(JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.SessionInfo));
+
+    private static SessionInfo? Valid(SessionInfo? session)
     {
-        var session = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionInfo);
         if (session is null || !Identifier.IsValid(session.Id, IdKind.Session) || session.Title is null)
         {
             return null;
@@ -47,13 +67,176 @@ internal static class StoredRecords
         return session.Metadata is null ? session with { Metadata = SessionInfo.EmptyMetadata } : session;
     }
 
-    /// <summary>The JSON of a message's own fields, without its parts.</summary>
-    public static string SerializeHeader(SessionMessage message) =>
-        JsonSerializer.Serialize(HeaderOf(message), AgentCoreJsonContext.Default.SessionMessage);
+    // ---- message fields as columns ----
 
-    /// <summary>Reads a message's own fields (its parts come separately); null when the JSON is not a well-formed message.</summary>
+    /// <summary>The role as stored: its value (<c>user</c>, <c>assistant</c>, ...).</summary>
+    public static string RoleValue(ChatRole role) => role.Value;
+
+    /// <summary>The role a stored value names, without allocating for the four well-known roles; null for an empty value.</summary>
+    public static ChatRole? Role(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.SequenceEqual("assistant"u8))
+        {
+            return ChatRole.Assistant;
+        }
+
+        if (utf8.SequenceEqual("user"u8))
+        {
+            return ChatRole.User;
+        }
+
+        if (utf8.SequenceEqual("system"u8))
+        {
+            return ChatRole.System;
+        }
+
+        if (utf8.SequenceEqual("tool"u8))
+        {
+            return ChatRole.Tool;
+        }
+
+        return utf8.IsEmpty ? null : new ChatRole(Encoding.UTF8.GetString(utf8));
+    }
+
+    /// <summary>The role a stored value names, reusing the four well-known roles; null for an empty value.</summary>
+    public static ChatRole? Role(string value) => value switch
+    {
+        "assistant" => ChatRole.Assistant,
+        "user" => ChatRole.User,
+        "system" => ChatRole.System,
+        "tool" => ChatRole.Tool,
+        "" => null,
+        _ => new ChatRole(value),
+    };
+
+    /// <summary>A message's error as stored: JSON (any text survives, NUL included, and new fields need no new column).</summary>
+    public static string? SerializeError(MessageError? error) =>
+        error is null ? null : JsonSerializer.Serialize(error, AgentCoreJsonContext.Default.MessageError);
+
+    /// <summary>Reads what <see cref="SerializeError"/> wrote; null when it is not an error.</summary>
+    /// <exception cref="JsonException">The bytes are not valid JSON.</exception>
+    public static MessageError? DeserializeError(ReadOnlySpan<byte> utf8Json) =>
+        JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.MessageError) is { Message: not null } error ? error : null;
+
+    /// <summary>A UTC instant from ticks; null when the ticks are out of range.</summary>
+    public static DateTimeOffset? UtcFromTicks(long ticks) =>
+        ticks is >= 0 and <= 3_155_378_975_999_999_999 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+
+    /// <summary>A decimal as invariant text, exactly.</summary>
+    public static string FormatDecimal(decimal value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Reads what <see cref="FormatDecimal"/> wrote, from ASCII bytes; null when they are not a number.</summary>
+    public static decimal? ParseDecimal(ReadOnlySpan<byte> ascii)
+    {
+        if (ascii.Length == 1 && ascii[0] == (byte)'0')
+        {
+            return 0m;
+        }
+
+        if (ascii.IsEmpty || ascii.Length > 64)
+        {
+            return null;
+        }
+
+        Span<char> chars = stackalloc char[ascii.Length];
+        if (System.Text.Ascii.ToUtf16(ascii, chars, out int written) != System.Buffers.OperationStatus.Done)
+        {
+            return null;
+        }
+
+        return decimal.TryParse(chars[..written], NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out decimal value)
+            ? value
+            : null;
+    }
+
+    /// <summary>
+    /// Returns <paramref name="last"/> when it spells <paramref name="utf8"/> (ASCII), else decodes the bytes and
+    /// remembers the string: repeated values (provider and model ids, finish reasons) share one string per load.
+    /// </summary>
+    public static string CachedString(ReadOnlySpan<byte> utf8, ref string? last)
+    {
+        if (last is not null && System.Text.Ascii.Equals(utf8, last))
+        {
+            return last;
+        }
+
+        return last = Encoding.UTF8.GetString(utf8);
+    }
+
+    // ---- parts ----
+
+    /// <summary>
+    /// A part as the database stores it: its type, its JSON (null for text and reasoning parts, which are an id
+    /// and their text) and, for text and reasoning parts, the text as UTF-8 (so it can grow by appends).
+    /// </summary>
+    public static (string Type, string? Json, byte[]? Text) SplitPart(MessagePart part)
+    {
+        switch (part)
+        {
+            case TextPart text:
+                return (TextType, null, Encoding.UTF8.GetBytes(text.Text));
+            case ReasoningPart reasoning:
+                return (ReasoningType, null, Encoding.UTF8.GetBytes(reasoning.Text));
+            default:
+                byte[] json = JsonSerializer.SerializeToUtf8Bytes(part, AgentCoreJsonContext.Default.MessagePart);
+                return (TypeOf(json), Encoding.UTF8.GetString(json), null);
+        }
+    }
+
+    /// <summary>A text or reasoning part read from its columns; null when <paramref name="type"/> is neither.</summary>
+    public static MessagePart? TextualPart(ReadOnlySpan<byte> type, string id, ReadOnlySpan<byte> text)
+    {
+        if (type.SequenceEqual("text"u8))
+        {
+            return new TextPart { Id = id, Text = Encoding.UTF8.GetString(text) };
+        }
+
+        if (type.SequenceEqual("reasoning"u8))
+        {
+            return new ReasoningPart { Id = id, Text = Encoding.UTF8.GetString(text) };
+        }
+
+        return null;
+    }
+
+    /// <summary>A text or reasoning part read from its columns; null when <paramref name="type"/> is neither.</summary>
+    public static MessagePart? TextualPart(string type, string id, string text) => type switch
+    {
+        TextType => new TextPart { Id = id, Text = text },
+        ReasoningType => new ReasoningPart { Id = id, Text = text },
+        _ => null,
+    };
+
+    /// <summary>Reads a part stored as JSON; null when the JSON is not a well-formed part with the id <paramref name="id"/>.</summary>
+    /// <exception cref="JsonException">The bytes are not valid JSON.</exception>
+    public static MessagePart? DeserializePart(ReadOnlySpan<byte> utf8Json, string id)
+    {
+        var part = JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.MessagePart);
+        return part is not null && part.Id == id ? part : null;
+    }
+
+    /// <summary>The text a <see cref="TextPart"/> or <see cref="ReasoningPart"/> grew by, as UTF-8; null for other parts.</summary>
+    public static byte[]? AppendableText(MessagePart part, string? appendedText) =>
+        appendedText is not null && part is TextPart or ReasoningPart ? Encoding.UTF8.GetBytes(appendedText) : null;
+
+    private static string TypeOf(ReadOnlySpan<byte> json)
+    {
+        // The polymorphic serializer writes the discriminator first.
+        var reader = new Utf8JsonReader(json);
+        if (reader.Read() && reader.TokenType == JsonTokenType.StartObject && reader.Read() && reader.ValueTextEquals("type"u8)
+            && reader.Read() && reader.TokenType == JsonTokenType.String)
+        {
+            return reader.GetString()!;
+        }
+
+        throw new InvalidOperationException("A message part serialized without its type discriminator first.");
+    }
+
+    // ---- schema 1, read only by the migrations ----
+
+    /// <summary>Schema 1: reads a message's own fields from JSON (parts come separately); null when it is not a well-formed message.</summary>
     /// <exception cref="JsonException">The text is not valid JSON.</exception>
-    public static SessionMessage? DeserializeHeader(string json)
+    public static SessionMessage? DeserializeHeaderV1(string json)
     {
         var message = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionMessage);
         if (message is null || !Identifier.IsValid(message.Id, IdKind.Message) || !Identifier.IsValid(message.SessionId, IdKind.Session))
@@ -65,31 +248,9 @@ internal static class StoredRecords
         return message;
     }
 
-    /// <summary>
-    /// Splits a part into its JSON and, for <see cref="TextPart"/> and <see cref="ReasoningPart"/>, its text as UTF-8
-    /// (left out of the JSON), so the text can grow by appends.
-    /// </summary>
-    public static (string Json, byte[]? Text) SplitPart(MessagePart part)
-    {
-        string? text = part switch
-        {
-            TextPart t => t.Text,
-            ReasoningPart r => r.Text,
-            _ => null,
-        };
-        if (text is null)
-        {
-            return (JsonSerializer.Serialize(part, AgentCoreJsonContext.Default.MessagePart), null);
-        }
-
-        var node = JsonSerializer.SerializeToNode(part, AgentCoreJsonContext.Default.MessagePart)!.AsObject();
-        node.Remove("text");
-        return (node.ToJsonString(), Encoding.UTF8.GetBytes(text));
-    }
-
-    /// <summary>Joins what <see cref="SplitPart"/> split; null when the JSON is not a well-formed part.</summary>
+    /// <summary>Schema 1: reads a part from its JSON and its text column; null when the JSON is not a well-formed part.</summary>
     /// <exception cref="JsonException">The text is not valid JSON.</exception>
-    public static MessagePart? JoinPart(string json, byte[]? text)
+    public static MessagePart? JoinPartV1(string json, byte[]? text)
     {
         var part = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.MessagePart);
         if (part is null || part.Id is null)
@@ -113,11 +274,4 @@ internal static class StoredRecords
 
         return part;
     }
-
-    /// <summary>The text a <see cref="TextPart"/> or <see cref="ReasoningPart"/> grew by, as UTF-8; null for other parts.</summary>
-    public static byte[]? AppendableText(MessagePart part, string? appendedText) =>
-        appendedText is not null && part is TextPart or ReasoningPart ? Encoding.UTF8.GetBytes(appendedText) : null;
-
-    /// <summary>A decimal as invariant text, exactly.</summary>
-    public static string FormatDecimal(decimal value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,0 +1,223 @@
+using FluentAssertions;
+using Microsoft.Extensions.AI;
+using NUnit.Framework;
+
+namespace AgentCore.Storage.Worker;
+
+/// <summary>
+/// Two real processes chatting through the whole engine (<c>AgentCore.Storage.Worker chat</c>) on one database: the
+/// session busy lock, the abort and crash recovery across processes, and no lost writes. A store's test project derives
+/// a fixture naming the backend; the tests synchronize only through the workers' stdin and stdout lines and their exits.
+/// </summary>
+public abstract class TwoProcessChatTests
+{
+    private const int Turns = 25;
+
+    /// <summary>The worker's backend argument: <c>sqlite</c> or <c>postgres</c>.</summary>
+    protected abstract string Backend { get; }
+
+    /// <summary>The database file or connection string both workers use.</summary>
+    protected abstract string Target { get; }
+
+    /// <summary>The workers' AgentCore data directory (shared, as the apps' would be).</summary>
+    protected abstract string DataDirectory { get; }
+
+    /// <summary>A store on <see cref="Target"/>, for the test to set up and inspect; disposed by the test.</summary>
+    protected abstract ISessionStore OpenStore();
+
+    /// <summary>The usage history both workers wrote.</summary>
+    protected abstract IAsyncEnumerable<SessionHistoryEntry> ReadHistoryAsync();
+
+    /// <summary>Waits until the session's lock, held by a killed worker, is free (the operating system or the server frees it).</summary>
+    protected abstract Task WaitUntilLockFreeAsync(string sessionId);
+
+    [Test]
+    public async Task ChatStreamingAsync_TurnRunningInAnotherProcess_BusyAtOnceAndFreeOnceItEnds()
+    {
+        string sessionId = await CreateSessionAsync();
+        await using var a = await StartAsync(sessionId);
+        await using var b = await StartAsync(sessionId);
+
+        await a.WriteLineAsync("park partial");
+        (await a.ReadLineAsync()).Should().Be("parked", a.Errors);
+
+        // A is parked until the test releases it, and the test releases it only after B has answered: B cannot have waited.
+        await b.WriteLineAsync("say hello");
+        (await b.ReadLineAsync()).Should().Be("busy", b.Errors);
+
+        await a.WriteLineAsync("release");
+        (await a.ReadLineAsync()).Should().Be("completed completed none partial and the rest", a.Errors);
+        await b.WriteLineAsync("say hello");
+        (await b.ReadLineAsync()).Should().Be("completed completed none hello", b.Errors);
+
+        await QuitAsync(a, b);
+        var messages = await MessagesAsync(sessionId);
+        messages.Select(static m => (m.Role, m.Text, m.Error)).Should().Equal(
+            (ChatRole.User, "go", null), (ChatRole.Assistant, "partial and the rest", null),
+            (ChatRole.User, "go", null), (ChatRole.Assistant, "hello", null));
+    }
+
+    [Test]
+    public async Task Abort_TurnRunningInAnotherProcess_EndsItAbortedWithItsPartialText()
+    {
+        string sessionId = await CreateSessionAsync();
+        await using var a = await StartAsync(sessionId);
+        await using var b = await StartAsync(sessionId);
+        await a.WriteLineAsync("park partial");
+        (await a.ReadLineAsync()).Should().Be("parked", a.Errors);
+
+        await b.WriteLineAsync("abort");
+        (await b.ReadLineAsync()).Should().Be("abort True", b.Errors);
+
+        (await a.ReadLineAsync()).Should().Be("completed aborted Aborted partial", a.Errors);
+        await b.WriteLineAsync("say after the abort");
+        (await b.ReadLineAsync()).Should().Be("completed completed none after the abort", b.Errors);
+        await b.WriteLineAsync("abort");
+        (await b.ReadLineAsync()).Should().Be("abort False", "no turn runs now");
+
+        await QuitAsync(a, b);
+        var messages = await MessagesAsync(sessionId);
+        messages.Should().HaveCount(4);
+        var aborted = messages[1];
+        aborted.Text.Should().Be("partial", "the text streamed before the abort is kept");
+        aborted.Error!.Kind.Should().Be(MessageErrorKind.Aborted);
+        aborted.CompletedAt.Should().NotBeNull();
+        messages[3].Text.Should().Be("after the abort");
+    }
+
+    [Test]
+    public async Task ChatStreamingAsync_ProcessKilledMidTurn_LockFreedAndItsMessageClosedAsInterrupted()
+    {
+        string sessionId = await CreateSessionAsync();
+        await using var b = await StartAsync(sessionId);
+        await using (var a = await StartAsync(sessionId))
+        {
+            await a.WriteLineAsync("park partial");
+            (await a.ReadLineAsync()).Should().Be("parked", a.Errors);
+            await b.WriteLineAsync("say too soon");
+            (await b.ReadLineAsync()).Should().Be("busy");
+
+            await a.KillAsync();
+        }
+
+        await WaitUntilLockFreeAsync(sessionId);
+        await b.WriteLineAsync("say I am back");
+        (await b.ReadLineAsync()).Should().Be("completed completed none I am back", b.Errors);
+
+        await QuitAsync(b);
+        var messages = await MessagesAsync(sessionId);
+        messages.Select(static m => m.Role).Should().Equal(ChatRole.User, ChatRole.Assistant, ChatRole.User, ChatRole.Assistant);
+        var interrupted = messages[1];
+        interrupted.Error!.Kind.Should().Be(MessageErrorKind.Interrupted);
+        interrupted.CompletedAt.Should().NotBeNull();
+        interrupted.Text.Should().Be("partial", "the text the dead process had stored is kept");
+        messages[3].Error.Should().BeNull();
+        messages[3].Text.Should().Be("I am back");
+    }
+
+    [Test]
+    public async Task ChatStreamingAsync_TwoProcessesManyTurnsOnTheirOwnSessions_NothingLost()
+    {
+        string first = await CreateSessionAsync(), second = await CreateSessionAsync();
+        await using var a = await StartAsync(first);
+        await using var b = await StartAsync(second);
+
+        await a.WriteLineAsync($"run {Turns}");
+        await b.WriteLineAsync($"run {Turns}");
+        foreach (var worker in new[] { a, b })
+        {
+            for (int i = 0; i < Turns; i++)
+            {
+                (await worker.ReadLineAsync()).Should().Be($"completed completed none reply {i}", worker.Errors);
+            }
+
+            (await worker.ReadLineAsync()).Should().Be($"done {Turns}");
+        }
+
+        await QuitAsync(a, b);
+        var store = OpenStore();
+        try
+        {
+            foreach (string sessionId in new[] { first, second })
+            {
+                var messages = await store.GetMessagesAsync(sessionId);
+                messages.Select(static m => m.Text).Should().Equal(Enumerable.Range(0, Turns).SelectMany(static i => new[] { "go", $"reply {i}" }));
+                messages.Should().OnlyContain(static m => m.CompletedAt != null && m.Error == null);
+                var session = await store.GetSessionAsync(sessionId);
+                session!.Tokens.Should().Be(new TokenUsage(10 * Turns, 5 * Turns, 0, 0, 0), "every turn's totals are added to the session");
+                session.Cost.Should().Be(Turns * 0.00002m);
+            }
+        }
+        finally
+        {
+            await DisposeAsync(store);
+        }
+
+        var history = new List<SessionHistoryEntry>();
+        await foreach (var entry in ReadHistoryAsync())
+        {
+            history.Add(entry);
+        }
+
+        history.Where(static e => e.ExitReason == "completed").GroupBy(static e => e.SessionId).Select(static g => (g.Key, g.Count()))
+            .Should().BeEquivalentTo([(first, Turns), (second, Turns)]);
+    }
+
+    private async Task<string> CreateSessionAsync()
+    {
+        var store = OpenStore();
+        try
+        {
+            var now = DateTimeOffset.UtcNow;
+            var session = new SessionInfo { Id = AgentCoreIds.NewSessionId(), Title = "two processes", CreatedAt = now, UpdatedAt = now };
+            await store.SaveSessionAsync(session);
+            return session.Id;
+        }
+        finally
+        {
+            await DisposeAsync(store);
+        }
+    }
+
+    private async Task<WorkerProcess> StartAsync(string sessionId)
+    {
+        var worker = WorkerProcess.Start("chat", Backend, Target, sessionId, DataDirectory);
+        (await worker.ReadLineAsync()).Should().Be("ready", worker.Errors);
+        return worker;
+    }
+
+    private static async Task QuitAsync(params WorkerProcess[] workers)
+    {
+        foreach (var worker in workers)
+        {
+            await worker.WriteLineAsync("quit");
+            (await worker.WaitForExitAsync()).Should().Be(0, worker.Errors);
+        }
+    }
+
+    private async Task<IReadOnlyList<SessionMessage>> MessagesAsync(string sessionId)
+    {
+        var store = OpenStore();
+        try
+        {
+            return await store.GetMessagesAsync(sessionId);
+        }
+        finally
+        {
+            await DisposeAsync(store);
+        }
+    }
+
+    private static async ValueTask DisposeAsync(ISessionStore store)
+    {
+        switch (store)
+        {
+            case IAsyncDisposable asyncDisposable:
+                await asyncDisposable.DisposeAsync();
+                break;
+            case IDisposable disposable:
+                disposable.Dispose();
+                break;
+        }
+    }
+}
