@@ -203,6 +203,21 @@ internal static class Quick
         const int entries = 1_000_000;
         var history = new JsonlSessionHistory(dir);
         await Fixtures.WriteHistoryAsync(history.FilePath, entries);
+        // Two passes: the first includes the JIT's warm-up (reported as "cold"), the second is steady state, as
+        // BenchmarkDotNet would measure it (the goal is judged on it).
+        var cold = await AggregateHistoryAsync(history);
+        var warm = await AggregateHistoryAsync(history);
+        long peakWorkingSet = Process.GetCurrentProcess().PeakWorkingSet64;
+        Report("history: 1 000 000 entries aggregated, entries/s (steady)", $"{warm.PerSecond:N0}", "≥ 500 000", warm.PerSecond >= 500_000);
+        Report("  (first pass, JIT warming up)", $"{cold.PerSecond:N0}", "", null);
+        Report("history: peak managed heap growth while streaming", $"{Math.Max(cold.PeakBytes, warm.PeakBytes) / 1024.0 / 1024.0:F1} MB", "< 64 MB", Math.Max(cold.PeakBytes, warm.PeakBytes) < 64L * 1024 * 1024);
+        Report("  (process peak working set, whole run)", $"{peakWorkingSet / 1024.0 / 1024.0:F0} MB", "", null);
+        Report("  (groups: model × day)", warm.Groups.ToString(CultureInfo.InvariantCulture), "", null);
+        Scenarios.Delete(dir);
+    }
+
+    private static async Task<(double PerSecond, long PeakBytes, int Groups)> AggregateHistoryAsync(JsonlSessionHistory history)
+    {
         GC.Collect();
         long baseline = GC.GetTotalMemory(forceFullCollection: true);
         long peak = 0;
@@ -220,13 +235,7 @@ internal static class Quick
             }
         }
 
-        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        long peakWorkingSet = Process.GetCurrentProcess().PeakWorkingSet64;
-        Report("history: 1 000 000 entries aggregated, entries/s", $"{count / seconds:N0}", "≥ 500 000", count / seconds >= 500_000);
-        Report("history: peak managed heap growth while streaming", $"{peak / 1024.0 / 1024.0:F1} MB", "< 64 MB", peak < 64L * 1024 * 1024);
-        Report("  (process peak working set, whole run)", $"{peakWorkingSet / 1024.0 / 1024.0:F0} MB", "", null);
-        Report("  (groups: model × day)", totals.Count.ToString(CultureInfo.InvariantCulture), "", null);
-        Scenarios.Delete(dir);
+        return (count / Stopwatch.GetElapsedTime(start).TotalSeconds, peak, totals.Count);
     }
 
     private static async Task ConcurrencyAsync()

@@ -13,7 +13,7 @@ namespace AgentCore;
 /// </summary>
 /// <remarks>
 /// Each entry is one line written in one append under the file's lock, so processes appending at once never
-/// interleave. <see cref="ReadAsync"/> streams the file in small buffers (it never loads it whole) and skips a
+/// interleave. <see cref="ReadAsync"/> streams the file in 256 KiB buffers (it never loads it whole) and skips a
 /// corrupt line with a warning.
 /// </remarks>
 public sealed partial class JsonlSessionHistory : ISessionHistory
@@ -21,7 +21,8 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
     /// <summary>The file name, as letta-code names it.</summary>
     public const string FileName = "sessions.jsonl";
 
-    private const int BufferSize = 64 * 1024;
+    private const int BufferSize = 256 * 1024;
+    private const int ParallelParseThreshold = 64;
     private readonly ILogger _logger;
 
     /// <summary>Creates a history in <c>&lt;dataDirectory&gt;/sessions.jsonl</c>.</summary>
@@ -89,7 +90,7 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
                     bool atEnd = read == 0;
                     filled += read;
 
-                    int consumed = ParseLines(buffer.AsSpan(0, filled), atEnd, ref lineNumber, batch);
+                    int consumed = ParseLines(buffer, filled, atEnd, ref lineNumber, batch);
                     foreach (var entry in batch)
                     {
                         yield return entry;
@@ -112,9 +113,13 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
         }
     }
 
-    private int ParseLines(ReadOnlySpan<byte> data, bool atEnd, ref int lineNumber, List<SessionHistoryEntry> into)
+    private int ParseLines(byte[] buffer, int length, bool atEnd, ref int lineNumber, List<SessionHistoryEntry> into)
     {
+        // Find the complete lines of the buffer first; parse them in parallel when there are enough to pay for it
+        // (the buffer bounds the memory either way), then hand them on in file order.
+        var lines = new List<(int Start, int Length, int Number)>();
         int consumed = 0;
+        var data = buffer.AsSpan(0, length);
         while (consumed < data.Length)
         {
             var rest = data[consumed..];
@@ -124,29 +129,52 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
                 break;
             }
 
-            var line = newline < 0 ? rest : rest[..newline];
-            consumed += newline < 0 ? rest.Length : newline + 1;
+            int lineLength = newline < 0 ? rest.Length : newline;
             lineNumber++;
-            if (line.Trim(" \t\r"u8).IsEmpty)
+            if (!rest[..lineLength].Trim(" \t\r"u8).IsEmpty)
             {
-                continue;
+                lines.Add((consumed, lineLength, lineNumber));
             }
 
+            consumed += newline < 0 ? rest.Length : newline + 1;
+        }
+
+        var entries = new SessionHistoryEntry?[lines.Count];
+        var errors = new string?[lines.Count];
+        void Parse(int i)
+        {
             try
             {
-                var entry = JsonSerializer.Deserialize(line, AgentCoreJsonContext.Default.SessionHistoryEntry);
-                if (entry is null)
-                {
-                    LogCorruptLine(FilePath, lineNumber, "the line holds no entry");
-                }
-                else
-                {
-                    into.Add(Normalize(entry));
-                }
+                entries[i] = JsonSerializer.Deserialize(buffer.AsSpan(lines[i].Start, lines[i].Length), AgentCoreJsonContext.Default.SessionHistoryEntry);
+                errors[i] = entries[i] is null ? "the line holds no entry" : null;
             }
             catch (JsonException ex)
             {
-                LogCorruptLine(FilePath, lineNumber, JsonErrors.Describe(ex));
+                errors[i] = JsonErrors.Describe(ex);
+            }
+        }
+
+        if (lines.Count >= ParallelParseThreshold)
+        {
+            Parallel.For(0, lines.Count, Parse);
+        }
+        else
+        {
+            for (int i = 0; i < lines.Count; i++)
+            {
+                Parse(i);
+            }
+        }
+
+        for (int i = 0; i < lines.Count; i++)
+        {
+            if (errors[i] is { } error)
+            {
+                LogCorruptLine(FilePath, lines[i].Number, error);
+            }
+            else
+            {
+                into.Add(Normalize(entries[i]!));
             }
         }
 
