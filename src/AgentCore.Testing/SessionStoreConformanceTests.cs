@@ -664,6 +664,84 @@ public abstract class SessionStoreConformanceTests
         ShouldEqual(await Store.GetMessagesAsync(sessionId), before, after);
     }
 
+    /// <summary>Listing order is by creation: a later update does not move a session up.</summary>
+    [Test]
+    public async Task ListSessionsAsync_OlderSessionUpdatedLater_StillListedByCreation()
+    {
+        var older = NewSession(BaseTime);
+        var newer = NewSession(BaseTime.AddHours(1));
+        await Store.SaveSessionAsync(older);
+        await Store.SaveSessionAsync(newer);
+
+        await Store.SaveSessionAsync(older with { UpdatedAt = BaseTime.AddDays(1), Title = "renamed" });
+
+        (await ListAsync(Store)).Select(s => s.Id).Should().Equal(newer.Id, older.Id);
+    }
+
+    /// <summary>Deleting reports whether there was something to delete, every time.</summary>
+    [Test]
+    public async Task DeleteSessionAsync_Twice_TrueThenFalse()
+    {
+        var session = NewSession(BaseTime);
+        await Store.SaveSessionAsync(session);
+        await Store.SaveMessageAsync(UserMessage(session.Id, BaseTime, "hello"));
+
+        (await Store.DeleteSessionAsync(session.Id)).Should().BeTrue();
+        (await Store.DeleteSessionAsync(session.Id)).Should().BeFalse();
+    }
+
+    /// <summary>The messages of two sessions never mix.</summary>
+    [Test]
+    public async Task SaveMessageAsync_TwoSessions_KeptApart()
+    {
+        var a = NewSession(BaseTime);
+        var b = NewSession(BaseTime.AddSeconds(1));
+        await Store.SaveSessionAsync(a);
+        await Store.SaveSessionAsync(b);
+
+        await Store.SaveMessageAsync(UserMessage(a.Id, BaseTime, "for a"));
+        await Store.SaveMessageAsync(UserMessage(b.Id, BaseTime, "for b"));
+
+        (await Store.GetMessagesAsync(a.Id)).Select(m => m.Text).Should().Equal("for a");
+        (await Store.GetMessagesAsync(b.Id)).Select(m => m.Text).Should().Equal("for b");
+    }
+
+    /// <summary>What a caller reads (or saved) is a copy: changing it afterwards changes nothing stored.</summary>
+    [Test]
+    public async Task GetMessagesAsync_CallerChangesItsObjects_StoreUnchanged()
+    {
+        var session = NewSession(BaseTime);
+        await Store.SaveSessionAsync(session);
+        var message = UserMessage(session.Id, BaseTime, "original");
+        await Store.SaveMessageAsync(message);
+        ((TextPart)message.Parts[0]).Text = "changed after saving";
+
+        var read = (await Store.GetMessagesAsync(session.Id))[0];
+        ((TextPart)read.Parts[0]).Text = "changed after reading";
+
+        (await Store.GetMessagesAsync(session.Id))[0].Text.Should().Be("original");
+    }
+
+    /// <summary>Many tasks saving (and re-saving) sessions at once: every session listed, with its last write.</summary>
+    [Test]
+    public async Task SaveSessionAsync_ManyTasksAtOnce_AllListedWithTheirLastWrite()
+    {
+        var sessions = Enumerable.Range(0, 200).Select(i => NewSession(BaseTime.AddSeconds(i))).ToList();
+
+        await Task.WhenAll(sessions.Chunk(25).Select(chunk => Task.Run(async () =>
+        {
+            foreach (var session in chunk)
+            {
+                await Store.SaveSessionAsync(session);
+                await Store.SaveSessionAsync(session with { Title = session.Id });
+            }
+        })));
+
+        var listed = await ListAsync(Store);
+        listed.Select(s => s.Id).Should().Equal(sessions.AsEnumerable().Reverse().Select(s => s.Id));
+        listed.Should().OnlyContain(s => s.Title == s.Id);
+    }
+
     // ---- helpers for derived fixtures ----
 
     /// <summary>A new session created at <paramref name="createdAt"/>, with the default title.</summary>

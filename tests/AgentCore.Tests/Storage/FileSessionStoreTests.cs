@@ -3,10 +3,12 @@ using AgentCore.Tests.Fakes;
 using AgentCore.Tests.Support;
 using AgentCore.Tests.Worker;
 
+using static AgentCore.Tests.Storage.StoreTestData;
+
 namespace AgentCore.Tests.Storage;
 
 [TestFixture]
-public sealed class FileSessionStoreTests : SessionStoreContractTests
+public sealed class FileSessionStoreTests
 {
     private TempDirectory _temp = null!;
     private CapturingLogger<FileSessionStore> _logger = null!;
@@ -23,7 +25,7 @@ public sealed class FileSessionStoreTests : SessionStoreContractTests
     [TearDown]
     public void TearDown() => _temp.Dispose();
 
-    protected override ISessionStore CreateStore() => new FileSessionStore(DataDirectory, _logger);
+    private ISessionStore CreateStore() => new FileSessionStore(DataDirectory, _logger);
 
     private FileSessionStore Store() => new(DataDirectory, _logger);
 
@@ -77,7 +79,7 @@ public sealed class FileSessionStoreTests : SessionStoreContractTests
 
     // ---- invalid ids touch nothing ----
 
-    [TestCaseSource(nameof(BadIdOperations))]
+    [TestCaseSource(typeof(StoreTestData), nameof(StoreTestData.BadIdOperations))]
     public async Task AnyOperation_BadId_NothingCreatedOnDisk(string operation, string id)
     {
         // The data directory sits deep enough that a traversal would still land inside the temp folder.
@@ -469,5 +471,32 @@ public sealed class FileSessionStoreTests : SessionStoreContractTests
         read.Text.Should().Be(expected.ToString());
         reads.Should().BePositive();
         _logger.Warnings.Should().BeEmpty();
+    }
+
+    // ---- file-store specifics: messages without a session file ----
+
+    [Test]
+    public async Task DeleteSessionAsync_OnlyMessagesStored_RemovesThem()
+    {
+        var store = CreateStore();
+        string sessionId = AgentCoreIds.NewSessionId();
+        await store.SaveMessageAsync(UserMessage(sessionId, "orphan"));
+
+        (await store.DeleteSessionAsync(sessionId)).Should().BeTrue();
+
+        (await store.GetMessagesAsync(sessionId)).Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task SavePartAsync_BeforeTheMessageWasSaved_CreatesIt()
+    {
+        var store = CreateStore();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+
+        await store.SavePartAsync(message, message.Parts[0]);
+
+        var read = (await store.GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        ShouldEqual(read, message);
     }
 }

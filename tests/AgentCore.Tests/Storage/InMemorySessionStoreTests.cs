@@ -1,10 +1,10 @@
+using static AgentCore.Tests.Storage.StoreTestData;
+
 namespace AgentCore.Tests.Storage;
 
 [TestFixture]
-public sealed class InMemorySessionStoreTests : SessionStoreContractTests
+public sealed class InMemorySessionStoreTests
 {
-    protected override ISessionStore CreateStore() => new InMemorySessionStore();
-
     [Test]
     public async Task GetSessionAsync_AnotherInstance_SeesNothing()
     {
