@@ -5,11 +5,12 @@ using NUnit.Framework;
 namespace AgentCore.Storage.Worker;
 
 /// <summary>
-/// Two real processes chatting through the whole engine (<c>AgentCore.Storage.Worker chat</c>) on one database: the
-/// session busy lock, the abort and crash recovery across processes, and no lost writes. A store's test project derives
-/// a fixture naming the backend; the tests synchronize only through the workers' stdin and stdout lines and their exits.
+/// Two real processes (<c>AgentCore.Storage.Worker</c>) on one database: writing through the store at once, holding and
+/// aborting the session lock, and chatting through the whole engine — the busy lock, the abort and crash recovery across
+/// processes, and no lost writes. A store's test project derives a fixture naming the backend; the tests synchronize only
+/// through the workers' stdin and stdout lines and their exits.
 /// </summary>
-public abstract class TwoProcessChatTests
+public abstract class TwoProcessTests
 {
     private const int Turns = 25;
 
@@ -30,6 +31,102 @@ public abstract class TwoProcessChatTests
 
     /// <summary>Waits until the session's lock, held by a killed worker, is free (the operating system or the server frees it).</summary>
     protected abstract Task WaitUntilLockFreeAsync(string sessionId);
+
+    /// <summary>The backend's cross-process lock provider on <see cref="Target"/>; disposed by the test.</summary>
+    protected abstract ISessionLockProvider OpenLockProvider();
+
+    [Test]
+    public async Task SaveAsync_TwoProcessesWritingOneSessionAtOnce_NoneLost()
+    {
+        const int Count = 150;
+        string sessionId = AgentCoreIds.NewSessionId();
+        var store = OpenStore();
+        try
+        {
+            // Create the schema first, so both workers write at once rather than one migrating.
+            (await store.GetSessionAsync(sessionId)).Should().BeNull();
+            await using var first = WorkerProcess.Start("write", Backend, Target, sessionId, Count.ToString(System.Globalization.CultureInfo.InvariantCulture), "first");
+            await using var second = WorkerProcess.Start("write", Backend, Target, sessionId, Count.ToString(System.Globalization.CultureInfo.InvariantCulture), "second");
+            (await first.ReadLineAsync()).Should().Be("ready");
+            (await second.ReadLineAsync()).Should().Be("ready");
+
+            await first.WriteLineAsync("go");
+            await second.WriteLineAsync("go");
+
+            (await first.ReadLineAsync()).Should().Be($"done {Count}", first.Errors);
+            (await second.ReadLineAsync()).Should().Be($"done {Count}", second.Errors);
+            var texts = (await store.GetMessagesAsync(sessionId)).Select(static m => m.Text).ToList();
+            var expected = Enumerable.Range(0, Count).SelectMany(static i => new[] { $"first {i} done", $"second {i} done" });
+            texts.Should().BeEquivalentTo(expected);
+            var sessions = new List<SessionInfo>();
+            await foreach (var session in store.ListSessionsAsync())
+            {
+                sessions.Add(session);
+            }
+
+            sessions.Select(static s => s.Title).Should().BeEquivalentTo("first", "second");
+        }
+        finally
+        {
+            await DisposeAsync(store);
+        }
+    }
+
+    [Test]
+    public async Task TryAcquireAsync_LockHeldByAnotherProcess_BusyUntilReleasedAndAbortReachesIt()
+    {
+        string sessionId = AgentCoreIds.NewSessionId();
+        await using var holder = WorkerProcess.Start("lock", Backend, Target, sessionId);
+        (await holder.ReadLineAsync()).Should().Be("locked", holder.Errors);
+
+        await using (var contender = WorkerProcess.Start("lock", Backend, Target, sessionId))
+        {
+            (await contender.ReadLineAsync()).Should().Be("busy");
+            (await contender.WaitForExitAsync()).Should().Be(3);
+        }
+
+        var provider = OpenLockProvider();
+        try
+        {
+            (await provider.TryAcquireAsync(sessionId)).Should().BeNull();
+            provider.RequestAbort(sessionId).Should().BeTrue();
+            (await holder.ReadLineAsync()).Should().Be("aborted");
+
+            await holder.WriteLineAsync("release");
+            (await holder.ReadLineAsync()).Should().Be("released");
+            (await holder.WaitForExitAsync()).Should().Be(0);
+            await using var lease = await provider.TryAcquireAsync(sessionId);
+            lease.Should().NotBeNull();
+        }
+        finally
+        {
+            await DisposeAsync(provider);
+        }
+    }
+
+    [Test]
+    public async Task TryAcquireAsync_HolderProcessKilled_LockFreed()
+    {
+        string sessionId = AgentCoreIds.NewSessionId();
+        await using var holder = WorkerProcess.Start("lock", Backend, Target, sessionId);
+        (await holder.ReadLineAsync()).Should().Be("locked", holder.Errors);
+        var provider = OpenLockProvider();
+        try
+        {
+            (await provider.TryAcquireAsync(sessionId)).Should().BeNull();
+
+            await holder.KillAsync();
+            await WaitUntilLockFreeAsync(sessionId);
+
+            await using var lease = await provider.TryAcquireAsync(sessionId);
+            lease.Should().NotBeNull("a dead process's lock is freed");
+            provider.RequestAbort(AgentCoreIds.NewSessionId()).Should().BeFalse();
+        }
+        finally
+        {
+            await DisposeAsync(provider);
+        }
+    }
 
     [Test]
     public async Task ChatStreamingAsync_TurnRunningInAnotherProcess_BusyAtOnceAndFreeOnceItEnds()
@@ -208,9 +305,9 @@ public abstract class TwoProcessChatTests
         }
     }
 
-    private static async ValueTask DisposeAsync(ISessionStore store)
+    private static async ValueTask DisposeAsync(object resource)
     {
-        switch (store)
+        switch (resource)
         {
             case IAsyncDisposable asyncDisposable:
                 await asyncDisposable.DisposeAsync();
