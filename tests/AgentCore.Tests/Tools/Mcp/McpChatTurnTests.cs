@@ -65,7 +65,7 @@ public sealed class McpChatTurnTests
         }
 
         running.Should().NotBeEmpty("the server ran during the turn");
-        running.Where(McpTestServers.IsAlive).Should().BeEmpty();
+        (await McpTestServers.StillAliveAsync(running)).Should().BeEmpty();
         McpTestServers.FindProcesses(marker).Should().BeEmpty();
     }
 }

@@ -128,7 +128,7 @@ public sealed class McpServerEverythingTests
         await provider.DisposeAsync();
 
         running.Should().HaveCount(2, "both servers were running before the provider was disposed");
-        running.Where(McpTestServers.IsAlive).Should().BeEmpty();
+        (await McpTestServers.StillAliveAsync(running)).Should().BeEmpty();
         McpTestServers.FindProcesses(marker).Should().BeEmpty();
     }
 
@@ -144,7 +144,7 @@ public sealed class McpServerEverythingTests
         provider.Dispose();
 
         running.Should().ContainSingle();
-        running.Where(McpTestServers.IsAlive).Should().BeEmpty();
+        (await McpTestServers.StillAliveAsync(running)).Should().BeEmpty();
     }
 
     [Test]

@@ -102,7 +102,7 @@ public sealed class McpStdioTests
         state.Error.Should().Contain("within 2 s");
         var started = File.ReadAllLines(pids).Select(int.Parse).ToArray();
         started.Should().HaveCount(2, "the shell wrote its own id and its child's");
-        started.Where(McpTestServers.IsAlive).Should().BeEmpty("the timed-out server and its child are killed");
+        (await McpTestServers.StillAliveAsync(started)).Should().BeEmpty("the timed-out server and its child are killed");
     }
 
     private async Task<(Dictionary<string, string> Environment, string Logs)> CaptureServerEnvironmentAsync(bool inherit)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using NUnit.Framework;
 
@@ -157,6 +158,27 @@ internal static class McpTestServers
     }
 
     /// <summary>Whether <paramref name="pid"/> is a running process (not gone, not a zombie).</summary>
+    /// <summary>
+    /// The processes of <paramref name="pids"/> still alive once the kernel has had time to finish killing them: a
+    /// killed process lingers for a moment before it is gone, and a grandchild cannot be waited on, so this polls
+    /// /proc until none is alive or 10 seconds pass. It never waits for a process that is already gone.
+    /// </summary>
+    public static async Task<IReadOnlyList<int>> StillAliveAsync(IEnumerable<int> pids)
+    {
+        var watched = pids.ToArray();
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var alive = watched.Where(IsAlive).ToArray();
+            if (alive.Length == 0 || deadline.Elapsed > TimeSpan.FromSeconds(10))
+            {
+                return alive;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(20));
+        }
+    }
+
     public static bool IsAlive(int pid)
     {
         string? stat = ReadStat(pid);
