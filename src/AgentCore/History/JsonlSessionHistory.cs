@@ -181,7 +181,14 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
         return consumed;
     }
 
-    private static SessionHistoryEntry Normalize(SessionHistoryEntry entry) => entry with
+    // Lines written by hand or by other programs may carry nulls; the usual line has none and is passed on as read.
+    private static SessionHistoryEntry Normalize(SessionHistoryEntry entry) =>
+        entry.AgentId is null || entry.SessionId is null || entry.Project is null || entry.Model is null || entry.Provider is null ||
+        entry.Usage is null || entry.Duration is null || entry.Cost is null
+            ? WithDefaults(entry)
+            : entry;
+
+    private static SessionHistoryEntry WithDefaults(SessionHistoryEntry entry) => entry with
     {
         AgentId = entry.AgentId ?? "",
         SessionId = entry.SessionId ?? "",
@@ -196,15 +203,7 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
     private async ValueTask AppendAsync(SessionHistoryEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            JsonSerializer.Serialize(writer, entry, AgentCoreJsonContext.Default.SessionHistoryEntry);
-        }
-
-        buffer.Write("\n"u8);
-        Directory.CreateDirectory(Path.GetDirectoryName(FilePath)!);
-        await FileAppender.AppendAsync(FilePath, buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        await FileAppender.AppendAsync(FilePath, JsonLine.Serialize(entry, AgentCoreJsonContext.Default.SessionHistoryEntry), cancellationToken).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt line {Line} of usage history {Path}: {Reason}")]

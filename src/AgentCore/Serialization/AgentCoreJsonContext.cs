@@ -15,4 +15,5 @@ namespace AgentCore;
 [JsonSerializable(typeof(MessagePart))]
 [JsonSerializable(typeof(SessionHistoryEntry))]
 [JsonSerializable(typeof(TokenUsage))]
+[JsonSerializable(typeof(JournalRecord))]
 internal sealed partial class AgentCoreJsonContext : JsonSerializerContext;

@@ -76,6 +76,8 @@ internal static class FileAppender
     /// <summary>Takes the in-process and cross-process lock of <paramref name="path"/>.</summary>
     public static async ValueTask<IAsyncDisposable> LockAsync(string path, CancellationToken cancellationToken)
     {
+        // The lock file lives beside the file it guards, which may not exist yet (nor its folder).
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         var gate = Gates.GetOrAdd(Path.GetFullPath(path), static _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try

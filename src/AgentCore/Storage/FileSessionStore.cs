@@ -101,8 +101,6 @@ public sealed partial class FileSessionStore : ISessionStore
             return false;
         }
 
-        // The journal's lock file lives beside it, even when the session never had a message.
-        Directory.CreateDirectory(_messagesDirectory);
         bool deleted;
         await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
         {
@@ -152,7 +150,7 @@ public sealed partial class FileSessionStore : ISessionStore
     public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
         ValidateMessage(message);
-        RememberHeader(message);
+        RememberHeader(StoredRecords.HeaderOf(message));
         var record = new JournalRecord { Kind = JournalRecord.WholeMessage, Message = message };
         return AppendAsync(message.SessionId, record, cancellationToken);
     }
@@ -200,14 +198,12 @@ public sealed partial class FileSessionStore : ISessionStore
             return;
         }
 
-        _lastHeaders[header.Id] = json ?? JsonSerializer.SerializeToUtf8Bytes(StoredRecords.HeaderOf(header), AgentCoreJsonContext.Default.SessionMessage);
+        _lastHeaders[header.Id] = json ?? JsonSerializer.SerializeToUtf8Bytes(header, AgentCoreJsonContext.Default.SessionMessage);
     }
 
     private async ValueTask AppendAsync(string sessionId, JournalRecord record, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(_messagesDirectory);
-        byte[] line = SerializeLine(record);
-        await FileAppender.AppendAsync(JournalPath(sessionId), line, cancellationToken).ConfigureAwait(false);
+        await FileAppender.AppendAsync(JournalPath(sessionId), SerializeLine(record), cancellationToken).ConfigureAwait(false);
     }
 
     private static void ValidateMessage(SessionMessage message)
@@ -217,24 +213,15 @@ public sealed partial class FileSessionStore : ISessionStore
         Identifier.Validate(message.SessionId, IdKind.Session, nameof(message));
     }
 
-    private static byte[] SerializeLine(JournalRecord record)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            JsonSerializer.Serialize(writer, record, FileStoreJsonContext.Default.JournalRecord);
-        }
-
-        System.Buffers.BuffersExtensions.Write(buffer, "\n"u8);
-        return buffer.WrittenSpan.ToArray();
-    }
+    private static ReadOnlyMemory<byte> SerializeLine(JournalRecord record) =>
+        JsonLine.Serialize(record, AgentCoreJsonContext.Default.JournalRecord);
 
     private static byte[] SerializeCompact(IReadOnlyList<SessionMessage> messages)
     {
         using var stream = new MemoryStream();
         foreach (var message in messages)
         {
-            stream.Write(SerializeLine(new JournalRecord { Kind = JournalRecord.WholeMessage, Message = message }));
+            stream.Write(SerializeLine(new JournalRecord { Kind = JournalRecord.WholeMessage, Message = message }).Span);
         }
 
         return stream.ToArray();
@@ -283,7 +270,7 @@ public sealed partial class FileSessionStore : ISessionStore
         {
             try
             {
-                records[i] = JsonSerializer.Deserialize(content.AsSpan(lines[i].Start, lines[i].Length), FileStoreJsonContext.Default.JournalRecord);
+                records[i] = JsonSerializer.Deserialize(content.AsSpan(lines[i].Start, lines[i].Length), AgentCoreJsonContext.Default.JournalRecord);
             }
             catch (JsonException ex)
             {
@@ -392,8 +379,7 @@ public sealed partial class FileSessionStore : ISessionStore
 
         try
         {
-            var session = JsonSerializer.Deserialize(content, AgentCoreJsonContext.Default.SessionInfo);
-            if (session is null || !Identifier.IsValid(session.Id, IdKind.Session) || session.Title is null)
+            if (StoredRecords.DeserializeSession(content) is not { } session)
             {
                 LogCorruptFile(path, "the file holds no session");
                 return null;
@@ -405,7 +391,7 @@ public sealed partial class FileSessionStore : ISessionStore
                 return null;
             }
 
-            return session.Metadata is null ? session with { Metadata = SessionInfo.EmptyMetadata } : session;
+            return session;
         }
         catch (JsonException ex)
         {
@@ -445,12 +431,6 @@ internal sealed class JournalRecord
     [JsonPropertyName("pid")] public string? PartId { get; set; }
     [JsonPropertyName("t")] public string? Text { get; set; }
 }
-
-[JsonSourceGenerationOptions(
-    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(JournalRecord))]
-internal sealed partial class FileStoreJsonContext : JsonSerializerContext;
 
 /// <summary>The order sessions are listed in.</summary>
 internal static class SessionOrder
