@@ -80,8 +80,7 @@ internal sealed class AgentCoreOptionsValidator : IValidateOptions<AgentCoreOpti
             return;
         }
 
-        int slash = reference.IndexOf('/', StringComparison.Ordinal);
-        if (slash <= 0 || slash == reference.Length - 1 || reference.Any(char.IsWhiteSpace))
+        if (!ModelProvider.IsReference(reference) || reference.Any(char.IsWhiteSpace))
         {
             failures.Add($"{setting} must be 'provider/model' (it is '{reference}').");
         }

@@ -14,12 +14,8 @@ internal sealed class SessionEventHub : ISessionEvents
 
     public void Publish(SessionEvent sessionEvent)
     {
-        if (_subscribers.IsEmpty)
-        {
-            return;
-        }
-
-        foreach (var subscriber in _subscribers.Keys)
+        // Enumerating the dictionary itself takes no lock and copies nothing (Keys and IsEmpty would take every lock).
+        foreach (var (subscriber, _) in _subscribers)
         {
             if (subscriber.SessionId is null || subscriber.SessionId == sessionEvent.SessionId)
             {
@@ -38,6 +34,13 @@ internal sealed class SessionEventHub : ISessionEvents
         // Subscribe now, not at the first MoveNextAsync, so no event raised after this call is missed.
         var subscriber = new Subscriber(sessionId);
         _subscribers.TryAdd(subscriber, 0);
+
+        // A caller that cancels before (or without) enumerating must not leave the subscription behind.
+        subscriber.Cancellation = cancellationToken.Register(static state =>
+        {
+            var (hub, s) = ((SessionEventHub, Subscriber))state!;
+            hub._subscribers.TryRemove(s, out _);
+        }, (this, subscriber));
         return ReadAsync(subscriber, cancellationToken);
     }
 
@@ -56,12 +59,15 @@ internal sealed class SessionEventHub : ISessionEvents
         finally
         {
             _subscribers.TryRemove(subscriber, out _);
+            await subscriber.Cancellation.DisposeAsync().ConfigureAwait(false);
         }
     }
 
     private sealed class Subscriber(string? sessionId)
     {
         public string? SessionId { get; } = sessionId;
+
+        public CancellationTokenRegistration Cancellation { get; set; }
 
         public Channel<SessionEvent> Channel { get; } =
             System.Threading.Channels.Channel.CreateUnbounded<SessionEvent>(new UnboundedChannelOptions { SingleReader = true });

@@ -48,13 +48,20 @@ internal sealed class ModelProvider : IModelProvider
     public static (string ProviderId, string ModelId) ParseReference(string reference, string paramName)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reference, paramName);
-        int slash = reference.IndexOf('/', StringComparison.Ordinal);
-        if (slash <= 0 || slash == reference.Length - 1)
+        if (!IsReference(reference))
         {
             throw new ArgumentException($"'{reference}' is not a model reference: expected 'provider/model'.", paramName);
         }
 
+        int slash = reference.IndexOf('/', StringComparison.Ordinal);
         return (reference[..slash], reference[(slash + 1)..]);
+    }
+
+    /// <summary>Whether <paramref name="reference"/> has a provider and a model around its first slash.</summary>
+    public static bool IsReference(string reference)
+    {
+        int slash = reference.IndexOf('/', StringComparison.Ordinal);
+        return slash > 0 && slash < reference.Length - 1;
     }
 
     private sealed class Provider(ChatClientRegistration registration)

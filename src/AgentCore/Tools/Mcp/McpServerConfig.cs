@@ -81,14 +81,11 @@ public sealed partial class McpServerConfig
         Enabled = Enabled,
     };
 
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,32}$", RegexOptions.CultureInvariant)]
-    private static partial Regex ValidName();
-
-    [GeneratedRegex("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\z", RegexOptions.CultureInvariant)]
     private static partial Regex HeaderName();
 
     /// <summary>Whether <paramref name="name"/> may name a server: 1 to 32 letters, digits, '_' or '-'.</summary>
-    internal static bool IsValidName(string? name) => name is not null && ValidName().IsMatch(name);
+    internal static bool IsValidName(string? name) => name is { Length: <= MaxNameLength } && ToolNames.Valid().IsMatch(name);
 
     /// <summary>
     /// Adds a message to <paramref name="failures"/> for each problem of <paramref name="config"/>, naming the setting

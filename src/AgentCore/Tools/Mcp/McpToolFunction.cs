@@ -13,22 +13,15 @@ namespace AgentCore;
 /// </summary>
 internal sealed class McpToolFunction : DelegatingAIFunction
 {
-    public McpToolFunction(McpClientTool tool, string name, string serverName)
+    public McpToolFunction(McpClientTool tool, string name)
         : base(tool)
     {
         Tool = tool;
         Name = name;
-        ServerName = serverName;
     }
 
     /// <summary>The SDK's tool, bound to the connection it was listed on.</summary>
     public McpClientTool Tool { get; }
-
-    /// <summary>The server that offers the tool.</summary>
-    public string ServerName { get; }
-
-    /// <summary>The tool's own name on its server.</summary>
-    public string ServerToolName => Tool.ProtocolTool.Name;
 
     public override string Name { get; }
 
@@ -66,7 +59,7 @@ internal static class McpToolResults
             switch (block)
             {
                 case TextContentBlock text:
-                    structuredInText |= structured is { } json && SameJson(text.Text, json);
+                    structuredInText = structuredInText || (structured is { } json && SameJson(text.Text, json));
                     contents.Add(new TextContent(text.Text) { RawRepresentation = block });
                     break;
                 case ImageContentBlock image:

@@ -57,14 +57,14 @@ internal sealed class McpToolSource : IToolSource, IMcpServers, IAsyncDisposable
         }
 
         var identities = new List<(string Server, string Tool)>();
-        var tools = new List<(McpClientTool Tool, string Server)>();
+        var tools = new List<McpClientTool>();
         for (int i = 0; i < _servers.Length; i++)
         {
             // Ordered by name: a stable tool list whatever order the server lists them in (prompt caches like that).
             foreach (var tool in lists[i].OrderBy(t => t.ProtocolTool.Name, StringComparer.Ordinal))
             {
                 identities.Add((_servers[i].Name, tool.ProtocolTool.Name));
-                tools.Add((tool, _servers[i].Name));
+                tools.Add(tool);
             }
         }
 
@@ -72,7 +72,7 @@ internal sealed class McpToolSource : IToolSource, IMcpServers, IAsyncDisposable
         var functions = new AIFunction[tools.Count];
         for (int i = 0; i < functions.Length; i++)
         {
-            functions[i] = new McpToolFunction(tools[i].Tool, names[i], tools[i].Server);
+            functions[i] = new McpToolFunction(tools[i], names[i]);
         }
 
         lock (_gate)

@@ -63,6 +63,7 @@ public sealed class McpServerConfigTests
     [TestCase("has space", "not valid")]
     [TestCase("dots.not.allowed", "not valid")]
     [TestCase("a-name-that-is-far-longer-than-32-chars", "not valid")]
+    [TestCase("trailing-newline\n", "not valid")]
     public void Validate_BadName_Fails(string name, string expected)
     {
         var failures = Validate(name, new McpServerConfig { Command = "x" });
