@@ -174,23 +174,37 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         Identifier.Validate(part.Id, IdKind.Part, nameof(part));
         byte[]? appended = StoredRecords.AppendableText(part, appendedText);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        if (appended is not null)
+        if (appended is null)
         {
-            var append = Command(
-                "UPDATE agentcore_parts SET text = text || $4 WHERE session_id = $1 AND message_id = $2 AND id = $3 AND text IS NOT NULL",
-                message.SessionId, message.Id, part.Id);
-            append.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = appended });
-            await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { UpsertHeader(message), append } };
+            // A new or changed part: one batch (its own transaction) with the message's fields.
+            await using var batch = new NpgsqlBatch(connection) { BatchCommands = { UpsertHeader(message), UpsertPart(message, part) } };
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            if (append.RecordsAffected == 1)
-            {
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return;
-            }
+            return;
         }
 
-        // A new or changed part (or an append to a part not stored after all): store it whole, new parts last.
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var append = Command(
+            "UPDATE agentcore_parts SET text = text || $4 WHERE session_id = $1 AND message_id = $2 AND id = $3 AND text IS NOT NULL",
+            message.SessionId, message.Id, part.Id);
+        append.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = appended });
+        await using (var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { UpsertHeader(message), append } })
+        {
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (append.RecordsAffected != 1)
+        {
+            // An append to a part not stored after all: store it whole (the fields were written above).
+            await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { UpsertPart(message, part) } };
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Inserts or replaces a part whole; a new part goes after the message's others.</summary>
+    private static NpgsqlBatchCommand UpsertPart(SessionMessage message, MessagePart part)
+    {
         var (type, json, text) = StoredRecords.SplitPart(part);
         var upsert = Command("""
             INSERT INTO agentcore_parts (session_id, message_id, id, position, type, data, text)
@@ -201,12 +215,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
             """, message.SessionId, message.Id, part.Id, type);
         upsert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)json ?? DBNull.Value });
         upsert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)text ?? DBNull.Value });
-        await using (var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { UpsertHeader(message), upsert } })
-        {
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return upsert;
     }
 
     /// <summary>Closes the store's connections when it created its own data source.</summary>

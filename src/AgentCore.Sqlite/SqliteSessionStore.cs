@@ -373,6 +373,8 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     {
         string id = rows.String(0);
         string? problem = null;
+        DateTimeOffset? completedAt = null;
+        MessageError? error = null;
         if (!Identifier.IsValid(id, IdKind.Message))
         {
             problem = "its id is malformed";
@@ -385,7 +387,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         {
             problem = "its creation time is not a time";
         }
-        else if (!rows.IsNull(3) && (!rows.IsInteger(3) || StoredRecords.UtcFromTicks(rows.Int64(3)) is null))
+        else if (!rows.IsNull(3) && (!rows.IsInteger(3) || (completedAt = StoredRecords.UtcFromTicks(rows.Int64(3))) is null))
         {
             problem = "its completion time is not a time";
         }
@@ -393,7 +395,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         {
             problem = "its cost is not a number";
         }
-        else if (!rows.IsNull(15) && ReadError(rows.Bytes(15)) is null)
+        else if (!rows.IsNull(15) && (error = ReadError(rows.Bytes(15))) is null)
         {
             problem = "its error is not an error";
         }
@@ -405,7 +407,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 SessionId = sessionId,
                 Role = role,
                 CreatedAt = createdAt,
-                CompletedAt = rows.IsNull(3) ? null : StoredRecords.UtcFromTicks(rows.Int64(3)),
+                CompletedAt = completedAt,
                 ProviderId = rows.IsNull(4) ? null : StoredRecords.CachedString(rows.Bytes(4), ref provider),
                 ModelId = rows.IsNull(5) ? null : StoredRecords.CachedString(rows.Bytes(5), ref model),
                 Tokens = new TokenUsage(rows.Int64(6), rows.Int64(7), rows.Int64(8), rows.Int64(9), rows.Int64(10)),
@@ -413,7 +415,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 IsSummary = rows.Int64(12) != 0,
                 SummarizedThrough = rows.NullableString(13),
                 FinishReason = rows.IsNull(14) ? null : StoredRecords.CachedString(rows.Bytes(14), ref finish),
-                Error = rows.IsNull(15) ? null : ReadError(rows.Bytes(15)),
+                Error = error,
             };
             return message;
         }
