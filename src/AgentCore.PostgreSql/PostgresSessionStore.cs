@@ -155,7 +155,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     /// <inheritdoc />
     public async ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
-        ValidateMessage(message);
+        StoredRecords.ValidateMessage(message);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var batch = new NpgsqlBatch(connection); // one batch runs as one implicit transaction
         AddWriteMessage(batch, message);
@@ -169,9 +169,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     /// </remarks>
     public async ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
-        ValidateMessage(message);
-        ArgumentNullException.ThrowIfNull(part);
-        Identifier.Validate(part.Id, IdKind.Part, nameof(part));
+        StoredRecords.ValidatePart(message, part);
         byte[]? appended = StoredRecords.AppendableText(part, appendedText);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         if (appended is null)
@@ -551,13 +549,6 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         }
 
         return command;
-    }
-
-    private static void ValidateMessage(SessionMessage message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        Identifier.Validate(message.Id, IdKind.Message, nameof(message));
-        Identifier.Validate(message.SessionId, IdKind.Session, nameof(message));
     }
 
     private SessionInfo? ReadSession(string id, string json)

@@ -199,7 +199,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// <inheritdoc />
     public async ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
-        ValidateMessage(message);
+        StoredRecords.ValidateMessage(message);
         var parts = StoredParts(message);
         await InTransactionAsync(async (connection, ct) =>
         {
@@ -215,9 +215,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// </remarks>
     public async ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
-        ValidateMessage(message);
-        ArgumentNullException.ThrowIfNull(part);
-        Identifier.Validate(part.Id, IdKind.Part, nameof(part));
+        StoredRecords.ValidatePart(message, part);
         byte[]? appended = StoredRecords.AppendableText(part, appendedText);
         (string Type, string? Json, byte[]? Text)? whole = appended is null ? StoredRecords.SplitPart(part) : null;
         await InTransactionAsync(async (connection, ct) =>
@@ -489,13 +487,6 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         }
 
         return id.Length - utf8.Length;
-    }
-
-    private static void ValidateMessage(SessionMessage message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        Identifier.Validate(message.Id, IdKind.Message, nameof(message));
-        Identifier.Validate(message.SessionId, IdKind.Session, nameof(message));
     }
 
     private async Task<bool> MigrateCoreAsync(SqliteConnection connection, CancellationToken cancellationToken)

@@ -149,7 +149,7 @@ public sealed partial class FileSessionStore : ISessionStore
     /// <inheritdoc />
     public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
-        ValidateMessage(message);
+        StoredRecords.ValidateMessage(message);
         RememberHeader(StoredRecords.HeaderOf(message));
         var record = new JournalRecord { Kind = JournalRecord.WholeMessage, Message = message };
         return AppendAsync(message.SessionId, record, cancellationToken);
@@ -158,9 +158,7 @@ public sealed partial class FileSessionStore : ISessionStore
     /// <inheritdoc />
     public ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
-        ValidateMessage(message);
-        ArgumentNullException.ThrowIfNull(part);
-        Identifier.Validate(part.Id, IdKind.Part, nameof(part));
+        StoredRecords.ValidatePart(message, part);
         var header = StoredRecords.HeaderOf(message);
         JournalRecord record = appendedText is not null
             ? new JournalRecord
@@ -204,13 +202,6 @@ public sealed partial class FileSessionStore : ISessionStore
     private async ValueTask AppendAsync(string sessionId, JournalRecord record, CancellationToken cancellationToken)
     {
         await FileAppender.AppendAsync(JournalPath(sessionId), SerializeLine(record), cancellationToken).ConfigureAwait(false);
-    }
-
-    private static void ValidateMessage(SessionMessage message)
-    {
-        ArgumentNullException.ThrowIfNull(message);
-        Identifier.Validate(message.Id, IdKind.Message, nameof(message));
-        Identifier.Validate(message.SessionId, IdKind.Session, nameof(message));
     }
 
     private static ReadOnlyMemory<byte> SerializeLine(JournalRecord record) =>

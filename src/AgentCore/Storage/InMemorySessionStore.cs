@@ -74,9 +74,7 @@ public sealed class InMemorySessionStore : ISessionStore
     /// <inheritdoc />
     public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(message);
-        Identifier.Validate(message.Id, IdKind.Message, nameof(message));
-        Identifier.Validate(message.SessionId, IdKind.Session, nameof(message));
+        StoredRecords.ValidateMessage(message);
         var byId = _messages.GetOrAdd(message.SessionId, static _ => new(StringComparer.Ordinal));
         byId[message.Id] = JsonSerializer.SerializeToUtf8Bytes(message, AgentCoreJsonContext.Default.SessionMessage);
         return ValueTask.CompletedTask;
@@ -86,9 +84,7 @@ public sealed class InMemorySessionStore : ISessionStore
     /// <remarks>Validates the part's id, then saves the whole message.</remarks>
     public ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(message);
-        ArgumentNullException.ThrowIfNull(part);
-        Identifier.Validate(part.Id, IdKind.Part, nameof(part));
+        StoredRecords.ValidatePart(message, part);
         return SaveMessageAsync(message, cancellationToken);
     }
 

@@ -23,6 +23,22 @@ internal static class StoredRecords
     /// <summary>The type discriminator of <see cref="ReasoningPart"/>.</summary>
     public const string ReasoningType = "reasoning";
 
+    /// <summary>Checks a message to save: not null, with a well-formed message id and session id (ArgumentException naming them).</summary>
+    public static void ValidateMessage(SessionMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        Identifier.Validate(message.Id, IdKind.Message, nameof(message));
+        Identifier.Validate(message.SessionId, IdKind.Session, nameof(message));
+    }
+
+    /// <summary>Checks a part to save with its message (see <see cref="ValidateMessage"/>): not null, with a well-formed part id.</summary>
+    public static void ValidatePart(SessionMessage message, MessagePart part)
+    {
+        ValidateMessage(message);
+        ArgumentNullException.ThrowIfNull(part);
+        Identifier.Validate(part.Id, IdKind.Part, nameof(part));
+    }
+
     /// <summary>A copy of <paramref name="message"/>'s own fields, with no parts.</summary>
     public static SessionMessage HeaderOf(SessionMessage message) => new()
     {
