@@ -147,7 +147,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
-        var messages = await ReadMessagesAsync(connection, transaction, "agentcore_messages", "agentcore_parts", sessionId, _logger, cancellationToken).ConfigureAwait(false);
+        var messages = await ReadMessagesAsync(connection, transaction, sessionId, _logger, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return messages;
     }
@@ -310,24 +310,24 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
             : null;
 
     /// <summary>
-    /// The messages of a session and their parts, from <paramref name="messagesTable"/> and <paramref name="partsTable"/>;
+    /// The messages of a session and their parts;
     /// call inside a repeatable-read transaction. Corrupt rows are skipped with a warning.
     /// </summary>
     private static async Task<List<SessionMessage>> ReadMessagesAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string messagesTable, string partsTable, string sessionId, ILogger logger,
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string sessionId, ILogger logger,
         CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection, transaction)
         {
             BatchCommands =
             {
-                Command($"""
+                Command("""
                     SELECT id, role, created_at, created_at_extra_ticks, completed_at, completed_at_extra_ticks, provider_id, model_id,
                            input_tokens, output_tokens, reasoning_tokens, cache_read_tokens, cache_write_tokens, cost, is_summary,
                            summarized_through, finish_reason, error
-                    FROM {messagesTable} WHERE session_id = $1 ORDER BY id
+                    FROM agentcore_messages WHERE session_id = $1 ORDER BY id
                     """, sessionId),
-                Command($"SELECT message_id, id, type, data, text FROM {partsTable} WHERE session_id = $1 ORDER BY message_id, position, id", sessionId),
+                Command("SELECT message_id, id, type, data, text FROM agentcore_parts WHERE session_id = $1 ORDER BY message_id, position, id", sessionId),
             },
         };
         var messages = new List<SessionMessage>();
