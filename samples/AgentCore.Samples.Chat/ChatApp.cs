@@ -149,7 +149,7 @@ internal sealed partial class ChatApp : IAsyncDisposable
                            $" | cost: {Text.Money(reply.Cost)} | session total: {Text.Money(_current.Cost)}");
         }
 
-        if (untitled && printer.Completed?.ExitReason == "completed")
+        if (untitled && printer.Completed?.ExitReason == ExitReason.Completed)
         {
             string? title = _current.HasDefaultTitle ? await _titles.WaitAsync(session.Id, TitleWait) : _current.Title;
             if (title is not null)
@@ -159,7 +159,7 @@ internal sealed partial class ChatApp : IAsyncDisposable
             }
         }
 
-        return printer.Completed?.ExitReason ?? "error";
+        return printer.Completed?.ExitReason.Value ?? "error";
     }
 
     public ValueTask DisposeAsync() => _titles.DisposeAsync();

@@ -6,17 +6,8 @@ using Microsoft.Extensions.Logging;
 
 namespace AgentCore;
 
-/// <summary>Why a turn ended, as written to the usage history.</summary>
-internal static class ExitReasons
-{
-    public const string Completed = "completed";
-    public const string Aborted = "aborted";
-    public const string Error = "error";
-    public const string MaxSteps = "max_steps";
-}
-
 /// <summary>How a turn ended: its assistant message, and the exception to throw to the caller, if any.</summary>
-internal sealed record TurnOutcome(SessionMessage Message, string ExitReason, Exception? Failure);
+internal sealed record TurnOutcome(SessionMessage Message, ExitReason ExitReason, Exception? Failure);
 
 /// <summary>
 /// One turn of conversation, top to bottom: persist the user's message, open the assistant's, then step —
@@ -85,7 +76,7 @@ internal sealed partial class Turn
     public async Task<TurnOutcome> RunAsync(ChannelWriter<SessionEvent> events, CancellationToken callerToken, CancellationToken turnToken)
     {
         _events = events;
-        string exitReason = ExitReasons.Completed;
+        ExitReason exitReason = ExitReason.Completed;
         Exception? failure = null;
         try
         {
@@ -116,7 +107,7 @@ internal sealed partial class Turn
 
                 if (lastStep)
                 {
-                    exitReason = ExitReasons.MaxSteps;
+                    exitReason = ExitReason.MaxSteps;
                     break;
                 }
 
@@ -127,12 +118,12 @@ internal sealed partial class Turn
         {
             // Whatever ends the turn once it is aborted is the abort's doing: clients may surface a cancelled
             // stream as an I/O or SDK error rather than an OperationCanceledException.
-            exitReason = ExitReasons.Aborted;
+            exitReason = ExitReason.Aborted;
             failure = callerToken.IsCancellationRequested ? new OperationCanceledException("The turn was cancelled.", null, callerToken) : null;
         }
         catch (Exception ex)
         {
-            exitReason = ExitReasons.Error;
+            exitReason = ExitReason.Error;
             failure = ex;
         }
 
@@ -411,15 +402,15 @@ internal sealed partial class Turn
     /// closed — then updates the session's totals and the history. Failures here are logged; a failure to
     /// persist the completion becomes the turn's failure when it had none.
     /// </summary>
-    private async Task<(string ExitReason, Exception? Failure)> FinishAsync(string exitReason, Exception? failure)
+    private async Task<(ExitReason ExitReason, Exception? Failure)> FinishAsync(ExitReason exitReason, Exception? failure)
     {
         try
         {
             await FinishStepAsync().ConfigureAwait(false);
             string openToolError = exitReason switch
             {
-                ExitReasons.Aborted => "aborted",
-                ExitReasons.MaxSteps => $"not run: the turn reached its limit of {_options.MaxSteps} steps",
+                _ when exitReason == ExitReason.Aborted => "aborted",
+                _ when exitReason == ExitReason.MaxSteps => $"not run: the turn reached its limit of {_options.MaxSteps} steps",
                 _ => "not run: the turn failed",
             };
             foreach (var tool in _message.Parts.OfType<ToolPart>().Where(static t => t.State is ToolState.Pending or ToolState.Running))
@@ -432,9 +423,9 @@ internal sealed partial class Turn
 
             _message.Error = exitReason switch
             {
-                ExitReasons.Aborted => new MessageError(MessageErrorKind.Aborted, "The turn was aborted."),
-                ExitReasons.MaxSteps => new MessageError(MessageErrorKind.MaxSteps, $"The turn stopped at its limit of {_options.MaxSteps} steps."),
-                ExitReasons.Error when failure is not null => ErrorOf(failure),
+                _ when exitReason == ExitReason.Aborted => new MessageError(MessageErrorKind.Aborted, "The turn was aborted."),
+                _ when exitReason == ExitReason.MaxSteps => new MessageError(MessageErrorKind.MaxSteps, $"The turn stopped at its limit of {_options.MaxSteps} steps."),
+                _ when exitReason == ExitReason.Error && failure is not null => ErrorOf(failure),
                 _ => null,
             };
             _message.CompletedAt = _time.GetUtcNow();
@@ -446,7 +437,7 @@ internal sealed partial class Turn
             LogFinishFailed(ex, SessionId);
             if (failure is null)
             {
-                (exitReason, failure) = (ExitReasons.Error, ex);
+                (exitReason, failure) = (ExitReason.Error, ex);
             }
         }
 
@@ -468,7 +459,7 @@ internal sealed partial class Turn
         return (exitReason, failure);
     }
 
-    private SessionHistoryEntry HistoryEntry(bool end, string? exitReason = null) => new()
+    private SessionHistoryEntry HistoryEntry(bool end, ExitReason? exitReason = null) => new()
     {
         AgentId = _options.AgentId,
         SessionId = SessionId,
@@ -481,7 +472,7 @@ internal sealed partial class Turn
         Cost = new HistoryCost { Type = HistoryCost.Byok, UsdByok = end ? _message.Cost : 0m },
         MessageCount = end ? _history.Count + 2 : null,
         ToolCallCount = end ? _toolCalls : null,
-        ExitReason = exitReason,
+        ExitReason = exitReason?.Value,
     };
 
     private ChatOptions ChatOptionsFor(IReadOnlyList<AIFunction> tools)

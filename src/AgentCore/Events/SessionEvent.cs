@@ -77,8 +77,8 @@ public sealed record CompactionFinished(string SessionId, long TokensBefore, lon
 /// <summary>The turn ended. Always the last event of a turn, whatever the outcome.</summary>
 /// <param name="SessionId">The session.</param>
 /// <param name="Message">The completed assistant message (with <see cref="SessionMessage.Error"/> when it failed).</param>
-/// <param name="ExitReason"><c>completed</c>, <c>aborted</c>, <c>error</c> or <c>max_steps</c>.</param>
-public sealed record TurnCompleted(string SessionId, SessionMessage Message, string ExitReason) : SessionEvent(SessionId);
+/// <param name="ExitReason">Why the turn ended; its <see cref="AgentCore.ExitReason.Value"/> is the usage history's <c>exit_reason</c>.</param>
+public sealed record TurnCompleted(string SessionId, SessionMessage Message, ExitReason ExitReason) : SessionEvent(SessionId);
 
 /// <summary>Delivers session events to any component that subscribes.</summary>
 public interface ISessionEvents

@@ -53,7 +53,7 @@ public sealed class BusyAndAbortTests
 
         await act.Should().ThrowAsync<SessionBusyException>();
         h.Sessions.Abort(session.Id).Should().BeTrue();
-        (await first).Completed.ExitReason.Should().Be("aborted");
+        (await first).Completed.ExitReason.Value.Should().Be("aborted");
     }
 
     [Test]
@@ -70,7 +70,7 @@ public sealed class BusyAndAbortTests
         var result = await turn;
 
         result.Error.Should().BeNull("an abort ends the turn quietly");
-        result.Events.Last().Should().BeOfType<TurnCompleted>().Which.ExitReason.Should().Be("aborted");
+        result.Events.Last().Should().BeOfType<TurnCompleted>().Which.ExitReason.Value.Should().Be("aborted");
         var message = (await h.Sessions.GetMessagesAsync(session.Id))[1];
         message.Text.Should().Be("Partial answer");
         message.CompletedAt.Should().NotBeNull();
@@ -105,7 +105,7 @@ public sealed class BusyAndAbortTests
 
         await cancelled.Task;
         result.Error.Should().BeNull();
-        result.Completed.ExitReason.Should().Be("aborted");
+        result.Completed.ExitReason.Value.Should().Be("aborted");
         var part = result.Completed.Message.Parts.OfType<ToolPart>().Single();
         part.State.Should().Be(ToolState.Error);
         part.Error.Should().Be("aborted");
@@ -138,7 +138,7 @@ public sealed class BusyAndAbortTests
         var result = await h.ChatCapturingAsync(id, "go");
 
         result.Error.Should().BeNull();
-        result.Completed.ExitReason.Should().Be("aborted");
+        result.Completed.ExitReason.Value.Should().Be("aborted");
         result.Completed.Message.Error!.Kind.Should().Be(MessageErrorKind.Aborted);
         result.Completed.Message.Text.Should().Be("partial");
         h.Client.Calls.Should().ContainSingle("an aborted turn is not retried");
@@ -171,7 +171,7 @@ public sealed class BusyAndAbortTests
         h.Sessions.Abort(session.Id);
         var result = await turn;
 
-        result.Completed.ExitReason.Should().Be("aborted");
+        result.Completed.ExitReason.Value.Should().Be("aborted");
         result.Completed.Message.Parts.OfType<ToolPart>().Single().Error.Should().Be("aborted");
         h.Client.Calls.Should().ContainSingle();
     }
@@ -191,7 +191,7 @@ public sealed class BusyAndAbortTests
         var result = await turn;
 
         result.Error.Should().BeAssignableTo<OperationCanceledException>().Which.CancellationToken.Should().Be(cts.Token);
-        result.Events.Last().Should().BeOfType<TurnCompleted>().Which.ExitReason.Should().Be("aborted");
+        result.Events.Last().Should().BeOfType<TurnCompleted>().Which.ExitReason.Value.Should().Be("aborted");
         var message = (await h.Sessions.GetMessagesAsync(session.Id))[1];
         message.Error!.Kind.Should().Be(MessageErrorKind.Aborted);
         message.Text.Should().Be("so far");
@@ -318,7 +318,7 @@ public sealed class BusyAndAbortTests
         h.Client.EnqueueText("again");
         var result = await h.ChatCapturingAsync(sessionId, "once more");
         result.Error.Should().BeNull();
-        result.Completed.ExitReason.Should().Be("completed");
+        result.Completed.ExitReason.Value.Should().Be("completed");
         result.Completed.Message.Text.Should().Be("again");
     }
 }

@@ -41,7 +41,7 @@ public sealed class CompactionTests
         started.TokensBefore.Should().Be(Threshold + 1);
         var finished = events.OfType<CompactionFinished>().Should().ContainSingle().Subject;
         finished.TokensAfter.Should().BeLessThan(finished.TokensBefore);
-        events.Last().Should().BeOfType<TurnCompleted>().Which.ExitReason.Should().Be("completed");
+        events.Last().Should().BeOfType<TurnCompleted>().Which.ExitReason.Value.Should().Be("completed");
 
         // The summary call saw the first exchange and our summary instructions.
         var summaryCall = h.Client.Calls[1];
@@ -107,7 +107,7 @@ public sealed class CompactionTests
 
         events.OfType<CompactionFinished>().Should().ContainSingle();
         var completed = events.OfType<TurnCompleted>().Single();
-        completed.ExitReason.Should().Be("completed");
+        completed.ExitReason.Value.Should().Be("completed");
         completed.Message.Text.Should().Be("answer after compaction");
         var retried = h.Client.Calls[3].Messages;
         retried.Select(m => m.Text).Should().NotContain("earlier question");

@@ -106,7 +106,7 @@ public sealed class EventTests
 
         var result = await h.ChatCapturingAsync(session.Id, "go");
 
-        result.Events.Last().Should().BeOfType<TurnCompleted>().Which.ExitReason.Should().Be("error");
+        result.Events.Last().Should().BeOfType<TurnCompleted>().Which.ExitReason.Value.Should().Be("error");
         result.Error.Should().BeOfType<InvalidOperationException>();
     }
 

@@ -120,7 +120,7 @@ public sealed class HistoryTests
         var result = await h.ChatCapturingAsync(session.Id, "go");
 
         result.Error.Should().BeNull();
-        result.Completed.ExitReason.Should().Be("completed");
+        result.Completed.ExitReason.Value.Should().Be("completed");
     }
 
     private sealed class FailingHistory : ISessionHistory

@@ -38,7 +38,7 @@ public sealed class RetryTests
         retrying.Delay.Should().Be(TimeSpan.FromSeconds(7));
         retrying.Reason.Should().Be("HttpRequestException (HTTP 429)");
         result.Events.IndexOf(retrying).Should().BeLessThan(result.Events.FindIndex(e => e is TextDelta));
-        result.Completed.ExitReason.Should().Be("completed");
+        result.Completed.ExitReason.Value.Should().Be("completed");
         result.Completed.Message.Text.Should().Be("finally");
         result.Completed.Message.Error.Should().BeNull();
         result.Completed.Message.Parts.OfType<StepStartPart>().Should().ContainSingle("a retry is the same step");
@@ -60,7 +60,7 @@ public sealed class RetryTests
         var result = await turn;
 
         result.Events.OfType<Retrying>().Single().Reason.Should().Be("ProviderException (HTTP 503)");
-        result.Completed.ExitReason.Should().Be("completed");
+        result.Completed.ExitReason.Value.Should().Be("completed");
     }
 
     [Test]
@@ -76,7 +76,7 @@ public sealed class RetryTests
         (await timers.ReadAsync()).Should().Be(TimeSpan.FromMilliseconds(1500));
         h.Time.Advance(TimeSpan.FromMilliseconds(1500));
 
-        (await turn).Completed.ExitReason.Should().Be("completed");
+        (await turn).Completed.ExitReason.Value.Should().Be("completed");
     }
 
     [Test]
@@ -104,7 +104,7 @@ public sealed class RetryTests
 
         var result = await turn;
 
-        result.Completed.ExitReason.Should().Be("completed");
+        result.Completed.ExitReason.Value.Should().Be("completed");
         h.Client.Calls.Should().HaveCount(7);
         // Task.Delay schedules its timer in whole milliseconds.
         result.Events.OfType<Retrying>().Select(r => r.Delay).Should().Equal(delays, (announced, waited) => (announced - waited).Duration() < TimeSpan.FromMilliseconds(1));
@@ -135,7 +135,7 @@ public sealed class RetryTests
         h.Client.Calls.Should().HaveCount(3);
         result.Events.OfType<Retrying>().Should().HaveCount(2);
         result.Error.Should().BeOfType<HttpRequestException>().Which.StatusCode.Should().Be(HttpStatusCode.ServiceUnavailable);
-        result.Events.Last().Should().BeOfType<TurnCompleted>().Which.ExitReason.Should().Be("error");
+        result.Events.Last().Should().BeOfType<TurnCompleted>().Which.ExitReason.Value.Should().Be("error");
         var stored = (await h.Sessions.GetMessagesAsync(session.Id))[1];
         stored.Error!.Kind.Should().Be(MessageErrorKind.Api);
         stored.Error.StatusCode.Should().Be(503);
@@ -204,7 +204,7 @@ public sealed class RetryTests
         h.Time.Advance(await timers.ReadAsync());
         var result = await turn;
 
-        result.Completed.ExitReason.Should().Be("completed");
+        result.Completed.ExitReason.Value.Should().Be("completed");
         result.Events.OfType<Retrying>().Select(r => r.Reason).Should().Equal("HttpRequestException", "TimeoutException");
     }
 
@@ -222,7 +222,7 @@ public sealed class RetryTests
         h.Client.Calls.Should().ContainSingle();
         result.Events.OfType<Retrying>().Should().BeEmpty();
         var completed = result.Events.Last().Should().BeOfType<TurnCompleted>().Which;
-        completed.ExitReason.Should().Be("error");
+        completed.ExitReason.Value.Should().Be("error");
         completed.Message.Error.Should().Be(new MessageError(MessageErrorKind.Api, "invalid 'temperature'", 400));
         var stored = (await h.Sessions.GetMessagesAsync(session.Id))[1];
         stored.Error.Should().Be(completed.Message.Error);
@@ -267,7 +267,7 @@ public sealed class RetryTests
 
         h.Client.Calls.Should().ContainSingle();
         result.Completed.Message.Error.Should().Be(new MessageError(MessageErrorKind.ContextOverflow, "request entity too large", 413));
-        result.Completed.ExitReason.Should().Be("error");
+        result.Completed.ExitReason.Value.Should().Be("error");
     }
 
     [Test]
@@ -298,7 +298,7 @@ public sealed class RetryTests
         var result = await turn;
 
         result.Error.Should().BeNull();
-        result.Completed.ExitReason.Should().Be("aborted");
+        result.Completed.ExitReason.Value.Should().Be("aborted");
         h.Client.Calls.Should().ContainSingle();
     }
 

@@ -78,7 +78,7 @@ public sealed class StreamingPersistenceTests
         stored.Tokens.Should().Be(new TokenUsage(10, 5, 0, 0, 0), "a finished step's usage is stored with it");
 
         release.TrySetResult();
-        (await turn).Completed.ExitReason.Should().Be("completed");
+        (await turn).Completed.ExitReason.Value.Should().Be("completed");
         (await StoredReplyAsync(h, session.Id)).Parts.OfType<ToolPart>().Single().State.Should().Be(ToolState.Completed);
     }
 

@@ -69,7 +69,7 @@ public sealed class TitleTests
         await WaitForTitlesAsync(h);
 
         titles.Calls.Should().ContainSingle();
-        events.OfType<TurnCompleted>().Single().ExitReason.Should().Be("completed");
+        events.OfType<TurnCompleted>().Single().ExitReason.Value.Should().Be("completed");
         (await h.Sessions.GetAsync(session.Id)).Title.Should().Be(session.Title);
     }
 

@@ -71,7 +71,7 @@ public sealed class ToolCallTests
         var events = await h.ChatAsync(session.Id, "try it");
 
         var completed = events.OfType<TurnCompleted>().Single();
-        completed.ExitReason.Should().Be("completed");
+        completed.ExitReason.Value.Should().Be("completed");
         completed.Message.Error.Should().BeNull();
         var part = completed.Message.Parts.OfType<ToolPart>().Single();
         part.State.Should().Be(ToolState.Error);
@@ -104,7 +104,7 @@ public sealed class ToolCallTests
 
         var events = await h.ChatAsync(session.Id, "go");
 
-        events.OfType<TurnCompleted>().Single().ExitReason.Should().Be("completed");
+        events.OfType<TurnCompleted>().Single().ExitReason.Value.Should().Be("completed");
         var part = events.OfType<TurnCompleted>().Single().Message.Parts.OfType<ToolPart>().Single();
         part.State.Should().Be(ToolState.Error);
         part.ToolName.Should().Be("delete_everything");
@@ -128,7 +128,7 @@ public sealed class ToolCallTests
 
         runs.Should().Be(0);
         var completed = events.OfType<TurnCompleted>().Single();
-        completed.ExitReason.Should().Be("completed");
+        completed.ExitReason.Value.Should().Be("completed");
         var part = completed.Message.Parts.OfType<ToolPart>().Single();
         part.State.Should().Be(ToolState.Error);
         part.Arguments.Should().BeNull();
@@ -146,7 +146,7 @@ public sealed class ToolCallTests
 
         var events = await h.ChatAsync(session.Id, "go");
 
-        events.OfType<TurnCompleted>().Single().ExitReason.Should().Be("completed");
+        events.OfType<TurnCompleted>().Single().ExitReason.Value.Should().Be("completed");
         events.OfType<TurnCompleted>().Single().Message.Parts.OfType<ToolPart>().Single().State.Should().Be(ToolState.Error);
     }
 
@@ -201,7 +201,7 @@ public sealed class ToolCallTests
         h.Client.Calls[0].Options!.Tools.Should().ContainSingle();
         (h.Client.Calls[1].Options?.Tools ?? []).Should().BeEmpty("the last step must answer in text");
         runs.Should().Be(1);
-        result.Completed.ExitReason.Should().Be("max_steps");
+        result.Completed.ExitReason.Value.Should().Be("max_steps");
         var message = result.Completed.Message;
         message.Error!.Kind.Should().Be(MessageErrorKind.MaxSteps);
         message.CompletedAt.Should().NotBeNull();
@@ -254,7 +254,7 @@ public sealed class ToolCallTests
 
         var result = await h.ChatCapturingAsync(session.Id, "go");
 
-        result.Completed.ExitReason.Should().Be("completed");
+        result.Completed.ExitReason.Value.Should().Be("completed");
         result.Completed.Message.Error.Should().BeNull();
         result.Completed.Message.Text.Should().Be("final");
     }

@@ -18,7 +18,7 @@ public sealed class TurnTests
         var events = await h.ChatAsync(session.Id, "Say hello");
 
         events.OfType<TextDelta>().Select(e => e.Text).Should().Equal("Hello, ", "world.");
-        events.Last().Should().BeOfType<TurnCompleted>().Which.ExitReason.Should().Be("completed");
+        events.Last().Should().BeOfType<TurnCompleted>().Which.ExitReason.Value.Should().Be("completed");
         var messages = await h.Sessions.GetMessagesAsync(session.Id);
         messages.Should().HaveCount(2);
         messages[0].Role.Should().Be(ChatRole.User);
