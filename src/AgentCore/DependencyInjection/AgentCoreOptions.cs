@@ -23,6 +23,14 @@ public sealed class AgentCoreOptions
     /// <summary>How many times a transient model failure is retried. Default 6; 0 turns retries off.</summary>
     public int MaxRetries { get; set; } = 6;
 
+    /// <summary>
+    /// The longest a provider may ask AgentCore to wait before a retry (its <c>retry-after-ms</c> or <c>Retry-After</c>).
+    /// A failure asking for longer is not retried: the turn ends with a <see cref="RetryDelayTooLongException"/> naming
+    /// the delay. AgentCore's own backoff (when the provider names no delay) is also capped at this value.
+    /// Default 60 seconds; between 0 and 1 day.
+    /// </summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Whether the context is compacted (summarized) automatically near the context window. Default true.</summary>
     public bool AutoCompaction { get; set; } = true;
 

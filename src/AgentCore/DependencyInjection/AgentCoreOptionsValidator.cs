@@ -6,6 +6,9 @@ namespace AgentCore;
 /// <summary>Checks <see cref="AgentCoreOptions"/>; every failure names the setting and its value.</summary>
 internal sealed class AgentCoreOptionsValidator : IValidateOptions<AgentCoreOptions>
 {
+    /// <summary>The largest <see cref="AgentCoreOptions.MaxRetryDelay"/>: a turn holds its session's lock while it waits.</summary>
+    internal static readonly TimeSpan MaxRetryDelayLimit = TimeSpan.FromDays(1);
+
     public ValidateOptionsResult Validate(string? name, AgentCoreOptions options)
     {
         var failures = new List<string>();
@@ -30,6 +33,12 @@ internal sealed class AgentCoreOptionsValidator : IValidateOptions<AgentCoreOpti
         if (options.MaxRetries < 0)
         {
             failures.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(AgentCoreOptions.MaxRetries)} must be 0 or more (it is {options.MaxRetries})."));
+        }
+
+        if (options.MaxRetryDelay < TimeSpan.Zero || options.MaxRetryDelay > MaxRetryDelayLimit)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{nameof(AgentCoreOptions.MaxRetryDelay)} must be between 00:00:00 and {MaxRetryDelayLimit} (it is {options.MaxRetryDelay})."));
         }
 
         if (double.IsNaN(options.CompactionThreshold) || options.CompactionThreshold <= 0 || options.CompactionThreshold > 1)

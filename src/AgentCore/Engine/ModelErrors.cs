@@ -1,3 +1,4 @@
+using System.ClientModel;
 using System.Collections;
 using System.Globalization;
 using System.Net;
@@ -9,8 +10,9 @@ namespace AgentCore;
 /// <summary>Reads what a failed model call's exception says: its status, whether to retry, and when.</summary>
 /// <remarks>
 /// Provider SDKs expose different exception types; this reads the common shapes: <see cref="HttpRequestException.StatusCode"/>,
-/// a public <c>StatusCode</c> or <c>Status</c> property, response headers on a <c>Headers</c> or <c>Response</c>
-/// property, and <see cref="Exception.Data"/> entries named like the headers.
+/// System.ClientModel's <see cref="ClientResultException"/> (the OpenAI and Azure SDKs: its status and the headers of
+/// <see cref="ClientResultException.GetRawResponse"/>), a public <c>StatusCode</c> or <c>Status</c> property, response
+/// headers on a <c>Headers</c> or <c>Response</c> property, and <see cref="Exception.Data"/> entries named like the headers.
 /// </remarks>
 internal static class ModelErrors
 {
@@ -32,6 +34,9 @@ internal static class ModelErrors
         "request too large",                // 413 wordings
     ];
 
+    /// <summary>The longest delay read from a header (beyond any sane <see cref="AgentCoreOptions.MaxRetryDelay"/>); larger values are cut to it.</summary>
+    private static readonly TimeSpan LongestDelay = TimeSpan.FromDays(365);
+
     /// <summary>The HTTP status code the exception carries, if any.</summary>
     public static int? StatusCode(Exception exception)
     {
@@ -40,6 +45,11 @@ internal static class ModelErrors
             if (e is HttpRequestException { StatusCode: { } code })
             {
                 return (int)code;
+            }
+
+            if (e is ClientResultException { Status: >= 100 and <= 599 } result)
+            {
+                return result.Status;
             }
 
             if (ReadProperty(e, "StatusCode") is { } status && ToStatus(status) is { } a)
@@ -106,6 +116,29 @@ internal static class ModelErrors
         return false;
     }
 
+    /// <summary>
+    /// Whether the failure comes from an SDK that has already retried it itself, honouring the server's
+    /// <c>retry-after-ms</c> / <c>Retry-After</c>, and that hides those headers from its exception: Anthropic's
+    /// (<c>Anthropic.Exceptions.AnthropicApiException</c> and <c>AnthropicIOException</c>, whose retries are set by the
+    /// client's <c>MaxRetries</c>). AgentCore does not retry such a failure again: it could only wait less than the
+    /// server asked, and the attempts would multiply.
+    /// </summary>
+    public static bool RetriedBySdk(Exception exception)
+    {
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            for (var type = e.GetType(); type is not null && type != typeof(Exception); type = type.BaseType)
+            {
+                if (type.FullName is "Anthropic.Exceptions.AnthropicApiException" or "Anthropic.Exceptions.AnthropicIOException")
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>How long the provider asked to wait (<c>retry-after-ms</c> or <c>Retry-After</c>), if it said.</summary>
     public static TimeSpan? RetryAfter(Exception exception, DateTimeOffset now)
     {
@@ -114,14 +147,14 @@ internal static class ModelErrors
             if (Header(e, "retry-after-ms") is { } ms &&
                 double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out double milliseconds) && milliseconds >= 0)
             {
-                return TimeSpan.FromMilliseconds(milliseconds);
+                return milliseconds >= LongestDelay.TotalMilliseconds ? LongestDelay : TimeSpan.FromMilliseconds(milliseconds);
             }
 
             if (Header(e, "Retry-After") is { } after)
             {
                 if (double.TryParse(after, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds >= 0)
                 {
-                    return TimeSpan.FromSeconds(seconds);
+                    return seconds >= LongestDelay.TotalSeconds ? LongestDelay : TimeSpan.FromSeconds(seconds);
                 }
 
                 if (DateTimeOffset.TryParse(after, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
@@ -136,6 +169,11 @@ internal static class ModelErrors
 
     private static string? Header(Exception e, string name)
     {
+        if (e is ClientResultException result)
+        {
+            return result.GetRawResponse() is { } raw && raw.Headers.TryGetValue(name, out string? value) ? value : null;
+        }
+
         foreach (DictionaryEntry entry in e.Data)
         {
             if (entry.Key is string key && key.Equals(name, StringComparison.OrdinalIgnoreCase) && entry.Value is not null)

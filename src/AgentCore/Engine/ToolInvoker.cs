@@ -57,6 +57,22 @@ internal static class ToolInvoker
         return new Outcome(true, Truncate(text, maxOutputBytes), attachments);
     }
 
+    /// <summary>
+    /// The outcome of a call that something else ran (a result streamed by the chat client's pipeline): its result
+    /// rendered and cut like a tool's own, an error when it carries an exception.
+    /// </summary>
+    public static Outcome FromResult(FunctionResultContent result, int maxOutputBytes, TimeProvider time)
+    {
+        if (result.Exception is { } failure)
+        {
+            string text = result.Result as string ?? DescribeFailure(failure);
+            return new Outcome(false, Truncate(text, maxOutputBytes), null);
+        }
+
+        var (output, attachments) = Render(result.Result, time);
+        return new Outcome(true, Truncate(output, maxOutputBytes), attachments);
+    }
+
     /// <summary>Cuts <paramref name="text"/> to <paramref name="maxBytes"/> UTF-8 bytes, at a character boundary, with a visible marker.</summary>
     public static string Truncate(string text, int maxBytes)
     {

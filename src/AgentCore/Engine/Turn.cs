@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -20,6 +21,12 @@ internal sealed partial class Turn
 {
     /// <summary>How often streamed text is persisted at most: a crash loses at most this much of it.</summary>
     internal static readonly TimeSpan TextPersistInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The declaration-only form of each tool, advertised to the model: AgentCore runs the calls itself, so a
+    /// <c>FunctionInvokingChatClient</c> in the provider's pipeline hands them back instead of running them too.
+    /// </summary>
+    private static readonly ConditionalWeakTable<AIFunction, AIFunctionDeclaration> Declarations = new();
 
     private readonly SessionService _service;
     private readonly TurnSetup _setup;
@@ -200,7 +207,8 @@ internal sealed partial class Turn
 
                 prompt = BuildPrompt();
             }
-            catch (Exception ex) when (!_step.ProducedOutput && attempt < _options.MaxRetries && ModelErrors.IsTransient(ex, token))
+            catch (Exception ex) when (!_step.ProducedOutput && attempt < _options.MaxRetries && ModelErrors.IsTransient(ex, token) &&
+                                       !ModelErrors.RetriedBySdk(ex))
             {
                 var delay = RetryDelay(ex, attempt + 1);
                 LogRetrying(SessionId, attempt + 1, delay, ex.GetType().Name, ModelErrors.StatusCode(ex));
@@ -209,16 +217,25 @@ internal sealed partial class Turn
             }
         }
 
+        await CloseInformationalCallsAsync().ConfigureAwait(false);
         await FinishStepAsync().ConfigureAwait(false);
-        return _step.Calls;
+
+        // A call the pipeline already answered (its result streamed, or marked informational) is never run again.
+        return [.. _step.Calls.Where(static c => c.Part.State == ToolState.Pending)];
     }
 
     /// <summary>Turns one streamed update into parts and events.</summary>
     private async ValueTask ApplyAsync(ChatResponseUpdate update)
     {
-        var step = _step!;
         foreach (var content in update.Contents)
         {
+            if (_step!.ResultsStreamed && content is not FunctionResultContent)
+            {
+                // The pipeline ran the tools and called the model again within this stream: that is a new step.
+                await StartPipelineStepAsync().ConfigureAwait(false);
+            }
+
+            var step = _step!;
             switch (content)
             {
                 case TextReasoningContent reasoning when !string.IsNullOrEmpty(reasoning.Text):
@@ -245,6 +262,25 @@ internal sealed partial class Turn
                     step.Calls.Add((call, tool));
                     await SavePartAsync(tool).ConfigureAwait(false);
                     Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(tool)));
+                    if (step.EarlyResults?.Remove(call.CallId, out var early) == true)
+                    {
+                        await CompleteFromStreamAsync(tool, early).ConfigureAwait(false);
+                    }
+
+                    break;
+
+                case FunctionResultContent result:
+                    step.ProducedOutput = true;
+                    if (step.Calls.Find(c => c.Call.CallId == result.CallId && c.Part.State == ToolState.Pending) is { Part: { } answered })
+                    {
+                        await CompleteFromStreamAsync(answered, result).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        // A server-side tool may stream its result before its call.
+                        (step.EarlyResults ??= new(StringComparer.Ordinal))[result.CallId] = result;
+                    }
+
                     break;
 
                 case UsageContent usage:
@@ -266,12 +302,68 @@ internal sealed partial class Turn
 
         if (update.FinishReason is { } finish)
         {
-            step.FinishReason = finish.Value;
+            _step!.FinishReason = finish.Value;
         }
 
-        if (step.HasUnsavedText && _time.GetElapsedTime(step.LastTextPersist) >= TextPersistInterval)
+        if (_step!.HasUnsavedText && _time.GetElapsedTime(_step.LastTextPersist) >= TextPersistInterval)
         {
             await FlushTextAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Records a call the provider's pipeline ran itself (a <see cref="FunctionResultContent"/> in the stream, e.g.
+    /// from a <c>FunctionInvokingChatClient</c> that knew the tool): completed with that result, and never run again.
+    /// </summary>
+    private async ValueTask CompleteFromStreamAsync(ToolPart part, FunctionResultContent result)
+    {
+        var outcome = ToolInvoker.FromResult(result, _options.MaxToolOutputBytes, _time);
+        Interlocked.Increment(ref _toolCalls);
+        part.StartedAt ??= _time.GetUtcNow();
+        part.EndedAt = _time.GetUtcNow();
+        if (outcome.Succeeded)
+        {
+            part.State = ToolState.Completed;
+            part.Output = outcome.Text;
+            part.Attachments = outcome.Attachments;
+        }
+        else
+        {
+            part.State = ToolState.Error;
+            part.Error = outcome.Text;
+        }
+
+        _step!.ResultsStreamed = true;
+        LogToolResultStreamed(SessionId, part.ToolName, part.CallId);
+        await SavePartAsync(part).ConfigureAwait(false);
+        Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(part)));
+    }
+
+    /// <summary>Closes the step whose calls the pipeline answered and opens the one its next model call streams into.</summary>
+    private async ValueTask StartPipelineStepAsync()
+    {
+        var previous = _step!;
+        await FinishStepAsync().ConfigureAwait(false);
+        _stepNumber++;
+        var start = new StepStartPart { Id = NewPartId(), StartedAt = _time.GetUtcNow() };
+        _message.Parts.Add(start);
+        await SavePartAsync(start).ConfigureAwait(false);
+        _step = new StepState(previous.Tools, _stats.StartApiCall(), _time.GetTimestamp()) { ProducedOutput = true };
+        _step.Calls.AddRange(previous.Calls.Where(static c => c.Part.State == ToolState.Pending));
+    }
+
+    /// <summary>
+    /// Closes the calls the pipeline marked <see cref="FunctionCallContent.InformationalOnly"/> (handled elsewhere, e.g. by
+    /// the service) whose result did not stream: they are not AgentCore's to run.
+    /// </summary>
+    private async ValueTask CloseInformationalCallsAsync()
+    {
+        foreach (var (call, part) in _step!.Calls)
+        {
+            if (call.InformationalOnly && part.State == ToolState.Pending)
+            {
+                await CompleteFromStreamAsync(part, new FunctionResultContent(call.CallId, "")).ConfigureAwait(false);
+            }
         }
     }
 
@@ -487,28 +579,45 @@ internal sealed partial class Turn
             options.ToolMode = null;
             options.AllowMultipleToolCalls = null;
         }
-        else if (tools.Count > 0)
+        else if (tools.Count > 0 || options.Tools is { Count: > 0 })
         {
-            var all = options.Tools?.ToList() ?? [];
-            all.AddRange(tools);
+            // Every function is advertised as a declaration only: AgentCore runs the calls (persisting each state),
+            // and a FunctionInvokingChatClient in the pipeline passes a declaration's call back instead of running it.
+            var all = new List<AITool>((options.Tools?.Count ?? 0) + tools.Count);
+            all.AddRange((options.Tools ?? []).Select(Advertised));
+            all.AddRange(tools.Select(Advertised));
             options.Tools = all;
-            options.AllowMultipleToolCalls ??= true;
+            if (tools.Count > 0)
+            {
+                options.AllowMultipleToolCalls ??= true;
+            }
         }
 
         return options;
     }
 
+    private static AITool Advertised(AITool tool) =>
+        tool is AIFunction function ? Declarations.GetValue(function, static f => f.AsDeclarationOnly()) : tool;
+
     private TimeSpan RetryDelay(Exception ex, int attempt)
     {
         if (ModelErrors.RetryAfter(ex, _time.GetUtcNow()) is { } requested)
         {
+            if (requested > _options.MaxRetryDelay)
+            {
+                // Waiting that long inside a turn (holding the session) is not what the app asked for: end it, saying why.
+                LogRetryDelayTooLong(SessionId, requested, _options.MaxRetryDelay, ModelErrors.StatusCode(ex));
+                throw new RetryDelayTooLongException(requested, _options.MaxRetryDelay, ex);
+            }
+
             return requested;
         }
 
-        // 2 s, 4 s, 8 s ... capped at 30 s, with ±20 % jitter so clients do not retry in step.
+        // 2 s, 4 s, 8 s ... capped at 30 s (and at MaxRetryDelay), with ±20 % jitter so clients do not retry in step.
         double seconds = Math.Min(2 * Math.Pow(2, attempt - 1), 30);
         double jitter = 0.8 + (Random.Shared.NextDouble() * 0.4);
-        return TimeSpan.FromSeconds(Math.Min(seconds * jitter, 30));
+        var backoff = TimeSpan.FromSeconds(Math.Min(seconds * jitter, 30));
+        return backoff > _options.MaxRetryDelay ? _options.MaxRetryDelay : backoff;
     }
 
     private static MessageError ErrorOf(Exception failure)
@@ -573,6 +682,12 @@ internal sealed partial class Turn
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: model call failed with {ErrorType} (status {Status}); retry {Attempt} in {Delay}")]
     private partial void LogRetrying(string sessionId, int attempt, TimeSpan delay, string errorType, int? status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the provider (status {Status}) asked to wait {Delay} before a retry, longer than MaxRetryDelay {MaxRetryDelay}; ending the turn")]
+    private partial void LogRetryDelayTooLong(string sessionId, TimeSpan delay, TimeSpan maxRetryDelay, int? status);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: the chat client's pipeline answered tool {Tool} (call {CallId}) itself; its result is recorded and the call is not run again")]
+    private partial void LogToolResultStreamed(string sessionId, string tool, string callId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: the provider said the prompt is too long; compacting and trying again")]
     private partial void LogCompactingForOverflow(string sessionId);
@@ -641,6 +756,12 @@ internal sealed partial class Turn
         public IEnumerable<StreamedText> Streams => [Reasoning, Text];
 
         public List<(FunctionCallContent Call, ToolPart Part)> Calls { get; } = [];
+
+        /// <summary>Results that streamed before their call (by call id).</summary>
+        public Dictionary<string, FunctionResultContent>? EarlyResults { get; set; }
+
+        /// <summary>Whether the pipeline streamed a result for one of this step's calls: what streams next is its next model call.</summary>
+        public bool ResultsStreamed { get; set; }
 
         public UsageDetails? Usage { get; set; }
 
