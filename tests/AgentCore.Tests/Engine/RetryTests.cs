@@ -303,7 +303,7 @@ public sealed class RetryTests
     }
 
     /// <summary>The delays of the timers the clock is asked for, in order: a retry's wait has started when one arrives.</summary>
-    private static ChannelReader<TimeSpan> TimersOf(ManualTimeProvider time)
+    internal static ChannelReader<TimeSpan> TimersOf(ManualTimeProvider time)
     {
         var channel = Channel.CreateUnbounded<TimeSpan>();
         time.TimerScheduled += delay => channel.Writer.TryWrite(delay);
