@@ -53,11 +53,12 @@ internal static class ChatModels
             throw new ArgumentException($"Unknown model '{modelId}'. The sample knows: {string.Join(", ", Claude.Select(m => m.ModelId))}.");
         }
 
-        // MaxRetries = 0: AgentCore retries transient failures itself (AgentCoreOptions.MaxRetries) and reports them as events.
+        // The SDK's own retries stay on: they honour the server's Retry-After, which its exceptions hide from AgentCore,
+        // and AgentCore does not retry Anthropic's HTTP failures again (docs/providers.md).
         // One client serves every Claude model: AgentCore sets ChatOptions.ModelId on each call.
         return new ModelChoice(
             AnthropicProvider,
-            _ => new AnthropicClient { ApiKey = apiKey, MaxRetries = 0 }.AsIChatClient(modelId),
+            _ => new AnthropicClient { ApiKey = apiKey }.AsIChatClient(modelId),
             Claude,
             $"{AnthropicProvider}/{modelId}",
             $"{AnthropicProvider}/{TitleClaude}",

@@ -24,6 +24,7 @@ public sealed class AgentCoreOptionsTests
         options.DefaultModel.Should().BeNull();
         options.MaxSteps.Should().Be(1000);
         options.MaxRetries.Should().Be(6);
+        options.MaxRetryDelay.Should().Be(TimeSpan.FromSeconds(60));
         options.AutoCompaction.Should().BeTrue();
         options.CompactionThreshold.Should().Be(0.9);
         options.GenerateTitles.Should().BeTrue();
@@ -52,6 +53,8 @@ public sealed class AgentCoreOptionsTests
         yield return Case("MaxSteps", "0", o => o.MaxSteps = 0);
         yield return Case("MaxSteps", "-5", o => o.MaxSteps = -5);
         yield return Case("MaxRetries", "-1", o => o.MaxRetries = -1);
+        yield return Case("MaxRetryDelay", "-00:00:01", o => o.MaxRetryDelay = TimeSpan.FromSeconds(-1));
+        yield return Case("MaxRetryDelay", "2.00:00:00", o => o.MaxRetryDelay = TimeSpan.FromDays(2));
         yield return Case("CompactionThreshold", "0", o => o.CompactionThreshold = 0);
         yield return Case("CompactionThreshold", "1.5", o => o.CompactionThreshold = 1.5);
         yield return Case("CompactionThreshold", "-0.1", o => o.CompactionThreshold = -0.1);
