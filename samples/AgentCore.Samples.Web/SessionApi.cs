@@ -144,7 +144,7 @@ internal static partial class SessionApi
             await events.DisposeAsync();
             if (completed is not null)
             {
-                LogTurnEnded(logger, sessionId, completed.ExitReason, completed.Message.Cost);
+                LogTurnEnded(logger, sessionId, completed.ExitReason.Value, completed.Message.Cost);
             }
             else
             {

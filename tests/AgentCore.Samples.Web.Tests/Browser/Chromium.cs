@@ -1,31 +1,21 @@
-using System.Diagnostics;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
+using Microsoft.Playwright;
 using NUnit.Framework;
 
 namespace AgentCore.Samples.Web.Tests.Browser;
 
 /// <summary>
-/// A headless Chromium (Debian's <c>chromium</c> package) with a temporary profile and its DevTools endpoint on a
-/// free port; disposing it kills the browser and all its child processes and deletes the profile.
+/// Debian's <c>chromium</c> from the PATH, launched headless through Playwright for .NET. Playwright's own browsers are
+/// never used nor installed: <see cref="BrowserTypeLaunchOptions.ExecutablePath"/> names the installed one, and
+/// Playwright talks to it over a pipe (no DevTools port, no file to wait for).
 /// </summary>
-internal sealed class Chromium : IAsyncDisposable
+internal static class Chromium
 {
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
-
-    private readonly Process _process;
-    private readonly string _profile;
-    private readonly StringBuilder _errors = new();
-
-    private Chromium(Process process, string profile)
-    {
-        _process = process;
-        _profile = profile;
-    }
-
-    /// <summary>The DevTools HTTP endpoint, like <c>http://127.0.0.1:39123/</c>.</summary>
-    public Uri DevToolsAddress { get; private set; } = null!;
+    /// <summary>What the browser gets besides Playwright's own switches: nothing it does not need, nothing from the network.</summary>
+    private static readonly string[] Arguments =
+    [
+        "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync",
+    ];
 
     /// <summary>The executable of the <c>chromium</c> command on the PATH, or null.</summary>
     public static string? FindExecutable()
@@ -55,128 +45,12 @@ internal sealed class Chromium : IAsyncDisposable
         return executable!;
     }
 
-    public static async Task<Chromium> LaunchAsync(string executable)
-    {
-        string profile = Path.Combine(Path.GetTempPath(), "agentcore-chromium-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(profile);
-        var start = new ProcessStartInfo(executable)
+    /// <summary>Launches <paramref name="executable"/> headless; disposing the browser closes it and its processes.</summary>
+    public static Task<IBrowser> LaunchAsync(IPlaywright playwright, string executable) =>
+        playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in (string[])
-                 ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--window-size=1280,800", $"--user-data-dir={profile}",
-                  "--remote-debugging-port=0", "about:blank"])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var process = new Process { StartInfo = start };
-        var browser = new Chromium(process, profile);
-        var listening = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.ErrorDataReceived += (_, e) => browser.OnError(e.Data, listening);
-        process.OutputDataReceived += (_, _) => { };
-        try
-        {
-            process.Start();
-            process.BeginErrorReadLine();
-            process.BeginOutputReadLine();
-
-            // Chromium writes DevToolsActivePort into the profile, then prints "DevTools listening on ws://...".
-            var first = await Task.WhenAny(listening.Task, process.WaitForExitAsync()).WaitAsync(StartTimeout);
-            if (first != listening.Task)
-            {
-                throw new InvalidOperationException($"Chromium exited with code {process.ExitCode} before its DevTools endpoint listened:\n{browser.Errors}");
-            }
-
-            string[] activePort = await File.ReadAllLinesAsync(Path.Combine(profile, "DevToolsActivePort"));
-            browser.DevToolsAddress = new Uri($"http://127.0.0.1:{int.Parse(activePort[0], System.Globalization.CultureInfo.InvariantCulture)}/");
-            return browser;
-        }
-        catch (TimeoutException)
-        {
-            await browser.DisposeAsync();
-            throw new InvalidOperationException($"Chromium did not open its DevTools endpoint within {StartTimeout.TotalSeconds} s:\n{browser.Errors}");
-        }
-        catch
-        {
-            await browser.DisposeAsync();
-            throw;
-        }
-    }
-
-    /// <summary>What the browser wrote to stderr.</summary>
-    public string Errors
-    {
-        get
-        {
-            lock (_errors)
-            {
-                return _errors.ToString();
-            }
-        }
-    }
-
-    /// <summary>Connects to the browser's first page (tab) over the DevTools protocol.</summary>
-    public async Task<DevToolsSession> OpenPageAsync()
-    {
-        using var http = new HttpClient { BaseAddress = DevToolsAddress };
-        var targets = await http.GetFromJsonAsync<JsonElement[]>("json/list");
-        var page = targets!.FirstOrDefault(t => t.GetProperty("type").GetString() == "page");
-        if (page.ValueKind != JsonValueKind.Object)
-        {
-            using var created = await http.PutAsync("json/new?about:blank", content: null);
-            created.EnsureSuccessStatusCode();
-            page = await created.Content.ReadFromJsonAsync<JsonElement>();
-        }
-
-        return await DevToolsSession.ConnectAsync(new Uri(page.GetProperty("webSocketDebuggerUrl").GetString()!));
-    }
-
-    private void OnError(string? line, TaskCompletionSource listening)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_errors)
-        {
-            _errors.AppendLine(line);
-        }
-
-        if (line.StartsWith("DevTools listening on ", StringComparison.Ordinal))
-        {
-            listening.TrySetResult();
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-
-            await _process.WaitForExitAsync();
-        }
-        catch (InvalidOperationException)
-        {
-            // Never started.
-        }
-
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_profile, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A killed child may still hold a file for a moment; the folder is in the temporary directory.
-        }
-    }
+            ExecutablePath = executable,
+            Headless = true,
+            Args = Arguments,
+        });
 }

@@ -1,15 +1,20 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using FluentAssertions;
+using Microsoft.Playwright;
 using NUnit.Framework;
 using NUnit.Framework.Interfaces;
+using static Microsoft.Playwright.Assertions;
 
 namespace AgentCore.Samples.Web.Tests.Browser;
 
 /// <summary>
-/// The sample's page in a real headless Chromium, driven over the DevTools protocol: a person creates a session,
-/// types a message and watches the reply stream in. Skipped only where Chromium is not installed.
+/// The sample's page in a real headless Chromium, driven by Playwright: a person creates a session, types a message
+/// and watches the reply stream in. Every wait is for what the page shows (Playwright's auto-waiting locators and
+/// <c>Expect</c>), never for a time. Skipped only where Chromium is not installed.
 /// Screenshots go to artifacts/screenshots for people to look at.
 /// </summary>
 [TestFixture]
@@ -17,21 +22,35 @@ public sealed class WebPageTests
 {
     private static readonly TimeSpan PageWait = TimeSpan.FromSeconds(30);
 
+    private readonly ConcurrentQueue<string> _pageErrors = new();
     private SampleServer? _server;
-    private Chromium? _browser;
-    private DevToolsSession? _page;
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+    private IPage? _page;
 
-    private DevToolsSession Page => _page!;
+    private IPage Page => _page!;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
         string executable = Chromium.RequireExecutable();
+        SetDefaultExpectTimeout((float)PageWait.TotalMilliseconds);
         try
         {
             _server = await SampleServer.StartAsync(wordDelay: TimeSpan.FromMilliseconds(30));
-            _browser = await Chromium.LaunchAsync(executable);
-            _page = await _browser.OpenPageAsync();
+            _playwright = await Playwright.CreateAsync();
+            _browser = await Chromium.LaunchAsync(_playwright, executable);
+            _page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
+            _page.SetDefaultTimeout((float)PageWait.TotalMilliseconds);
+            _page.PageError += (_, error) => _pageErrors.Enqueue("uncaught: " + error);
+            _page.Console += (_, message) =>
+            {
+                // The browser asks for /favicon.ico on its own and the sample serves none: not an error of the page.
+                if (message.Type == "error" && !message.Location.Contains("/favicon.ico", StringComparison.Ordinal))
+                {
+                    _pageErrors.Enqueue("console.error: " + message.Text + " at " + message.Location);
+                }
+            };
         }
         catch
         {
@@ -44,18 +63,15 @@ public sealed class WebPageTests
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        if (_page is not null)
-        {
-            await _page.DisposeAsync();
-            _page = null;
-        }
-
         if (_browser is not null)
         {
             await _browser.DisposeAsync();
             _browser = null;
+            _page = null;
         }
 
+        _playwright?.Dispose();
+        _playwright = null;
         if (_server is not null)
         {
             await _server.DisposeAsync();
@@ -64,7 +80,7 @@ public sealed class WebPageTests
     }
 
     [SetUp]
-    public void ForgetEarlierPageErrors() => _page?.TakePageErrors();
+    public void ForgetEarlierPageErrors() => TakePageErrors();
 
     [TearDown]
     public async Task ScreenshotFailureAsync()
@@ -80,48 +96,36 @@ public sealed class WebPageTests
     {
         await OpenPageAsync();
 
-        await Page.ClickAsync("#new-session");
-        string sessionId = (await Page.WaitForAsync(
-            "!document.querySelector('#prompt').disabled && document.querySelector('#sessions li.selected')?.dataset.sessionId",
-            PageWait, "the new session to be listed and selected")).GetString()!;
-        await Page.ClickAsync("#prompt");
-        await Page.TypeAsync("Hello from the browser");
-        await Page.ClickAsync("#send");
+        await Page.Locator("#new-session").ClickAsync();
+        var selected = Page.Locator("#sessions li.selected");
+        await Expect(selected).ToHaveCountAsync(1);
+        await Expect(Page.Locator("#prompt")).ToBeEnabledAsync();
+        string sessionId = (await selected.GetAttributeAsync("data-session-id"))!;
+        await Page.Locator("#prompt").PressSequentiallyAsync("Hello from the browser");
+        await Page.Locator("#send").ClickAsync();
 
-        var reply = await Page.WaitForAsync("""
-            (() => {
-              const message = document.querySelector('#messages .message.assistant[data-complete="true"]');
-              return message && {
-                text: [...message.querySelectorAll('.text')].map((part) => part.textContent).join(''),
-                deltas: Number(message.dataset.deltas),
-                exitReason: message.dataset.exitReason,
-                user: document.querySelector('#messages .message.user').textContent,
-              };
-            })()
-            """, PageWait, "the streamed reply to complete");
-
+        var reply = Page.Locator("#messages .message.assistant[data-complete=\"true\"]");
+        await Expect(reply).ToHaveCountAsync(1);
         string expected = SampleApi.DemoReply("Hello from the browser");
-        reply.GetProperty("text").GetString().Should().Be(expected);
-        reply.GetProperty("exitReason").GetString().Should().Be("completed");
-        reply.GetProperty("user").GetString().Should().Be("Hello from the browser");
-        reply.GetProperty("deltas").GetInt32().Should().Be(expected.Split(' ').Length, "the page renders each streamed word as it arrives");
+        string.Concat(await reply.Locator(".text").AllTextContentsAsync()).Should().Be(expected);
+        (await reply.GetAttributeAsync("data-exit-reason")).Should().Be("completed");
+        (await Page.Locator("#messages .message.user").TextContentAsync()).Should().Be("Hello from the browser");
+        int.Parse((await reply.GetAttributeAsync("data-deltas"))!, CultureInfo.InvariantCulture)
+            .Should().Be(expected.Split(' ').Length, "the page renders each streamed word as it arrives");
 
         // The title is generated in the background after the turn; the page learns it from /api/events.
-        string title = (await Page.WaitForAsync(
-            $"document.querySelector('#sessions li[data-session-id=\"{sessionId}\"] .title')?.textContent === 'Hello from the browser' " +
-            "&& document.querySelector('#session-title').textContent",
-            PageWait, "the generated title in the list and the header")).GetString()!;
-        title.Should().Be("Hello from the browser");
+        await Expect(Page.Locator($"#sessions li[data-session-id=\"{sessionId}\"] .title")).ToHaveTextAsync("Hello from the browser");
+        await Expect(Page.Locator("#session-title")).ToHaveTextAsync("Hello from the browser");
 
-        string shownCost = (await Page.WaitForAsync(
-            "Number(document.querySelector('#session-cost').dataset.cost) > 0 && document.querySelector('#session-cost').dataset.cost",
-            PageWait, "the session's cost in the header")).GetString()!;
+        var cost = Page.Locator("#session-cost");
+        await Expect(cost).ToHaveAttributeAsync("data-cost", new Regex("[1-9]"));
+        string shownCost = (await cost.GetAttributeAsync("data-cost"))!;
         var stored = await _server!.Client.GetFromJsonAsync<JsonElement>($"api/sessions/{sessionId}");
         decimal.Parse(shownCost, NumberStyles.Float, CultureInfo.InvariantCulture).Should().Be(stored.GetProperty("cost").GetDecimal());
         stored.GetProperty("title").GetString().Should().Be("Hello from the browser");
 
         await SaveScreenshotAsync("web-sample.png");
-        Page.TakePageErrors().Should().BeEmpty();
+        TakePageErrors().Should().BeEmpty();
     }
 
     [Test]
@@ -135,35 +139,35 @@ public sealed class WebPageTests
             .Where(p => p.GetProperty("type").GetString() == "text").Select(p => p.GetProperty("text").GetString()));
 
         await OpenPageAsync();
-        await Page.WaitForAsync($"document.querySelector('#sessions li[data-session-id=\"{session.Id()}\"]')", PageWait, "the stored session in the list");
-        await Page.ClickAsync($"#sessions li[data-session-id=\"{session.Id()}\"]");
+        await Page.Locator($"#sessions li[data-session-id=\"{session.Id()}\"]").ClickAsync();
 
-        var shown = await Page.WaitForAsync("""
-            (() => {
-              const message = document.querySelector('#messages .message.assistant[data-complete="true"]');
-              const tool = message && message.querySelector('.tool');
-              return tool && {
-                text: [...message.querySelectorAll('.text')].map((part) => part.textContent).join(''),
-                tool: tool.textContent,
-                toolState: tool.dataset.state,
-                user: document.querySelector('#messages .message.user').textContent,
-                header: document.querySelector('#session-title').textContent,
-              };
-            })()
-            """, PageWait, "the stored messages");
-
-        shown.GetProperty("user").GetString().Should().Be("What time is it?");
-        shown.GetProperty("text").GetString().Should().Be(storedReply).And.StartWith("The current_time tool says it is ");
-        shown.GetProperty("tool").GetString().Should().StartWith("tool current_time (completed): ");
-        shown.GetProperty("toolState").GetString().Should().Be("completed");
-        shown.GetProperty("header").GetString().Should().Be("Stored conversation");
-        Page.TakePageErrors().Should().BeEmpty();
+        var reply = Page.Locator("#messages .message.assistant[data-complete=\"true\"]");
+        var tool = reply.Locator(".tool");
+        await Expect(tool).ToHaveCountAsync(1);
+        await Expect(Page.Locator("#session-title")).ToHaveTextAsync("Stored conversation");
+        (await Page.Locator("#messages .message.user").TextContentAsync()).Should().Be("What time is it?");
+        string.Concat(await reply.Locator(".text").AllTextContentsAsync()).Should().Be(storedReply).And.StartWith("The current_time tool says it is ");
+        (await tool.TextContentAsync()).Should().StartWith("tool current_time (completed): ");
+        (await tool.GetAttributeAsync("data-state")).Should().Be("completed");
+        TakePageErrors().Should().BeEmpty();
     }
 
     private async Task OpenPageAsync()
     {
-        await Page.NavigateAsync(_server!.BaseAddress);
-        await Page.WaitForAsync("document.body.dataset.ready === 'true'", PageWait, "the page to load its sessions");
+        await Page.GotoAsync(_server!.BaseAddress.ToString());
+        await Expect(Page.Locator("body")).ToHaveAttributeAsync("data-ready", "true");
+    }
+
+    /// <summary>Returns and forgets the page's uncaught exceptions and <c>console.error</c> calls so far, in order.</summary>
+    private List<string> TakePageErrors()
+    {
+        var errors = new List<string>();
+        while (_pageErrors.TryDequeue(out string? error))
+        {
+            errors.Add(error);
+        }
+
+        return errors;
     }
 
     private async Task SaveScreenshotAsync(string fileName)
@@ -171,7 +175,7 @@ public sealed class WebPageTests
         string folder = Path.Combine(SampleServer.RepositoryRoot(), "artifacts", "screenshots");
         Directory.CreateDirectory(folder);
         string path = Path.Combine(folder, fileName);
-        await File.WriteAllBytesAsync(path, await Page.ScreenshotAsync());
+        await Page.ScreenshotAsync(new PageScreenshotOptions { Path = path });
         TestContext.AddTestAttachment(path, "The web sample's page");
     }
 }

@@ -18,7 +18,10 @@ internal sealed class CapturingLoggerFactory : ILoggerFactory
     /// <summary>Every entry as "Level Category: text", one per line.</summary>
     public string AllText => string.Join("\n", Entries.Select(static e => $"{e.Level} {e.Category}: {e.FullText}"));
 
-    public ILogger CreateLogger(string categoryName) => new Logger(Entries, categoryName);
+    /// <summary>Raised after each entry is kept, on the thread that logged it: lets a test wait for a line without polling.</summary>
+    public event Action<LogEntry>? Logged;
+
+    public ILogger CreateLogger(string categoryName) => new Logger(Entries, categoryName, entry => Logged?.Invoke(entry));
 
     public void AddProvider(ILoggerProvider provider)
     {
@@ -28,15 +31,19 @@ internal sealed class CapturingLoggerFactory : ILoggerFactory
     {
     }
 
-    internal sealed class Logger(ConcurrentQueue<LogEntry> entries, string category) : ILogger
+    internal sealed class Logger(ConcurrentQueue<LogEntry> entries, string category, Action<LogEntry>? logged = null) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            entries.Enqueue(new LogEntry(category, logLevel, eventId, formatter(state, exception), exception));
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var entry = new LogEntry(category, logLevel, eventId, formatter(state, exception), exception);
+            entries.Enqueue(entry);
+            logged?.Invoke(entry);
+        }
     }
 }
 

@@ -7,7 +7,9 @@ namespace AgentCore;
 /// <remarks>
 /// Servers connect lazily, the first time a turn asks for tools, all in parallel, each within its
 /// <see cref="McpServerConfig.ConnectTimeout"/>. A server that fails is reported here with the reason and its tools are
-/// left out; the next request for tools tries it again. Disposing the service provider stops every server process.
+/// left out; it is tried again once a back-off has passed (1 second after the first failure, doubling with each failure
+/// in a row up to 1 minute), and turns in the meantime go ahead at once without it. A server whose connection dropped
+/// is tried again on the next request. Disposing the service provider stops every server process.
 /// </remarks>
 public interface IMcpServers
 {
@@ -15,10 +17,13 @@ public interface IMcpServers
     IReadOnlyList<McpServerState> GetStatus();
 
     /// <summary>
-    /// Connects every enabled server that is not connected yet (retrying failed ones), in parallel, and returns the
-    /// resulting states. Optional: turns connect servers on demand; call this to start them early, for example at start-up.
+    /// Connects every enabled server that is not connected yet, in parallel, and returns the resulting states. A failed
+    /// server is tried at once, even while it is backing off. Optional: turns connect servers on demand; call this to
+    /// start them early, for example at start-up, or to retry a server without waiting for its back-off.
     /// </summary>
     /// <param name="cancellationToken">Stops waiting; connections already under way finish in the background.</param>
+    /// <returns>The state of every configured server, ordered by name, once each attempt has ended.</returns>
+    /// <exception cref="ObjectDisposedException">The service provider that owns the servers was disposed.</exception>
     ValueTask<IReadOnlyList<McpServerState>> ConnectAsync(CancellationToken cancellationToken = default);
 }
 
@@ -34,7 +39,11 @@ public enum McpServerStatus
     /// <summary>Connected; its tools are offered to the model.</summary>
     Connected,
 
-    /// <summary>Failed to start, connect or list its tools, or its connection dropped. <see cref="McpServerState.Error"/> says why; the next request retries.</summary>
+    /// <summary>
+    /// Failed to start, connect or list its tools within its <see cref="McpServerConfig.ConnectTimeout"/>, or its
+    /// connection dropped. <see cref="McpServerState.Error"/> says why. It is tried again after a back-off (a dropped
+    /// connection on the next request).
+    /// </summary>
     Failed,
 
     /// <summary>Configured with <see cref="McpServerConfig.Enabled"/> off: never started.</summary>
@@ -44,6 +53,10 @@ public enum McpServerStatus
 /// <summary>One MCP server's state.</summary>
 /// <param name="Name">The server's name, as registered.</param>
 /// <param name="Status">Where it stands.</param>
-/// <param name="Error">Why it failed, when <paramref name="Status"/> is <see cref="McpServerStatus.Failed"/>; otherwise null.</param>
+/// <param name="Error">
+/// Why it failed, when <paramref name="Status"/> is <see cref="McpServerStatus.Failed"/>; otherwise null. For a process
+/// that exited it includes the exit code and the last lines the server wrote to stderr, which may hold what the server
+/// printed of its own secrets: AgentCore logs this text at Debug only.
+/// </param>
 /// <param name="ToolCount">How many tools it offers (0 unless connected).</param>
 public sealed record McpServerState(string Name, McpServerStatus Status, string? Error, int ToolCount);

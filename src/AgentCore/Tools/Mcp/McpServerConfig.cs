@@ -56,8 +56,10 @@ public sealed partial class McpServerConfig
     public IDictionary<string, string> Headers { get; set; } = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
-    /// How long connecting may take: starting the process or opening the connection, the MCP handshake and the first
-    /// tool listing. Default 30 seconds; between 0 and 24 hours, exclusive of 0. A server that does not make it is reported as failed.
+    /// How long connecting may take, all of it: starting the process or opening the connection, the MCP handshake and
+    /// the tool listing. Default 30 seconds; greater than 0 and at most 24 hours. No turn waits longer than this for the
+    /// server: one that does not make it is reported as failed and its tools are left out until a back-off has passed
+    /// (see <see cref="IMcpServers"/>); stopping its process goes on in the background.
     /// </summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.Net.Sockets;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol;
@@ -8,14 +10,31 @@ namespace AgentCore;
 
 /// <summary>
 /// One configured MCP server: connects on first use, keeps the listed tools until the server says they changed,
-/// records why it failed and tries again on the next request, and stops the server when disposed.
+/// records why it failed and tries again after a back-off, and stops the server when disposed.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Concurrent requests share one connection attempt. The attempt is bounded by <see cref="McpServerConfig.ConnectTimeout"/>
-/// and by disposal, not by the caller's token: a caller that gives up stops waiting, the attempt goes on.
+/// (the whole of it: starting the process, the handshake and the tool listing) and by disposal, not by the caller's
+/// token: a caller that gives up stops waiting, the attempt goes on. Once the attempt has failed its waiters are
+/// answered at once; stopping what it started (a stdio server gets a grace period to exit) goes on in the background
+/// and <see cref="DisposeAsync"/> waits for it.
+/// </para>
+/// <para>
+/// After a failed attempt the server is left out for <see cref="FirstRetryDelay"/>, doubling with every failure in a
+/// row up to <see cref="MaxRetryDelay"/> (on the injected <see cref="TimeProvider"/>): requests in that time get no tools
+/// at once, without a new attempt. A connection that was up and dropped is retried on the next request.
+/// <see cref="IMcpServers.ConnectAsync"/> retries at once.
+/// </para>
 /// </remarks>
 internal sealed partial class McpServerConnection : IAsyncDisposable
 {
+    /// <summary>How long a server is left out after its first failure in a row.</summary>
+    internal static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest a failed server is left out before the next attempt.</summary>
+    internal static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(1);
+
     private static readonly Implementation ClientInfo = new()
     {
         Name = "AgentCore",
@@ -28,6 +47,7 @@ internal sealed partial class McpServerConnection : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _disposed = new();
     private readonly Lock _gate = new();
+    private readonly List<Task> _cleanups = [];
 
     private McpClient? _client;
     private IReadOnlyList<McpClientTool> _tools = [];
@@ -36,6 +56,8 @@ internal sealed partial class McpServerConnection : IAsyncDisposable
     private string? _error;
     private int _listVersion;
     private int _toolsVersion = -1;
+    private int _failures;
+    private DateTimeOffset _retryAt;
     private bool _isDisposed;
 
     public McpServerConnection(string name, McpServerConfig config, IMcpClientTransportFactory transportFactory,
@@ -69,10 +91,13 @@ internal sealed partial class McpServerConnection : IAsyncDisposable
     }
 
     /// <summary>
-    /// The server's tools: the cached list while connected and unchanged; otherwise connects and lists first.
-    /// A failure is recorded in the state and gives an empty list.
+    /// The server's tools: the cached list while connected and unchanged; no tools, at once, while a failed server
+    /// waits out its back-off (unless <paramref name="retryNow"/>); otherwise connects and lists first, within
+    /// <see cref="McpServerConfig.ConnectTimeout"/>. A failure is recorded in the state and gives an empty list.
     /// </summary>
-    public async Task<IReadOnlyList<McpClientTool>> GetToolsAsync(CancellationToken cancellationToken = default)
+    /// <param name="retryNow">Whether to try a failed server now, ignoring its back-off (an explicit connect).</param>
+    /// <param name="cancellationToken">Stops waiting; the attempt goes on.</param>
+    public async Task<IReadOnlyList<McpClientTool>> GetToolsAsync(bool retryNow = false, CancellationToken cancellationToken = default)
     {
         if (!Config.Enabled)
         {
@@ -88,40 +113,46 @@ internal sealed partial class McpServerConnection : IAsyncDisposable
                 return _tools;
             }
 
-            attempt = _attempt ??= Task.Run(RunAttemptAsync, CancellationToken.None);
+            if (_attempt is null)
+            {
+                if (_status == McpServerStatus.Failed && !retryNow && _timeProvider.GetUtcNow() < _retryAt)
+                {
+                    return [];
+                }
+
+                // The clock starts now, before the attempt is scheduled: the timeout covers every wait of it.
+                var timeout = new CancellationTokenSource(Config.ConnectTimeout, _timeProvider);
+                if (_client is null)
+                {
+                    _status = McpServerStatus.Connecting;
+                }
+
+                _attempt = Task.Run(() => RunAttemptAsync(timeout), CancellationToken.None);
+            }
+
+            attempt = _attempt;
         }
 
         return await attempt.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<IReadOnlyList<McpClientTool>> RunAttemptAsync()
+    private async Task<IReadOnlyList<McpClientTool>> RunAttemptAsync(CancellationTokenSource timeout)
     {
-        McpClient? client;
+        McpClient? existing;
         int version;
         lock (_gate)
         {
-            client = _client;
+            existing = _client;
             version = _listVersion;
-            if (client is null)
-            {
-                _status = McpServerStatus.Connecting;
-            }
         }
 
-        bool created = false;
-        using var timeout = new CancellationTokenSource(Config.ConnectTimeout, _timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _disposed.Token);
+        var work = ConnectAndListAsync(existing, linked.Token);
         try
         {
-            if (client is null)
-            {
-                LogConnecting(Name, Config.IsStdio ? "stdio" : "http");
-                client = await ConnectAsync(linked.Token).ConfigureAwait(false);
-                created = true;
-            }
-
-            var listed = await client.ListToolsAsync(cancellationToken: linked.Token).ConfigureAwait(false);
-            IReadOnlyList<McpClientTool> tools = listed.ToArray();
+            // Waits for the work or the timeout, whichever comes first: a transport that takes its time to give up
+            // (a process that ignores its closed input is killed only after a grace period) does not hold the turn.
+            var (client, tools, created) = await work.WaitAsync(linked.Token).ConfigureAwait(false);
             bool disposedMeanwhile;
             lock (_gate)
             {
@@ -133,6 +164,7 @@ internal sealed partial class McpServerConnection : IAsyncDisposable
                     _toolsVersion = version;
                     _status = McpServerStatus.Connected;
                     _error = null;
+                    _failures = 0;
                     _attempt = null;
                 }
             }
@@ -157,35 +189,91 @@ internal sealed partial class McpServerConnection : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            string error = timeout.IsCancellationRequested && !_disposed.IsCancellationRequested
+            bool timedOut = timeout.IsCancellationRequested && !_disposed.IsCancellationRequested;
+            string error = timedOut
                 ? $"The server did not connect and list its tools within {Config.ConnectTimeout.TotalSeconds:0.###} s."
                 : Describe(ex);
             McpClient? stale;
+            TimeSpan delay;
             lock (_gate)
             {
                 stale = _client;
                 _client = null;
                 _tools = [];
                 _attempt = null;
+                _failures++;
+                delay = RetryDelay(_failures);
+                _retryAt = _timeProvider.GetUtcNow() + delay;
                 if (!_isDisposed)
                 {
                     _status = McpServerStatus.Failed;
                     _error = error;
                 }
+
+                // What the attempt started is stopped in the background; disposal waits for it.
+                _cleanups.RemoveAll(static task => task.IsCompleted);
+                _cleanups.Add(CleanUpAsync(work, stale));
             }
 
             if (!_disposed.IsCancellationRequested)
             {
-                LogFailed(ex, Name, error);
+                LogFailed(Name, timedOut ? error : LogReason(ex), delay.TotalSeconds);
+                LogFailureDetails(ex, Name, error);
             }
 
-            await DisposeQuietlyAsync(stale).ConfigureAwait(false);
+            return [];
+        }
+        finally
+        {
+            timeout.Dispose();
+        }
+    }
+
+    /// <summary>The back-off after <paramref name="failures"/> failed attempts in a row: 1 s, 2 s, 4 s ... up to <see cref="MaxRetryDelay"/>.</summary>
+    internal static TimeSpan RetryDelay(int failures)
+    {
+        int doublings = Math.Clamp(failures - 1, 0, 30);
+        double seconds = Math.Min(FirstRetryDelay.TotalSeconds * Math.Pow(2, doublings), MaxRetryDelay.TotalSeconds);
+        return TimeSpan.FromSeconds(seconds);
+    }
+
+    /// <summary>Connects (unless <paramref name="existing"/> is given) and lists the tools; disposes what it connected if listing fails.</summary>
+    private async Task<(McpClient Client, IReadOnlyList<McpClientTool> Tools, bool Created)> ConnectAndListAsync(McpClient? existing, CancellationToken cancellationToken)
+    {
+        McpClient client = existing ?? await ConnectWithLogAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var listed = await client.ListToolsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            return (client, listed.ToArray(), existing is null);
+        }
+        catch when (existing is null)
+        {
+            await DisposeQuietlyAsync(client).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private Task<McpClient> ConnectWithLogAsync(CancellationToken cancellationToken)
+    {
+        LogConnecting(Name, Config.IsStdio ? "stdio" : "http");
+        return ConnectAsync(cancellationToken);
+    }
+
+    /// <summary>After a failed attempt: lets its work finish, disposes the client it made if it made one after all, and the stale one.</summary>
+    private async Task CleanUpAsync(Task<(McpClient Client, IReadOnlyList<McpClientTool> Tools, bool Created)> work, McpClient? stale)
+    {
+        await DisposeQuietlyAsync(stale).ConfigureAwait(false);
+        try
+        {
+            var (client, _, created) = await work.ConfigureAwait(false);
             if (created)
             {
                 await DisposeQuietlyAsync(client).ConfigureAwait(false);
             }
-
-            return [];
+        }
+        catch (Exception)
+        {
+            // The attempt's own failure, already reported, or its cancellation once it was given up on.
         }
     }
 
@@ -276,9 +364,13 @@ internal sealed partial class McpServerConnection : IAsyncDisposable
             _tools = [];
             _status = McpServerStatus.Failed;
             _error = error;
+
+            // It was up: the next request reconnects at once; a failed reconnect backs off from there.
+            _retryAt = _timeProvider.GetUtcNow();
         }
 
-        LogDisconnected(Name, error);
+        LogDisconnected(Name, details is StdioClientCompletionDetails { ExitCode: { } code } ? $"its process exited with code {code}" : "its connection closed");
+        LogFailureDetails(details.Exception, Name, error);
         await DisposeQuietlyAsync(client).ConfigureAwait(false);
         Disconnected?.Invoke(this);
     }
@@ -309,6 +401,14 @@ internal sealed partial class McpServerConnection : IAsyncDisposable
         }
 
         await DisposeQuietlyAsync(client).ConfigureAwait(false);
+        Task[] cleanups;
+        lock (_gate)
+        {
+            cleanups = _cleanups.ToArray();
+            _cleanups.Clear();
+        }
+
+        await Task.WhenAll(cleanups).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _disposed.Dispose();
     }
 
@@ -327,6 +427,30 @@ internal sealed partial class McpServerConnection : IAsyncDisposable
         {
             LogDisposeFailed(ex, Name);
         }
+    }
+
+    /// <summary>
+    /// Why an attempt failed, as the warning says it: the exit code of a process that exited, the runtime's own message
+    /// for a process that could not start or a network failure, otherwise the kinds of exception. Never a message the
+    /// SDK built from what the server wrote (its stderr tail may hold the server's token); <see cref="Describe"/> has those.
+    /// </summary>
+    internal static string LogReason(Exception exception)
+    {
+        var kinds = new List<string>();
+        for (var ex = exception; ex is not null; ex = ex.InnerException)
+        {
+            switch (ex)
+            {
+                case ClientTransportClosedException { Details: StdioClientCompletionDetails details }:
+                    return details.ExitCode is { } code ? $"its process exited with code {code}" : "its process exited";
+                case Win32Exception or SocketException or HttpRequestException:
+                    return ex.Message.Trim();
+            }
+
+            kinds.Add(ex.GetType().Name);
+        }
+
+        return string.Join(" <- ", kinds.Distinct(StringComparer.Ordinal));
     }
 
     /// <summary>The messages of an exception and its causes, without repeats: what the status shows.</summary>
@@ -394,11 +518,16 @@ internal sealed partial class McpServerConnection : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Debug, Message = "MCP server {Server} says its tool list changed")]
     private partial void LogToolListChanged(string server);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "MCP server {Server} failed; its tools are left out until it connects: {Error}")]
-    private partial void LogFailed(Exception exception, string server, string error);
+    // The warnings are content-free: a server's stderr (which may print its own token) and the messages the SDK builds
+    // from it appear at Debug only, in LogFailureDetails.
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MCP server {Server} failed ({Reason}); its tools are left out for {RetrySeconds} s, then it is tried again")]
+    private partial void LogFailed(string server, string reason, double retrySeconds);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "MCP server {Server} disconnected; the next request reconnects: {Error}")]
-    private partial void LogDisconnected(string server, string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "MCP server {Server} disconnected ({Reason}); the next request reconnects")]
+    private partial void LogDisconnected(string server, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "MCP server {Server} failure details: {Error}")]
+    private partial void LogFailureDetails(Exception? exception, string server, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "MCP server {Server} did not shut down cleanly")]
     private partial void LogDisposeFailed(Exception exception, string server);

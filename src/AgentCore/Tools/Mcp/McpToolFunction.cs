@@ -28,7 +28,7 @@ internal sealed class McpToolFunction : DelegatingAIFunction
     protected override async ValueTask<object?> InvokeCoreAsync(AIFunctionArguments arguments, CancellationToken cancellationToken)
     {
         var result = await Tool.CallAsync(arguments, progress: null, new RequestOptions { JsonSerializerOptions = Tool.JsonSerializerOptions }, cancellationToken).ConfigureAwait(false);
-        return McpToolResults.ToContents(result, Name);
+        return McpToolResults.ToContents(result, Name, Tool.JsonSerializerOptions);
     }
 }
 
@@ -38,12 +38,15 @@ internal static class McpToolResults
     private const string OctetStream = "application/octet-stream";
 
     /// <summary>
-    /// The result's contents, in order: text as <see cref="TextContent"/>; images, audio and binary resources as
-    /// <see cref="DataContent"/> with their media type; text resources as <see cref="TextContent"/>; resource links as a
-    /// line of text naming the link; structured content as a <see cref="TextContent"/> of its JSON, unless a text block
-    /// already carries the same JSON. A result flagged <c>isError</c> throws <see cref="ToolException"/> with its text.
+    /// The result's contents, in order. Text, images, audio and embedded resources go through the SDK's own conversion
+    /// (<see cref="ModelContextProtocol.AIContentExtensions.ToAIContent(ContentBlock, JsonSerializerOptions)"/>): text and text resources
+    /// become <see cref="TextContent"/>; images, audio and binary resources <see cref="DataContent"/> with their media
+    /// type (<c>application/octet-stream</c> when it is missing or not a media type), a binary resource named by its
+    /// URI. Resource links, which the SDK does not convert, become a line of text naming the link; any other block a
+    /// text of its JSON; structured content a <see cref="TextContent"/> of its JSON, unless a text block already carries
+    /// the same JSON. A result flagged <c>isError</c> throws <see cref="ToolException"/> with its text.
     /// </summary>
-    public static IList<AIContent> ToContents(CallToolResult result, string toolName)
+    public static IList<AIContent> ToContents(CallToolResult result, string toolName, JsonSerializerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(result);
         if (result.IsError == true)
@@ -56,34 +59,17 @@ internal static class McpToolResults
         bool structuredInText = false;
         foreach (var block in result.Content)
         {
-            switch (block)
+            if (block is TextContentBlock text && structured is { } json)
             {
-                case TextContentBlock text:
-                    structuredInText = structuredInText || (structured is { } json && SameJson(text.Text, json));
-                    contents.Add(new TextContent(text.Text) { RawRepresentation = block });
-                    break;
-                case ImageContentBlock image:
-                    contents.Add(Data(image.DecodedData, image.MimeType, null, block));
-                    break;
-                case AudioContentBlock audio:
-                    contents.Add(Data(audio.DecodedData, audio.MimeType, null, block));
-                    break;
-                case EmbeddedResourceBlock { Resource: TextResourceContents resource }:
-                    contents.Add(new TextContent(resource.Text) { RawRepresentation = block });
-                    break;
-                case EmbeddedResourceBlock { Resource: BlobResourceContents resource }:
-                    contents.Add(Data(resource.DecodedData, resource.MimeType, resource.Uri, block));
-                    break;
-                case ResourceLinkBlock link:
-                    contents.Add(new TextContent(LinkText(link)) { RawRepresentation = block });
-                    break;
-                default:
-                    contents.Add(new TextContent(JsonSerializer.Serialize(block, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ContentBlock))))
-                    {
-                        RawRepresentation = block,
-                    });
-                    break;
+                structuredInText = structuredInText || SameJson(text.Text, json);
             }
+
+            contents.Add(block switch
+            {
+                TextContentBlock or ImageContentBlock or AudioContentBlock or EmbeddedResourceBlock => Convert(block, options),
+                ResourceLinkBlock link => new TextContent(LinkText(link)) { RawRepresentation = block },
+                _ => AsJson(block),
+            });
         }
 
         if (structured is { } value && !structuredInText)
@@ -93,6 +79,47 @@ internal static class McpToolResults
 
         return contents;
     }
+
+    /// <summary>
+    /// The SDK's conversion of a block it knows; a media type it cannot use becomes <c>application/octet-stream</c>, and
+    /// a block it cannot convert a text of its JSON.
+    /// </summary>
+    private static AIContent Convert(ContentBlock block, JsonSerializerOptions? options)
+    {
+        AIContent? content;
+        try
+        {
+            content = block.ToAIContent(options);
+        }
+        catch (ArgumentException) when (BytesOf(block) is { } bytes)
+        {
+            // DataContent refuses a blank or malformed media type: keep the bytes, drop the type.
+            content = new DataContent(bytes, OctetStream) { RawRepresentation = block };
+        }
+        catch (NotSupportedException)
+        {
+            // An embedded resource of a kind the SDK does not know.
+            content = null;
+        }
+
+        if (content is DataContent data && block is EmbeddedResourceBlock { Resource: { } resource })
+        {
+            data.Name ??= resource.Uri;
+        }
+
+        return content ?? AsJson(block);
+    }
+
+    private static TextContent AsJson(ContentBlock block) =>
+        new(JsonSerializer.Serialize(block, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ContentBlock)))) { RawRepresentation = block };
+
+    private static ReadOnlyMemory<byte>? BytesOf(ContentBlock block) => block switch
+    {
+        ImageContentBlock image => image.DecodedData,
+        AudioContentBlock audio => audio.DecodedData,
+        EmbeddedResourceBlock { Resource: BlobResourceContents blob } => blob.DecodedData,
+        _ => null,
+    };
 
     private static string ErrorText(CallToolResult result, string toolName)
     {
@@ -122,23 +149,6 @@ internal static class McpToolResults
         }
 
         return text.Length > 0 ? text.ToString() : $"The tool '{toolName}' reported an error without a message.";
-    }
-
-    private static DataContent Data(ReadOnlyMemory<byte> data, string? mediaType, string? name, object raw)
-    {
-        DataContent content;
-        try
-        {
-            content = new DataContent(data, string.IsNullOrWhiteSpace(mediaType) ? OctetStream : mediaType);
-        }
-        catch (ArgumentException)
-        {
-            content = new DataContent(data, OctetStream);
-        }
-
-        content.Name = name;
-        content.RawRepresentation = raw;
-        return content;
     }
 
     private static string LinkText(ResourceLinkBlock link)

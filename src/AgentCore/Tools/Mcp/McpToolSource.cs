@@ -47,7 +47,7 @@ internal sealed class McpToolSource : IToolSource, IMcpServers, IAsyncDisposable
             return [];
         }
 
-        var lists = await Task.WhenAll(_servers.Select(server => server.GetToolsAsync(cancellationToken))).ConfigureAwait(false);
+        var lists = await Task.WhenAll(_servers.Select(server => server.GetToolsAsync(cancellationToken: cancellationToken))).ConfigureAwait(false);
         lock (_gate)
         {
             if (_cachedInputs is not null && _cachedInputs.AsSpan().SequenceEqual(lists, ReferenceEqualityComparer.Instance))
@@ -89,7 +89,7 @@ internal sealed class McpToolSource : IToolSource, IMcpServers, IAsyncDisposable
     public async ValueTask<IReadOnlyList<McpServerState>> ConnectAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        await Task.WhenAll(_servers.Select(server => server.GetToolsAsync(cancellationToken))).ConfigureAwait(false);
+        await Task.WhenAll(_servers.Select(server => server.GetToolsAsync(retryNow: true, cancellationToken))).ConfigureAwait(false);
         return GetStatus();
     }
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.IO.Pipelines;
 using System.Text.Json;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
@@ -154,6 +155,49 @@ internal sealed class FailingTransport(string message) : IClientTransport
 
     public Task<ITransport> ConnectAsync(CancellationToken cancellationToken = default) =>
         Task.FromException<ITransport>(new IOException(message));
+}
+
+/// <summary>
+/// A transport that connects but never answers, and whose shutdown waits until the test releases it: like a stdio
+/// server that ignores its closed input and is killed only after a grace period.
+/// </summary>
+internal sealed class HangingTransport : IClientTransport
+{
+    private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the client has the connection (and sends its handshake into the void).</summary>
+    public TaskCompletionSource Connected { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the client starts shutting the connection down.</summary>
+    public TaskCompletionSource ShutdownStarted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public string Name => "hanging";
+
+    public void ReleaseShutdown() => _release.TrySetResult();
+
+    public Task<ITransport> ConnectAsync(CancellationToken cancellationToken = default)
+    {
+        Connected.TrySetResult();
+        return Task.FromResult<ITransport>(new Session(this));
+    }
+
+    private sealed class Session(HangingTransport owner) : ITransport
+    {
+        private readonly Channel<JsonRpcMessage> _messages = Channel.CreateUnbounded<JsonRpcMessage>();
+
+        public string? SessionId => null;
+
+        public ChannelReader<JsonRpcMessage> MessageReader => _messages.Reader;
+
+        public Task SendMessageAsync(JsonRpcMessage message, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+        public async ValueTask DisposeAsync()
+        {
+            owner.ShutdownStarted.TrySetResult();
+            await owner._release.Task;
+            _messages.Writer.TryComplete();
+        }
+    }
 }
 
 /// <summary>

@@ -70,6 +70,22 @@ public sealed class McpToolResultsTests
     }
 
     [Test]
+    public void ToContents_BlocksWithMeta_SdkConversionKeepsMetaAndTheBlock()
+    {
+        var meta = new System.Text.Json.Nodes.JsonObject { ["source"] = "cache" };
+        var text = new TextContentBlock { Text = "hello", Meta = meta };
+        var blob = new EmbeddedResourceBlock { Resource = BlobResourceContents.FromBytes(Png, "file:///pic.png", "image/png") };
+        var result = new CallToolResult { Content = [text, blob] };
+
+        var contents = McpToolResults.ToContents(result, "srv_tool");
+
+        contents[0].RawRepresentation.Should().BeSameAs(text);
+        contents[0].AdditionalProperties.Should().ContainKey("source");
+        contents[1].RawRepresentation.Should().BeSameAs(blob);
+        contents[1].Should().BeOfType<DataContent>().Which.Name.Should().Be("file:///pic.png");
+    }
+
+    [Test]
     public void ToContents_ResourceLink_TextNamingTheLink()
     {
         var result = new CallToolResult { Content = [new ResourceLinkBlock { Uri = "file:///big.csv", Name = "big.csv", MimeType = "text/csv" }] };

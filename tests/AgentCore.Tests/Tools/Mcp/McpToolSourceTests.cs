@@ -2,7 +2,9 @@ using System.IO.Pipelines;
 using System.Text.Json;
 using FluentAssertions;
 using Microsoft.Extensions.AI;
+using AgentCore.Tests.Fakes;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Protocol;
 using NUnit.Framework;
 
@@ -133,23 +135,108 @@ public sealed class McpToolSourceTests
     }
 
     [Test]
-    public async Task GetToolsAsync_AfterAFailure_NextRequestRetries()
+    public async Task GetToolsAsync_AfterAFailure_NoNewAttemptUntilTheBackOffIsOver()
     {
+        var time = new ManualTimeProvider();
         await using var server = new InProcessMcpServer().AddTextTool("echo", "hi");
         int attempts = 0;
         var transports = new TestTransportFactory().Map("srv", () => ++attempts == 1 ? new FailingTransport("not yet") : server.CreateTransport());
-        await using var provider = McpTestHost.Build(b => b.AddMcpServer("srv", Unused), transports);
+        await using var provider = McpTestHost.Build(b => b.AddMcpServer("srv", Unused), transports,
+            services => services.AddSingleton<TimeProvider>(time));
         var servers = provider.GetRequiredService<IMcpServers>();
 
         var first = await ToolsAsync(provider);
         var afterFirst = servers.GetStatus().Single();
-        var second = await ToolsAsync(provider);
+        time.Advance(McpServerConnection.FirstRetryDelay - TimeSpan.FromMilliseconds(1));
+        var inBackOff = await ToolsAsync(provider);
+        int attemptsInBackOff = attempts;
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        var afterBackOff = await ToolsAsync(provider);
 
         first.Should().BeEmpty();
         afterFirst.Status.Should().Be(McpServerStatus.Failed);
         afterFirst.Error.Should().Contain("not yet");
-        second.Select(t => t.Name).Should().Equal("srv_echo");
+        inBackOff.Should().BeEmpty();
+        attemptsInBackOff.Should().Be(1, "a request during the back-off gets no tools without a new attempt");
+        afterBackOff.Select(t => t.Name).Should().Equal("srv_echo");
+        attempts.Should().Be(2);
         servers.GetStatus().Single().Should().Be(new McpServerState("srv", McpServerStatus.Connected, null, 1));
+    }
+
+    [Test]
+    public async Task GetToolsAsync_FailuresInARow_BackOffDoublesUpToTheCap()
+    {
+        var time = new ManualTimeProvider();
+        int attempts = 0;
+        var transports = new TestTransportFactory().Map("down", () => { attempts++; return new FailingTransport("down"); });
+        await using var provider = McpTestHost.Build(b => b.AddMcpServer("down", Unused), transports,
+            services => services.AddSingleton<TimeProvider>(time));
+        var waits = new List<TimeSpan>();
+
+        await ToolsAsync(provider);
+        while (waits.Count < 9)
+        {
+            // Moves one second at a time until the next attempt: the wait is what the back-off was.
+            int before = attempts;
+            var waited = TimeSpan.Zero;
+            while (attempts == before)
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                waited += TimeSpan.FromSeconds(1);
+                await ToolsAsync(provider);
+            }
+
+            waits.Add(waited);
+        }
+
+        waits.Select(w => w.TotalSeconds).Should().Equal(1, 2, 4, 8, 16, 32, 60, 60, 60);
+        McpServerConnection.RetryDelay(int.MaxValue).Should().Be(McpServerConnection.MaxRetryDelay);
+    }
+
+    [Test]
+    public async Task GetToolsAsync_RequestsDuringTheBackOff_OneContentFreeWarningPerFailure()
+    {
+        var time = new ManualTimeProvider();
+        var logs = new CapturingLoggerFactory();
+        var transports = new TestTransportFactory().Map("down", () => new FailingTransport("refused: token sk-in-the-message"));
+        await using var provider = McpTestHost.Build(b => b.AddMcpServer("down", Unused), transports,
+            services => services.AddSingleton<TimeProvider>(time).AddSingleton<ILoggerFactory>(logs));
+
+        for (int i = 0; i < 5; i++)
+        {
+            await ToolsAsync(provider);
+        }
+
+        time.Advance(McpServerConnection.FirstRetryDelay);
+        for (int i = 0; i < 5; i++)
+        {
+            await ToolsAsync(provider);
+        }
+
+        var warnings = logs.Entries.Where(e => e.Level >= LogLevel.Warning).ToArray();
+        warnings.Should().HaveCount(2, "two attempts failed; the requests in between made none").And
+            .OnlyContain(e => e.Message.Contains("down", StringComparison.Ordinal) && e.Exception == null);
+        warnings.Select(e => e.Message).Should().Contain(m => m.Contains("for 1 s", StringComparison.Ordinal)).And
+            .Contain(m => m.Contains("for 2 s", StringComparison.Ordinal));
+        logs.Entries.Where(e => e.Level > LogLevel.Debug).Should().NotContain(e => e.FullText.Contains("sk-in-the-message", StringComparison.Ordinal));
+        provider.GetRequiredService<IMcpServers>().GetStatus().Single().Error.Should().Contain("sk-in-the-message", "the status keeps the whole reason");
+    }
+
+    [Test]
+    public async Task ConnectAsync_DuringTheBackOff_TriesAtOnce()
+    {
+        var time = new ManualTimeProvider();
+        await using var server = new InProcessMcpServer().AddTextTool("echo", "hi");
+        int attempts = 0;
+        var transports = new TestTransportFactory().Map("srv", () => ++attempts == 1 ? new FailingTransport("not yet") : server.CreateTransport());
+        await using var provider = McpTestHost.Build(b => b.AddMcpServer("srv", Unused), transports,
+            services => services.AddSingleton<TimeProvider>(time));
+        await ToolsAsync(provider);
+
+        var states = await provider.GetRequiredService<IMcpServers>().ConnectAsync();
+
+        states.Single().Status.Should().Be(McpServerStatus.Connected);
+        attempts.Should().Be(2);
     }
 
     [Test]
@@ -177,8 +264,6 @@ public sealed class McpToolSourceTests
     {
         var time = new ManualTimeProvider();
         var timeout = TimeSpan.FromSeconds(30);
-        var timerArmed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        time.TimerCreated += due => { if (due == timeout) { timerArmed.TrySetResult(); } };
         var silentInput = new Pipe();
         var silentOutput = new Pipe();
         var transports = new TestTransportFactory().Map("mute", () =>
@@ -187,7 +272,6 @@ public sealed class McpToolSourceTests
             transports, services => services.AddSingleton<TimeProvider>(time));
 
         var pending = ToolsAsync(provider);
-        await timerArmed.Task.WaitAsync(Safety);
         var during = provider.GetRequiredService<IMcpServers>().GetStatus().Single().Status;
         time.Advance(timeout);
         var tools = await pending.WaitAsync(Safety);
@@ -197,6 +281,29 @@ public sealed class McpToolSourceTests
         var status = provider.GetRequiredService<IMcpServers>().GetStatus().Single();
         status.Status.Should().Be(McpServerStatus.Failed);
         status.Error.Should().Contain("within 30 s");
+    }
+
+    [Test]
+    public async Task GetToolsAsync_TransportSlowToShutDown_AnsweredAtTheTimeoutWhileTheShutdownGoesOn()
+    {
+        var time = new ManualTimeProvider();
+        var timeout = TimeSpan.FromSeconds(2);
+        var hanging = new HangingTransport();
+        await using var provider = McpTestHost.Build(b => b.AddMcpServer("mute", new McpServerConfig { Command = "in-process", ConnectTimeout = timeout }),
+            new TestTransportFactory().Map("mute", () => hanging), services => services.AddSingleton<TimeProvider>(time));
+
+        var pending = ToolsAsync(provider);
+        await hanging.Connected.Task.WaitAsync(Safety);
+        time.Advance(timeout);
+        var tools = await pending.WaitAsync(Safety);
+        bool shutdownStarted = await hanging.ShutdownStarted.Task.WaitAsync(Safety).ContinueWith(t => t.IsCompletedSuccessfully);
+        var status = provider.GetRequiredService<IMcpServers>().GetStatus().Single();
+        hanging.ReleaseShutdown();
+
+        tools.Should().BeEmpty("the request is answered at the timeout, while the transport is still shutting down");
+        shutdownStarted.Should().BeTrue();
+        status.Status.Should().Be(McpServerStatus.Failed);
+        status.Error.Should().Contain("within 2 s");
     }
 
     [Test]
