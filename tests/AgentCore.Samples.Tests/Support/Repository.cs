@@ -49,10 +49,19 @@ internal static class Repository
         return builds[0].FullName;
     }
 
-    /// <summary>The version scripts/pack.sh gives the packages: <c>AgentCoreLocalVersion</c> in Directory.Build.props.</summary>
+    /// <summary>
+    /// The version scripts/pack.sh gave the packages: <c>AgentCoreLocalVersion</c> in the
+    /// artifacts/packages/local-version.props it writes beside them.
+    /// </summary>
     public static string LocalPackageVersion()
     {
-        var props = System.Xml.Linq.XDocument.Load(Path.Combine(Root, "Directory.Build.props"));
+        string path = Path.Combine(Root, "artifacts", "packages", "local-version.props");
+        if (!File.Exists(path))
+        {
+            Missing("artifacts/packages/local-version.props is missing. Run ./scripts/test.sh (or ./scripts/pack.sh): it packs the packages (CI always does).");
+        }
+
+        var props = System.Xml.Linq.XDocument.Load(path);
         return props.Descendants("AgentCoreLocalVersion").Single().Value.Trim();
     }
 }
