@@ -109,7 +109,8 @@ internal static class ToolInvoker
         _ => $"{ex.GetType().Name}: {ex.Message}",
     };
 
-    private static (string Text, List<FilePart>? Attachments) Render(object? result, TimeProvider time)
+    /// <summary>The text (and binary attachments) a tool result is stored as.</summary>
+    internal static (string Text, List<FilePart>? Attachments) Render(object? result, TimeProvider time)
     {
         switch (result)
         {

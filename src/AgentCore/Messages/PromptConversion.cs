@@ -13,9 +13,10 @@ internal static class PromptConversion
     /// Appends the chat messages of <paramref name="message"/>: a user or system message as one message;
     /// an assistant message as one assistant message per step, each followed by a tool message holding the
     /// results of that step's tool calls, so every call is answered and results follow their calls in order.
-    /// Reasoning is not sent back (providers need their own signatures for it).
+    /// Reasoning is not sent back (providers need their own signatures for it) unless <paramref name="includeReasoning"/>
+    /// is set, which is for showing a message, not for prompts.
     /// </summary>
-    public static void AppendChatMessages(SessionMessage message, List<ChatMessage> into)
+    public static void AppendChatMessages(SessionMessage message, List<ChatMessage> into, bool includeReasoning = false)
     {
         if (message.Role != ChatRole.Assistant)
         {
@@ -52,6 +53,9 @@ internal static class PromptConversion
                     break;
                 case TextPart text when text.Text.Length > 0:
                     step.Add(new TextContent(text.Text));
+                    break;
+                case ReasoningPart reasoning when includeReasoning && reasoning.Text.Length > 0:
+                    step.Add(new TextReasoningContent(reasoning.Text));
                     break;
                 case FilePart file when ToContent(file) is { } content:
                     step.Add(content);
