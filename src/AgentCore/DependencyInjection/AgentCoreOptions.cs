@@ -77,6 +77,16 @@ public sealed class AgentCoreOptions
     public string? Project { get; set; }
 
     /// <summary>
+    /// Whether AgentCore's spans carry message contents: the user's message and the reply on <c>invoke_agent</c>
+    /// (<c>gen_ai.input.messages</c>, <c>gen_ai.output.messages</c>), tool arguments and results on <c>execute_tool</c>
+    /// (<c>gen_ai.tool.call.arguments</c>, <c>gen_ai.tool.call.result</c>) and tool error texts, summaries and titles.
+    /// Default false: spans and metrics then carry ids, names, counts, costs and error types only. Like
+    /// Microsoft.Extensions.AI's <c>EnableSensitiveData</c>, turn it on only where the telemetry backend may hold
+    /// what users type. See <c>docs/observability.md</c>.
+    /// </summary>
+    public bool EnableSensitiveTelemetryData { get; set; }
+
+    /// <summary>
     /// MCP servers whose tools every turn may call, by name (1 to 32 letters, digits, '_' or '-'). The same as
     /// <c>AddMcpServer(name, config)</c>, and bindable from configuration. Default: none. See <see cref="McpServerConfig"/>.
     /// </summary>

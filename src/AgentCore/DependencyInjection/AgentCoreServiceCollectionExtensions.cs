@@ -38,6 +38,7 @@ public static class AgentCoreServiceCollectionExtensions
         services.AddMcpToolSource();
         services.TryAddSingleton<ISessionLockProvider, InProcessSessionLockProvider>();
         services.TryAddSingleton<SessionEventHub>();
+        services.TryAddSingleton<AgentCoreInstrumentation>();
         services.TryAddSingleton<ISessionEvents>(static sp => sp.GetRequiredService<SessionEventHub>());
         services.TryAddSingleton<ISessionService, SessionService>();
 

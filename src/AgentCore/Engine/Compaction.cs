@@ -138,8 +138,22 @@ internal sealed partial class Compaction
         long before = LastReplyTokens(messages) ?? EstimateTokens(history);
         publish(new CompactionStarted(session.Id, before));
 
-        await PruneAsync(covered.Skip(previous + 1).ToList(), cancellationToken).ConfigureAwait(false);
-        var summary = await SummarizeAsync(session, model, covered, cancellationToken).ConfigureAwait(false);
+        using var activity = AgentCoreInstrumentation.StartModelOperation(AgentCoreInstrumentation.CompactionOperation, session.Id, model);
+        long startedAt = _time.GetTimestamp();
+        SessionMessage summary;
+        try
+        {
+            await PruneAsync(covered.Skip(previous + 1).ToList(), cancellationToken).ConfigureAwait(false);
+            summary = await SummarizeAsync(session, model, covered, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            _service.Telemetry.EndModelOperation(activity, AgentCoreInstrumentation.CompactionOperation, model, default, null, ex, _time.GetElapsedTime(startedAt), null);
+            throw;
+        }
+
+        _service.Telemetry.EndModelOperation(activity, AgentCoreInstrumentation.CompactionOperation, model, summary.Tokens, summary.Cost, null,
+            _time.GetElapsedTime(startedAt), _options.EnableSensitiveTelemetryData ? summary.Text : null, summary.FinishReason);
         publish(new MessageUpdated(session.Id, summary));
 
         var after = new List<ChatMessage>();

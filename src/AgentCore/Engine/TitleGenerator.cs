@@ -29,8 +29,24 @@ internal static partial class TitleGenerator
                 new(ChatRole.User, text.Length > 4000 ? text[..4000] : text),
             };
             var options = new ChatOptions { ModelId = model.Info.ModelId, MaxOutputTokens = MaxOutputTokens };
-            var response = await model.ChatClient.GetResponseAsync(request, options, cancellationToken).ConfigureAwait(false);
+            using var activity = AgentCoreInstrumentation.StartModelOperation(AgentCoreInstrumentation.TitleOperation, sessionId, model);
+            long startedAt = service.Time.GetTimestamp();
+            ChatResponse response;
+            try
+            {
+                response = await model.ChatClient.GetResponseAsync(request, options, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                service.Telemetry.EndModelOperation(activity, AgentCoreInstrumentation.TitleOperation, model, default, null, ex, service.Time.GetElapsedTime(startedAt), null);
+                throw;
+            }
+
             string? title = Clean(response.Text);
+            // Titles are not priced (their cost is not part of the session's totals), so no cost is recorded either.
+            service.Telemetry.EndModelOperation(activity, AgentCoreInstrumentation.TitleOperation, model,
+                response.Usage is { } usage ? UsageAccounting.ToTokenUsage(usage) : default, null, null, service.Time.GetElapsedTime(startedAt),
+                service.Options.EnableSensitiveTelemetryData ? title : null, response.FinishReason?.Value);
             if (title is null)
             {
                 LogEmpty(logger, sessionId);

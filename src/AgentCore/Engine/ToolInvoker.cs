@@ -12,7 +12,8 @@ namespace AgentCore;
 /// </summary>
 internal static class ToolInvoker
 {
-    public sealed record Outcome(bool Succeeded, string Text, List<FilePart>? Attachments);
+    /// <summary>What a call returned; <paramref name="ErrorType"/> classifies a failure for telemetry (<c>error.type</c>).</summary>
+    public sealed record Outcome(bool Succeeded, string Text, List<FilePart>? Attachments, string? ErrorType = null);
 
     public static async Task<Outcome> InvokeAsync(
         FunctionCallContent call,
@@ -25,12 +26,12 @@ internal static class ToolInvoker
         if (!tools.TryGetValue(call.Name, out var function))
         {
             string available = tools.Count == 0 ? "none" : string.Join(", ", tools.Keys.Order(StringComparer.Ordinal));
-            return new Outcome(false, $"Unknown tool '{call.Name}'. Available tools: {available}.", null);
+            return new Outcome(false, $"Unknown tool '{call.Name}'. Available tools: {available}.", null, "unknown_tool");
         }
 
         if (call.Exception is { } parseError)
         {
-            return new Outcome(false, $"The arguments for '{call.Name}' could not be read: {parseError.Message} Send a valid JSON object.", null);
+            return new Outcome(false, $"The arguments for '{call.Name}' could not be read: {parseError.Message} Send a valid JSON object.", null, "invalid_arguments");
         }
 
         object? result;
@@ -50,7 +51,7 @@ internal static class ToolInvoker
         }
         catch (Exception ex)
         {
-            return new Outcome(false, Truncate(DescribeFailure(ex), maxOutputBytes), null);
+            return new Outcome(false, Truncate(DescribeFailure(ex), maxOutputBytes), null, ex.GetType().FullName);
         }
 
         var (text, attachments) = Render(result, time);

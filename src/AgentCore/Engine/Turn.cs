@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -43,6 +44,7 @@ internal sealed partial class Turn
     private int _stepNumber;
     private int _toolCalls;
     private bool _compactedForOverflow;
+    private Activity? _activity;
 
     public Turn(SessionService service, TurnSetup setup, AgentCoreOptions options, TimeProvider time, ILogger logger)
     {
@@ -83,6 +85,9 @@ internal sealed partial class Turn
     public async Task<TurnOutcome> RunAsync(ChannelWriter<SessionEvent> events, CancellationToken callerToken, CancellationToken turnToken)
     {
         _events = events;
+        // Started here, on the turn's own task: the model's chat spans, tool calls, compaction and title nest under it.
+        using var activity = _activity = AgentCoreInstrumentation.StartTurn(SessionId, _setup.Model, _options.AgentId);
+        long startedAt = _time.GetTimestamp();
         ExitReason exitReason = ExitReason.Completed;
         Exception? failure = null;
         try
@@ -135,6 +140,8 @@ internal sealed partial class Turn
         }
 
         (exitReason, failure) = await FinishAsync(exitReason, failure).ConfigureAwait(false);
+        _service.Telemetry.EndTurn(activity, _setup.Model, _message, exitReason, failure, _stepNumber, _toolCalls,
+            _time.GetElapsedTime(startedAt), _options.EnableSensitiveTelemetryData ? _user.Parts : null);
         Emit(new TurnCompleted(SessionId, Snapshot(_message), exitReason));
         events.TryComplete();
         return new TurnOutcome(_message, exitReason, failure);
@@ -469,7 +476,17 @@ internal sealed partial class Turn
         await SavePartAsync(part).ConfigureAwait(false);
         Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(part)));
 
-        var outcome = await ToolInvoker.InvokeAsync(call, tools, _service.Services, _options.MaxToolOutputBytes, _time, token).ConfigureAwait(false);
+        using var activity = AgentCoreInstrumentation.StartTool(_activity, SessionId, part, tools.GetValueOrDefault(call.Name));
+        ToolInvoker.Outcome outcome;
+        try
+        {
+            outcome = await ToolInvoker.InvokeAsync(call, tools, _service.Services, _options.MaxToolOutputBytes, _time, token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            _service.Telemetry.EndTool(activity, part, AgentCoreInstrumentation.AbortedErrorType, null, sensitive: false);
+            throw;
+        }
 
         part.EndedAt = _time.GetUtcNow();
         if (outcome.Succeeded)
@@ -484,6 +501,8 @@ internal sealed partial class Turn
             part.Error = outcome.Text;
             LogToolFailed(SessionId, part.ToolName, part.CallId);
         }
+
+        _service.Telemetry.EndTool(activity, part, outcome.ErrorType, part.Error, _options.EnableSensitiveTelemetryData);
 
         await SavePartAsync(part).ConfigureAwait(false);
         Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(part)));

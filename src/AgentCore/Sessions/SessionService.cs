@@ -39,8 +39,10 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         TimeProvider time,
         IServiceProvider services,
         IEnumerable<ISystemPromptProvider> systemPrompt,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null,
+        AgentCoreInstrumentation? telemetry = null)
     {
+        Telemetry = telemetry ?? new AgentCoreInstrumentation();
         _systemPrompt = systemPrompt.ToList();
         Store = store;
         _models = models;
@@ -62,6 +64,13 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     internal SessionEventHub Events { get; }
 
     internal IServiceProvider Services { get; }
+
+    /// <summary>Where the engine's spans and metrics go (see <see cref="AgentCoreInstrumentation"/>).</summary>
+    internal AgentCoreInstrumentation Telemetry { get; }
+
+    internal AgentCoreOptions Options => _options;
+
+    internal TimeProvider Time => _time;
 
     /// <inheritdoc />
     public async Task<SessionInfo> CreateAsync(CreateSessionRequest? request = null, CancellationToken cancellationToken = default)
