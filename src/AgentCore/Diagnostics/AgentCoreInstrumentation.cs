@@ -152,7 +152,7 @@ internal sealed class AgentCoreInstrumentation : IDisposable
         {
             if (sensitive)
             {
-                activity.SetTag(GenAI.ToolCallArguments, part.Arguments?.GetRawText() ?? part.RawArguments);
+                activity.SetTag(GenAI.ToolCallArguments, TelemetryContent.Arguments(part));
                 if (errorType is null)
                 {
                     activity.SetTag(GenAI.ToolCallResult, part.Output);

@@ -60,6 +60,23 @@ internal static class TelemetryContent
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
+    /// <summary>A tool call's arguments as compact JSON (the stored form may be indented), or the raw text that did not parse.</summary>
+    public static string? Arguments(ToolPart part)
+    {
+        if (part.Arguments is not { } arguments)
+        {
+            return part.RawArguments;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            arguments.WriteTo(writer);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     private static void WriteTextPart(Utf8JsonWriter writer, string type, string text)
     {
         writer.WriteStartObject();
