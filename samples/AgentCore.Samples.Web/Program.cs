@@ -14,6 +14,7 @@ using AgentCore.Samples.Web;
 //   ANTHROPIC_API_KEY           talk to Claude through Anthropic's official SDK; without it, the offline demo model answers
 //   Anthropic:Model ...         the Claude model and its limits and prices (see AnthropicSettings)
 //   Demo:WordDelayMilliseconds  how long the demo model waits between words, so streaming is visible (default 30)
+//   OTEL_EXPORTER_OTLP_ENDPOINT export AgentCore's traces and metrics over OTLP (see SampleTelemetry, docs/observability.md)
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
     Args = args,
@@ -24,6 +25,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<AgentCoreExceptionHandler>();
 builder.Services.AddHealthChecks();
+builder.AddSampleTelemetry();
 builder.Services.ConfigureHttpJsonOptions(options =>
 {
     options.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;

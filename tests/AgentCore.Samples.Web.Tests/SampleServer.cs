@@ -50,7 +50,8 @@ internal sealed partial class SampleServer : IAsyncDisposable
     /// in CI (the <c>CI</c> environment variable is set) and is ignored elsewhere, saying how to build it.
     /// </summary>
     /// <param name="wordDelay">How long the demo model waits between words (<c>Demo:WordDelayMilliseconds</c>).</param>
-    public static async Task<SampleServer> StartAsync(TimeSpan wordDelay)
+    /// <param name="environment">Environment variables to set for the sample, if any.</param>
+    public static async Task<SampleServer> StartAsync(TimeSpan wordDelay, IReadOnlyDictionary<string, string>? environment = null)
     {
         string dll = RequireBuiltSample();
         string dataDirectory = Path.Combine(Path.GetTempPath(), "agentcore-web-tests-" + Guid.NewGuid().ToString("N"));
@@ -73,6 +74,10 @@ internal sealed partial class SampleServer : IAsyncDisposable
         start.Environment.Remove("ANTHROPIC_API_KEY");
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
 
         var process = new Process { StartInfo = start };
         var server = new SampleServer(process, dataDirectory);
