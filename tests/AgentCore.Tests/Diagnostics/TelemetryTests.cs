@@ -309,6 +309,37 @@ public sealed class TelemetryTests
     }
 
     [Test]
+    public async Task Abort_MidTool_ToolSpanSaysAbortedAndTheTurnSpanIsNotAnError()
+    {
+        using var telemetry = new TelemetryCapture();
+        var started = EngineHarness.Signal();
+        var slow = AIFunctionFactory.Create(async (CancellationToken ct) =>
+        {
+            started.TrySetResult();
+            await Task.Delay(Timeout.Infinite, ct);
+            return "never";
+        }, "slow");
+        var client = new ScriptedChatClient().Enqueue(r => r.ToolCall("call_1", "slow").Usage(input: 10, output: 1));
+        await using var h = Harness(client, out string model, build: b => b.AddTool(slow));
+        var session = await h.Sessions.CreateAsync();
+        var turn = EngineHarness.CaptureAsync(h.Sessions.ChatStreamingAsync(new ChatRequest { SessionId = session.Id, Text = "go" }));
+        await started.Task;
+
+        h.Sessions.Abort(session.Id).Should().BeTrue();
+        (await turn).Completed.ExitReason.Should().Be(ExitReason.Aborted);
+
+        var span = telemetry.Turn(session.Id);
+        span.Status.Should().Be(ActivityStatusCode.Unset, "an abort is the caller's doing, not a failure");
+        span.GetTagItem("agentcore.exit_reason").Should().Be("aborted");
+        var tool = telemetry.SpansOf(span).Single(a => a.DisplayName == "execute_tool slow");
+        tool.GetTagItem("error.type").Should().Be("aborted");
+        telemetry.Instrument(AgentCoreTelemetry.ToolCallsInstrument).MetricPoints
+            .Where(p => TelemetryCapture.Tag(p, "gen_ai.tool.name") as string == "slow" && TelemetryCapture.Tag(p, "agentcore.tool.outcome") as string == "aborted")
+            .Sum(p => p.GetSumLong()).Should().BeGreaterThanOrEqualTo(1);
+        TelemetryCapture.Tag(telemetry.Points(AgentCoreTelemetry.TurnsInstrument, model).Should().ContainSingle().Subject, "agentcore.exit_reason").Should().Be("aborted");
+    }
+
+    [Test]
     public void Constructor_MeterFactoryGiven_CreatesTheAgentCoreMeterThroughIt()
     {
         using var factory = new RecordingMeterFactory();
