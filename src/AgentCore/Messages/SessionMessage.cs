@@ -22,6 +22,7 @@ public sealed class SessionMessage
     public required ChatRole Role { get; set; }
 
     /// <summary>The content, in order.</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(MessagePartListJsonConverter))]
     public List<MessagePart> Parts { get; set; } = [];
 
     /// <summary>When the message was created (UTC).</summary>

@@ -405,7 +405,7 @@ public sealed class FileSessionStoreTests
     // ---- journal compaction ----
 
     [Test]
-    public async Task GetMessagesAsync_JournalGrownWithAppends_CompactedWithNothingLost()
+    public async Task SaveAfterRead_JournalGrownWithAppends_CompactedByTheWriteWithNothingLost()
     {
         var store = Store();
         string sessionId = AgentCoreIds.NewSessionId();
@@ -424,16 +424,17 @@ public sealed class FileSessionStoreTests
 
         var read = await store.GetMessagesAsync(sessionId);
 
-        File.ReadAllLines(Journal(sessionId)).Should().HaveCount(2, "the journal is rewritten with one record per message");
+        File.ReadAllLines(Journal(sessionId)).Should().HaveCount(202, "a read never writes");
         read.Should().HaveCount(2);
         ShouldEqual(read[0], message);
-        var again = await Store().GetMessagesAsync(sessionId);
-        ShouldEqual(again[0], message);
-        again[1].Text.Should().Be("later");
 
         text.Text += "!";
         await store.SavePartAsync(message, text, "!");
-        ShouldEqual((await store.GetMessagesAsync(sessionId))[0], message);
+
+        File.ReadAllLines(Journal(sessionId)).Should().HaveCount(3, "the write after the read rewrote the journal with one record per message, then appended");
+        var again = await Store().GetMessagesAsync(sessionId);
+        ShouldEqual(again[0], message);
+        again[1].Text.Should().Be("later");
         _logger.Warnings.Should().BeEmpty();
     }
 
