@@ -323,7 +323,7 @@ public sealed partial class FileSessionStore : ISessionStore
                 corrupt.Add(content.AsSpan(lines[i].Start, lines[i].Length).ToArray());
                 if (log)
                 {
-                    LogCorruptLine(sessionId, MessageIdOf(records[i]), journal, number, problem);
+                    LogCorruptLine(sessionId, MessageIdOf(records[i], content.AsSpan(lines[i].Start, lines[i].Length)), journal, number, problem);
                 }
             }
         }
@@ -333,9 +333,37 @@ public sealed partial class FileSessionStore : ISessionStore
         return new Replay(messages, corrupt, lines.Count - corrupt.Count > messages.Count * 4 + 64);
     }
 
-    /// <summary>The message id a journal record names, when it names a well-formed one (for logs).</summary>
-    private static string MessageIdOf(JournalRecord? record) =>
-        (record?.Message?.Id ?? record?.MessageId) is { } id && Identifier.IsValid(id, IdKind.Message) ? id : "(unknown)";
+    /// <summary>The message id a journal line names, when it names a well-formed one (for logs): from the record, or from the line's JSON when it did not deserialize.</summary>
+    private static string MessageIdOf(JournalRecord? record, ReadOnlySpan<byte> line)
+    {
+        string? id = record?.Message?.Id ?? record?.MessageId;
+        if (id is null && record is null)
+        {
+            try
+            {
+                var reader = new Utf8JsonReader(line);
+                using var document = JsonDocument.ParseValue(ref reader);
+                var root = document.RootElement;
+                if (root.ValueKind == JsonValueKind.Object)
+                {
+                    if (root.TryGetProperty("m", out var message) && message.ValueKind == JsonValueKind.Object
+                        && message.TryGetProperty("id", out var messageId) && messageId.ValueKind == JsonValueKind.String)
+                    {
+                        id = messageId.GetString();
+                    }
+                    else if (root.TryGetProperty("mid", out var mid) && mid.ValueKind == JsonValueKind.String)
+                    {
+                        id = mid.GetString();
+                    }
+                }
+            }
+            catch (JsonException)
+            {
+            }
+        }
+
+        return id is not null && Identifier.IsValid(id, IdKind.Message) ? id : "(unknown)";
+    }
 
     /// <summary>Applies one journal record; returns why it cannot be applied, or null. Parts that cannot be read are dropped and reported.</summary>
     private static string? Apply(Dictionary<string, SessionMessage> byId, JournalRecord record, string sessionId, Action<string, string, string> partSkipped)

@@ -212,6 +212,32 @@ public sealed class FileSessionStoreTests
     }
 
     [Test]
+    public async Task GetMessagesAsync_BlankRoleAndNullPart_SkippedWithContentFreeWarningsNamingWhere()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var blankRole = UserMessage(sessionId, "secret text of the blank-role message");
+        var nullPart = UserMessage(sessionId, "kept text");
+        nullPart.Parts.Add(new TextPart { Id = AgentCoreIds.NewPartId(), Text = "secret text of the other part" });
+        await store.SaveMessageAsync(blankRole);
+        await store.SaveMessageAsync(nullPart);
+        var lines = File.ReadAllLines(Journal(sessionId));
+        lines[0] = lines[0].Replace("\"role\":\"user\"", "\"role\":\"\"", StringComparison.Ordinal);
+        int second = lines[1].IndexOf("{\"type\":\"text\",\"text\":\"secret", StringComparison.Ordinal);
+        int end = lines[1].IndexOf('}', second);
+        lines[1] = lines[1][..second] + "null" + lines[1][(end + 1)..];
+        File.WriteAllText(Journal(sessionId), string.Join("\n", lines) + "\n");
+
+        var read = await store.GetMessagesAsync(sessionId);
+
+        read.Should().ContainSingle().Which.Text.Should().Be("kept text");
+        _logger.Warnings.Select(w => w.Message).Should().SatisfyRespectively(
+            blank => blank.Should().Contain(sessionId).And.Contain(blankRole.Id).And.Contain("line 1 ").And.Contain(Journal(sessionId)).And.Contain("no role"),
+            part => part.Should().Contain(sessionId).And.Contain(nullPart.Id).And.Contain("line 2 ").And.Contain("#1").And.Contain("null"));
+        _logger.Warnings.Should().NotContain(w => w.Message.Contains("secret"), "a record's content is never logged");
+    }
+
+    [Test]
     public async Task GetMessagesAsync_UnterminatedLastLine_NotYetThereWithoutWarning()
     {
         var store = Store();
