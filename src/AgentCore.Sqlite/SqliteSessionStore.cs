@@ -63,6 +63,10 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// calls it first, so calling it is only needed to migrate at start-up.
     /// </summary>
     /// <exception cref="InvalidOperationException">The database was written by a newer version of this package.</exception>
+    /// <exception cref="AgentCoreException">
+    /// The file is not an SQLite database, is corrupt, cannot be opened or written, or its disk is full: the message names
+    /// the file and the way out (the <see cref="SqliteException"/> is the inner exception). Every other method throws it too.
+    /// </exception>
     public async ValueTask MigrateAsync(CancellationToken cancellationToken = default)
     {
         if (_migrated)
@@ -649,6 +653,10 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 LogBusy(DatabasePath, attempt);
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(200).Ticks));
+            }
+            catch (SqliteException ex) when (SqliteDatabase.Unusable(ex, DatabasePath) is { } unusable)
+            {
+                throw unusable;
             }
         }
     }
