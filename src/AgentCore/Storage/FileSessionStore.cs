@@ -14,10 +14,12 @@ namespace AgentCore;
 /// <para>Layout: <c>sessions/&lt;id&gt;.json</c> holds one session, replaced atomically (temporary file and
 /// rename); <c>messages/&lt;session id&gt;.jsonl</c> is an append-only journal of the session's messages: whole
 /// messages, single parts, and text appended to a streaming part, one JSON record a line. Loading replays it;
-/// a journal that has grown well past its messages is rewritten compactly, again atomically.</para>
+/// a journal a read found well past its messages is rewritten compactly, again atomically, by the next write to it
+/// (reads never write, so a read-only data folder serves every read).</para>
 /// <para>Safe for many threads and several processes on one directory: appends and rewrites take the journal's
 /// lock (see <see cref="FileAppender"/>); readers skip an unterminated last line, so they never see half a record.
-/// A corrupt file or line is skipped with a warning. Listing sessions reads no message.</para>
+/// A corrupt file or line (or part) is skipped with a warning naming where, never the content. Listing sessions reads no
+/// message. A write the disk refuses (read-only, full, no permission) fails at once with an error naming the file.</para>
 /// </remarks>
 public sealed partial class FileSessionStore : ISessionStore
 {
