@@ -413,21 +413,16 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
                 SummarizedThrough = reader.IsDBNull(15) ? null : reader.GetString(15),
                 FinishReason = reader.IsDBNull(16) ? null : reader.GetString(16),
             };
-            if (!reader.IsDBNull(17))
+            if (!reader.IsDBNull(17) && (message.Error = StoredRecords.DeserializeError(buffer.Read(reader, 17))) is null)
             {
-                try
-                {
-                    message.Error = StoredRecords.DeserializeError(buffer.Read(reader, 17));
-                }
-                catch (JsonException)
-                {
-                }
+                LogCorruptMessage(logger, sessionId, id, "its error is not an error");
+                return null;
+            }
 
-                if (message.Error is null)
-                {
-                    LogCorruptMessage(logger, sessionId, id, "its error is not an error");
-                    return null;
-                }
+            if (StoredRecords.CheckMessage(message, sessionId, partSkipped: null) is { } bad)
+            {
+                LogCorruptMessage(logger, sessionId, id, bad);
+                return null;
             }
 
             return message;
@@ -455,21 +450,13 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
 
             problem = "it has no JSON and is not a text or reasoning part";
         }
+        else if (StoredRecords.ReadPart(buffer.Read(reader, 3), id, out string? bad) is { } part)
+        {
+            return part;
+        }
         else
         {
-            try
-            {
-                if (StoredRecords.DeserializePart(buffer.Read(reader, 3), id) is { } part)
-                {
-                    return part;
-                }
-
-                problem = "the row holds no part with its id";
-            }
-            catch (JsonException ex)
-            {
-                problem = ex.Message;
-            }
+            problem = bad!;
         }
 
         LogCorruptPart(logger, message.SessionId, message.Id, id, problem);
@@ -553,42 +540,25 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
 
     private SessionInfo? ReadSession(string id, string json)
     {
-        try
+        if (StoredRecords.ReadSession(json, id, out string? problem) is { } session)
         {
-            if (StoredRecords.DeserializeSession(json) is { } session && session.Id == id)
-            {
-                return session;
-            }
-
-            LogCorruptSession(_logger, id, "the row holds no session with its id");
-        }
-        catch (JsonException ex)
-        {
-            LogCorruptSession(_logger, id, ex.Message);
+            return session;
         }
 
+        LogCorruptSession(_logger, id, problem!);
         return null;
     }
 
     /// <summary>A session from a row of (data, id); null (with a warning) when the row is corrupt.</summary>
     private SessionInfo? ReadSession(NpgsqlDataReader reader, Utf8Buffer buffer)
     {
-        string problem;
-        try
+        string id = reader.GetString(1);
+        if (StoredRecords.ReadSession(buffer.Read(reader, 0), id, out string? problem) is { } session)
         {
-            if (StoredRecords.DeserializeSession(buffer.Read(reader, 0)) is { } session && session.Id == reader.GetString(1))
-            {
-                return session;
-            }
-
-            problem = "the row holds no session with its id";
-        }
-        catch (JsonException ex)
-        {
-            problem = ex.Message;
+            return session;
         }
 
-        LogCorruptSession(_logger, reader.GetString(1), problem);
+        LogCorruptSession(_logger, id, problem!);
         return null;
     }
 
@@ -605,7 +575,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         }
         catch (JsonException ex)
         {
-            LogCorruptMessage(logger, sessionId, id, ex.Message);
+            LogCorruptMessage(logger, sessionId, id, JsonErrors.Describe(ex));
         }
 
         return null;
@@ -624,7 +594,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         }
         catch (JsonException ex)
         {
-            LogCorruptPart(logger, sessionId, messageId, id, ex.Message);
+            LogCorruptPart(logger, sessionId, messageId, id, JsonErrors.Describe(ex));
         }
 
         return null;

@@ -127,6 +127,34 @@ internal static class SqliteDatabase
         }
     }
 
+    /// <summary>
+    /// The error to throw in place of <paramref name="exception"/> when it means the database file itself is unusable —
+    /// not a database, corrupt, cannot be opened, read-only, or on a full disk — naming the file and the way out; null
+    /// for other errors (which are rethrown as they are).
+    /// </summary>
+    public static AgentCoreException? Unusable(SqliteException exception, string path)
+    {
+        string? problem = (exception.SqliteErrorCode & 0xFF) switch
+        {
+            26 => "is not an SQLite database (SQLITE_NOTADB)",
+            11 => "is corrupt (SQLITE_CORRUPT)",
+            14 => "cannot be opened (SQLITE_CANTOPEN): check that its folder exists and may be written",
+            8 => "may not be written (SQLITE_READONLY): the file or its folder is read-only",
+            13 => "cannot grow: the disk is full (SQLITE_FULL); nothing committed before was changed",
+            10 => "could not be read or written (SQLITE_IOERR)",
+            _ => null,
+        };
+        if (problem is null)
+        {
+            return null;
+        }
+
+        string wayOut = (exception.SqliteErrorCode & 0xFF) is 26 or 11
+            ? " Move the file aside (with its -wal and -shm files) and restore a backup, or point UseSqlite at another path; AgentCore creates a new database where none exists."
+            : " Fix the disk or permissions, or point UseSqlite at another path.";
+        return new AgentCoreException($"The SQLite database '{path}' {problem}.{wayOut}", exception);
+    }
+
     /// <summary>Whether <paramref name="exception"/> means another connection holds a lock (<c>SQLITE_BUSY</c> or <c>SQLITE_LOCKED</c>).</summary>
     public static bool IsBusy(SqliteException exception) => exception.SqliteErrorCode is 5 or 6;
 

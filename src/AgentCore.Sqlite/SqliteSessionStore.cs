@@ -63,6 +63,10 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// calls it first, so calling it is only needed to migrate at start-up.
     /// </summary>
     /// <exception cref="InvalidOperationException">The database was written by a newer version of this package.</exception>
+    /// <exception cref="AgentCoreException">
+    /// The file is not an SQLite database, is corrupt, cannot be opened or written, or its disk is full: the message names
+    /// the file and the way out (the <see cref="SqliteException"/> is the inner exception). Every other method throws it too.
+    /// </exception>
     public async ValueTask MigrateAsync(CancellationToken cancellationToken = default)
     {
         if (_migrated)
@@ -389,6 +393,10 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         {
             problem = "its completion time is not a time";
         }
+        else if (!rows.IsInteger(6) || !rows.IsInteger(7) || !rows.IsInteger(8) || !rows.IsInteger(9) || !rows.IsInteger(10) || !rows.IsInteger(12))
+        {
+            problem = "its token counts or summary flag are not integers";
+        }
         else if (StoredRecords.ParseDecimal(rows.Bytes(11)) is not { } cost)
         {
             problem = "its cost is not a number";
@@ -415,23 +423,16 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 FinishReason = rows.IsNull(14) ? null : StoredRecords.CachedString(rows.Bytes(14), ref finish),
                 Error = error,
             };
-            return message;
+            if ((problem = StoredRecords.CheckMessage(message, sessionId, partSkipped: null)) is null)
+            {
+                return message;
+            }
         }
 
         LogCorruptMessage(sessionId, id, problem);
         return null;
 
-        static MessageError? ReadError(ReadOnlySpan<byte> json)
-        {
-            try
-            {
-                return StoredRecords.DeserializeError(json);
-            }
-            catch (JsonException)
-            {
-                return null;
-            }
-        }
+        static MessageError? ReadError(ReadOnlySpan<byte> json) => StoredRecords.DeserializeError(json);
     }
 
     /// <summary>A part from a row of <see cref="ReadMessages"/>' second scan; null (with a warning) when the row is corrupt.</summary>
@@ -452,21 +453,13 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
             problem = "it has no JSON and is not a text or reasoning part";
         }
+        else if (StoredRecords.ReadPart(rows.Bytes(3), id, out string? bad) is { } part)
+        {
+            return part;
+        }
         else
         {
-            try
-            {
-                if (StoredRecords.DeserializePart(rows.Bytes(3), id) is { } part)
-                {
-                    return part;
-                }
-
-                problem = "the row holds no part with its id";
-            }
-            catch (JsonException ex)
-            {
-                problem = ex.Message;
-            }
+            problem = bad!;
         }
 
         LogCorruptPart(message.SessionId, message.Id, id, problem);
@@ -602,7 +595,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         }
         catch (JsonException ex)
         {
-            LogCorruptMessage(sessionId, id, ex.Message);
+            LogCorruptMessage(sessionId, id, JsonErrors.Describe(ex));
         }
 
         return null;
@@ -621,7 +614,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         }
         catch (JsonException ex)
         {
-            LogCorruptPart(sessionId, messageId, id, ex.Message);
+            LogCorruptPart(sessionId, messageId, id, JsonErrors.Describe(ex));
         }
 
         return null;
@@ -661,6 +654,10 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(200).Ticks));
             }
+            catch (SqliteException ex) when (SqliteDatabase.Unusable(ex, DatabasePath) is { } unusable)
+            {
+                throw unusable;
+            }
         }
     }
 
@@ -678,42 +675,30 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
     private SessionInfo? ReadSession(string id, string json)
     {
-        try
+        if (StoredRecords.ReadSession(json, id, out string? problem) is { } session)
         {
-            if (StoredRecords.DeserializeSession(json) is { } session && session.Id == id)
-            {
-                return session;
-            }
-
-            LogCorruptSession(id, "the row holds no session with its id");
-        }
-        catch (JsonException ex)
-        {
-            LogCorruptSession(id, ex.Message);
+            return session;
         }
 
+        LogCorruptSession(id, problem!);
         return null;
     }
 
     /// <summary>A session from a row of (data, id); null (with a warning) when the row is corrupt.</summary>
     private SessionInfo? ReadSession(SqliteRows rows)
     {
-        string problem;
-        try
+        string? problem;
+        if (StoredRecords.ReadSession(rows.Bytes(0), expectedId: null, out problem) is { } session)
         {
-            if (StoredRecords.DeserializeSession(rows.Bytes(0)) is { } session && System.Text.Ascii.Equals(rows.Bytes(1), session.Id))
+            if (System.Text.Ascii.Equals(rows.Bytes(1), session.Id))
             {
                 return session;
             }
 
-            problem = "the row holds no session with its id";
-        }
-        catch (JsonException ex)
-        {
-            problem = ex.Message;
+            problem = "the record holds another session than its key says";
         }
 
-        LogCorruptSession(rows.String(1), problem);
+        LogCorruptSession(rows.String(1), problem!);
         return null;
     }
 

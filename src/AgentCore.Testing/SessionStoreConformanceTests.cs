@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using FluentAssertions;
 using Microsoft.Extensions.AI;
 using NUnit.Framework;
@@ -66,6 +67,23 @@ public abstract class SessionStoreConformanceTests
     /// no longer parses, leaving the session's other messages intact. Returns false (the default) when the store cannot hold corrupt data.
     /// </summary>
     protected virtual ValueTask<bool> CorruptMessageAsync(ISessionStore store, string sessionId, string messageId) => ValueTask.FromResult(false);
+
+    /// <summary>
+    /// Stores session <paramref name="session"/> (already saved) damaged as <paramref name="damage"/> says, in place of its
+    /// record. A store that keeps sessions as AgentCore JSON can write <see cref="DamagedSessionJson"/>. Returns false
+    /// (the default) when the store cannot hold that damage (its schema or type system rules it out).
+    /// </summary>
+    protected virtual ValueTask<bool> DamageSessionAsync(ISessionStore store, SessionInfo session, SessionRecordDamage damage) => ValueTask.FromResult(false);
+
+    /// <summary>
+    /// Stores message <paramref name="message"/> (already saved) damaged as <paramref name="damage"/> says, in place of its
+    /// record; the part damages spoil <paramref name="part"/> (a completed tool part of the message) only. A store that
+    /// keeps messages as AgentCore JSON can write <see cref="DamagedMessageJson"/>, one that keeps parts as JSON rows
+    /// <see cref="DamagedPartJson"/>. Returns false (the default) when the store cannot hold that damage (a NOT NULL or
+    /// typed column rules it out).
+    /// </summary>
+    protected virtual ValueTask<bool> DamageMessageAsync(ISessionStore store, SessionMessage message, MessagePart part, MessageRecordDamage damage) =>
+        ValueTask.FromResult(false);
 
     /// <summary>
     /// Makes every attempt to read the messages of session <paramref name="sessionId"/> fail (for example by moving the
@@ -664,6 +682,71 @@ public abstract class SessionStoreConformanceTests
         ShouldEqual(await Store.GetMessagesAsync(sessionId), before, after);
     }
 
+    // ---- records of every bad shape ----
+
+    /// <summary>Every <see cref="SessionRecordDamage"/>.</summary>
+    protected static IEnumerable<SessionRecordDamage> SessionDamages => Enum.GetValues<SessionRecordDamage>();
+
+    /// <summary>Every <see cref="MessageRecordDamage"/>.</summary>
+    protected static IEnumerable<MessageRecordDamage> MessageDamages => Enum.GetValues<MessageRecordDamage>();
+
+    /// <summary>Whether <paramref name="damage"/> spoils one part (the message is read without it) rather than the message's own fields.</summary>
+    protected static bool IsPartDamage(MessageRecordDamage damage) => damage >= MessageRecordDamage.NullPart;
+
+    /// <summary>A session whose record is damaged in any way reads as null and is left out of the listing; the others are served.</summary>
+    [TestCaseSource(nameof(SessionDamages))]
+    public async Task GetAndListSessions_DamagedSession_SkippedOthersRead(SessionRecordDamage damage)
+    {
+        var damaged = NewSession(BaseTime) with { Metadata = new Dictionary<string, string> { ["owner"] = "ada" } };
+        var good = NewSession(BaseTime.AddSeconds(1));
+        await Store.SaveSessionAsync(damaged);
+        await Store.SaveSessionAsync(good);
+        if (!await DamageSessionAsync(Store, damaged, damage))
+        {
+            Assert.Ignore($"{Store.GetType().Name}: the fixture cannot store a session damaged as {damage} (DamageSessionAsync returned false).");
+        }
+
+        (await Store.GetSessionAsync(damaged.Id)).Should().BeNull();
+        (await ListAsync(Store)).Should().ContainSingle().Which.Should().BeEquivalentTo(good);
+        (await Store.GetSessionAsync(good.Id)).Should().BeEquivalentTo(good);
+    }
+
+    /// <summary>
+    /// A message whose own fields are damaged in any way is skipped and the others are served; a damaged part is skipped and
+    /// its message served with its other parts; and the session takes new messages afterwards.
+    /// </summary>
+    [TestCaseSource(nameof(MessageDamages))]
+    public async Task GetMessagesAsync_DamagedRecord_SkippedRestRead(MessageRecordDamage damage)
+    {
+        string sessionId = AgentCoreIds.NewSessionId();
+        var before = UserMessage(sessionId, BaseTime, "before");
+        var damaged = EveryPartMessage(sessionId, BaseTime);
+        var after = UserMessage(sessionId, BaseTime, "after");
+        await Store.SaveMessageAsync(before);
+        await Store.SaveMessageAsync(damaged);
+        await Store.SaveMessageAsync(after);
+        var part = damaged.Parts.OfType<ToolPart>().First(static t => t.State == ToolState.Completed);
+        if (!await DamageMessageAsync(Store, damaged, part, damage))
+        {
+            Assert.Ignore($"{Store.GetType().Name}: the fixture cannot store a message damaged as {damage} (DamageMessageAsync returned false).");
+        }
+
+        var expected = new List<SessionMessage> { before };
+        if (IsPartDamage(damage))
+        {
+            var withoutPart = JsonSerializer.Deserialize<SessionMessage>(ToJson(damaged), AgentCoreJson.Options)!;
+            withoutPart.Parts.RemoveAll(p => p.Id == part.Id);
+            expected.Add(withoutPart);
+        }
+
+        expected.Add(after);
+        ShouldEqual(await Store.GetMessagesAsync(sessionId), [.. expected]);
+
+        var later = UserMessage(sessionId, BaseTime, "later");
+        await Store.SaveMessageAsync(later);
+        ShouldEqual(await Store.GetMessagesAsync(sessionId), [.. expected, later]);
+    }
+
     /// <summary>Listing order is by creation: a later update does not move a session up.</summary>
     [Test]
     public async Task ListSessionsAsync_OlderSessionUpdatedLater_StillListedByCreation()
@@ -825,6 +908,169 @@ public abstract class SessionStoreConformanceTests
             },
         ];
         return message;
+    }
+
+    /// <summary>The AgentCore JSON of <paramref name="session"/>, damaged as <paramref name="damage"/> says.</summary>
+    protected static string DamagedSessionJson(SessionInfo session, SessionRecordDamage damage)
+    {
+        var node = JsonNode.Parse(JsonSerializer.Serialize(session, AgentCoreJson.Options))!.AsObject();
+        switch (damage)
+        {
+            case SessionRecordDamage.Truncated:
+                string json = node.ToJsonString();
+                return json[..(json.Length / 2)];
+            case SessionRecordDamage.NotAnObject:
+                return "[" + node.ToJsonString() + "]";
+            case SessionRecordDamage.MissingId:
+                node.Remove("id");
+                break;
+            case SessionRecordDamage.MalformedId:
+                node["id"] = "ses_../../etc/passwd";
+                break;
+            case SessionRecordDamage.AnotherSessionsId:
+                node["id"] = AgentCoreIds.NewSessionId();
+                break;
+            case SessionRecordDamage.MissingTitle:
+                node.Remove("title");
+                break;
+            case SessionRecordDamage.NullTitle:
+                node["title"] = null;
+                break;
+            case SessionRecordDamage.TitleOfWrongType:
+                node["title"] = 42;
+                break;
+            case SessionRecordDamage.BadCreatedAt:
+                node["createdAt"] = "yesterday";
+                break;
+            case SessionRecordDamage.CreatedAtOfWrongType:
+                node["createdAt"] = 42;
+                break;
+            case SessionRecordDamage.TokensOfWrongType:
+                node["tokens"] = "many";
+                break;
+            case SessionRecordDamage.NegativeTokens:
+                node["tokens"] = new JsonObject { ["input"] = -5 };
+                break;
+            case SessionRecordDamage.NullMetadataValue:
+                node["metadata"] = new JsonObject { ["owner"] = null };
+                break;
+            case SessionRecordDamage.MetadataOfWrongType:
+                node["metadata"] = new JsonArray(1, 2);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(damage), damage, "Not a session damage.");
+        }
+
+        return node.ToJsonString();
+    }
+
+    /// <summary>
+    /// The AgentCore JSON of <paramref name="message"/> (parts included), damaged as <paramref name="damage"/> says: part
+    /// damages spoil the part with id <paramref name="partId"/> (see <see cref="DamagedPartJson"/>).
+    /// </summary>
+    protected static string DamagedMessageJson(SessionMessage message, string partId, MessageRecordDamage damage)
+    {
+        var node = JsonNode.Parse(ToJson(message))!.AsObject();
+        if (IsPartDamage(damage))
+        {
+            var parts = node["parts"]!.AsArray();
+            int index = message.Parts.FindIndex(p => p.Id == partId);
+            var part = parts[index]!;
+            parts[index] = DamagedPart(part.AsObject(), damage);
+            return node.ToJsonString();
+        }
+
+        switch (damage)
+        {
+            case MessageRecordDamage.Truncated:
+                string json = node.ToJsonString();
+                return json[..(json.Length / 2)];
+            case MessageRecordDamage.MissingId:
+                node.Remove("id");
+                break;
+            case MessageRecordDamage.MalformedId:
+                node["id"] = "msg_../../etc/passwd";
+                break;
+            case MessageRecordDamage.MissingRole:
+                node.Remove("role");
+                break;
+            case MessageRecordDamage.BlankRole:
+                node["role"] = "";
+                break;
+            case MessageRecordDamage.WhiteSpaceRole:
+                node["role"] = "  ";
+                break;
+            case MessageRecordDamage.NullRole:
+                node["role"] = null;
+                break;
+            case MessageRecordDamage.RoleOfWrongType:
+                node["role"] = 5;
+                break;
+            case MessageRecordDamage.MissingCreatedAt:
+                node.Remove("createdAt");
+                break;
+            case MessageRecordDamage.BadCreatedAt:
+                node["createdAt"] = "yesterday";
+                break;
+            case MessageRecordDamage.CreatedAtOfWrongType:
+                node["createdAt"] = true;
+                break;
+            case MessageRecordDamage.TokensOfWrongType:
+                node["tokens"] = "many";
+                break;
+            case MessageRecordDamage.NegativeTokens:
+                node["tokens"] = new JsonObject { ["input"] = -5 };
+                break;
+            case MessageRecordDamage.PartsOfWrongType:
+                node["parts"] = "none";
+                break;
+            case MessageRecordDamage.BadError:
+                node["error"] = "boom";
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(damage), damage, "Not a message damage.");
+        }
+
+        return node.ToJsonString();
+    }
+
+    /// <summary>The AgentCore JSON of <paramref name="part"/> (a tool part), damaged as a part damage <paramref name="damage"/> says.</summary>
+    protected static string DamagedPartJson(MessagePart part, MessageRecordDamage damage)
+    {
+        var node = JsonNode.Parse(JsonSerializer.Serialize(part, AgentCoreJson.Options))!.AsObject();
+        return DamagedPart(node, damage)?.ToJsonString() ?? "null";
+    }
+
+    private static JsonNode? DamagedPart(JsonObject part, MessageRecordDamage damage)
+    {
+        var copy = JsonNode.Parse(part.ToJsonString())!.AsObject();
+        switch (damage)
+        {
+            case MessageRecordDamage.NullPart:
+                return null;
+            case MessageRecordDamage.UnknownPartType:
+                copy["type"] = "hologram";
+                break;
+            case MessageRecordDamage.PartMissingType:
+                copy.Remove("type");
+                break;
+            case MessageRecordDamage.PartMissingId:
+                copy.Remove("id");
+                break;
+            case MessageRecordDamage.PartFieldOfWrongType:
+                copy["callId"] = 5;
+                break;
+            case MessageRecordDamage.PartNullField:
+                copy["toolName"] = null;
+                break;
+            case MessageRecordDamage.PartStateOutOfRange:
+                copy["state"] = 42;
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(damage), damage, "Not a part damage.");
+        }
+
+        return copy;
     }
 
     /// <summary>Parses <paramref name="json"/> into a standalone <see cref="JsonElement"/>.</summary>

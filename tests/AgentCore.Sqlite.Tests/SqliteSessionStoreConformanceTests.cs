@@ -32,6 +32,45 @@ public sealed class SqliteSessionStoreConformanceTests : SessionStoreConformance
         return true;
     }
 
+    protected override async ValueTask<bool> DamageSessionAsync(ISessionStore store, SessionInfo session, SessionRecordDamage damage)
+    {
+        await ExecuteAsync("UPDATE sessions SET data = $json WHERE id = $id", session.Id, ("$json", DamagedSessionJson(session, damage)));
+        return true;
+    }
+
+    protected override async ValueTask<bool> DamageMessageAsync(ISessionStore store, SessionMessage message, MessagePart part, MessageRecordDamage damage)
+    {
+        if (IsPartDamage(damage))
+        {
+            string type = damage == MessageRecordDamage.UnknownPartType ? "hologram" : "tool";
+            await ExecuteAsync("UPDATE parts SET data = $json, type = $type WHERE message_id = $id AND id = $part", message.Id,
+                ("$json", DamagedPartJson(part, damage)), ("$type", type), ("$part", part.Id));
+            return true;
+        }
+
+        // Role and creation time are NOT NULL columns; a message's own fields hold no JSON to cut off or to mistype.
+        string? set = damage switch
+        {
+            MessageRecordDamage.MissingId => "id = ''",
+            MessageRecordDamage.MalformedId => "id = 'msg_../../etc/passwd'",
+            MessageRecordDamage.BlankRole => "role = ''",
+            MessageRecordDamage.WhiteSpaceRole => "role = '  '",
+            MessageRecordDamage.BadCreatedAt => "created_at = 'yesterday'",
+            MessageRecordDamage.CreatedAtOfWrongType => "created_at = 1.5",
+            MessageRecordDamage.TokensOfWrongType => "input_tokens = 'many'",
+            MessageRecordDamage.NegativeTokens => "input_tokens = -5",
+            MessageRecordDamage.BadError => "error = '{'",
+            _ => null,
+        };
+        if (set is null)
+        {
+            return false;
+        }
+
+        await ExecuteAsync($"UPDATE messages SET {set} WHERE id = $id", message.Id);
+        return true;
+    }
+
     protected override async ValueTask<bool> MakeMessagesUnreadableAsync(ISessionStore store, string sessionId)
     {
         await ExecuteAsync("ALTER TABLE messages RENAME TO messages_moved_away", sessionId);
@@ -48,13 +87,18 @@ public sealed class SqliteSessionStoreConformanceTests : SessionStoreConformance
         return ValueTask.CompletedTask;
     }
 
-    private async Task ExecuteAsync(string sql, string id)
+    private async Task ExecuteAsync(string sql, string id, params (string Name, string Value)[] parameters)
     {
         await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.Parameters.AddWithValue("$id", id);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
         await command.ExecuteNonQueryAsync();
     }
 }

@@ -138,6 +138,73 @@ public sealed class SqliteSessionStoreTests
     }
 
     [Test]
+    public async Task AnyMethod_FileOfGarbageBytes_ThrowsAgentCoreExceptionNamingTheFileAndTheWayOut()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
+        var garbage = new byte[8192];
+        new Random(42).NextBytes(garbage);
+        await File.WriteAllBytesAsync(DatabasePath, garbage);
+        using var store = new SqliteSessionStore(DatabasePath);
+
+        foreach (var call in new Func<Task>[]
+        {
+            () => store.MigrateAsync().AsTask(),
+            () => store.GetSessionAsync(AgentCoreIds.NewSessionId()).AsTask(),
+            () => store.GetMessagesAsync(AgentCoreIds.NewSessionId()).AsTask(),
+        })
+        {
+            var thrown = await call.Should().ThrowAsync<AgentCoreException>();
+            thrown.Which.Message.Should().Contain(DatabasePath).And.Contain("not an SQLite database").And.Contain("Move the file aside")
+                .And.Contain("restore a backup").And.Contain("UseSqlite");
+            thrown.Which.InnerException.Should().BeOfType<SqliteException>();
+        }
+
+        (await File.ReadAllBytesAsync(DatabasePath)).Should().Equal(garbage, "the store never writes over a file it cannot read");
+    }
+
+    [Test]
+    public async Task GetMessagesAsync_TruncatedDatabase_ThrowsAgentCoreExceptionNamingTheFile()
+    {
+        string sessionId = AgentCoreIds.NewSessionId();
+        using (var store = new SqliteSessionStore(DatabasePath))
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                await store.SaveMessageAsync(new SessionMessage
+                {
+                    Id = AgentCoreIds.NewMessageId(), SessionId = sessionId, Role = Microsoft.Extensions.AI.ChatRole.User, CreatedAt = DateTimeOffset.UnixEpoch,
+                    Parts = [new TextPart { Id = AgentCoreIds.NewPartId(), Text = new string('x', 2000) }],
+                });
+            }
+        }
+
+        SqliteConnection.ClearAllPools();
+        File.Exists(DatabasePath + "-wal").Should().BeFalse("closing the last connection checkpoints the WAL into the file");
+        await using (var file = new FileStream(DatabasePath, FileMode.Open))
+        {
+            file.SetLength(file.Length / 2);
+        }
+
+        using var reopened = new SqliteSessionStore(DatabasePath);
+        var thrown = await FluentActions.Awaiting(() => reopened.GetMessagesAsync(sessionId).AsTask()).Should().ThrowAsync<AgentCoreException>();
+        thrown.Which.Message.Should().Contain(DatabasePath).And.Contain("corrupt").And.Contain("restore a backup");
+    }
+
+    [Test]
+    public async Task AnyMethod_EmptyFile_TreatedAsANewDatabase()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
+        await File.WriteAllBytesAsync(DatabasePath, []);
+        using var store = new SqliteSessionStore(DatabasePath);
+        var session = new SessionInfo { Id = AgentCoreIds.NewSessionId(), Title = "t", CreatedAt = DateTimeOffset.UnixEpoch, UpdatedAt = DateTimeOffset.UnixEpoch };
+
+        await store.SaveSessionAsync(session);
+
+        (await store.GetSessionAsync(session.Id)).Should().BeEquivalentTo(session);
+        new FileInfo(DatabasePath).Length.Should().BePositive();
+    }
+
+    [Test]
     public async Task GetMessagesAsync_PartsOfMessagesInterleaved_EachMessageGetsItsOwnInOrder()
     {
         using var store = new SqliteSessionStore(DatabasePath);

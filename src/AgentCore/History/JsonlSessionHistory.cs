@@ -203,7 +203,7 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
     private async ValueTask AppendAsync(SessionHistoryEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        await FileAppender.AppendAsync(FilePath, JsonLine.Serialize(entry, AgentCoreJsonContext.Default.SessionHistoryEntry), cancellationToken).ConfigureAwait(false);
+        await FileAppender.AppendAsync(FilePath, JsonLine.Serialize(entry, AgentCoreJsonContext.Default.SessionHistoryEntry), "usage history", cancellationToken).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt line {Line} of usage history {Path}: {Reason}")]

@@ -97,21 +97,29 @@ internal static class PromptConversion
     }
 
     /// <summary>Converts user content into parts: text and files.</summary>
+    /// <exception cref="ArgumentException">
+    /// The text, or a <see cref="TextContent"/>, contains a lone UTF-16 surrogate (the message names where): it cannot be
+    /// stored as UTF-8 without changing it. Or a content is of a type that cannot be user input.
+    /// </exception>
     public static List<MessagePart> ToParts(string? text, IEnumerable<AIContent>? contents, TimeProvider time)
     {
         var parts = new List<MessagePart>();
         if (!string.IsNullOrEmpty(text))
         {
+            ThrowIfLoneSurrogate(text, "ChatRequest.Text", nameof(text));
             parts.Add(new TextPart { Id = Identifier.Create(IdKind.Part, time), Text = text });
         }
 
+        int index = -1;
         foreach (var content in contents ?? [])
         {
+            index++;
             switch (content)
             {
                 case TextContent t:
                     if (!string.IsNullOrEmpty(t.Text))
                     {
+                        ThrowIfLoneSurrogate(t.Text, $"ChatRequest.Contents[{index}] (TextContent)", nameof(contents));
                         parts.Add(new TextPart { Id = Identifier.Create(IdKind.Part, time), Text = t.Text });
                     }
 
@@ -130,6 +138,32 @@ internal static class PromptConversion
         }
 
         return parts;
+    }
+
+    /// <summary>
+    /// Throws when <paramref name="text"/> holds a high surrogate not followed by a low one, or a low surrogate not preceded
+    /// by a high one: UTF-8 (every store's encoding) cannot represent it, and replacing it would change what the user sent.
+    /// </summary>
+    internal static void ThrowIfLoneSurrogate(string text, string what, string paramName)
+    {
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (!char.IsSurrogate(c))
+            {
+                continue;
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+                continue;
+            }
+
+            throw new ArgumentException(
+                $"{what} contains a lone UTF-16 surrogate (U+{(int)c:X4}) at index {i}: it is not valid Unicode and cannot be stored. " +
+                "Remove it or replace it (with U+FFFD, say) before sending.", paramName);
+        }
     }
 
     private static AIContent? ToContent(FilePart file)

@@ -19,9 +19,11 @@ public sealed class SessionMessage
     public required string SessionId { get; set; }
 
     /// <summary>Who wrote the message: <see cref="ChatRole.User"/>, <see cref="ChatRole.Assistant"/> or <see cref="ChatRole.System"/>.</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(StoredRoleJsonConverter))]
     public required ChatRole Role { get; set; }
 
     /// <summary>The content, in order.</summary>
+    [System.Text.Json.Serialization.JsonConverter(typeof(MessagePartListJsonConverter))]
     public List<MessagePart> Parts { get; set; } = [];
 
     /// <summary>When the message was created (UTC).</summary>

@@ -22,10 +22,16 @@ internal static class FileAppender
     private static TimeProvider Time => TimeProvider.System;
 
     /// <summary>Appends <paramref name="record"/> (which must end with a newline) to <paramref name="path"/> in one write.</summary>
-    public static async ValueTask AppendAsync(string path, ReadOnlyMemory<byte> record, CancellationToken cancellationToken)
+    /// <param name="path">The file.</param>
+    /// <param name="record">The record, ending with a newline.</param>
+    /// <param name="what">What the file is, for the error when the write fails (<c>message journal</c>).</param>
+    /// <param name="cancellationToken">Cancels the wait for the lock and the write.</param>
+    /// <exception cref="IOException">The file cannot be written (read-only or full disk, ...): the message names the path; the file is left as it was.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file or its folder may not be written: the message names the path.</exception>
+    public static async ValueTask AppendAsync(string path, ReadOnlyMemory<byte> record, string what, CancellationToken cancellationToken)
     {
         await using var held = await LockAsync(path, cancellationToken).ConfigureAwait(false);
-        await AppendLockedAsync(path, record, cancellationToken).ConfigureAwait(false);
+        await AppendLockedAsync(path, record, what, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Appends to a file whose lock the caller holds.</summary>
@@ -33,9 +39,29 @@ internal static class FileAppender
     /// When the file does not end with a newline (a writer died mid-record), the record is written after a newline,
     /// so the torn record becomes a corrupt line of its own instead of swallowing this one.
     /// </remarks>
-    public static async ValueTask AppendLockedAsync(string path, ReadOnlyMemory<byte> record, CancellationToken cancellationToken)
+    /// <exception cref="IOException">The file cannot be written: the message names the path; a partial write is undone.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be written: the message names the path.</exception>
+    public static async ValueTask AppendLockedAsync(string path, ReadOnlyMemory<byte> record, string what, CancellationToken cancellationToken)
     {
-        using var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw WriteFailed(path, what, ex);
+        }
+
+        using (handle)
+        {
+            await AppendToAsync(handle, path, record, what, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async ValueTask AppendToAsync(
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, ReadOnlyMemory<byte> record, string what, CancellationToken cancellationToken)
+    {
         long end = RandomAccess.GetLength(handle);
         if (end > 0)
         {
@@ -50,21 +76,46 @@ internal static class FileAppender
             }
         }
 
-        await RandomAccess.WriteAsync(handle, record, end, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RandomAccess.WriteAsync(handle, record, end, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            // A full disk can take part of the record: cut it off again, so the journal ends where it did.
+            try
+            {
+                RandomAccess.SetLength(handle, end);
+            }
+            catch (IOException)
+            {
+                // Readers skip an unterminated tail, and the next append starts on a new line.
+            }
+
+            throw WriteFailed(path, what, ex);
+        }
     }
 
     /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> through a temporary file and a rename.</summary>
-    public static async ValueTask WriteAtomicAsync(string path, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+    /// <exception cref="IOException">The file cannot be written (read-only or full disk, ...): the message names the path; the file is left as it was.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file or its folder may not be written: the message names the path.</exception>
+    public static async ValueTask WriteAtomicAsync(string path, ReadOnlyMemory<byte> content, string what, CancellationToken cancellationToken)
     {
         string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
         try
         {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 await RandomAccess.WriteAsync(handle, content, 0, cancellationToken).ConfigureAwait(false);
             }
 
             File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            TryDelete(temp);
+            throw WriteFailed(path, what, ex);
         }
         catch
         {
@@ -73,17 +124,59 @@ internal static class FileAppender
         }
     }
 
+    /// <summary>
+    /// The error for a write that failed for good (a read-only or full disk, no permission): it names the file and what it
+    /// is, keeps the operating system's reason (and error code) and says that nothing stored before was changed.
+    /// </summary>
+    internal static Exception WriteFailed(string path, string what, Exception cause)
+    {
+        string message = $"AgentCore could not write the {what} '{path}': {cause.Message} Nothing stored before was changed; " +
+            "free space or make the data directory writable (AgentCoreOptions.DataDirectory), then try again.";
+        return cause is UnauthorizedAccessException
+            ? new UnauthorizedAccessException(message, cause)
+            : new IOException(message, cause) { HResult = cause.HResult };
+    }
+
+    /// <summary>
+    /// Whether opening a lock file failed because another process holds its lock (worth waiting for), rather than for
+    /// good (a read-only or full disk: fail at once).
+    /// </summary>
+    private static bool IsHeldByAnother(IOException exception)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            int code = exception.HResult & 0xFFFF;
+            return code is 32 or 33; // ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
+        }
+
+        // On Unix the HResult is the errno: flock's EWOULDBLOCK (EAGAIN: 11 on Linux, 35 on macOS and BSD).
+        return exception.HResult == (OperatingSystem.IsLinux() ? 11 : 35);
+    }
+
     /// <summary>Takes the in-process and cross-process lock of <paramref name="path"/>.</summary>
     public static async ValueTask<IAsyncDisposable> LockAsync(string path, CancellationToken cancellationToken)
     {
         // The lock file lives beside the file it guards, which may not exist yet (nor its folder).
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw WriteFailed(Path.GetDirectoryName(path)!, "data folder", ex);
+        }
+
         var gate = Gates.GetOrAdd(Path.GetFullPath(path), static _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var fileLock = await AcquireFileLockAsync(path + ".lock", cancellationToken).ConfigureAwait(false);
             return new Held(gate, fileLock);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            gate.Release();
+            throw WriteFailed(path + ".lock", "lock file", ex);
         }
         catch
         {
@@ -102,7 +195,7 @@ internal static class FileAppender
             {
                 return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1);
             }
-            catch (IOException) when (File.Exists(lockPath) && Time.GetElapsedTime(started) < LockTimeout)
+            catch (IOException ex) when (IsHeldByAnother(ex) && Time.GetElapsedTime(started) < LockTimeout)
             {
                 // Another process holds the lock: try again shortly.
                 await Task.Delay(TimeSpan.FromMilliseconds(delayMs), Time, cancellationToken).ConfigureAwait(false);

@@ -14,10 +14,12 @@ namespace AgentCore;
 /// <para>Layout: <c>sessions/&lt;id&gt;.json</c> holds one session, replaced atomically (temporary file and
 /// rename); <c>messages/&lt;session id&gt;.jsonl</c> is an append-only journal of the session's messages: whole
 /// messages, single parts, and text appended to a streaming part, one JSON record a line. Loading replays it;
-/// a journal that has grown well past its messages is rewritten compactly, again atomically.</para>
+/// a journal a read found well past its messages is rewritten compactly, again atomically, by the next write to it
+/// (reads never write, so a read-only data folder serves every read).</para>
 /// <para>Safe for many threads and several processes on one directory: appends and rewrites take the journal's
 /// lock (see <see cref="FileAppender"/>); readers skip an unterminated last line, so they never see half a record.
-/// A corrupt file or line is skipped with a warning. Listing sessions reads no message.</para>
+/// A corrupt file or line (or part) is skipped with a warning naming where, never the content. Listing sessions reads no
+/// message. A write the disk refuses (read-only, full, no permission) fails at once with an error naming the file.</para>
 /// </remarks>
 public sealed partial class FileSessionStore : ISessionStore
 {
@@ -27,6 +29,7 @@ public sealed partial class FileSessionStore : ISessionStore
     private readonly string _messagesDirectory;
     private readonly ILogger _logger;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _lastHeaders = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _compactionDue = new(StringComparer.Ordinal);
 
     /// <summary>Creates a store under <paramref name="dataDirectory"/> (created when first written).</summary>
     public FileSessionStore(string dataDirectory, ILogger<FileSessionStore>? logger = null)
@@ -85,9 +88,8 @@ public sealed partial class FileSessionStore : ISessionStore
     {
         ArgumentNullException.ThrowIfNull(session);
         Identifier.Validate(session.Id, IdKind.Session, nameof(session));
-        Directory.CreateDirectory(_sessionsDirectory);
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(session, AgentCoreJsonContext.Default.SessionInfo);
-        await FileAppender.WriteAtomicAsync(SessionPath(session.Id), json, cancellationToken).ConfigureAwait(false);
+        await FileAppender.WriteAtomicAsync(SessionPath(session.Id), json, "session file", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -129,18 +131,11 @@ public sealed partial class FileSessionStore : ISessionStore
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
         string journal = JournalPath(sessionId);
-        var replay = await ReplayAsync(journal, cancellationToken).ConfigureAwait(false);
+        var replay = await ReplayAsync(journal, sessionId, log: true, cancellationToken).ConfigureAwait(false);
         if (replay.NeedsCompaction)
         {
-            await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
-            {
-                // Replay again under the lock: a writer may have appended since.
-                replay = await ReplayAsync(journal, cancellationToken).ConfigureAwait(false);
-                if (replay.NeedsCompaction)
-                {
-                    await FileAppender.WriteAtomicAsync(journal, SerializeCompact(replay.Messages), cancellationToken).ConfigureAwait(false);
-                }
-            }
+            // A read never writes (the folder may be read-only): the next write to the journal compacts it.
+            _compactionDue[journal] = true;
         }
 
         return replay.Messages;
@@ -201,16 +196,45 @@ public sealed partial class FileSessionStore : ISessionStore
 
     private async ValueTask AppendAsync(string sessionId, JournalRecord record, CancellationToken cancellationToken)
     {
-        await FileAppender.AppendAsync(JournalPath(sessionId), SerializeLine(record), cancellationToken).ConfigureAwait(false);
+        string journal = JournalPath(sessionId);
+        var line = SerializeLine(record);
+        if (!_compactionDue.TryRemove(journal, out _))
+        {
+            await FileAppender.AppendAsync(journal, line, "message journal", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
+        {
+            // A read found the journal well past its messages: rewrite it compactly (replayed again under the lock,
+            // a writer may have appended since), then append.
+            var replay = await ReplayAsync(journal, sessionId, log: false, cancellationToken).ConfigureAwait(false);
+            if (replay.NeedsCompaction)
+            {
+                await FileAppender.WriteAtomicAsync(journal, SerializeCompact(replay), "message journal", cancellationToken).ConfigureAwait(false);
+            }
+
+            await FileAppender.AppendLockedAsync(journal, line, "message journal", cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static ReadOnlyMemory<byte> SerializeLine(JournalRecord record) =>
         JsonLine.Serialize(record, AgentCoreJsonContext.Default.JournalRecord);
 
-    private static byte[] SerializeCompact(IReadOnlyList<SessionMessage> messages)
+    /// <summary>
+    /// The journal rewritten: every message whole, after the lines that could not be read, kept verbatim so that a
+    /// compaction never throws away what a person may still recover by hand.
+    /// </summary>
+    private static byte[] SerializeCompact(Replay replay)
     {
         using var stream = new MemoryStream();
-        foreach (var message in messages)
+        foreach (var corrupt in replay.CorruptLines)
+        {
+            stream.Write(corrupt);
+            stream.WriteByte((byte)'\n');
+        }
+
+        foreach (var message in replay.Messages)
         {
             stream.Write(SerializeLine(new JournalRecord { Kind = JournalRecord.WholeMessage, Message = message }).Span);
         }
@@ -218,7 +242,7 @@ public sealed partial class FileSessionStore : ISessionStore
         return stream.ToArray();
     }
 
-    private async ValueTask<Replay> ReplayAsync(string journal, CancellationToken cancellationToken)
+    private async ValueTask<Replay> ReplayAsync(string journal, string sessionId, bool log, CancellationToken cancellationToken)
     {
         byte[] content;
         try
@@ -227,11 +251,11 @@ public sealed partial class FileSessionStore : ISessionStore
         }
         catch (FileNotFoundException)
         {
-            return new Replay([], false);
+            return new Replay([], [], false);
         }
         catch (DirectoryNotFoundException)
         {
-            return new Replay([], false);
+            return new Replay([], [], false);
         }
 
         // Find the complete lines; an unterminated tail is a record still being written (or torn by a crash): not there yet.
@@ -259,13 +283,14 @@ public sealed partial class FileSessionStore : ISessionStore
         var errors = new string?[lines.Count];
         void Parse(int i)
         {
+            using var tolerant = MessagePartListJsonConverter.Tolerant();
             try
             {
                 records[i] = JsonSerializer.Deserialize(content.AsSpan(lines[i].Start, lines[i].Length), AgentCoreJsonContext.Default.JournalRecord);
             }
-            catch (JsonException ex)
+            catch (Exception ex) when (StoredRecords.IsUnreadable(ex))
             {
-                errors[i] = JsonErrors.Describe(ex);
+                errors[i] = StoredRecords.Describe(ex);
             }
         }
 
@@ -282,33 +307,86 @@ public sealed partial class FileSessionStore : ISessionStore
         }
 
         var byId = new Dictionary<string, SessionMessage>(StringComparer.Ordinal);
+        var corrupt = new List<byte[]>();
         for (int i = 0; i < lines.Count; i++)
         {
-            if (errors[i] is { } error)
+            int number = lines[i].Number;
+            string? problem = errors[i] ?? (records[i] is { } record
+                ? Apply(byId, record, sessionId, (messageId, partId, reason) =>
+                {
+                    if (log)
+                    {
+                        LogUnreadablePart(sessionId, messageId, partId, journal, number, reason);
+                    }
+                })
+                : "the line holds no record");
+            if (problem is not null)
             {
-                LogCorruptLine(journal, lines[i].Number, error);
-            }
-            else if (records[i] is not { } record || !Apply(byId, record))
-            {
-                LogCorruptLine(journal, lines[i].Number, "the record is incomplete or refers to a message or part that is not there");
+                corrupt.Add(content.AsSpan(lines[i].Start, lines[i].Length).ToArray());
+                if (log)
+                {
+                    LogCorruptLine(sessionId, MessageIdOf(records[i], content.AsSpan(lines[i].Start, lines[i].Length)), journal, number, problem);
+                }
             }
         }
 
         var messages = byId.Values.ToList();
         messages.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id));
-        return new Replay(messages, lines.Count > messages.Count * 4 + 64);
+        return new Replay(messages, corrupt, lines.Count - corrupt.Count > messages.Count * 4 + 64);
     }
 
-    private static bool Apply(Dictionary<string, SessionMessage> byId, JournalRecord record)
+    /// <summary>The message id a journal line names, when it names a well-formed one (for logs): from the record, or from the line's JSON when it did not deserialize.</summary>
+    private static string MessageIdOf(JournalRecord? record, ReadOnlySpan<byte> line)
+    {
+        string? id = record?.Message?.Id ?? record?.MessageId;
+        if (id is null && record is null)
+        {
+            try
+            {
+                var reader = new Utf8JsonReader(line);
+                using var document = JsonDocument.ParseValue(ref reader);
+                var root = document.RootElement;
+                if (root.ValueKind == JsonValueKind.Object)
+                {
+                    if (root.TryGetProperty("m", out var message) && message.ValueKind == JsonValueKind.Object
+                        && message.TryGetProperty("id", out var messageId) && messageId.ValueKind == JsonValueKind.String)
+                    {
+                        id = messageId.GetString();
+                    }
+                    else if (root.TryGetProperty("mid", out var mid) && mid.ValueKind == JsonValueKind.String)
+                    {
+                        id = mid.GetString();
+                    }
+                }
+            }
+            catch (JsonException)
+            {
+            }
+        }
+
+        return id is not null && Identifier.IsValid(id, IdKind.Message) ? id : "(unknown)";
+    }
+
+    /// <summary>Applies one journal record; returns why it cannot be applied, or null. Parts that cannot be read are dropped and reported.</summary>
+    private static string? Apply(Dictionary<string, SessionMessage> byId, JournalRecord record, string sessionId, Action<string, string, string> partSkipped)
     {
         switch (record.Kind)
         {
-            case JournalRecord.WholeMessage when record.Message is { } message && Identifier.IsValid(message.Id, IdKind.Message):
-                message.Parts ??= [];
-                byId[message.Id] = message;
-                return true;
+            case JournalRecord.WholeMessage when record.Message is { } message:
+                if (StoredRecords.CheckMessage(message, sessionId, (partId, reason) => partSkipped(message.Id, partId, reason)) is { } problem)
+                {
+                    return problem;
+                }
 
-            case JournalRecord.OnePart when record.Message is { } header && record.Part is { } part && Identifier.IsValid(header.Id, IdKind.Message):
+                byId[message.Id] = message;
+                return null;
+
+            case JournalRecord.OnePart when record.Message is { } header && record.Part is { } part:
+                if ((StoredRecords.CheckMessage(header, sessionId, partSkipped: null) ?? StoredRecords.CheckPart(part)) is { } bad)
+                {
+                    return bad;
+                }
+
                 header.Parts = byId.TryGetValue(header.Id, out var existing) ? existing.Parts : [];
                 int index = header.Parts.FindIndex(p => p.Id == part.Id);
                 if (index >= 0)
@@ -321,16 +399,21 @@ public sealed partial class FileSessionStore : ISessionStore
                 }
 
                 byId[header.Id] = header;
-                return true;
+                return null;
 
             case JournalRecord.AppendedText when record.MessageId is { } messageId && record.PartId is { } partId && record.Text is { } text:
                 if (!byId.TryGetValue(messageId, out var target))
                 {
-                    return false;
+                    return "the text is appended to a message that is not there";
                 }
 
-                if (record.Message is { } changedHeader && changedHeader.Id == messageId)
+                if (record.Message is { } changedHeader)
                 {
+                    if (changedHeader.Id != messageId || StoredRecords.CheckMessage(changedHeader, sessionId, partSkipped: null) is not null)
+                    {
+                        return "the record's message fields are not a message";
+                    }
+
                     changedHeader.Parts = target.Parts;
                     byId[messageId] = changedHeader;
                 }
@@ -339,16 +422,16 @@ public sealed partial class FileSessionStore : ISessionStore
                 {
                     case TextPart textPart:
                         textPart.Text += text;
-                        return true;
+                        return null;
                     case ReasoningPart reasoningPart:
                         reasoningPart.Text += text;
-                        return true;
+                        return null;
                     default:
-                        return false;
+                        return "the text is appended to a part that is not there";
                 }
 
             default:
-                return false;
+                return "the record is incomplete or of an unknown kind";
         }
     }
 
@@ -368,40 +451,29 @@ public sealed partial class FileSessionStore : ISessionStore
             return null;
         }
 
-        try
+        if (StoredRecords.ReadSession(content, sessionId, out string? problem) is not { } session)
         {
-            if (StoredRecords.DeserializeSession(content) is not { } session)
-            {
-                LogCorruptFile(path, "the file holds no session");
-                return null;
-            }
-
-            if (!string.Equals(session.Id, sessionId, StringComparison.Ordinal))
-            {
-                LogCorruptFile(path, "the file holds another session than its name says");
-                return null;
-            }
-
-            return session;
-        }
-        catch (JsonException ex)
-        {
-            LogCorruptFile(path, JsonErrors.Describe(ex));
+            LogCorruptFile(sessionId, path, problem!);
             return null;
         }
+
+        return session;
     }
 
     private string SessionPath(string sessionId) => Path.Combine(_sessionsDirectory, sessionId + ".json");
 
     private string JournalPath(string sessionId) => Path.Combine(_messagesDirectory, sessionId + ".jsonl");
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt session file {Path}: {Reason}")]
-    private partial void LogCorruptFile(string path, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped unreadable session {SessionId} (file {Path}): {Reason}")]
+    private partial void LogCorruptFile(string sessionId, string path, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt line {Line} of message journal {Path}: {Reason}")]
-    private partial void LogCorruptLine(string path, int line, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped unreadable record of session {SessionId}, message {MessageId} (line {Line} of {Path}): {Reason}")]
+    private partial void LogCorruptLine(string sessionId, string messageId, string path, int line, string reason);
 
-    private sealed record Replay(List<SessionMessage> Messages, bool NeedsCompaction);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped unreadable part {PartId} of message {MessageId} of session {SessionId} (line {Line} of {Path}): {Reason}")]
+    private partial void LogUnreadablePart(string sessionId, string messageId, string partId, string path, int line, string reason);
+
+    private sealed record Replay(List<SessionMessage> Messages, List<byte[]> CorruptLines, bool NeedsCompaction);
 }
 
 /// <summary>One line of a <see cref="FileSessionStore"/> message journal.</summary>

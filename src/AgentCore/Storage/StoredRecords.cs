@@ -23,12 +23,32 @@ internal static class StoredRecords
     /// <summary>The type discriminator of <see cref="ReasoningPart"/>.</summary>
     public const string ReasoningType = "reasoning";
 
-    /// <summary>Checks a message to save: not null, with a well-formed message id and session id (ArgumentException naming them).</summary>
+    /// <summary>
+    /// Checks a message to save: not null, with a well-formed message id and session id, a role, and parts that are not
+    /// null (ArgumentException naming them), so that no store writes a record it could not read back.
+    /// </summary>
     public static void ValidateMessage(SessionMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
         Identifier.Validate(message.Id, IdKind.Message, nameof(message));
         Identifier.Validate(message.SessionId, IdKind.Session, nameof(message));
+        if (string.IsNullOrWhiteSpace(message.Role.Value))
+        {
+            throw new ArgumentException($"Message '{message.Id}' has no role.", nameof(message));
+        }
+
+        if (message.Parts is null)
+        {
+            throw new ArgumentException($"Message '{message.Id}' has null Parts; use an empty list.", nameof(message));
+        }
+
+        for (int i = 0; i < message.Parts.Count; i++)
+        {
+            if (message.Parts[i] is null)
+            {
+                throw new ArgumentException($"Message '{message.Id}' has a null part at index {i}.", nameof(message));
+            }
+        }
     }
 
     /// <summary>Checks a part to save with its message (see <see cref="ValidateMessage"/>): not null, with a well-formed part id.</summary>
@@ -62,32 +82,199 @@ internal static class StoredRecords
     public static string SerializeSession(SessionInfo session) =>
         JsonSerializer.Serialize(session, AgentCoreJsonContext.Default.SessionInfo);
 
-    /// <summary>Reads a session; null when the JSON is not a well-formed session.</summary>
-    /// <exception cref="JsonException">The text is not valid JSON.</exception>
-    public static SessionInfo? DeserializeSession(string json) =>
-        Valid(JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionInfo));
-
-    /// <summary>Reads a session from UTF-8 JSON; null when it is not a well-formed session.</summary>
-    /// <exception cref="JsonException">The bytes are not valid JSON.</exception>
-    public static SessionInfo? DeserializeSession(ReadOnlySpan<byte> utf8Json) =>
-        Valid(JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.SessionInfo));
-
-    private static SessionInfo? Valid(SessionInfo? session)
+    /// <summary>
+    /// Reads a stored session: null, with <paramref name="problem"/> saying why (without quoting the content), when the
+    /// bytes are not a session AgentCore can serve — not JSON, a field missing, null or of the wrong type, a malformed id, or
+    /// (when <paramref name="expectedId"/> is given) another session's id.
+    /// </summary>
+    public static SessionInfo? ReadSession(ReadOnlySpan<byte> utf8Json, string? expectedId, out string? problem)
     {
-        if (session is null || !Identifier.IsValid(session.Id, IdKind.Session) || session.Title is null)
+        SessionInfo? session;
+        try
+        {
+            session = JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.SessionInfo);
+        }
+        catch (Exception ex) when (IsUnreadable(ex))
+        {
+            problem = Describe(ex);
+            return null;
+        }
+
+        problem = session is null ? "the record holds no session" : CheckSession(session);
+        if (problem is null && expectedId is not null && !string.Equals(session!.Id, expectedId, StringComparison.Ordinal))
+        {
+            problem = "the record holds another session than its key says";
+        }
+
+        if (problem is not null)
         {
             return null;
         }
 
-        return session.Metadata is null ? session with { Metadata = SessionInfo.EmptyMetadata } : session;
+        return session!.Metadata is null ? session with { Metadata = SessionInfo.EmptyMetadata } : session;
     }
+
+    /// <summary>Reads a stored session from JSON text (see the UTF-8 overload).</summary>
+    public static SessionInfo? ReadSession(string json, string? expectedId, out string? problem) =>
+        ReadSession(Encoding.UTF8.GetBytes(json), expectedId, out problem);
+
+    /// <summary>Why a deserialized session cannot be served, or null when it can (a null metadata map is fine: it reads as empty).</summary>
+    private static string? CheckSession(SessionInfo session)
+    {
+        if (!Identifier.IsValid(session.Id, IdKind.Session))
+        {
+            return "its id is missing or malformed";
+        }
+
+        if (session.Title is null)
+        {
+            return "it has no title";
+        }
+
+        if (session.ParentId is not null && !Identifier.IsValid(session.ParentId, IdKind.Session))
+        {
+            return "its parent id is malformed";
+        }
+
+        if (!IsValid(session.Tokens) || session.Cost < 0)
+        {
+            return "its token or cost totals are negative";
+        }
+
+        if (session.Metadata is not null)
+        {
+            foreach (var pair in session.Metadata)
+            {
+                if (pair.Key is null || pair.Value is null)
+                {
+                    return "its metadata holds a null value";
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Checks a message read back from storage: returns why it cannot be served (null when it can) — a malformed id,
+    /// another session's id, a blank role, negative usage, a malformed error or summary reference. Parts it cannot serve
+    /// (null, unknown, a field missing, null or of the wrong type, see <see cref="CheckPart"/>) are removed, each reported
+    /// to <paramref name="partSkipped"/> with its id (or position) and the reason, and the rest of the message is kept.
+    /// </summary>
+    public static string? CheckMessage(SessionMessage message, string sessionId, Action<string, string>? partSkipped)
+    {
+        if (!Identifier.IsValid(message.Id, IdKind.Message))
+        {
+            return "its id is missing or malformed";
+        }
+
+        if (!string.Equals(message.SessionId, sessionId, StringComparison.Ordinal))
+        {
+            return "it names another session";
+        }
+
+        if (string.IsNullOrWhiteSpace(message.Role.Value))
+        {
+            return "it has no role";
+        }
+
+        if (!IsValid(message.Tokens) || message.Cost < 0)
+        {
+            return "its token counts or cost are negative";
+        }
+
+        if (message.Error is { } error && (error.Message is null || !Enum.IsDefined(error.Kind)))
+        {
+            return "its error is not an error";
+        }
+
+        if (message.SummarizedThrough is not null && !Identifier.IsValid(message.SummarizedThrough, IdKind.Message))
+        {
+            return "its summary names a malformed message id";
+        }
+
+        if (message.Parts is null)
+        {
+            message.Parts = [];
+            return null;
+        }
+
+        for (int i = 0; i < message.Parts.Count; i++)
+        {
+            if (CheckPart(message.Parts[i]) is { } problem)
+            {
+                string part = message.Parts[i] is { Id: { } id } && Identifier.IsValid(id, IdKind.Part) ? id : "#" + i.ToString(CultureInfo.InvariantCulture);
+                partSkipped?.Invoke(part, problem);
+                message.Parts.RemoveAt(i--);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Why a deserialized part cannot be served (null when it can): null, a malformed id, or a field the engine relies
+    /// on missing, null or out of range (text, media type, tool call id and name, tool state, usage, attachments).
+    /// </summary>
+    public static string? CheckPart(MessagePart? part) => part switch
+    {
+        null => "it is null",
+        UnreadablePart unreadable => unreadable.Problem,
+        _ when !Identifier.IsValid(part.Id, IdKind.Part) => "its id is missing or malformed",
+        TextPart { Text: null } or ReasoningPart { Text: null } => "it has no text",
+        FilePart file => string.IsNullOrWhiteSpace(file.MediaType) ? "it has no media type" : null,
+        ToolPart tool => CheckTool(tool),
+        StepFinishPart step => IsValid(step.Tokens) && step.Cost >= 0 ? null : "its token counts or cost are negative",
+        _ => null,
+    };
+
+    private static string? CheckTool(ToolPart tool)
+    {
+        if (string.IsNullOrEmpty(tool.CallId) || string.IsNullOrEmpty(tool.ToolName))
+        {
+            return "it has no call id or tool name";
+        }
+
+        if (!Enum.IsDefined(tool.State))
+        {
+            return "its state is not a tool state";
+        }
+
+        if (tool.Attachments is { } attachments)
+        {
+            foreach (var attachment in attachments)
+            {
+                if (CheckPart(attachment) is not null)
+                {
+                    return "one of its attachments is not a file part";
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsValid(TokenUsage tokens) =>
+        tokens.Input >= 0 && tokens.Output >= 0 && tokens.Reasoning >= 0 && tokens.CacheRead >= 0 && tokens.CacheWrite >= 0;
+
+    /// <summary>
+    /// Whether <paramref name="exception"/>, thrown while deserializing a stored record, means the record is unreadable
+    /// (malformed JSON, a missing required field, a value the type rejects such as a blank role, an unknown part type).
+    /// </summary>
+    public static bool IsUnreadable(Exception exception) =>
+        exception is JsonException or ArgumentException or NotSupportedException or InvalidOperationException or FormatException or OverflowException;
+
+    /// <summary>What went wrong reading a record, for a log: never the exception's message, which may quote the content.</summary>
+    public static string Describe(Exception exception) => exception is JsonException json
+        ? JsonErrors.Describe(json)
+        : $"the record holds a value its type rejects ({exception.GetType().Name})";
 
     // ---- message fields as columns ----
 
     /// <summary>The role as stored: its value (<c>user</c>, <c>assistant</c>, ...).</summary>
     public static string RoleValue(ChatRole role) => role.Value;
 
-    /// <summary>The role a stored value names, without allocating for the four well-known roles; null for an empty value.</summary>
+    /// <summary>The role a stored value names, without allocating for the four well-known roles; null for a blank value.</summary>
     public static ChatRole? Role(ReadOnlySpan<byte> utf8)
     {
         if (utf8.SequenceEqual("assistant"u8))
@@ -110,17 +297,18 @@ internal static class StoredRecords
             return ChatRole.Tool;
         }
 
-        return utf8.IsEmpty ? null : new ChatRole(Encoding.UTF8.GetString(utf8));
+        string value = Encoding.UTF8.GetString(utf8);
+        return string.IsNullOrWhiteSpace(value) ? null : new ChatRole(value);
     }
 
-    /// <summary>The role a stored value names, reusing the four well-known roles; null for an empty value.</summary>
+    /// <summary>The role a stored value names, reusing the four well-known roles; null for a blank value.</summary>
     public static ChatRole? Role(string value) => value switch
     {
         "assistant" => ChatRole.Assistant,
         "user" => ChatRole.User,
         "system" => ChatRole.System,
         "tool" => ChatRole.Tool,
-        "" => null,
+        _ when string.IsNullOrWhiteSpace(value) => null,
         _ => new ChatRole(value),
     };
 
@@ -128,10 +316,20 @@ internal static class StoredRecords
     public static string? SerializeError(MessageError? error) =>
         error is null ? null : JsonSerializer.Serialize(error, AgentCoreJsonContext.Default.MessageError);
 
-    /// <summary>Reads what <see cref="SerializeError"/> wrote; null when it is not an error.</summary>
-    /// <exception cref="JsonException">The bytes are not valid JSON.</exception>
-    public static MessageError? DeserializeError(ReadOnlySpan<byte> utf8Json) =>
-        JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.MessageError) is { Message: not null } error ? error : null;
+    /// <summary>Reads what <see cref="SerializeError"/> wrote; null when it is not an error (not JSON, no message, an unknown kind).</summary>
+    public static MessageError? DeserializeError(ReadOnlySpan<byte> utf8Json)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.MessageError) is { Message: not null } error && Enum.IsDefined(error.Kind)
+                ? error
+                : null;
+        }
+        catch (Exception ex) when (IsUnreadable(ex))
+        {
+            return null;
+        }
+    }
 
     /// <summary>A UTC instant from ticks; null when the ticks are out of range.</summary>
     public static DateTimeOffset? UtcFromTicks(long ticks) =>
@@ -222,12 +420,25 @@ internal static class StoredRecords
         _ => null,
     };
 
-    /// <summary>Reads a part stored as JSON; null when the JSON is not a well-formed part with the id <paramref name="id"/>.</summary>
-    /// <exception cref="JsonException">The bytes are not valid JSON.</exception>
-    public static MessagePart? DeserializePart(ReadOnlySpan<byte> utf8Json, string id)
+    /// <summary>
+    /// Reads a part stored as JSON: null, with <paramref name="problem"/> saying why (without quoting the content), when it
+    /// is not a part AgentCore can serve (see <see cref="CheckPart"/>) or not the part with the id <paramref name="id"/>.
+    /// </summary>
+    public static MessagePart? ReadPart(ReadOnlySpan<byte> utf8Json, string id, out string? problem)
     {
-        var part = JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.MessagePart);
-        return part is not null && part.Id == id ? part : null;
+        MessagePart? part;
+        try
+        {
+            part = JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.MessagePart);
+        }
+        catch (Exception ex) when (IsUnreadable(ex))
+        {
+            problem = Describe(ex);
+            return null;
+        }
+
+        problem = CheckPart(part) ?? (part!.Id == id ? null : "the row holds another part than its key says");
+        return problem is null ? part : null;
     }
 
     /// <summary>The text a <see cref="TextPart"/> or <see cref="ReasoningPart"/> grew by, as UTF-8; null for other parts.</summary>

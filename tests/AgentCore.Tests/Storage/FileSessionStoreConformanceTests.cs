@@ -40,6 +40,23 @@ public sealed class FileSessionStoreConformanceTests : SessionStoreConformanceTe
         return true;
     }
 
+    protected override async ValueTask<bool> DamageSessionAsync(ISessionStore store, SessionInfo session, SessionRecordDamage damage)
+    {
+        await File.WriteAllTextAsync(Path.Combine(_directory, "sessions", session.Id + ".json"), DamagedSessionJson(session, damage));
+        return true;
+    }
+
+    protected override async ValueTask<bool> DamageMessageAsync(ISessionStore store, SessionMessage message, MessagePart part, MessageRecordDamage damage)
+    {
+        // The message was saved whole: its journal line is {"k":"m","m":<message>}.
+        string journal = Path.Combine(_directory, "messages", message.SessionId + ".jsonl");
+        var lines = await File.ReadAllLinesAsync(journal);
+        int index = Array.FindIndex(lines, line => line.Contains(message.Id, StringComparison.Ordinal));
+        lines[index] = "{\"k\":\"m\",\"m\":" + DamagedMessageJson(message, part.Id, damage) + "}";
+        await File.WriteAllTextAsync(journal, string.Join("\n", lines) + "\n", new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        return true;
+    }
+
     protected override ValueTask<bool> MakeMessagesUnreadableAsync(ISessionStore store, string sessionId)
     {
         // A folder where the journal should be: reading it fails, while session files stay readable.

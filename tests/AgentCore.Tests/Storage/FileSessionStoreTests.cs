@@ -212,6 +212,32 @@ public sealed class FileSessionStoreTests
     }
 
     [Test]
+    public async Task GetMessagesAsync_BlankRoleAndNullPart_SkippedWithContentFreeWarningsNamingWhere()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var blankRole = UserMessage(sessionId, "secret text of the blank-role message");
+        var nullPart = UserMessage(sessionId, "kept text");
+        nullPart.Parts.Add(new TextPart { Id = AgentCoreIds.NewPartId(), Text = "secret text of the other part" });
+        await store.SaveMessageAsync(blankRole);
+        await store.SaveMessageAsync(nullPart);
+        var lines = File.ReadAllLines(Journal(sessionId));
+        lines[0] = lines[0].Replace("\"role\":\"user\"", "\"role\":\"\"", StringComparison.Ordinal);
+        int second = lines[1].IndexOf("{\"type\":\"text\",\"text\":\"secret", StringComparison.Ordinal);
+        int end = lines[1].IndexOf('}', second);
+        lines[1] = lines[1][..second] + "null" + lines[1][(end + 1)..];
+        File.WriteAllText(Journal(sessionId), string.Join("\n", lines) + "\n");
+
+        var read = await store.GetMessagesAsync(sessionId);
+
+        read.Should().ContainSingle().Which.Text.Should().Be("kept text");
+        _logger.Warnings.Select(w => w.Message).Should().SatisfyRespectively(
+            blank => blank.Should().Contain(sessionId).And.Contain(blankRole.Id).And.Contain("line 1 ").And.Contain(Journal(sessionId)).And.Contain("no role"),
+            part => part.Should().Contain(sessionId).And.Contain(nullPart.Id).And.Contain("line 2 ").And.Contain("#1").And.Contain("null"));
+        _logger.Warnings.Should().NotContain(w => w.Message.Contains("secret"), "a record's content is never logged");
+    }
+
+    [Test]
     public async Task GetMessagesAsync_UnterminatedLastLine_NotYetThereWithoutWarning()
     {
         var store = Store();
@@ -405,7 +431,7 @@ public sealed class FileSessionStoreTests
     // ---- journal compaction ----
 
     [Test]
-    public async Task GetMessagesAsync_JournalGrownWithAppends_CompactedWithNothingLost()
+    public async Task SaveAfterRead_JournalGrownWithAppends_CompactedByTheWriteWithNothingLost()
     {
         var store = Store();
         string sessionId = AgentCoreIds.NewSessionId();
@@ -424,16 +450,17 @@ public sealed class FileSessionStoreTests
 
         var read = await store.GetMessagesAsync(sessionId);
 
-        File.ReadAllLines(Journal(sessionId)).Should().HaveCount(2, "the journal is rewritten with one record per message");
+        File.ReadAllLines(Journal(sessionId)).Should().HaveCount(202, "a read never writes");
         read.Should().HaveCount(2);
         ShouldEqual(read[0], message);
-        var again = await Store().GetMessagesAsync(sessionId);
-        ShouldEqual(again[0], message);
-        again[1].Text.Should().Be("later");
 
         text.Text += "!";
         await store.SavePartAsync(message, text, "!");
-        ShouldEqual((await store.GetMessagesAsync(sessionId))[0], message);
+
+        File.ReadAllLines(Journal(sessionId)).Should().HaveCount(3, "the write after the read rewrote the journal with one record per message, then appended");
+        var again = await Store().GetMessagesAsync(sessionId);
+        ShouldEqual(again[0], message);
+        again[1].Text.Should().Be("later");
         _logger.Warnings.Should().BeEmpty();
     }
 

@@ -15,4 +15,22 @@ public sealed class InMemorySessionStoreTests
         (await new InMemorySessionStore().GetSessionAsync(session.Id)).Should().BeNull();
         (await first.GetSessionAsync(session.Id)).Should().NotBeNull();
     }
+
+    [Test]
+    public async Task SaveMessageAsync_NullPartOrNoRole_ThrowsArgumentExceptionAndStoresNothing()
+    {
+        var store = new InMemorySessionStore();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var nullPart = UserMessage(sessionId, "x");
+        nullPart.Parts.Add(null!);
+        var noRole = UserMessage(sessionId, "y");
+        noRole.Role = default;
+
+        (await FluentActions.Awaiting(() => store.SaveMessageAsync(nullPart).AsTask()).Should().ThrowAsync<ArgumentException>())
+            .Which.Message.Should().Contain(nullPart.Id).And.Contain("index 1");
+        (await FluentActions.Awaiting(() => store.SaveMessageAsync(noRole).AsTask()).Should().ThrowAsync<ArgumentException>())
+            .Which.Message.Should().Contain(noRole.Id).And.Contain("no role");
+
+        (await store.GetMessagesAsync(sessionId)).Should().BeEmpty();
+    }
 }
