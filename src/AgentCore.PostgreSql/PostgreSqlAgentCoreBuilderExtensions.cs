@@ -48,10 +48,12 @@ public static class PostgreSqlAgentCoreBuilderExtensions
     }
 
     /// <summary>The one data source the store and the history share; the container disposes it.</summary>
-    internal sealed class PostgresDatabaseHolder(PostgresDatabase database) : IAsyncDisposable
+    internal sealed class PostgresDatabaseHolder(PostgresDatabase database) : IAsyncDisposable, IDisposable
     {
         public PostgresDatabase Database { get; } = database;
 
         public ValueTask DisposeAsync() => Database.DisposeAsync();
+
+        public void Dispose() => SynchronousDisposal.Run(DisposeAsync);
     }
 }

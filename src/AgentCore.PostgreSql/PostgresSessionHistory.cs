@@ -17,7 +17,7 @@ namespace AgentCore;
 /// <c>total_tokens</c> and <c>cost_usd</c>. <see cref="ReadAsync"/> streams entries in the order written, skipping a
 /// corrupt row with a warning.
 /// </remarks>
-public sealed partial class PostgresSessionHistory : ISessionHistory, IAsyncDisposable
+public sealed partial class PostgresSessionHistory : ISessionHistory, IAsyncDisposable, IDisposable
 {
     private readonly PostgresDatabase _database;
     private readonly bool _ownsDatabase;
@@ -89,6 +89,9 @@ public sealed partial class PostgresSessionHistory : ISessionHistory, IAsyncDisp
             await _database.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>The same as <see cref="DisposeAsync"/>, for a container disposed synchronously (blocks until the connections are closed).</summary>
+    public void Dispose() => SynchronousDisposal.Run(DisposeAsync);
 
     private async ValueTask InsertAsync(string kind, SessionHistoryEntry entry, CancellationToken cancellationToken)
     {

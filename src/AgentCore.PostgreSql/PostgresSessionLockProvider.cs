@@ -24,7 +24,7 @@ namespace AgentCore;
 /// fires <see cref="ISessionLease.AbortRequested"/> as well: the turn must stop, as another instance may now take the session.</para>
 /// <para>One connection per running turn: size the server's <c>max_connections</c> for the turns all instances run at once.</para>
 /// </remarks>
-public sealed partial class PostgresSessionLockProvider : ISessionLockProvider, IAsyncDisposable
+public sealed partial class PostgresSessionLockProvider : ISessionLockProvider, IAsyncDisposable, IDisposable
 {
     /// <summary>The LISTEN/NOTIFY channel abort requests travel on; the payload is the session id.</summary>
     public const string AbortChannel = "agentcore_session_abort";
@@ -121,6 +121,9 @@ public sealed partial class PostgresSessionLockProvider : ISessionLockProvider, 
         await _leaseConnections.DisposeAsync().ConfigureAwait(false);
         await _queries.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>The same as <see cref="DisposeAsync"/>, for a container disposed synchronously (blocks until the locks are released).</summary>
+    public void Dispose() => SynchronousDisposal.Run(DisposeAsync);
 
     /// <summary>The advisory lock key of a session: the first 8 bytes of SHA-256 of <c>agentcore:session:&lt;id&gt;</c>.</summary>
     internal static long LockKey(string sessionId)

@@ -23,7 +23,7 @@ namespace AgentCore;
 /// sees half a write. A corrupt row is skipped with a warning. Times round-trip exactly: sessions' from their JSON,
 /// messages' as <c>timestamptz</c> plus the 100 ns ticks below the microsecond (as UTC instants).</para>
 /// </remarks>
-public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposable
+public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposable, IDisposable
 {
     private readonly PostgresDatabase _database;
     private readonly bool _ownsDatabase;
@@ -224,6 +224,9 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
             await _database.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>The same as <see cref="DisposeAsync"/>, for a container disposed synchronously (blocks until the connections are closed).</summary>
+    public void Dispose() => SynchronousDisposal.Run(DisposeAsync);
 
     internal static string ValidConnectionString(string connectionString)
     {

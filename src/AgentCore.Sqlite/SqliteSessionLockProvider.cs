@@ -16,7 +16,7 @@ namespace AgentCore;
 /// <para>The folder must be on a local file system (network file systems may not honor the locks), and .NET's
 /// file locking must not be turned off (<c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c>).</para>
 /// </remarks>
-public sealed class SqliteSessionLockProvider : ISessionLockProvider, IAsyncDisposable
+public sealed class SqliteSessionLockProvider : ISessionLockProvider, IAsyncDisposable, IDisposable
 {
     private readonly string _directory;
     private readonly TimeSpan _pollInterval;
@@ -96,6 +96,9 @@ public sealed class SqliteSessionLockProvider : ISessionLockProvider, IAsyncDisp
             await lease.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>The same as <see cref="DisposeAsync"/>, for a container disposed synchronously (blocks until the locks are released).</summary>
+    public void Dispose() => SynchronousDisposal.Run(DisposeAsync);
 
     private FileStream? TryLock(string sessionId)
     {

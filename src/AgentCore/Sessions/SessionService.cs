@@ -13,7 +13,13 @@ namespace AgentCore;
 /// The default <see cref="ISessionService"/>: sessions over an <see cref="ISessionStore"/>, and turns run by
 /// <see cref="Turn"/> under the session's busy lock.
 /// </summary>
-internal sealed partial class SessionService : ISessionService, IAsyncDisposable
+/// <remarks>
+/// Disposing it (the container does, before the store, lock and history it was built with) aborts the turns and
+/// summaries running, waits until each has persisted its message and released its lock, then cancels and awaits the
+/// background title generation. A caller streaming a turn sees it end with <see cref="TurnCompleted"/> and exit reason
+/// <c>aborted</c>; a turn or summary started after disposal throws <see cref="ObjectDisposedException"/>.
+/// </remarks>
+internal sealed partial class SessionService : ISessionService, IAsyncDisposable, IDisposable
 {
     // Read-modify-write of a session (renames, totals, titles) goes through one of these, chosen by the id's hash.
     private readonly SemaphoreSlim[] _sessionGates = Enumerable.Range(0, 64).Select(static _ => new SemaphoreSlim(1, 1)).ToArray();
@@ -27,6 +33,10 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     private readonly IReadOnlyList<ISystemPromptProvider> _systemPrompt;
     private readonly CancellationTokenSource _stopping = new();
     private readonly HashSet<Task> _background = [];
+    private readonly Lock _operationsGate = new();
+    private int _operations;
+    private bool _disposed;
+    private TaskCompletionSource? _operationsIdle;
 
     public SessionService(
         ISessionStore store,
@@ -226,9 +236,26 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
 
     private async Task<SessionMessage> SummarizeLockedAsync(string sessionId, string? model, CancellationToken cancellationToken)
     {
+        EnterOperation();
+        try
+        {
+            return await SummarizeCoreAsync(sessionId, model, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw Disposed();
+        }
+        finally
+        {
+            ExitOperation();
+        }
+    }
+
+    private async Task<SessionMessage> SummarizeCoreAsync(string sessionId, string? model, CancellationToken cancellationToken)
+    {
         await using var lease = await _locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
                                 ?? throw new SessionBusyException(sessionId);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.AbortRequested);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.AbortRequested, _stopping.Token);
         var session = await GetAsync(sessionId, linked.Token).ConfigureAwait(false);
         var resolved = await ResolveModelAsync(model, linked.Token).ConfigureAwait(false);
         var messages = await LoadForTurnAsync(sessionId, linked.Token).ConfigureAwait(false);
@@ -240,24 +267,62 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     private async IAsyncEnumerable<SessionEvent> RunTurnAsync(ChatRequest request, List<MessagePart> userParts, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string sessionId = request.SessionId;
-        var lease = await _locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
-                    ?? throw new SessionBusyException(sessionId);
-
+        EnterOperation();
+        ISessionLease lease;
         TurnSetup setup;
         try
         {
-            setup = await PrepareAsync(request, userParts, cancellationToken).ConfigureAwait(false);
+            // Until the turn runs, disposing the service cancels the start as well.
+            using var starting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+            lease = await _locks.TryAcquireAsync(sessionId, starting.Token).ConfigureAwait(false)
+                    ?? throw new SessionBusyException(sessionId);
+            try
+            {
+                setup = await PrepareAsync(request, userParts, starting.Token).ConfigureAwait(false);
+            }
+            catch
+            {
+                await lease.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            ExitOperation();
+            throw Disposed();
         }
         catch
         {
-            await lease.DisposeAsync().ConfigureAwait(false);
+            ExitOperation();
             throw;
         }
 
-        var turnCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.AbortRequested);
+        var turnCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.AbortRequested, _stopping.Token);
         var channel = Channel.CreateUnbounded<SessionEvent>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
         var turn = new Turn(this, setup, _options, _time, _loggerFactory.CreateLogger<Turn>());
-        var running = Task.Run(() => turn.RunAsync(channel.Writer, cancellationToken, turnCancellation.Token), CancellationToken.None);
+
+        // The lock is released by the task that runs the turn, so disposing the service can wait for the whole turn
+        // (message persisted, lock released) whether or not the caller still reads the stream.
+        var running = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    return await turn.RunAsync(channel.Writer, cancellationToken, turnCancellation.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    try
+                    {
+                        await lease.DisposeAsync().ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        ExitOperation();
+                    }
+                }
+            },
+            CancellationToken.None);
         TurnOutcome outcome;
         try
         {
@@ -279,7 +344,6 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
 
             outcome = await running.ConfigureAwait(false);
             turnCancellation.Dispose();
-            await lease.DisposeAsync().ConfigureAwait(false);
         }
 
         if (outcome.Failure is { } failure)
@@ -360,10 +424,32 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         }
     }
 
-    /// <summary>Cancels background work and waits for it.</summary>
+    /// <summary>
+    /// Aborts the running turns and summaries and waits until each has persisted its message and released its lock,
+    /// then cancels background work (titles) and waits for it. Safe to call more than once.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        Task idle;
+        lock (_operationsGate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _operationsIdle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_operations == 0)
+            {
+                _operationsIdle.TrySetResult();
+            }
+
+            idle = _operationsIdle.Task;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
+        await idle.ConfigureAwait(false);
         try
         {
             await BackgroundIdle().ConfigureAwait(false);
@@ -374,6 +460,40 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
 
         _stopping.Dispose();
     }
+
+    /// <summary>
+    /// The same as <see cref="DisposeAsync"/>, for a container disposed synchronously: blocks until the turns have
+    /// ended, without resuming on the caller's synchronization context (see <see cref="SynchronousDisposal"/>).
+    /// </summary>
+    public void Dispose() => SynchronousDisposal.Run(DisposeAsync);
+
+    /// <summary>Counts a turn or summary in; throws <see cref="ObjectDisposedException"/> once the service is disposed.</summary>
+    private void EnterOperation()
+    {
+        lock (_operationsGate)
+        {
+            if (_disposed)
+            {
+                throw Disposed();
+            }
+
+            _operations++;
+        }
+    }
+
+    private void ExitOperation()
+    {
+        lock (_operationsGate)
+        {
+            if (--_operations == 0)
+            {
+                _operationsIdle?.TrySetResult();
+            }
+        }
+    }
+
+    private static ObjectDisposedException Disposed() =>
+        new(nameof(ISessionService), "The AgentCore session service was disposed (its service provider was disposed): no turn can start.");
 
     /// <summary>
     /// Loads a session's messages for a turn, closing any assistant message a dead process left open: it is

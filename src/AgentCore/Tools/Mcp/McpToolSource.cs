@@ -104,5 +104,5 @@ internal sealed class McpToolSource : IToolSource, IMcpServers, IAsyncDisposable
     }
 
     /// <summary>For a service provider disposed synchronously: stops the servers and waits for them.</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+    public void Dispose() => SynchronousDisposal.Run(DisposeAsync);
 }
