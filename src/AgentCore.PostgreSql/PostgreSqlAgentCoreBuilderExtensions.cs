@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -24,7 +25,51 @@ public static class PostgreSqlAgentCoreBuilderExtensions
         _ = new NpgsqlConnectionStringBuilder(connectionString); // a malformed connection string fails here, not at first use
         var options = new PostgreSqlOptions();
         configure?.Invoke(options);
+        return Register(builder, connectionString, options);
+    }
 
+    /// <summary>
+    /// Keeps sessions in PostgreSQL (see <see cref="UsePostgreSql(IAgentCoreBuilder, string, Action{PostgreSqlOptions}?)"/>) with
+    /// <see cref="PostgreSqlOptions"/> bound from <paramref name="configuration"/>: <c>ConnectionString</c>, <c>UseSessionLock</c>,
+    /// <c>UseHistory</c>.
+    /// </summary>
+    /// <param name="builder">The AgentCore builder.</param>
+    /// <param name="configuration">The section, for example <c>builder.Configuration.GetSection("AgentCore:PostgreSql")</c>.</param>
+    /// <param name="configure">Changes the options after binding (set <c>ConnectionString</c> from <c>GetConnectionString</c>, say); may be null.</param>
+    /// <returns>The builder.</returns>
+    /// <remarks>
+    /// The section is read here, at registration, because <c>UseSessionLock</c> and <c>UseHistory</c> decide which services are
+    /// registered: a bad value fails before the host is built, with a message naming the setting's configuration path.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">A value does not convert to its setting's type.</exception>
+    /// <exception cref="ArgumentException"><c>ConnectionString</c> is missing or malformed (the message names the setting, never the connection string, which may hold a password).</exception>
+    public static IAgentCoreBuilder UsePostgreSql(this IAgentCoreBuilder builder, IConfiguration configuration, Action<PostgreSqlOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = new PostgreSqlOptions();
+        configuration.Bind(options);
+        configure?.Invoke(options);
+        string setting = (configuration is IConfigurationSection section ? section.Path + ":" : "") + nameof(PostgreSqlOptions.ConnectionString);
+        if (string.IsNullOrWhiteSpace(options.ConnectionString))
+        {
+            throw new ArgumentException($"{setting} must be set to an Npgsql connection string (it is empty or missing).", nameof(configuration));
+        }
+
+        try
+        {
+            _ = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"{setting} is not a valid Npgsql connection string: {ex.Message}", nameof(configuration), ex);
+        }
+
+        return Register(builder, options.ConnectionString, options);
+    }
+
+    private static IAgentCoreBuilder Register(IAgentCoreBuilder builder, string connectionString, PostgreSqlOptions options)
+    {
         var services = builder.Services;
         services.RemoveAll<PostgresDatabaseHolder>();
         services.AddSingleton(_ => new PostgresDatabaseHolder(new PostgresDatabase(NpgsqlDataSource.Create(connectionString), ownsDataSource: true)));

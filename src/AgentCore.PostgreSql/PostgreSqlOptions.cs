@@ -4,6 +4,12 @@ namespace AgentCore;
 public sealed class PostgreSqlOptions
 {
     /// <summary>
+    /// The Npgsql connection string: read by <c>UsePostgreSql(IConfiguration)</c> (the <c>UsePostgreSql(string)</c> overload
+    /// takes it as its argument and ignores this). Default: none.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
     /// Whether the session busy lock becomes <see cref="PostgresSessionLockProvider"/>, holding across every app instance
     /// on the database, with an abort that reaches the instance running the turn. Default true.
     /// </summary>

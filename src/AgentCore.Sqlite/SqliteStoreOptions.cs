@@ -4,6 +4,12 @@ namespace AgentCore;
 public sealed class SqliteStoreOptions
 {
     /// <summary>
+    /// The database, as a file path or a connection string with a <c>Data Source</c>: read by <c>UseSqlite(IConfiguration)</c>
+    /// (the <c>UseSqlite(string)</c> overload takes it as its argument and ignores this). Default: none.
+    /// </summary>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
     /// How long a write keeps retrying while another connection or process holds the database's write lock
     /// (<c>SQLITE_BUSY</c>) before it fails. Default 30 seconds.
     /// </summary>
@@ -18,16 +24,20 @@ public sealed class SqliteStoreOptions
     /// <summary>How often a held session lock checks for an abort requested by another process. Default 250 ms.</summary>
     public TimeSpan AbortPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    internal void Validate()
+    /// <summary>Throws for a value out of range, naming the setting and the value.</summary>
+    internal void Validate() => Validate(settingPrefix: null);
+
+    /// <summary>Throws for a value out of range, naming the setting (after <paramref name="settingPrefix"/>, a configuration path) and the value.</summary>
+    internal void Validate(string? settingPrefix)
     {
         if (BusyTimeout <= TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException(nameof(BusyTimeout), BusyTimeout, "BusyTimeout must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(BusyTimeout), BusyTimeout, $"{settingPrefix}{nameof(BusyTimeout)} must be positive (it is {BusyTimeout}).");
         }
 
         if (AbortPollInterval <= TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException(nameof(AbortPollInterval), AbortPollInterval, "AbortPollInterval must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(AbortPollInterval), AbortPollInterval, $"{settingPrefix}{nameof(AbortPollInterval)} must be positive (it is {AbortPollInterval}).");
         }
     }
 }

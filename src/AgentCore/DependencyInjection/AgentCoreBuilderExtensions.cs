@@ -146,6 +146,37 @@ public static class AgentCoreBuilderExtensions
     public static IAgentCoreBuilder UseInMemoryStore(this IAgentCoreBuilder builder) =>
         builder.UseSessionStore<InMemorySessionStore>();
 
+    /// <summary>
+    /// Replaces the model provider with <typeparamref name="T"/> (a singleton): it resolves <c>provider/model</c> references
+    /// and lists the models instead of the clients registered with <c>AddChatClient</c>.
+    /// </summary>
+    /// <typeparam name="T">The provider; built by the container, so its constructor may take any registered service.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> is null.</exception>
+    public static IAgentCoreBuilder UseModelProvider<T>(this IAgentCoreBuilder builder)
+        where T : class, IModelProvider
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.RemoveAll<IModelProvider>();
+        builder.Services.AddSingleton<IModelProvider, T>();
+        return builder;
+    }
+
+    /// <summary>Replaces the model provider with the one <paramref name="factory"/> creates (a singleton, created on first use).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="factory">Creates the provider.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="factory"/> is null.</exception>
+    public static IAgentCoreBuilder UseModelProvider(this IAgentCoreBuilder builder, Func<IServiceProvider, IModelProvider> factory)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(factory);
+        builder.Services.RemoveAll<IModelProvider>();
+        builder.Services.AddSingleton(factory);
+        return builder;
+    }
+
     /// <summary>Replaces the usage history with <typeparamref name="T"/> (a singleton).</summary>
     public static IAgentCoreBuilder UseSessionHistory<T>(this IAgentCoreBuilder builder)
         where T : class, ISessionHistory

@@ -7,12 +7,52 @@ namespace AgentCore;
 /// </summary>
 public sealed class AgentCoreOptions
 {
+    private string? _dataDirectory;
+
     /// <summary>
-    /// Where the file store and the usage history live. Default: the user's local application data folder
-    /// + <c>agentcore</c>.
+    /// Where the file store and the usage history live. Default: <c>&lt;local application data&gt;/agentcore/&lt;application name&gt;</c>,
+    /// so two apps on one machine never share sessions. The application name is the host's
+    /// <c>IHostEnvironment.ApplicationName</c> when the app has a host, else the entry assembly's name; characters a folder
+    /// name cannot hold become <c>_</c>. Set the same folder in two apps to share their sessions deliberately.
     /// </summary>
-    public string DataDirectory { get; set; } =
+    public string DataDirectory
+    {
+        get => _dataDirectory ?? DefaultDataDirectory(applicationName: null);
+        set => _dataDirectory = value;
+    }
+
+    /// <summary>Whether <see cref="DataDirectory"/> was set (in code or by configuration) rather than left to its default.</summary>
+    internal bool HasDataDirectory => _dataDirectory is not null;
+
+    /// <summary>The root of the default data folders: the user's local application data folder + <c>agentcore</c>.</summary>
+    internal static string DefaultDataRoot =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "agentcore");
+
+    /// <summary>The default data folder of <paramref name="applicationName"/> (null: the entry assembly's name).</summary>
+    internal static string DefaultDataDirectory(string? applicationName) =>
+        Path.Combine(DefaultDataRoot, FolderName(applicationName ?? System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name));
+
+    /// <summary>An application name as one folder name: invalid file-name characters, separators and spaces become '_'; empty or dots only becomes <c>default</c>.</summary>
+    internal static string FolderName(string? applicationName)
+    {
+        if (string.IsNullOrWhiteSpace(applicationName))
+        {
+            return "default";
+        }
+
+        var invalid = Path.GetInvalidFileNameChars();
+        var chars = applicationName.Trim().ToCharArray();
+        for (int i = 0; i < chars.Length; i++)
+        {
+            if (Array.IndexOf(invalid, chars[i]) >= 0 || chars[i] is '/' or '\\' or ':' or ' ' || char.IsControl(chars[i]))
+            {
+                chars[i] = '_';
+            }
+        }
+
+        string name = new(chars);
+        return name.Trim('.').Length == 0 ? "default" : name;
+    }
 
     /// <summary>The model used when a request names none, as <c>provider/model</c>. Default: none (each request must name one, unless exactly one model is registered).</summary>
     public string? DefaultModel { get; set; }
@@ -55,11 +95,23 @@ public sealed class AgentCoreOptions
     /// <summary>Whether the system prompt tells the model about its environment: working directory, platform, today's date. Default true.</summary>
     public bool IncludeEnvironment { get; set; } = true;
 
-    /// <summary>Whether the system prompt includes context files (<see cref="ContextFileNames"/>) found from <see cref="WorkingDirectory"/> upward. Default true.</summary>
+    /// <summary>
+    /// Whether the system prompt includes context files (<see cref="ContextFileNames"/>) found from <see cref="WorkingDirectory"/>
+    /// upward, up to the project root: the nearest folder holding <c>.git</c>, else <see cref="WorkingDirectory"/> itself (nothing
+    /// above it is read). Default true.
+    /// </summary>
     public bool IncludeContextFiles { get; set; } = true;
 
-    /// <summary>The context files looked for in <see cref="WorkingDirectory"/> and each folder above it. Default <c>AGENTS.md</c>.</summary>
-    public IList<string> ContextFileNames { get; set; } = ["AGENTS.md"];
+    /// <summary>
+    /// The context files looked for in <see cref="WorkingDirectory"/> and each folder above it up to the project root.
+    /// Left empty, <c>AddAgentCore</c> fills in the default, <c>AGENTS.md</c>, after every configuration source has been
+    /// applied, so a bound list (<c>"ContextFileNames": [ "CLAUDE.md" ]</c>) replaces the default rather than adding to it.
+    /// To read no context files, set <see cref="IncludeContextFiles"/> to false.
+    /// </summary>
+    public IList<string> ContextFileNames { get; set; } = [];
+
+    /// <summary>The context file read when <see cref="ContextFileNames"/> is left empty.</summary>
+    internal const string DefaultContextFileName = "AGENTS.md";
 
     /// <summary>The working directory the system prompt describes and context files are searched from. Default: the current directory.</summary>
     public string? WorkingDirectory { get; set; }

@@ -1,5 +1,7 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace AgentCore;
@@ -26,6 +28,53 @@ public static class AgentCoreServiceCollectionExtensions
             options.Configure(configure);
         }
 
+        return AddAgentCoreServices(services, options);
+    }
+
+    /// <summary>
+    /// Adds AgentCore (see <see cref="AddAgentCore(IServiceCollection, Action{AgentCoreOptions}?)"/>) with
+    /// <see cref="AgentCoreOptions"/> bound from <paramref name="configuration"/>, then changed by <paramref name="configure"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">
+    /// The section holding the settings, by their property names, for example <c>builder.Configuration.GetSection("AgentCore")</c>.
+    /// Bound when the options are first built: a value of the wrong type, or one the validation refuses, fails when the host
+    /// starts (or the first service is resolved) with an <see cref="OptionsValidationException"/> or <see cref="InvalidOperationException"/>
+    /// naming the setting and the value. A bound list replaces its default.
+    /// </param>
+    /// <param name="configure">Changes the options after binding (code wins over configuration); may be null.</param>
+    /// <returns>A builder to add chat clients, tools and stores.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configuration"/> is null.</exception>
+    /// <example>
+    /// <code>
+    /// var builder = Host.CreateApplicationBuilder(args);
+    /// builder.Services.AddAgentCore(builder.Configuration.GetSection("AgentCore"))
+    ///     .AddChatClient("openai", chatClient, models);
+    /// </code>
+    /// </example>
+    public static IAgentCoreBuilder AddAgentCore(this IServiceCollection services, IConfiguration configuration, Action<AgentCoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        var options = services.AddOptions<AgentCoreOptions>().Bind(configuration);
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        return AddAgentCoreServices(services, options);
+    }
+
+    private static IAgentCoreBuilder AddAgentCoreServices(IServiceCollection services, OptionsBuilder<AgentCoreOptions> options)
+    {
+        // Defaults that depend on what was configured, applied after every Configure and binding, once.
+        if (!services.Any(static d => d.ServiceType == typeof(AgentCoreDefaultsMarker)))
+        {
+            services.AddSingleton<AgentCoreDefaultsMarker>();
+            options.PostConfigure<IServiceProvider>(static (o, sp) => ApplyDefaults(o, sp.GetService<IHostEnvironment>()));
+        }
+
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AgentCoreOptions>, AgentCoreOptionsValidator>());
 
@@ -49,6 +98,26 @@ public static class AgentCoreServiceCollectionExtensions
 
         return new AgentCoreBuilder(services);
     }
+
+    /// <summary>
+    /// The defaults that depend on configuration: <see cref="AgentCoreOptions.DataDirectory"/> from the host's application
+    /// name, and <see cref="AgentCoreOptions.ContextFileNames"/> when no list was given.
+    /// </summary>
+    internal static void ApplyDefaults(AgentCoreOptions options, IHostEnvironment? host)
+    {
+        if (!options.HasDataDirectory && !string.IsNullOrWhiteSpace(host?.ApplicationName))
+        {
+            options.DataDirectory = AgentCoreOptions.DefaultDataDirectory(host.ApplicationName);
+        }
+
+        if (options.ContextFileNames is { Count: 0 })
+        {
+            options.ContextFileNames = [AgentCoreOptions.DefaultContextFileName];
+        }
+    }
+
+    /// <summary>Marks a collection whose AgentCore defaults are registered, so a second <c>AddAgentCore</c> adds them once.</summary>
+    private sealed class AgentCoreDefaultsMarker;
 
     private sealed class AgentCoreBuilder(IServiceCollection services) : IAgentCoreBuilder
     {

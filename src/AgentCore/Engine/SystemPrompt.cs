@@ -52,8 +52,9 @@ internal sealed class EnvironmentSystemPromptProvider(IOptions<AgentCoreOptions>
 }
 
 /// <summary>
-/// Context files (<c>AGENTS.md</c> by default) from the working directory and each folder above it, outermost
-/// first so the nearest, most specific instructions come last. Each file is read up to 64 KiB.
+/// Context files (<c>AGENTS.md</c> by default) from the working directory and each folder above it up to the project
+/// root (see <see cref="SystemPromptPaths.ProjectRoot"/>), outermost first so the nearest, most specific instructions
+/// come last. Each file is read up to 64 KiB.
 /// </summary>
 internal sealed partial class ContextFileSystemPromptProvider(IOptions<AgentCoreOptions> options, ILogger<ContextFileSystemPromptProvider>? logger = null)
     : ISystemPromptProvider
@@ -69,7 +70,9 @@ internal sealed partial class ContextFileSystemPromptProvider(IOptions<AgentCore
         }
 
         var found = new List<string>();
-        for (var directory = new DirectoryInfo(SystemPromptPaths.WorkingDirectory(options.Value)); directory is not null; directory = directory.Parent)
+        string workingDirectory = SystemPromptPaths.WorkingDirectory(options.Value);
+        string root = SystemPromptPaths.ProjectRoot(workingDirectory);
+        for (var directory = new DirectoryInfo(workingDirectory); directory is not null; directory = directory.Parent)
         {
             foreach (string name in options.Value.ContextFileNames)
             {
@@ -78,6 +81,11 @@ internal sealed partial class ContextFileSystemPromptProvider(IOptions<AgentCore
                 {
                     found.Add(path);
                 }
+            }
+
+            if (SystemPromptPaths.SamePath(directory.FullName, root))
+            {
+                break; // Nothing above the project root is read.
             }
         }
 
@@ -125,17 +133,29 @@ internal static class SystemPromptPaths
     public static string WorkingDirectory(AgentCoreOptions options) =>
         Path.GetFullPath(string.IsNullOrWhiteSpace(options.WorkingDirectory) ? Environment.CurrentDirectory : options.WorkingDirectory);
 
-    public static bool IsInGitRepository(string directory)
+    public static bool IsInGitRepository(string directory) => GitRoot(directory) is not null;
+
+    /// <summary>
+    /// The folder context files are read up to: the git root (the nearest folder upward holding <c>.git</c>, a folder or
+    /// a worktree's file), else <paramref name="directory"/> itself.
+    /// </summary>
+    public static string ProjectRoot(string directory) => GitRoot(directory) ?? Path.GetFullPath(directory);
+
+    public static bool SamePath(string a, string b) =>
+        string.Equals(Path.TrimEndingDirectorySeparator(a), Path.TrimEndingDirectorySeparator(b),
+            OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
+    private static string? GitRoot(string directory)
     {
         for (var current = new DirectoryInfo(directory); current is not null; current = current.Parent)
         {
             string git = Path.Combine(current.FullName, ".git");
             if (Directory.Exists(git) || File.Exists(git))
             {
-                return true;
+                return current.FullName;
             }
         }
 
-        return false;
+        return null;
     }
 }
