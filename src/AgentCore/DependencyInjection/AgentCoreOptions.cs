@@ -13,7 +13,7 @@ public sealed class AgentCoreOptions
     /// Where the file store and the usage history live. Default: <c>&lt;local application data&gt;/agentcore/&lt;application name&gt;</c>,
     /// so two apps on one machine never share sessions. The application name is the host's
     /// <c>IHostEnvironment.ApplicationName</c> when the app has a host, else the entry assembly's name; characters a folder
-    /// name cannot hold become <c>_</c>. Set the same folder in two apps to share their sessions deliberately.
+    /// name cannot hold become <c>_</c>. Set the same folder in two apps to share their sessions deliberately; setting null restores the default.
     /// </summary>
     public string DataDirectory
     {

@@ -20,7 +20,9 @@ public sealed class AgentCoreOptionsTests
         var options = new AgentCoreOptions();
 
         options.DataDirectory.Should().Be(Path.Combine(
-            Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "agentcore"));
+            Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "agentcore",
+            System.Reflection.Assembly.GetEntryAssembly()!.GetName().Name!));
+        options.ContextFileNames.Should().BeEmpty("AddAgentCore fills in AGENTS.md after binding when no list is given");
         options.DefaultModel.Should().BeNull();
         options.MaxSteps.Should().Be(1000);
         options.MaxRetries.Should().Be(6);
@@ -34,6 +36,16 @@ public sealed class AgentCoreOptionsTests
         options.ParallelToolCalls.Should().BeFalse();
         options.AgentId.Should().Be("agentcore");
         options.Project.Should().BeNull();
+    }
+
+    [Test]
+    public void DataDirectory_SetToNull_BackToTheDefault()
+    {
+        var options = new AgentCoreOptions { DataDirectory = "/srv/agentcore" };
+
+        options.DataDirectory = null!;
+
+        options.DataDirectory.Should().Be(new AgentCoreOptions().DataDirectory);
     }
 
     [Test]
@@ -67,7 +79,6 @@ public sealed class AgentCoreOptionsTests
         yield return Case("TitleModel", "titles", o => o.TitleModel = "titles");
         yield return Case("DataDirectory", "''", o => o.DataDirectory = "");
         yield return Case("DataDirectory", "'   '", o => o.DataDirectory = "   ");
-        yield return Case("DataDirectory", "''", o => o.DataDirectory = null!);
         yield return Case("MaxToolOutputBytes", "10", o => o.MaxToolOutputBytes = 10);
         yield return Case("MaxToolOutputBytes", "0", o => o.MaxToolOutputBytes = 0);
         yield return Case("AgentId", "''", o => o.AgentId = "");

@@ -19,6 +19,7 @@ public sealed class SystemPromptTests
         try
         {
             string project = Directory.CreateDirectory(Path.Combine(root, "project", "src")).FullName;
+            Directory.CreateDirectory(Path.Combine(root, ".git")); // the project root: context files are read up to it
             await File.WriteAllTextAsync(Path.Combine(root, "AGENTS.md"), "Outer rule.");
             await File.WriteAllTextAsync(Path.Combine(root, "project", "src", "AGENTS.md"), "Inner rule.");
             await using var h = new EngineHarness(o => { o.SystemPrompt = "Base prompt."; o.WorkingDirectory = project; o.IncludeEnvironment = true; o.IncludeContextFiles = true; }, b => b.AddSystemPromptProvider<TeamRulesProvider>());
