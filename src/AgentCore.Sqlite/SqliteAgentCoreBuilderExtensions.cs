@@ -12,7 +12,8 @@ public static class SqliteAgentCoreBuilderExtensions
     /// <summary>
     /// Keeps sessions in a SQLite database file (<see cref="SqliteSessionStore"/>) and, unless
     /// <see cref="SqliteStoreOptions.UseSessionLock"/> is turned off, takes the session busy lock with
-    /// <see cref="SqliteSessionLockProvider"/>, so processes sharing the file never run two turns of one session at once.
+    /// a <see cref="FileSessionLockProvider"/> on the folder <c>&lt;database&gt;.locks</c> beside the database, so processes sharing
+    /// the file never run two turns of one session at once and an abort from any of them reaches the turn.
     /// </summary>
     /// <param name="builder">The AgentCore builder.</param>
     /// <param name="pathOrConnectionString">
@@ -137,10 +138,13 @@ public static class SqliteAgentCoreBuilderExtensions
         if (options.UseSessionLock)
         {
             builder.Services.RemoveAll<ISessionLockProvider>();
-            builder.Services.AddSingleton<ISessionLockProvider>(sp => new SqliteSessionLockProvider(
-                fullPath, options, sp.GetService<TimeProvider>()));
+            builder.Services.AddSingleton<ISessionLockProvider>(sp => new FileSessionLockProvider(
+                LockDirectoryOf(fullPath), options.AbortPollInterval, sp.GetService<TimeProvider>()));
         }
 
         return builder;
     }
+
+    /// <summary>The folder of the session lock files of the database <paramref name="databasePath"/>: <c>&lt;database&gt;.locks</c>.</summary>
+    internal static string LockDirectoryOf(string databasePath) => Path.GetFullPath(databasePath) + ".locks";
 }

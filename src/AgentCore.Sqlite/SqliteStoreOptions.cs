@@ -16,8 +16,8 @@ public sealed class SqliteStoreOptions
     public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Whether <c>UseSqlite</c> also replaces the session busy lock with <see cref="SqliteSessionLockProvider"/>, which holds
-    /// across the processes sharing the database file. Default true.
+    /// Whether <c>UseSqlite</c> also replaces the session busy lock with a <see cref="FileSessionLockProvider"/> on the folder
+    /// <c>&lt;database&gt;.locks</c>, which holds across the processes sharing the database file. Default true.
     /// </summary>
     public bool UseSessionLock { get; set; } = true;
 

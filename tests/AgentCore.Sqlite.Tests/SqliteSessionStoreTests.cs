@@ -300,7 +300,8 @@ public sealed class SqliteSessionStoreTests
 
         var store = provider.GetRequiredService<ISessionStore>();
         store.Should().BeOfType<SqliteSessionStore>().Which.DatabasePath.Should().Be(DatabasePath);
-        provider.GetRequiredService<ISessionLockProvider>().Should().BeOfType<SqliteSessionLockProvider>();
+        provider.GetRequiredService<ISessionLockProvider>().Should().BeOfType<FileSessionLockProvider>()
+            .Which.LockDirectory.Should().Be(DatabasePath + ".locks");
         var session = NewSession();
         await store.SaveSessionAsync(session);
         (await store.GetSessionAsync(session.Id)).Should().BeEquivalentTo(session);
@@ -313,7 +314,7 @@ public sealed class SqliteSessionStoreTests
         services.AddAgentCore(o => o.DataDirectory = _directory).UseSqlite(DatabasePath, o => o.UseSessionLock = false);
         using var provider = services.BuildServiceProvider();
 
-        provider.GetRequiredService<ISessionLockProvider>().Should().NotBeOfType<SqliteSessionLockProvider>();
+        provider.GetRequiredService<ISessionLockProvider>().Should().NotBeOfType<FileSessionLockProvider>("the default lock on a store other than the file store is in-process");
     }
 
     private static SessionInfo NewSession()

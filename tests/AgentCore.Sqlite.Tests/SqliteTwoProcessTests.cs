@@ -4,7 +4,7 @@ using NUnit.Framework;
 
 namespace AgentCore.Sqlite.Tests;
 
-/// <summary>Two processes on one SQLite file, writing and chatting through AgentCore, with <see cref="SqliteSessionLockProvider"/> between them.</summary>
+/// <summary>Two processes on one SQLite file, writing and chatting through AgentCore, with the <see cref="FileSessionLockProvider"/> of <c>UseSqlite</c> between them.</summary>
 [TestFixture]
 public sealed class SqliteTwoProcessTests : TwoProcessTests
 {
@@ -33,5 +33,5 @@ public sealed class SqliteTwoProcessTests : TwoProcessTests
     // The operating system releases a process's file locks as it dies, before its exit is reported.
     protected override Task WaitUntilLockFreeAsync(string sessionId) => Task.CompletedTask;
 
-    protected override ISessionLockProvider OpenLockProvider() => new SqliteSessionLockProvider(Target);
+    protected override ISessionLockProvider OpenLockProvider() => new FileSessionLockProvider(SqliteAgentCoreBuilderExtensions.LockDirectoryOf(Target));
 }

@@ -12,7 +12,8 @@ public static class AgentCoreServiceCollectionExtensions
     /// <summary>
     /// Adds AgentCore: <see cref="ISessionService"/> and its defaults — the file store, the model provider fed by
     /// <c>AddChatClient</c>, the tool registry (local tools first, then the MCP servers of <see cref="AgentCoreOptions.McpServers"/>
-    /// and <c>AddMcpServer</c>, with <see cref="IMcpServers"/>), the JSONL usage history, the in-process busy lock and the event hub.
+    /// and <c>AddMcpServer</c>, with <see cref="IMcpServers"/>), the JSONL usage history, the busy lock (with the file store, a <see cref="FileSessionLockProvider"/> in
+    /// <c>&lt;DataDirectory&gt;/locks</c> that holds across processes; with any other store, an in-process one) and the event hub.
     /// Each default is registered with <c>TryAdd</c>, so a service registered before (or through the builder) wins.
     /// </summary>
     /// <param name="services">The service collection.</param>
@@ -85,7 +86,7 @@ public static class AgentCoreServiceCollectionExtensions
         services.TryAddSingleton<IToolRegistry, ToolRegistry>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IToolSource, FunctionToolSource>());
         services.AddMcpToolSource();
-        services.TryAddSingleton<ISessionLockProvider, InProcessSessionLockProvider>();
+        services.TryAddSingleton(DefaultSessionLock);
         services.TryAddSingleton<SessionEventHub>();
         services.TryAddSingleton<AgentCoreInstrumentation>();
         services.TryAddSingleton<ISessionEvents>(static sp => sp.GetRequiredService<SessionEventHub>());
@@ -118,6 +119,16 @@ public static class AgentCoreServiceCollectionExtensions
 
     /// <summary>Marks a collection whose AgentCore defaults are registered, so a second <c>AddAgentCore</c> adds them once.</summary>
     private sealed class AgentCoreDefaultsMarker;
+
+    /// <summary>
+    /// The busy lock when none is registered: on the file store, a <see cref="FileSessionLockProvider"/> in
+    /// <c>&lt;DataDirectory&gt;/locks</c>, so every process and service provider sharing the folder shares the lock; on
+    /// any other store, the in-process lock.
+    /// </summary>
+    private static ISessionLockProvider DefaultSessionLock(IServiceProvider services) =>
+        services.GetRequiredService<ISessionStore>() is FileSessionStore files
+            ? new FileSessionLockProvider(Path.Combine(files.DataDirectory, "locks"), services.GetService<TimeProvider>())
+            : new InProcessSessionLockProvider();
 
     private sealed class AgentCoreBuilder(IServiceCollection services) : IAgentCoreBuilder
     {

@@ -210,7 +210,8 @@ internal sealed partial class Compaction
 
     /// <summary>
     /// Writes the summary of <paramref name="covered"/> with the model and stores it as an assistant message flagged
-    /// <see cref="SessionMessage.IsSummary"/>, with its usage and cost added to the session's totals.
+    /// <see cref="SessionMessage.IsSummary"/>, with its usage and cost. The caller adds it to the session's totals (the turn
+    /// when it ends, <c>SummarizeAsync</c> at once) through <see cref="SessionService.ReconcileTotalsAsync"/>.
     /// </summary>
     private async Task<SessionMessage> SummarizeAsync(SessionInfo session, ResolvedModel model, List<SessionMessage> covered, CancellationToken cancellationToken)
     {
@@ -257,7 +258,6 @@ internal sealed partial class Compaction
             Parts = [new TextPart { Id = Identifier.Create(IdKind.Part, _time), Text = text }],
         };
         await _service.Store.SaveMessageAsync(summary, CancellationToken.None).ConfigureAwait(false);
-        await _service.UpdateTotalsAsync(session.Id, usage, cost).ConfigureAwait(false);
         return summary;
     }
 

@@ -15,7 +15,7 @@ internal sealed record TurnOutcome(SessionMessage Message, ExitReason ExitReason
 /// One turn of conversation, top to bottom: persist the user's message, open the assistant's, then step —
 /// stream from the model, turn updates into parts and events, run the tools it asked for, record usage and
 /// cost — until the model answers without tools or the step limit is reached; then close the message,
-/// update the session's totals and record the history. Created by <see cref="SessionService"/> with the
+/// record the history and bring the session's totals up to date. Created by <see cref="SessionService"/> with the
 /// session's lock held; never throws (failures end the turn and become its outcome).
 /// </summary>
 internal sealed partial class Turn
@@ -98,15 +98,15 @@ internal sealed partial class Turn
                 _service.StartTitleGeneration(SessionId, _setup.Model, _setup.UserParts);
             }
 
-            // The user's request is stored first, so it survives whatever follows, word for word.
+            // The user's request is stored first, so it survives whatever follows, word for word; then the reply, open,
+            // so that a crash from here on (compaction included) leaves a message for recovery to close and account.
             await PersistUserMessageAsync().ConfigureAwait(false);
+            await PersistAsync(() => _service.Store.SaveMessageAsync(_message, CancellationToken.None)).ConfigureAwait(false);
+            Emit(new MessageUpdated(SessionId, Snapshot(_message)));
             if (_options.AutoCompaction && Compaction.ShouldCompact(_history, _setup.Model.Info, _options.CompactionThreshold))
             {
                 await CompactAsync(keepFromId: _user.Id, turnToken).ConfigureAwait(false);
             }
-
-            await PersistAsync(() => _service.Store.SaveMessageAsync(_message, CancellationToken.None)).ConfigureAwait(false);
-            Emit(new MessageUpdated(SessionId, Snapshot(_message)));
 
             for (_stepNumber = 1; ; _stepNumber++)
             {
@@ -552,12 +552,16 @@ internal sealed partial class Turn
             }
         }
 
+        // The history's end entry before the totals: should the process die in between, the next load finds the reply
+        // missing from the totals, finds this entry, and adds the reply to the totals without a second entry.
+        await _service.RecordHistoryAsync(HistoryEntry(end: true, exitReason)).ConfigureAwait(false);
         try
         {
-            var session = await _service.UpdateTotalsAsync(SessionId, _message.Tokens, _message.Cost).ConfigureAwait(false);
+            // The totals and their checkpoint in one session write: this turn's messages (a summary included) are added.
+            var session = await _service.ReconcileTotalsAsync(SessionId, [.. _history, _user, _message]).ConfigureAwait(false);
             if (session is not null)
             {
-                // UpdateTotalsAsync has published it to subscribers already: only the caller's stream still needs it.
+                // ChangeSessionAsync has published it to subscribers already: only the caller's stream still needs it.
                 _events?.TryWrite(new SessionUpdated(SessionId, session));
             }
         }
@@ -566,7 +570,6 @@ internal sealed partial class Turn
             LogFinishFailed(ex, SessionId);
         }
 
-        await _service.RecordHistoryAsync(HistoryEntry(end: true, exitReason)).ConfigureAwait(false);
         return (exitReason, failure);
     }
 

@@ -32,6 +32,14 @@ public sealed record SessionInfo
     /// <summary>The cost in USD of every assistant message of the session, added up.</summary>
     public decimal Cost { get; init; }
 
+    /// <summary>
+    /// Which usage <see cref="Tokens"/> and <see cref="Cost"/> include, written with them so that the next turn after a
+    /// crash adds exactly what they lack. Maintained by AgentCore: stores persist it with the session, apps leave it alone.
+    /// Null (a session written by an earlier version, or by a store that does not keep it) makes the next turn recount
+    /// the totals from the messages.
+    /// </summary>
+    public SessionTotalsCheckpoint? TotalsCheckpoint { get; init; }
+
     /// <summary>Free-form string metadata (owner, tags, ...). Never null.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = EmptyMetadata;
 

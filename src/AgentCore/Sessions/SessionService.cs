@@ -102,6 +102,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
             Title = string.IsNullOrWhiteSpace(request.Title) ? DefaultTitle(now) : request.Title,
             CreatedAt = now,
             UpdatedAt = now,
+            TotalsCheckpoint = SessionTotalsCheckpoint.Empty,
             Metadata = request.Metadata is null ? SessionInfo.EmptyMetadata : new Dictionary<string, string>(request.Metadata, StringComparer.Ordinal),
         };
 
@@ -256,12 +257,13 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         await using var lease = await _locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
                                 ?? throw new SessionBusyException(sessionId);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.AbortRequested, _stopping.Token);
-        var session = await GetAsync(sessionId, linked.Token).ConfigureAwait(false);
         var resolved = await ResolveModelAsync(model, linked.Token).ConfigureAwait(false);
-        var messages = await LoadForTurnAsync(sessionId, linked.Token).ConfigureAwait(false);
+        var (session, messages) = await LoadForTurnAsync(lease, linked.Token).ConfigureAwait(false);
         var compaction = new Compaction(this, _options, _time, _loggerFactory.CreateLogger<Compaction>());
-        return await compaction.CompactAsync(session, resolved, messages, keepFromId: null, Events.Publish, linked.Token).ConfigureAwait(false)
-               ?? throw new InvalidOperationException($"Session '{sessionId}' has nothing to summarize since its last summary.");
+        var summary = await compaction.CompactAsync(session, resolved, messages, keepFromId: null, Events.Publish, linked.Token).ConfigureAwait(false)
+                      ?? throw new InvalidOperationException($"Session '{sessionId}' has nothing to summarize since its last summary.");
+        await ReconcileTotalsAsync(sessionId, [.. messages, summary]).ConfigureAwait(false);
+        return summary;
     }
 
     private async IAsyncEnumerable<SessionEvent> RunTurnAsync(ChatRequest request, List<MessagePart> userParts, [EnumeratorCancellation] CancellationToken cancellationToken)
@@ -278,7 +280,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
                     ?? throw new SessionBusyException(sessionId);
             try
             {
-                setup = await PrepareAsync(request, userParts, starting.Token).ConfigureAwait(false);
+                setup = await PrepareAsync(lease, request, userParts, starting.Token).ConfigureAwait(false);
             }
             catch
             {
@@ -353,11 +355,10 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     }
 
     /// <summary>Everything before the turn's first write: the session, the model, the history and the prompt.</summary>
-    private async Task<TurnSetup> PrepareAsync(ChatRequest request, List<MessagePart> userParts, CancellationToken cancellationToken)
+    private async Task<TurnSetup> PrepareAsync(ISessionLease lease, ChatRequest request, List<MessagePart> userParts, CancellationToken cancellationToken)
     {
-        var session = await GetAsync(request.SessionId, cancellationToken).ConfigureAwait(false);
         var model = await ResolveModelAsync(request.Model, cancellationToken).ConfigureAwait(false);
-        var messages = await LoadForTurnAsync(session.Id, cancellationToken).ConfigureAwait(false);
+        var (session, messages) = await LoadForTurnAsync(lease, cancellationToken).ConfigureAwait(false);
         var context = new SystemPromptContext(session, model.Info);
         var sections = new List<string>(_systemPrompt.Count);
         foreach (var provider in _systemPrompt)
@@ -496,15 +497,26 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         new(nameof(ISessionService), "The AgentCore session service was disposed (its service provider was disposed): no turn can start.");
 
     /// <summary>
-    /// Loads a session's messages for a turn, closing any assistant message a dead process left open: it is
-    /// completed as interrupted and its unanswered tool calls get an error result, so the next prompt is valid.
-    /// Call with the session's lock held.
+    /// Loads a session and its messages for a turn (or a summary), repairing what a dead process left: an assistant
+    /// message left open is completed as interrupted (its unanswered tool calls get an error result, so the next prompt
+    /// is valid) and gets the usage-history end entry its turn never wrote (exit reason <c>interrupted</c>); then the
+    /// session's totals are brought up to date with its messages (see <see cref="SessionTotals.Reconcile"/>).
     /// </summary>
-    internal async Task<IReadOnlyList<SessionMessage>> LoadForTurnAsync(string sessionId, CancellationToken cancellationToken)
+    /// <remarks>
+    /// Taking the lease proves the session's lock is held: with a lock that holds across processes, an open message
+    /// then belongs to no live turn anywhere. Only open messages are closed: a completed message is left as it is,
+    /// whatever the state of its tool parts.
+    /// </remarks>
+    /// <exception cref="SessionNotFoundException">The session does not exist.</exception>
+    internal async Task<(SessionInfo Session, IReadOnlyList<SessionMessage> Messages)> LoadForTurnAsync(ISessionLease lease, CancellationToken cancellationToken)
     {
+        string sessionId = lease.SessionId;
+        var session = await GetAsync(sessionId, cancellationToken).ConfigureAwait(false);
         var messages = await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false);
-        foreach (var message in messages)
+        var ended = new List<SessionMessage>();
+        for (int i = 0; i < messages.Count; i++)
         {
+            var message = messages[i];
             if (message.Role != ChatRole.Assistant || message.CompletedAt is not null)
             {
                 continue;
@@ -522,10 +534,128 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
             message.CompletedAt = now;
             await Store.SaveMessageAsync(message, CancellationToken.None).ConfigureAwait(false);
             LogRecovered(sessionId, message.Id);
+            await RecordHistoryAsync(InterruptedTurnEntry(message, i + 1)).ConfigureAwait(false);
+            ended.Add(message);
         }
 
-        return messages;
+        // A completed reply the totals lack: its turn died after completing it, before or after writing its history end entry.
+        if (session.TotalsCheckpoint is { } checkpoint)
+        {
+            for (int i = messages.Count - 1; i >= 0 && string.CompareOrdinal(messages[i].Id, checkpoint.MessageId) > 0; i--)
+            {
+                var message = messages[i];
+                if (message is { IsSummary: false } && message.Role == ChatRole.Assistant && !ended.Contains(message) &&
+                    !await HasEndEntryAsync(sessionId, message.CreatedAt, cancellationToken).ConfigureAwait(false))
+                {
+                    await RecordHistoryAsync(InterruptedTurnEntry(message, i + 1)).ConfigureAwait(false);
+                }
+            }
+        }
+
+        if (SessionTotals.Reconcile(session, messages) is var reconciled && !ReferenceEquals(reconciled, session))
+        {
+            LogTotalsReconciled(sessionId);
+            session = await ReconcileTotalsAsync(sessionId, messages).ConfigureAwait(false) ?? throw new SessionNotFoundException(sessionId);
+        }
+
+        return (session, messages);
     }
+
+    /// <summary>
+    /// Brings a session's totals up to date with its messages, in one session write (see <see cref="SessionTotals.Reconcile"/>).
+    /// Returns the session, or null when it is gone. Call with the session's lock held.
+    /// </summary>
+    /// <param name="sessionId">The session.</param>
+    /// <param name="messages">Its messages: ascending by id, except that those newer than the last reconcile may follow in any order.</param>
+    internal Task<SessionInfo?> ReconcileTotalsAsync(string sessionId, IReadOnlyList<SessionMessage> messages) =>
+        ChangeSessionAsync(sessionId, s => SessionTotals.Reconcile(s, messages), CancellationToken.None);
+
+    /// <summary>Whether the usage history has an end entry of the session written at or after <paramref name="since"/> (read only after a crash).</summary>
+    private async Task<bool> HasEndEntryAsync(string sessionId, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        long sinceMs = since.ToUnixTimeMilliseconds();
+        try
+        {
+            await foreach (var entry in _history.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (entry.ExitReason is not null && entry.SessionId == sessionId && entry.Timestamp >= sinceMs)
+                {
+                    return true;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogHistoryFailed(ex, sessionId);
+            return true; // Unreadable: writing another entry could count the turn twice.
+        }
+
+        return false;
+    }
+
+    /// <summary>The usage-history end entry of a turn whose process died: what its message recorded, exit reason <c>interrupted</c>.</summary>
+    private SessionHistoryEntry InterruptedTurnEntry(SessionMessage message, int messageCount)
+    {
+        var steps = message.Parts.OfType<StepFinishPart>().ToList();
+        var apiTime = TimeSpan.Zero;
+        DateTimeOffset? stepStarted = null;
+        DateTimeOffset lastSeen = message.CreatedAt;
+        foreach (var part in message.Parts)
+        {
+            switch (part)
+            {
+                case StepStartPart start:
+                    stepStarted = start.StartedAt;
+                    lastSeen = Max(lastSeen, start.StartedAt);
+                    break;
+                case StepFinishPart finish:
+                    if (stepStarted is { } started)
+                    {
+                        apiTime += finish.EndedAt - started;
+                    }
+
+                    stepStarted = null;
+                    lastSeen = Max(lastSeen, finish.EndedAt);
+                    break;
+                case ToolPart tool:
+                    lastSeen = Max(lastSeen, tool.EndedAt ?? tool.StartedAt ?? lastSeen);
+                    break;
+            }
+        }
+
+        var usage = message.Tokens;
+        return new SessionHistoryEntry
+        {
+            AgentId = _options.AgentId,
+            SessionId = message.SessionId,
+            Timestamp = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+            Project = _options.Project ?? Environment.CurrentDirectory,
+            Model = message.ModelId ?? "",
+            Provider = message.ProviderId ?? "",
+            Usage = new HistoryUsage
+            {
+                PromptTokens = usage.TotalInput,
+                CompletionTokens = usage.Output,
+                TotalTokens = usage.Total,
+                CachedInputTokens = usage.CacheRead,
+                CacheWriteTokens = usage.CacheWrite,
+                ReasoningTokens = usage.Reasoning,
+                ContextTokens = steps.Count > 0 ? steps[^1].Tokens.Total : null,
+                Steps = steps.Count,
+            },
+            Duration = new HistoryDuration
+            {
+                ApiMs = Math.Round(Math.Max(0, apiTime.TotalMilliseconds)),
+                WallMs = Math.Round(Math.Max(0, (lastSeen - message.CreatedAt).TotalMilliseconds)),
+            },
+            Cost = new HistoryCost { Type = HistoryCost.Byok, UsdByok = message.Cost },
+            MessageCount = messageCount,
+            ToolCallCount = message.Parts.OfType<ToolPart>().Count(static t => t.StartedAt is not null),
+            ExitReason = ExitReason.Interrupted.Value,
+        };
+    }
+
+    private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 
     /// <summary>Resolves <c>provider/model</c>, or the default model, or the only registered model.</summary>
     internal async Task<ResolvedModel> ResolveModelAsync(string? reference, CancellationToken cancellationToken)
@@ -548,39 +678,37 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         return await _models.GetModelAsync(providerId, modelId, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Adds a turn's tokens and cost to the session's totals. Returns the updated session, or null when it is gone.</summary>
-    internal Task<SessionInfo?> UpdateTotalsAsync(string sessionId, TokenUsage tokens, decimal cost) =>
-        ChangeSessionAsync(sessionId, s => s with { Tokens = s.Tokens + tokens, Cost = s.Cost + cost }, CancellationToken.None);
-
-    /// <summary>Read-modify-write of a session under its gate; bumps <see cref="SessionInfo.UpdatedAt"/> and raises <see cref="SessionUpdated"/>.</summary>
+    /// <summary>
+    /// Read-modify-write of a session through <see cref="ISessionStore.UpdateSessionAsync"/> (atomic across processes on
+    /// the in-repo stores) and, within this process, under the session's gate; bumps <see cref="SessionInfo.UpdatedAt"/>
+    /// and raises <see cref="SessionUpdated"/>. <paramref name="change"/> may run more than once: keep it free of side effects.
+    /// To add usage that belongs to no message (a title's), compose <see cref="SessionTotals.AddOutsideMessages"/> into it.
+    /// </summary>
     internal async Task<SessionInfo?> ChangeSessionAsync(string sessionId, Func<SessionInfo, SessionInfo> change, CancellationToken cancellationToken)
     {
         var gate = GateOf(sessionId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        SessionInfo updated;
+        bool changed = false;
+        SessionInfo? updated;
         try
         {
-            var current = await Store.GetSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
-            if (current is null)
+            updated = await Store.UpdateSessionAsync(sessionId, current =>
             {
-                return null;
-            }
-
-            var changed = change(current);
-            if (ReferenceEquals(changed, current))
-            {
-                return current;
-            }
-
-            updated = changed with { UpdatedAt = Later(current.UpdatedAt, _time.GetUtcNow()) };
-            await Store.SaveSessionAsync(updated, cancellationToken).ConfigureAwait(false);
+                var next = change(current);
+                changed = !ReferenceEquals(next, current);
+                return changed ? next with { UpdatedAt = Later(current.UpdatedAt, _time.GetUtcNow()) } : current;
+            }, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             gate.Release();
         }
 
-        Events.Publish(new SessionUpdated(sessionId, updated));
+        if (changed && updated is not null)
+        {
+            Events.Publish(new SessionUpdated(sessionId, updated));
+        }
+
         return updated;
     }
 
@@ -612,6 +740,9 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: message {MessageId} was left open by a process that stopped; closed it as interrupted")]
     private partial void LogRecovered(string sessionId, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: its totals lacked usage a stopped process had recorded in its messages; brought them up to date")]
+    private partial void LogTotalsReconciled(string sessionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The title model '{Reference}' is not registered; no title is generated")]
     private partial void LogTitleModelMissing(Exception exception, string reference);

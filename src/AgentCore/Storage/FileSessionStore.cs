@@ -17,7 +17,8 @@ namespace AgentCore;
 /// a journal a read found well past its messages is rewritten compactly, again atomically, by the next write to it
 /// (reads never write, so a read-only data folder serves every read).</para>
 /// <para>Safe for many threads and several processes on one directory: appends and rewrites take the journal's
-/// lock (see <see cref="FileAppender"/>); readers skip an unterminated last line, so they never see half a record.
+/// lock (see <see cref="FileAppender"/>), session writes and <see cref="UpdateSessionAsync"/> the session file's;
+/// readers skip an unterminated last line, so they never see half a record.
 /// A corrupt file or line (or part) is skipped with a warning naming where, never the content. Listing sessions reads no
 /// message. A write the disk refuses (read-only, full, no permission) fails at once with an error naming the file.</para>
 /// </remarks>
@@ -36,6 +37,7 @@ public sealed partial class FileSessionStore : ISessionStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
         string root = Path.GetFullPath(dataDirectory);
+        DataDirectory = root;
         _sessionsDirectory = Path.Combine(root, SessionsFolder);
         _messagesDirectory = Path.Combine(root, MessagesFolder);
         _logger = logger ?? NullLogger<FileSessionStore>.Instance;
@@ -46,6 +48,9 @@ public sealed partial class FileSessionStore : ISessionStore
         : this(options.Value.DataDirectory, logger)
     {
     }
+
+    /// <summary>The folder the store keeps its files in (a full path).</summary>
+    internal string DataDirectory { get; }
 
     /// <inheritdoc />
     public async ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
@@ -89,7 +94,51 @@ public sealed partial class FileSessionStore : ISessionStore
         ArgumentNullException.ThrowIfNull(session);
         Identifier.Validate(session.Id, IdKind.Session, nameof(session));
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(session, AgentCoreJsonContext.Default.SessionInfo);
-        await FileAppender.WriteAtomicAsync(SessionPath(session.Id), json, "session file", cancellationToken).ConfigureAwait(false);
+        string path = SessionPath(session.Id);
+        await using (await FileAppender.LockAsync(path, cancellationToken).ConfigureAwait(false))
+        {
+            await FileAppender.WriteAtomicAsync(path, json, "session file", cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Atomic across threads and processes: the read, <paramref name="update"/> and the write happen under the session
+    /// file's lock (<c>sessions/&lt;id&gt;.json.lock</c>), which every write of the session file takes.
+    /// </remarks>
+    public async ValueTask<SessionInfo?> UpdateSessionAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        ArgumentNullException.ThrowIfNull(update);
+        string path = SessionPath(sessionId);
+        if (!File.Exists(path))
+        {
+            return null; // Nothing to lock: a session file is never created by an update.
+        }
+
+        await using (await FileAppender.LockAsync(path, cancellationToken).ConfigureAwait(false))
+        {
+            if (await ReadSessionFileAsync(path, sessionId, cancellationToken).ConfigureAwait(false) is not { } current)
+            {
+                return null;
+            }
+
+            var changed = update(current);
+            if (ReferenceEquals(changed, current))
+            {
+                return current;
+            }
+
+            ArgumentNullException.ThrowIfNull(changed, nameof(update));
+            if (changed.Id != sessionId)
+            {
+                throw new InvalidOperationException($"An update of session '{sessionId}' may not change its id (to '{changed.Id}').");
+            }
+
+            byte[] json = JsonSerializer.SerializeToUtf8Bytes(changed, AgentCoreJsonContext.Default.SessionInfo);
+            await FileAppender.WriteAtomicAsync(path, json, "session file", cancellationToken).ConfigureAwait(false);
+            return changed;
+        }
     }
 
     /// <inheritdoc />
@@ -104,6 +153,7 @@ public sealed partial class FileSessionStore : ISessionStore
         }
 
         bool deleted;
+        await using (await FileAppender.LockAsync(sessionPath, cancellationToken).ConfigureAwait(false))
         await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
         {
             // The session first: should the process die in between, the leftover journal is found and deleted next time.

@@ -21,6 +21,42 @@ public interface ISessionStore
     /// <summary>Inserts or replaces a session.</summary>
     ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Reads a session, applies <paramref name="update"/> and saves the result, unless it returned the session it was
+    /// given (the same instance): then nothing is written. Returns the session as it is now, or null when there is none.
+    /// </summary>
+    /// <remarks>
+    /// The engine changes sessions only through this method (renames, titles, totals), so a store that makes it atomic
+    /// — across processes when several may share the store — never loses one of two concurrent updates. The file
+    /// store holds a file lock around it, the SQL stores a transaction, the in-memory store a compare-and-swap;
+    /// <paramref name="update"/> may then be called more than once and must have no side effects. The default
+    /// implementation reads with <see cref="GetSessionAsync"/> and writes with <see cref="SaveSessionAsync"/>, which is
+    /// safe only within one process (the engine serializes its own updates of a session).
+    /// </remarks>
+    /// <param name="sessionId">The session to change.</param>
+    /// <param name="update">Computes the new session from the stored one; returns its argument to change nothing.</param>
+    /// <param name="cancellationToken">Cancels the update before it is written.</param>
+    /// <returns>The session as saved (or as found, when <paramref name="update"/> changed nothing); null when there is none.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a well-formed session id.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="update"/> is null.</exception>
+    async ValueTask<SessionInfo?> UpdateSessionAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        var current = await GetSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        if (current is null)
+        {
+            return null;
+        }
+
+        var changed = update(current);
+        if (!ReferenceEquals(changed, current))
+        {
+            await SaveSessionAsync(changed, cancellationToken).ConfigureAwait(false);
+        }
+
+        return changed;
+    }
+
     /// <summary>Deletes a session and all its messages. Returns false when there was none.</summary>
     ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default);
 

@@ -47,6 +47,40 @@ public sealed class InMemorySessionStore : ISessionStore
     }
 
     /// <inheritdoc />
+    /// <remarks>Atomic: a compare-and-swap, so <paramref name="update"/> runs again when another update came first.</remarks>
+    public ValueTask<SessionInfo?> UpdateSessionAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        ArgumentNullException.ThrowIfNull(update);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!_sessions.TryGetValue(sessionId, out var json))
+            {
+                return ValueTask.FromResult<SessionInfo?>(null);
+            }
+
+            var current = ReadSession(json);
+            var changed = update(current);
+            if (ReferenceEquals(changed, current))
+            {
+                return ValueTask.FromResult<SessionInfo?>(current);
+            }
+
+            ArgumentNullException.ThrowIfNull(changed, nameof(update));
+            if (changed.Id != sessionId)
+            {
+                throw new InvalidOperationException($"An update of session '{sessionId}' may not change its id (to '{changed.Id}').");
+            }
+
+            if (_sessions.TryUpdate(sessionId, JsonSerializer.SerializeToUtf8Bytes(changed, AgentCoreJsonContext.Default.SessionInfo), json))
+            {
+                return ValueTask.FromResult<SessionInfo?>(changed);
+            }
+        }
+    }
+
+    /// <inheritdoc />
     public ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));

@@ -26,7 +26,8 @@ public sealed class AgentCoreServiceCollectionExtensionsTests
         services.GetRequiredService<ISessionHistory>().Should().BeOfType<JsonlSessionHistory>();
         services.GetRequiredService<IModelProvider>().Should().BeOfType<ModelProvider>();
         services.GetRequiredService<IToolRegistry>().Should().BeOfType<ToolRegistry>();
-        services.GetRequiredService<ISessionLockProvider>().Should().BeOfType<InProcessSessionLockProvider>();
+        services.GetRequiredService<ISessionLockProvider>().Should().BeOfType<FileSessionLockProvider>()
+            .Which.LockDirectory.Should().Be(Path.Combine(Path.GetFullPath(_temp.Path), "locks"), "the file store's lock lives in its data directory");
         services.GetRequiredService<ISessionEvents>().Should().BeSameAs(services.GetRequiredService<SessionEventHub>());
         services.GetRequiredService<TimeProvider>().Should().BeSameAs(TimeProvider.System);
         services.GetServices<IToolSource>().Select(s => s.GetType()).Should().Equal(typeof(FunctionToolSource), typeof(McpToolSource));
@@ -35,6 +36,14 @@ public sealed class AgentCoreServiceCollectionExtensionsTests
         {
             services.GetRequiredService(type).Should().BeSameAs(services.GetRequiredService(type), $"{type.Name} is a singleton");
         }
+    }
+
+    [Test]
+    public void AddAgentCore_InMemoryStore_KeepsTheInProcessLock()
+    {
+        using var services = Builder().UseInMemoryStore().Services.BuildServiceProvider();
+
+        services.GetRequiredService<ISessionLockProvider>().Should().BeOfType<InProcessSessionLockProvider>();
     }
 
     [Test]

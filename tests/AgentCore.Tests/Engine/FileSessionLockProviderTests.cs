@@ -1,19 +1,15 @@
-using AgentCore.Testing;
-using FluentAssertions;
-using NUnit.Framework;
+namespace AgentCore.Tests.Engine;
 
-namespace AgentCore.Sqlite.Tests;
-
-public sealed class SqliteSessionLockProviderTests
+public sealed class FileSessionLockProviderTests
 {
     private string _directory = null!;
     private readonly List<IAsyncDisposable> _disposables = [];
 
-    private string DatabasePath => Path.Combine(_directory, "agentcore.db");
+    private string LockDirectory => Path.Combine(_directory, "locks");
 
     [SetUp]
     public void CreateDirectory() =>
-        _directory = Path.Combine(Path.GetTempPath(), "agentcore-sqlite-lock-" + Guid.NewGuid().ToString("N"));
+        _directory = Path.Combine(Path.GetTempPath(), "agentcore-lock-" + Guid.NewGuid().ToString("N"));
 
     [TearDown]
     public async Task CleanUp()
@@ -76,11 +72,11 @@ public sealed class SqliteSessionLockProviderTests
         Directory.Exists(Path.Combine(_directory, "etc")).Should().BeFalse();
     }
 
-    private static TimeSpan PollInterval => new SqliteStoreOptions().AbortPollInterval;
+    private static TimeSpan PollInterval => FileSessionLockProvider.DefaultAbortPollInterval;
 
-    private SqliteSessionLockProvider NewProvider(TimeProvider? time = null)
+    private FileSessionLockProvider NewProvider(TimeProvider? time = null)
     {
-        var provider = new SqliteSessionLockProvider(DatabasePath, time);
+        var provider = new FileSessionLockProvider(LockDirectory, time);
         _disposables.Add(provider);
         return provider;
     }

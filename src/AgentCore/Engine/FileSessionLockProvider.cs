@@ -3,44 +3,66 @@ using System.Collections.Concurrent;
 namespace AgentCore;
 
 /// <summary>
-/// A session busy lock that holds across the processes sharing one SQLite database file: an operating-system
-/// lock on a file per session in the folder <c>&lt;database&gt;.locks</c> beside the database.
+/// A session busy lock that holds across every process (and every service provider in one process) sharing a folder:
+/// an operating-system lock on a file per session. The default lock of the file store (in
+/// <c>&lt;DataDirectory&gt;/locks</c>) and of the SQLite store (in <c>&lt;database&gt;.locks</c>).
 /// </summary>
 /// <remarks>
 /// <para>The lock is an exclusive, non-blocking file lock (<c>flock</c> on Unix, a share mode on Windows): a second
 /// taker, in this process or another, fails at once, and the operating system releases the lock when its holder
 /// exits or dies, so a crashed process never leaves a session busy. The lock files are empty and stay in place
 /// (deleting them while others may open them would let two holders in).</para>
-/// <para><see cref="RequestAbort"/> reaches a holder in another process through a marker file the holder's lease
-/// checks every <see cref="SqliteStoreOptions.AbortPollInterval"/>; a holder in this process is aborted at once.</para>
+/// <para><see cref="RequestAbort"/> reaches a holder of another provider instance (in another process or this one)
+/// through a marker file the holder's lease checks every <see cref="AbortPollInterval"/>; a holder of this instance
+/// is aborted at once.</para>
 /// <para>The folder must be on a local file system (network file systems may not honor the locks), and .NET's
 /// file locking must not be turned off (<c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c>).</para>
 /// </remarks>
-public sealed class SqliteSessionLockProvider : ISessionLockProvider, IAsyncDisposable, IDisposable
+public sealed class FileSessionLockProvider : ISessionLockProvider, IDisposable, IAsyncDisposable
 {
+    /// <summary>The default of <see cref="AbortPollInterval"/>: 250 ms.</summary>
+    public static readonly TimeSpan DefaultAbortPollInterval = TimeSpan.FromMilliseconds(250);
+
     private readonly string _directory;
-    private readonly TimeSpan _pollInterval;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, Lease> _held = new(StringComparer.Ordinal);
 
-    /// <summary>Creates a lock provider for the database file <paramref name="databasePath"/>.</summary>
-    public SqliteSessionLockProvider(string databasePath, TimeProvider? timeProvider = null)
-        : this(databasePath, new SqliteStoreOptions(), timeProvider)
+    /// <summary>Creates a lock provider whose lock files live in <paramref name="directory"/> (created when first needed).</summary>
+    /// <param name="directory">The folder of the lock files; every process that shares the sessions must use the same one.</param>
+    /// <param name="timeProvider">The clock of the abort polling. Default: <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null, empty or white space.</exception>
+    public FileSessionLockProvider(string directory, TimeProvider? timeProvider = null)
+        : this(directory, DefaultAbortPollInterval, timeProvider)
     {
     }
 
-    /// <summary>Creates a lock provider for the database file <paramref name="databasePath"/> with <paramref name="options"/>.</summary>
-    public SqliteSessionLockProvider(string databasePath, SqliteStoreOptions options, TimeProvider? timeProvider = null)
+    /// <summary>Creates a lock provider whose lock files live in <paramref name="directory"/>, polling for aborts every <paramref name="abortPollInterval"/>.</summary>
+    /// <param name="directory">The folder of the lock files; every process that shares the sessions must use the same one.</param>
+    /// <param name="abortPollInterval">How often a held lock checks for an abort requested through another provider instance.</param>
+    /// <param name="timeProvider">The clock of the abort polling. Default: <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="directory"/> is null, empty or white space.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="abortPollInterval"/> is not positive.</exception>
+    public FileSessionLockProvider(string directory, TimeSpan abortPollInterval, TimeProvider? timeProvider = null)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        _directory = Path.GetFullPath(databasePath) + ".locks";
-        _pollInterval = options.AbortPollInterval;
+        ArgumentException.ThrowIfNullOrWhiteSpace(directory);
+        if (abortPollInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(abortPollInterval), abortPollInterval, "The abort poll interval must be positive.");
+        }
+
+        _directory = Path.GetFullPath(directory);
+        AbortPollInterval = abortPollInterval;
         _time = timeProvider ?? TimeProvider.System;
     }
 
+    /// <summary>The folder of the lock files (a full path).</summary>
+    public string LockDirectory => _directory;
+
+    /// <summary>How often a held lock checks for an abort requested through another provider instance.</summary>
+    public TimeSpan AbortPollInterval { get; }
+
     /// <inheritdoc />
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a well-formed session id.</exception>
     public ValueTask<ISessionLease?> TryAcquireAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
@@ -61,9 +83,10 @@ public sealed class SqliteSessionLockProvider : ISessionLockProvider, IAsyncDisp
 
     /// <inheritdoc />
     /// <remarks>
-    /// Returns true when the session's lock is held in this process (its lease is aborted at once) or in another
-    /// process (it is asked through a marker file and aborts within the poll interval).
+    /// Returns true when the session's lock is held through this instance (its lease is aborted at once) or through
+    /// another one, in this process or another (it is asked through a marker file and aborts within the poll interval).
     /// </remarks>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a well-formed session id.</exception>
     public bool RequestAbort(string sessionId)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
@@ -89,16 +112,21 @@ public sealed class SqliteSessionLockProvider : ISessionLockProvider, IAsyncDisp
     }
 
     /// <summary>Releases every lock this provider still holds.</summary>
-    public async ValueTask DisposeAsync()
+    public void Dispose()
     {
         foreach (var lease in _held.Values)
         {
-            await lease.DisposeAsync().ConfigureAwait(false);
+            lease.Release();
         }
     }
 
-    /// <summary>The same as <see cref="DisposeAsync"/>, for a container disposed synchronously (blocks until the locks are released).</summary>
-    public void Dispose() => SynchronousDisposal.Run(DisposeAsync);
+    /// <summary>Releases every lock this provider still holds.</summary>
+    /// <returns>A completed task: releasing a lock does not wait.</returns>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
 
     private FileStream? TryLock(string sessionId)
     {
@@ -118,13 +146,13 @@ public sealed class SqliteSessionLockProvider : ISessionLockProvider, IAsyncDisp
 
     private sealed class Lease : ISessionLease
     {
-        private readonly SqliteSessionLockProvider _owner;
+        private readonly FileSessionLockProvider _owner;
         private readonly FileStream _file;
         private readonly CancellationTokenSource _abort = new();
         private ITimer? _timer;
         private int _released;
 
-        public Lease(SqliteSessionLockProvider owner, string sessionId, FileStream file)
+        public Lease(FileSessionLockProvider owner, string sessionId, FileStream file)
         {
             _owner = owner;
             SessionId = sessionId;
@@ -138,7 +166,7 @@ public sealed class SqliteSessionLockProvider : ISessionLockProvider, IAsyncDisp
         public CancellationToken AbortRequested { get; }
 
         public void StartPolling() =>
-            _timer = _owner._time.CreateTimer(static state => ((Lease)state!).Poll(), this, _owner._pollInterval, _owner._pollInterval);
+            _timer = _owner._time.CreateTimer(static state => ((Lease)state!).Poll(), this, _owner.AbortPollInterval, _owner.AbortPollInterval);
 
         public void Abort()
         {
@@ -152,20 +180,22 @@ public sealed class SqliteSessionLockProvider : ISessionLockProvider, IAsyncDisp
             }
         }
 
-        public async ValueTask DisposeAsync()
+        public ValueTask DisposeAsync()
+        {
+            Release();
+            return ValueTask.CompletedTask;
+        }
+
+        public void Release()
         {
             if (Interlocked.Exchange(ref _released, 1) != 0)
             {
                 return;
             }
 
-            if (_timer is not null)
-            {
-                await _timer.DisposeAsync().ConfigureAwait(false);
-            }
-
+            _timer?.Dispose();
             _owner._held.TryRemove(new KeyValuePair<string, Lease>(SessionId, this));
-            await _file.DisposeAsync().ConfigureAwait(false);
+            _file.Dispose(); // Closing the handle releases the operating-system lock.
             _abort.Dispose();
         }
 
