@@ -138,8 +138,9 @@ public static class SqliteAgentCoreBuilderExtensions
         if (options.UseSessionLock)
         {
             builder.Services.RemoveAll<ISessionLockProvider>();
-            builder.Services.AddSingleton<ISessionLockProvider>(sp => new FileSessionLockProvider(
-                LockDirectoryOf(fullPath), options.AbortPollInterval, sp.GetService<TimeProvider>()));
+            // The abort poll waits on other processes: real time, not the app's clock.
+            builder.Services.AddSingleton<ISessionLockProvider>(_ => new FileSessionLockProvider(
+                LockDirectoryOf(fullPath), options.AbortPollInterval, TimeProvider.System));
         }
 
         return builder;

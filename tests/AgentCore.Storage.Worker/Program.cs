@@ -1,21 +1,25 @@
-// Drives one side of a two-process storage test. Usage:
-//   lock  <sqlite|postgres> <database path | connection string> <session id>
+// Drives one side of a two-process storage test. The backend is file (the target is the data directory), sqlite (the
+// database file) or postgres (the connection string). Usage:
+//   lock  <file|sqlite|postgres> <data directory | database path | connection string> <session id>
 //     prints "locked" (then "aborted" if an abort request reaches it; "release" on stdin releases: "released")
 //     or "busy" (exit code 3).
-//   write <sqlite|postgres> <database path | connection string> <session id> <count> <writer name>
+//   write <file|sqlite|postgres> <target> <session id> <count> <writer name>
 //     prints "ready", waits for "go" on stdin, writes <count> messages, prints "done <count>".
-//   chat  <sqlite|postgres> <database path | connection string> <session id> <data directory>
-//     builds AgentCore on the store (UseSqlite / UsePostgreSql, with their session lock) and a scripted model, prints
-//     "ready", then runs the commands it reads (see ChatAsync below) and reports on stdout.
+//   chat  <file|sqlite|postgres> <target> <session id> <data directory> [pausing]
+//     builds AgentCore on the store (the default file store and lock, or UseSqlite / UsePostgreSql with their session
+//     lock) and a scripted model, prints "ready", then runs the commands it reads (see ChatAsync below) and reports on
+//     stdout. With "pausing", the store and the history are wrapped so that "crash" can stop a turn between their writes.
 // Every line is flushed at once; the test reads them instead of sleeping.
 using AgentCore;
+using AgentCore.Storage.Worker;
 using AgentCore.Testing;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 if (args.Length < 4)
 {
-    Console.Error.WriteLine("usage: lock|write|chat sqlite|postgres <target> <session id> [count writer | data directory]");
+    Console.Error.WriteLine("usage: lock|write|chat file|sqlite|postgres <target> <session id> [count writer | data directory [pausing]]");
     return 2;
 }
 
@@ -28,7 +32,7 @@ switch (command)
     case "write":
         return await WriteAsync(int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture), args[5]);
     case "chat":
-        return await ChatAsync(args[4]);
+        return await ChatAsync(args[4], args.Length > 5 && args[5] == "pausing");
     default:
         Console.Error.WriteLine($"unknown command {command}");
         return 2;
@@ -36,9 +40,12 @@ switch (command)
 
 async Task<int> LockAsync()
 {
-    ISessionLockProvider provider = backend == "sqlite"
-        ? new SqliteSessionLockProvider(target, new SqliteStoreOptions { AbortPollInterval = TimeSpan.FromMilliseconds(20) })
-        : new PostgresSessionLockProvider(target);
+    ISessionLockProvider provider = backend switch
+    {
+        "file" => new FileSessionLockProvider(Path.Combine(target, "locks"), TimeSpan.FromMilliseconds(20)),
+        "sqlite" => new FileSessionLockProvider(Path.GetFullPath(target) + ".locks", TimeSpan.FromMilliseconds(20)),
+        _ => new PostgresSessionLockProvider(target),
+    };
     await using var disposeProvider = (IAsyncDisposable)provider;
     var lease = await provider.TryAcquireAsync(sessionId);
     if (lease is null)
@@ -65,7 +72,12 @@ async Task<int> LockAsync()
 
 async Task<int> WriteAsync(int count, string writer)
 {
-    ISessionStore store = backend == "sqlite" ? new SqliteSessionStore(target) : new PostgresSessionStore(target);
+    ISessionStore store = backend switch
+    {
+        "file" => new FileSessionStore(target),
+        "sqlite" => new SqliteSessionStore(target),
+        _ => new PostgresSessionStore(target),
+    };
     try
     {
         Console.WriteLine("ready");
@@ -109,21 +121,28 @@ async Task<int> WriteAsync(int count, string writer)
 }
 
 // Commands, one a line:
-//   park <text>  starts a turn in the background: the model streams <text>, prints "parked" and waits for "release"
-//                (or the turn's abort), then streams " and the rest".
-//   release      lets the parked model go on.
-//   say <text>   runs a turn whose model answers <text> at once, and waits for it.
-//   run <n>      runs n turns like "say reply <i>" one after another, then prints "done <n>".
-//   abort        calls ISessionService.Abort(session id) and prints "abort True" or "abort False".
-//   quit         waits for a turn still running, then exits 0 (so does the end of stdin).
+//   park <text>    starts a turn in the background: the model streams <text>, prints "parked" and waits for "release"
+//                  (or the turn's abort), then streams " and the rest".
+//   release        lets the parked model go on.
+//   say <text>     runs a turn whose model answers <text> at once, and waits for it.
+//   run <n>        runs n turns like "say reply <i>" one after another, then prints "done <n>".
+//   abort          calls ISessionService.Abort(session id) and prints "abort True" or "abort False".
+//   update <n> <l> makes n UpdateAsync calls, each adding the metadata key "<l>-<i>", then prints "updated <n>".
+//   crash <point>  starts a turn that stops for good at <point>, printing "at <point>" there (the test then kills the
+//                  process): streaming (the second step streams, after a tool step), tool (inside a tool), compaction
+//                  (inside the summary call, after a turn that filled the context), and, with "pausing": completed
+//                  (the reply stored complete, nothing after), history (its history end entry written, the totals not
+//                  yet), totals (the totals written).
+//   quit           waits for a turn still running, then exits 0 (so does the end of stdin).
 // A turn prints "completed <exit reason> <error kind or none> <text of the reply>" when its event stream has ended (the
 // session's lock is free again by then), "busy" when the session is
 // busy (SessionBusyException), or "failed <exception type>: <message>".
-async Task<int> ChatAsync(string dataDirectory)
+async Task<int> ChatAsync(string dataDirectory, bool pausing)
 {
     ScriptedResponse next = new();
     var client = new ScriptedChatClient(_ => next);
     var model = new ModelInfo("scripted", "model", contextWindow: 100_000, maxOutputTokens: 4_000, new ModelPricing(1m, 2m, 0m, 0m));
+    var never = new TaskCompletionSource().Task;
     var services = new ServiceCollection();
     var builder = services.AddAgentCore(o =>
     {
@@ -133,9 +152,40 @@ async Task<int> ChatAsync(string dataDirectory)
         o.IncludeContextFiles = false;
     });
     builder.AddChatClient(model.ProviderId, client, [model]);
-    _ = backend == "sqlite"
-        ? builder.UseSqlite(target, o => o.AbortPollInterval = TimeSpan.FromMilliseconds(20))
-        : builder.UsePostgreSql(target);
+    builder.AddTool(AIFunctionFactory.Create(() => "noted", "note", "Notes something."));
+    builder.AddTool(AIFunctionFactory.Create(
+        async (CancellationToken token) =>
+        {
+            Console.WriteLine("at tool");
+            await never.WaitAsync(token);
+            return "never";
+        },
+        "block", "Never returns."));
+    switch (backend)
+    {
+        case "file":
+            // The defaults: the file store in the data directory and its cross-process lock.
+            if (pausing)
+            {
+                // Wrapped, the store is no longer the file store the default lock is chosen for: name the same lock.
+                builder.Services.AddSingleton<ISessionLockProvider>(new FileSessionLockProvider(Path.Combine(dataDirectory, "locks")));
+            }
+
+            break;
+        case "sqlite":
+            builder.UseSqlite(target, o => o.AbortPollInterval = TimeSpan.FromMilliseconds(20));
+            break;
+        default:
+            builder.UsePostgreSql(target);
+            break;
+    }
+
+    if (pausing)
+    {
+        Decorate<ISessionStore>(builder.Services, static inner => new PausingStore(inner));
+        Decorate<ISessionHistory>(builder.Services, static inner => new PausingHistory(inner));
+    }
+
     await using var provider = services.BuildServiceProvider();
     var sessions = provider.GetRequiredService<ISessionService>();
 
@@ -174,6 +224,20 @@ async Task<int> ChatAsync(string dataDirectory)
             case "abort":
                 Console.WriteLine($"abort {sessions.Abort(sessionId)}");
                 break;
+            case "update":
+                string[] update = argument.Split(' ');
+                int updates = int.Parse(update[0], System.Globalization.CultureInfo.InvariantCulture);
+                for (int i = 0; i < updates; i++)
+                {
+                    string key = $"{update[1]}-{i}";
+                    await sessions.UpdateAsync(sessionId, s => s with { Metadata = new Dictionary<string, string>(s.Metadata) { [key] = "set" } });
+                }
+
+                Console.WriteLine($"updated {updates}");
+                break;
+            case "crash":
+                running = CrashAsync(argument);
+                break;
             case "quit":
                 await running;
                 return 0;
@@ -185,6 +249,35 @@ async Task<int> ChatAsync(string dataDirectory)
 
     await running;
     return 0;
+
+    async Task CrashAsync(string point)
+    {
+        switch (point)
+        {
+            case "streaming":
+                client.Enqueue(r => r.ToolCall("call_1", "note").Usage(1_000, 100).Finish(ChatFinishReason.ToolCalls));
+                client.Enqueue(r => r.Text("partial").Then(static () => Console.WriteLine("at streaming")).WaitFor(never));
+                break;
+            case "tool":
+                client.Enqueue(r => r.ToolCall("call_1", "block").Usage(1_000, 100).Finish(ChatFinishReason.ToolCalls));
+                break;
+            case "compaction":
+                // A reply that fills the context (95 100 tokens of a usable 96 000 × 0.9), so the next turn compacts first.
+                next = new ScriptedResponse().Text("long").Usage(95_000, 100).Finish(ChatFinishReason.Stop);
+                await TurnAsync();
+                client.Enqueue(r => r.Text("the summary").Usage(2_000, 50).Then(static () => Console.WriteLine("at compaction")).WaitFor(never));
+                break;
+            case "completed" or "history" or "totals":
+                Pausing.Point = point;
+                client.Enqueue(r => r.Text("done").Usage(1_000, 100).Finish(ChatFinishReason.Stop));
+                break;
+            default:
+                Console.WriteLine($"unknown point {point}");
+                return;
+        }
+
+        await TurnAsync();
+    }
 
     async Task TurnAsync()
     {
@@ -209,4 +302,18 @@ async Task<int> ChatAsync(string dataDirectory)
             Console.WriteLine($"failed {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}");
         }
     }
+}
+
+// Replaces the registration of T with one that wraps it.
+static void Decorate<T>(IServiceCollection services, Func<T, T> wrap)
+    where T : class
+{
+    var inner = services.Last(static d => d.ServiceType == typeof(T));
+    services.RemoveAll<T>();
+    services.AddSingleton<T>(sp => wrap(inner switch
+    {
+        { ImplementationInstance: T instance } => instance,
+        { ImplementationFactory: { } factory } => (T)factory(sp),
+        _ => (T)ActivatorUtilities.CreateInstance(sp, inner.ImplementationType!),
+    }));
 }

@@ -123,11 +123,12 @@ public static class AgentCoreServiceCollectionExtensions
     /// <summary>
     /// The busy lock when none is registered: on the file store, a <see cref="FileSessionLockProvider"/> in
     /// <c>&lt;DataDirectory&gt;/locks</c>, so every process and service provider sharing the folder shares the lock; on
-    /// any other store, the in-process lock.
+    /// any other store, the in-process lock. The abort poll waits on other processes, so it runs on real time, not on
+    /// the app's <see cref="TimeProvider"/> (as the file store's lock-file retries do).
     /// </summary>
     private static ISessionLockProvider DefaultSessionLock(IServiceProvider services) =>
         services.GetRequiredService<ISessionStore>() is FileSessionStore files
-            ? new FileSessionLockProvider(Path.Combine(files.DataDirectory, "locks"), services.GetService<TimeProvider>())
+            ? new FileSessionLockProvider(Path.Combine(files.DataDirectory, "locks"), TimeProvider.System)
             : new InProcessSessionLockProvider();
 
     private sealed class AgentCoreBuilder(IServiceCollection services) : IAgentCoreBuilder

@@ -14,7 +14,8 @@ namespace AgentCore;
 /// (deleting them while others may open them would let two holders in).</para>
 /// <para><see cref="RequestAbort"/> reaches a holder of another provider instance (in another process or this one)
 /// through a marker file the holder's lease checks every <see cref="AbortPollInterval"/>; a holder of this instance
-/// is aborted at once.</para>
+/// is aborted at once. The poll waits on other processes, so the default registrations run it on
+/// <see cref="TimeProvider.System"/>, whatever clock the app injects.</para>
 /// <para>The folder must be on a local file system (network file systems may not honor the locks), and .NET's
 /// file locking must not be turned off (<c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c>).</para>
 /// </remarks>

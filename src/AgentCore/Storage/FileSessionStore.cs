@@ -95,7 +95,7 @@ public sealed partial class FileSessionStore : ISessionStore
         Identifier.Validate(session.Id, IdKind.Session, nameof(session));
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(session, AgentCoreJsonContext.Default.SessionInfo);
         string path = SessionPath(session.Id);
-        await using (await FileAppender.LockAsync(path, cancellationToken).ConfigureAwait(false))
+        await using (await FileAppender.LockAsync(SessionLockPath(session.Id), cancellationToken).ConfigureAwait(false))
         {
             await FileAppender.WriteAtomicAsync(path, json, "session file", cancellationToken).ConfigureAwait(false);
         }
@@ -104,7 +104,7 @@ public sealed partial class FileSessionStore : ISessionStore
     /// <inheritdoc />
     /// <remarks>
     /// Atomic across threads and processes: the read, <paramref name="update"/> and the write happen under the session
-    /// file's lock (<c>sessions/&lt;id&gt;.json.lock</c>), which every write of the session file takes.
+    /// file's lock (<c>locks/&lt;id&gt;.session.lock</c>), which every write of the session file takes.
     /// </remarks>
     public async ValueTask<SessionInfo?> UpdateSessionAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default)
     {
@@ -116,7 +116,7 @@ public sealed partial class FileSessionStore : ISessionStore
             return null; // Nothing to lock: a session file is never created by an update.
         }
 
-        await using (await FileAppender.LockAsync(path, cancellationToken).ConfigureAwait(false))
+        await using (await FileAppender.LockAsync(SessionLockPath(sessionId), cancellationToken).ConfigureAwait(false))
         {
             if (await ReadSessionFileAsync(path, sessionId, cancellationToken).ConfigureAwait(false) is not { } current)
             {
@@ -153,7 +153,7 @@ public sealed partial class FileSessionStore : ISessionStore
         }
 
         bool deleted;
-        await using (await FileAppender.LockAsync(sessionPath, cancellationToken).ConfigureAwait(false))
+        await using (await FileAppender.LockAsync(SessionLockPath(sessionId), cancellationToken).ConfigureAwait(false))
         await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
         {
             // The session first: should the process die in between, the leftover journal is found and deleted next time.
@@ -511,6 +511,9 @@ public sealed partial class FileSessionStore : ISessionStore
     }
 
     private string SessionPath(string sessionId) => Path.Combine(_sessionsDirectory, sessionId + ".json");
+
+    // The lock of a session file's writes: beside the busy locks, so the sessions folder holds only sessions.
+    private string SessionLockPath(string sessionId) => Path.Combine(DataDirectory, "locks", sessionId + ".session");
 
     private string JournalPath(string sessionId) => Path.Combine(_messagesDirectory, sessionId + ".jsonl");
 
