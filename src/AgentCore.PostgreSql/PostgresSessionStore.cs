@@ -92,8 +92,58 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
             Identifier.Validate(session.ParentId, IdKind.Session, nameof(session));
         }
 
-        string json = StoredRecords.SerializeSession(session);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await UpsertSessionAsync(connection, session, transaction: null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Atomic across connections and instances: the row is read <c>FOR UPDATE</c> and written in one transaction, so a
+    /// concurrent update waits for this one and then reads its result.
+    /// </remarks>
+    public async ValueTask<SessionInfo?> UpdateSessionAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        ArgumentNullException.ThrowIfNull(update);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        SessionInfo? current;
+        await using (var select = new NpgsqlCommand("SELECT data FROM agentcore_sessions WHERE id = $1 FOR UPDATE", connection, transaction))
+        {
+            select.Parameters.AddWithValue(sessionId);
+            current = await select.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json ? ReadSession(sessionId, json) : null;
+        }
+
+        if (current is null)
+        {
+            return null;
+        }
+
+        var changed = update(current);
+        if (ReferenceEquals(changed, current))
+        {
+            return current;
+        }
+
+        ArgumentNullException.ThrowIfNull(changed, nameof(update));
+        if (changed.Id != sessionId)
+        {
+            throw new InvalidOperationException($"An update of session '{sessionId}' may not change its id (to '{changed.Id}').");
+        }
+
+        await UpsertSessionAsync(connection, changed, transaction, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return changed;
+    }
+
+    private static async Task UpsertSessionAsync(NpgsqlConnection connection, SessionInfo session, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        if (session.ParentId is not null)
+        {
+            Identifier.Validate(session.ParentId, IdKind.Session, nameof(session));
+        }
+
+        string json = StoredRecords.SerializeSession(session);
         await using var command = new NpgsqlCommand("""
             INSERT INTO agentcore_sessions (id, parent_id, created_at, updated_at, input_tokens, output_tokens, reasoning_tokens,
                                             cache_read_tokens, cache_write_tokens, cost, data)
@@ -103,7 +153,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
                 input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
                 reasoning_tokens = excluded.reasoning_tokens, cache_read_tokens = excluded.cache_read_tokens,
                 cache_write_tokens = excluded.cache_write_tokens, cost = excluded.cost, data = excluded.data
-            """, connection);
+            """, connection, transaction);
         command.Parameters.AddWithValue(session.Id);
         command.Parameters.AddWithValue(NpgsqlDbType.Text, (object?)session.ParentId ?? DBNull.Value);
         command.Parameters.AddWithValue(session.CreatedAt.ToUniversalTime());

@@ -134,31 +134,67 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     {
         ArgumentNullException.ThrowIfNull(session);
         Identifier.Validate(session.Id, IdKind.Session, nameof(session));
+        await RunAsync(async (connection, ct) =>
+        {
+            await UpsertSessionAsync(connection, session, ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Atomic across connections and processes: the read, <paramref name="update"/> and the write are one write transaction.</remarks>
+    public async ValueTask<SessionInfo?> UpdateSessionAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        ArgumentNullException.ThrowIfNull(update);
+        return await InTransactionAsync<SessionInfo?>(async (connection, ct) =>
+        {
+            using var select = Command(connection, "SELECT data FROM sessions WHERE id = $id", ("$id", sessionId));
+            if (await select.ExecuteScalarAsync(ct).ConfigureAwait(false) is not string json || ReadSession(sessionId, json) is not { } current)
+            {
+                return null;
+            }
+
+            var changed = update(current);
+            if (ReferenceEquals(changed, current))
+            {
+                return current;
+            }
+
+            ArgumentNullException.ThrowIfNull(changed, nameof(update));
+            if (changed.Id != sessionId)
+            {
+                throw new InvalidOperationException($"An update of session '{sessionId}' may not change its id (to '{changed.Id}').");
+            }
+
+            await UpsertSessionAsync(connection, changed, ct).ConfigureAwait(false);
+            return changed;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task UpsertSessionAsync(SqliteConnection connection, SessionInfo session, CancellationToken cancellationToken)
+    {
         if (session.ParentId is not null)
         {
             Identifier.Validate(session.ParentId, IdKind.Session, nameof(session));
         }
 
         string json = StoredRecords.SerializeSession(session);
-        await RunAsync(async (connection, ct) =>
-        {
-            using var command = Command(connection, """
-                INSERT INTO sessions (id, parent_id, created_at, updated_at, input_tokens, output_tokens, reasoning_tokens,
-                                      cache_read_tokens, cache_write_tokens, cost, data)
-                VALUES ($id, $parent, $created, $updated, $input, $output, $reasoning, $cacheRead, $cacheWrite, $cost, $data)
-                ON CONFLICT (id) DO UPDATE SET
-                    parent_id = excluded.parent_id, created_at = excluded.created_at, updated_at = excluded.updated_at,
-                    input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
-                    reasoning_tokens = excluded.reasoning_tokens, cache_read_tokens = excluded.cache_read_tokens,
-                    cache_write_tokens = excluded.cache_write_tokens, cost = excluded.cost, data = excluded.data
-                """,
-                ("$id", session.Id), ("$parent", session.ParentId), ("$created", session.CreatedAt.UtcTicks),
-                ("$updated", session.UpdatedAt.UtcTicks), ("$input", session.Tokens.Input), ("$output", session.Tokens.Output),
-                ("$reasoning", session.Tokens.Reasoning), ("$cacheRead", session.Tokens.CacheRead),
-                ("$cacheWrite", session.Tokens.CacheWrite), ("$cost", StoredRecords.FormatDecimal(session.Cost)), ("$data", json));
-            await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            return true;
-        }, cancellationToken).ConfigureAwait(false);
+        using var command = Command(connection, """
+            INSERT INTO sessions (id, parent_id, created_at, updated_at, input_tokens, output_tokens, reasoning_tokens,
+                                  cache_read_tokens, cache_write_tokens, cost, data)
+            VALUES ($id, $parent, $created, $updated, $input, $output, $reasoning, $cacheRead, $cacheWrite, $cost, $data)
+            ON CONFLICT (id) DO UPDATE SET
+                parent_id = excluded.parent_id, created_at = excluded.created_at, updated_at = excluded.updated_at,
+                input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
+                reasoning_tokens = excluded.reasoning_tokens, cache_read_tokens = excluded.cache_read_tokens,
+                cache_write_tokens = excluded.cache_write_tokens, cost = excluded.cost, data = excluded.data
+            """,
+            ("$id", session.Id), ("$parent", session.ParentId), ("$created", session.CreatedAt.UtcTicks),
+            ("$updated", session.UpdatedAt.UtcTicks), ("$input", session.Tokens.Input), ("$output", session.Tokens.Output),
+            ("$reasoning", session.Tokens.Reasoning), ("$cacheRead", session.Tokens.CacheRead),
+            ("$cacheWrite", session.Tokens.CacheWrite), ("$cost", StoredRecords.FormatDecimal(session.Cost)), ("$data", json));
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
