@@ -5,7 +5,7 @@ using NUnit.Framework;
 namespace AgentCore.Storage.Worker;
 
 /// <summary>
-/// Two real processes (<c>AgentCore.Storage.Worker</c>) on one database: writing through the store at once, holding and
+/// Two real processes (<c>AgentCore.Storage.Worker</c>) on one data folder or database: writing through the store at once, holding and
 /// aborting the session lock, and chatting through the whole engine — the busy lock, the abort and crash recovery across
 /// processes, and no lost writes. A store's test project derives a fixture naming the backend; the tests synchronize only
 /// through the workers' stdin and stdout lines and their exits.
@@ -14,10 +14,10 @@ public abstract class TwoProcessTests
 {
     private const int Turns = 25;
 
-    /// <summary>The worker's backend argument: <c>sqlite</c> or <c>postgres</c>.</summary>
+    /// <summary>The worker's backend argument: <c>file</c>, <c>sqlite</c> or <c>postgres</c>.</summary>
     protected abstract string Backend { get; }
 
-    /// <summary>The database file or connection string both workers use.</summary>
+    /// <summary>The data directory, database file or connection string both workers use.</summary>
     protected abstract string Target { get; }
 
     /// <summary>The workers' AgentCore data directory (shared, as the apps' would be).</summary>
@@ -260,13 +260,95 @@ public abstract class TwoProcessTests
             .Should().BeEquivalentTo([(first, Turns), (second, Turns)]);
     }
 
+    [Test]
+    public async Task UpdateAsync_TwoProcessesUpdatingOneSessionAtOnce_NoUpdateLost()
+    {
+        const int Updates = 60;
+        string sessionId = await CreateSessionAsync();
+        await using var a = await StartAsync(sessionId);
+        await using var b = await StartAsync(sessionId);
+
+        await a.WriteLineAsync($"update {Updates} a");
+        await b.WriteLineAsync($"update {Updates} b");
+        (await a.ReadLineAsync()).Should().Be($"updated {Updates}", a.Errors);
+        (await b.ReadLineAsync()).Should().Be($"updated {Updates}", b.Errors);
+
+        await QuitAsync(a, b);
+        var session = await SessionAsync(sessionId);
+        session.Metadata.Keys.Should().BeEquivalentTo(
+            Enumerable.Range(0, Updates).SelectMany(static i => new[] { $"a-{i}", $"b-{i}" }), "each read-modify-write sees the one before it");
+    }
+
+    /// <summary>
+    /// A process killed at each point of a turn: the next turn (in another process) closes what it left open and brings
+    /// the session's totals to the sum over its messages, and the killed turn has exactly one history end entry.
+    /// </summary>
+    [TestCase("streaming", "interrupted")]
+    [TestCase("tool", "interrupted")]
+    [TestCase("compaction", "interrupted")]
+    [TestCase("completed", "interrupted")]
+    [TestCase("history", "completed")]
+    [TestCase("totals", "completed")]
+    public async Task ChatStreamingAsync_ProcessKilledAtAPointOfATurn_TotalsAreTheSumOverMessagesAndTheTurnEndsOnce(string point, string killedTurnExit)
+    {
+        string sessionId = await CreateSessionAsync();
+        await using (var a = await StartAsync(sessionId, pausing: true))
+        {
+            await a.WriteLineAsync($"crash {point}");
+            if (point == "compaction")
+            {
+                (await a.ReadLineAsync()).Should().Be("completed completed none long", a.Errors);
+            }
+
+            (await a.ReadLineAsync()).Should().Be($"at {point}", a.Errors);
+            await a.KillAsync();
+        }
+
+        await WaitUntilLockFreeAsync(sessionId);
+        await using var b = await StartAsync(sessionId);
+        await b.WriteLineAsync("say after the crash");
+        (await b.ReadLineAsync()).Should().Be("completed completed none after the crash", b.Errors);
+        await QuitAsync(b);
+
+        var session = await SessionAsync(sessionId);
+        var messages = await MessagesAsync(sessionId);
+        messages.Should().OnlyContain(static m => m.CompletedAt != null, "every message is closed");
+        session.Tokens.Should().Be(messages.Aggregate(default(TokenUsage), static (sum, m) => sum + m.Tokens), "the totals are the sum over the messages");
+        session.Cost.Should().Be(messages.Sum(static m => m.Cost));
+        var killed = messages.Last(static m => m.Role == ChatRole.Assistant && !m.IsSummary && m.Text != "after the crash");
+        // Killed in the summary call, the turn had made no step of its own yet; otherwise its first step was recorded.
+        killed.Tokens.Should().Be(point == "compaction" ? default : new TokenUsage(1_000, 100, 0, 0, 0), "the killed turn's usage so far is kept on its message");
+
+        var ends = new List<SessionHistoryEntry>();
+        await foreach (var entry in ReadHistoryAsync())
+        {
+            if (entry.SessionId == sessionId && entry.ExitReason is not null)
+            {
+                ends.Add(entry);
+            }
+        }
+
+        var expected = new List<string> { killedTurnExit, "completed" };
+        if (point == "compaction")
+        {
+            expected.Insert(0, "completed");
+        }
+
+        ends.Select(static e => e.ExitReason).Should().Equal(expected, "every turn has one end entry, the killed one included");
+        ends[^2].Cost.UsdByok.Should().Be(killed.Cost, "the killed turn's end entry carries its cost so far");
+    }
+
     private async Task<string> CreateSessionAsync()
     {
         var store = OpenStore();
         try
         {
             var now = DateTimeOffset.UtcNow;
-            var session = new SessionInfo { Id = AgentCoreIds.NewSessionId(), Title = "two processes", CreatedAt = now, UpdatedAt = now };
+            var session = new SessionInfo
+            {
+                Id = AgentCoreIds.NewSessionId(), Title = "two processes", CreatedAt = now, UpdatedAt = now,
+                TotalsCheckpoint = SessionTotalsCheckpoint.Empty,
+            };
             await store.SaveSessionAsync(session);
             return session.Id;
         }
@@ -276,9 +358,11 @@ public abstract class TwoProcessTests
         }
     }
 
-    private async Task<WorkerProcess> StartAsync(string sessionId)
+    private async Task<WorkerProcess> StartAsync(string sessionId, bool pausing = false)
     {
-        var worker = WorkerProcess.Start("chat", Backend, Target, sessionId, DataDirectory);
+        var worker = pausing
+            ? WorkerProcess.Start("chat", Backend, Target, sessionId, DataDirectory, "pausing")
+            : WorkerProcess.Start("chat", Backend, Target, sessionId, DataDirectory);
         (await worker.ReadLineAsync()).Should().Be("ready", worker.Errors);
         return worker;
     }
@@ -289,6 +373,19 @@ public abstract class TwoProcessTests
         {
             await worker.WriteLineAsync("quit");
             (await worker.WaitForExitAsync()).Should().Be(0, worker.Errors);
+        }
+    }
+
+    private async Task<SessionInfo> SessionAsync(string sessionId)
+    {
+        var store = OpenStore();
+        try
+        {
+            return (await store.GetSessionAsync(sessionId))!;
+        }
+        finally
+        {
+            await DisposeAsync(store);
         }
     }
 
