@@ -313,6 +313,30 @@ public sealed class BusyAndAbortTests
         }
     }
 
+    [Test]
+    public async Task ChatStreamingAsync_TwoServiceProvidersOnOneDataFolder_BusyAtOnceAndAbortFromTheOtherReachesTheTurn()
+    {
+        // Two apps (or two instances) on the default file store in one folder: they share its cross-process lock.
+        await using var first = new EngineHarness();
+        await using var second = new EngineHarness(configure: o => o.DataDirectory = first.DataDirectory);
+        var session = await first.Sessions.CreateAsync();
+        var parked = EngineHarness.Signal();
+        first.Client.Enqueue(r => r.Text("Partial").Then(() => parked.TrySetResult()).WaitForCancellation());
+        var turn = first.ChatCapturingAsync(session.Id, "go");
+        await parked.Task;
+
+        await FluentActions.Awaiting(() => second.ChatAsync(session.Id, "me too")).Should().ThrowAsync<SessionBusyException>();
+        second.Sessions.Abort(session.Id).Should().BeTrue("the other provider's turn holds the lock");
+        var result = await turn;
+
+        result.Completed.ExitReason.Value.Should().Be("aborted");
+        second.Client.EnqueueText("mine now");
+        (await second.ChatCapturingAsync(session.Id, "now?")).Completed.Message.Text.Should().Be("mine now");
+        var messages = await second.Sessions.GetMessagesAsync(session.Id);
+        messages.Select(static m => m.Text).Should().Equal("go", "Partial", "now?", "mine now");
+        messages[1].Error!.Kind.Should().Be(MessageErrorKind.Aborted, "the other provider's recovery never closed a live turn as interrupted");
+    }
+
     private static async Task ChatAgainWorksAsync(EngineHarness h, string sessionId)
     {
         h.Client.EnqueueText("again");
