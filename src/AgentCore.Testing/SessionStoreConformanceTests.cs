@@ -143,6 +143,11 @@ public abstract class SessionStoreConformanceTests
             UpdatedAt = BaseTime.AddMinutes(5).AddTicks(3),
             Tokens = new TokenUsage(Input: 1_234_567_890_123, Output: 456, Reasoning: 78, CacheRead: 9_000, CacheWrite: 12),
             Cost = 12.345678901234567890m,
+            TotalsCheckpoint = new SessionTotalsCheckpoint
+            {
+                MessageId = AgentCoreIds.NewMessageId(), MessageTokens = new TokenUsage(1, 2, 3, 4, 5), MessageCost = 0.000000001m,
+                OtherTokens = new TokenUsage(6, 7, 8, 9, 10), OtherCost = 0.25m,
+            },
             Metadata = new Dictionary<string, string> { ["owner"] = "ada", ["tags"] = "a,b", ["empty"] = "" },
         };
 
@@ -167,6 +172,45 @@ public abstract class SessionStoreConformanceTests
         read.Should().NotBeNull();
         read!.Metadata.Should().NotBeNull().And.BeEmpty();
         read.ParentId.Should().BeNull();
+    }
+
+    /// <summary>An update reads the stored session, saves what the function returns and returns it; a missing session gives null.</summary>
+    [Test]
+    public async Task UpdateSessionAsync_Existing_SavesTheResultAndMissingGivesNull()
+    {
+        var session = NewSession(BaseTime);
+        await Store.SaveSessionAsync(session);
+
+        var updated = await Store.UpdateSessionAsync(session.Id, s => s with { Title = "Renamed" });
+        var unchanged = await Store.UpdateSessionAsync(session.Id, static s => s);
+
+        updated!.Title.Should().Be("Renamed");
+        unchanged.Should().BeEquivalentTo(updated);
+        (await Store.GetSessionAsync(session.Id)).Should().BeEquivalentTo(updated);
+        (await Store.UpdateSessionAsync(AgentCoreIds.NewSessionId(), static s => s with { Title = "x" })).Should().BeNull();
+        await FluentActions.Awaiting(() => Store.UpdateSessionAsync("../ses_x", static s => s).AsTask())
+            .Should().ThrowAsync<ArgumentException>().WithMessage("*../ses_x*");
+    }
+
+    /// <summary>Updates of one session from many tasks at once (and, on a shared store, from several instances) lose none.</summary>
+    [Test]
+    public async Task UpdateSessionAsync_ManyTasksAtOnce_NoUpdateLost()
+    {
+        const int Updates = 40;
+        var session = NewSession(BaseTime);
+        await Store.SaveSessionAsync(session);
+        var other = CreateStoreOnSameData() is { } second ? Track(second) : Store;
+
+        await Task.WhenAll(Enumerable.Range(0, Updates).Select(i => Task.Run(async () =>
+        {
+            var store = i % 2 == 0 ? Store : other;
+            await store.UpdateSessionAsync(session.Id, s => s with
+            {
+                Metadata = new Dictionary<string, string>(s.Metadata) { [$"k{i}"] = "v" },
+            });
+        })));
+
+        (await Store.GetSessionAsync(session.Id))!.Metadata.Keys.Should().BeEquivalentTo(Enumerable.Range(0, Updates).Select(static i => $"k{i}"));
     }
 
     /// <summary>Saving a session again replaces it.</summary>
