@@ -127,7 +127,9 @@ public sealed class AgentCoreChatHistoryProvider : ChatHistoryProvider
             tokens += message.Tokens;
         }
 
-        await _store.SaveSessionAsync(session with { UpdatedAt = now, Tokens = tokens }, cancellationToken).ConfigureAwait(false);
+        // No checkpoint: the totals no longer say which messages they include, so AgentCore's next turn recounts them
+        // from the messages instead of adding these again.
+        await _store.SaveSessionAsync(session with { UpdatedAt = now, Tokens = tokens, TotalsCheckpoint = null }, cancellationToken).ConfigureAwait(false);
     }
 
     private string SessionIdOf(AgentSession session)
