@@ -31,7 +31,13 @@ internal sealed class WorkerProcess : IAsyncDisposable
     /// <summary>Starts the worker with <paramref name="arguments"/>.</summary>
     public static WorkerProcess Start(params string[] arguments)
     {
-        string worker = Path.Combine(AppContext.BaseDirectory, "AgentCore.Storage.Worker.dll");
+        // Beside the tests, or in a folder of its own when the test project runs on another shared framework than it does.
+        string worker = Path.Combine(AppContext.BaseDirectory, "storage-worker", "AgentCore.Storage.Worker.dll");
+        if (!File.Exists(worker))
+        {
+            worker = Path.Combine(AppContext.BaseDirectory, "AgentCore.Storage.Worker.dll");
+        }
+
         if (!File.Exists(worker))
         {
             throw new FileNotFoundException("The worker was not built beside the tests.", worker);
