@@ -77,7 +77,7 @@ public sealed class SqliteConfigurationTests
         await using var provider = Build(b => b.UseSqlite(configuration.GetSection("AgentCore:Sqlite")));
 
         provider.GetRequiredService<ISessionStore>().Should().BeOfType<SqliteSessionStore>().Which.DatabasePath.Should().Be(database);
-        provider.GetRequiredService<ISessionLockProvider>().Should().NotBeOfType<SqliteSessionLockProvider>("UseSessionLock is false");
+        provider.GetRequiredService<ISessionLockProvider>().Should().NotBeOfType<FileSessionLockProvider>("UseSessionLock is false");
     }
 
     [Test]
