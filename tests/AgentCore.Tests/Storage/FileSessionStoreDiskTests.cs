@@ -66,9 +66,10 @@ public sealed class FileSessionStoreDiskTests
         append.Which.Message.Should().Contain(Path.Combine(readOnly, "messages", session.Id + ".jsonl"))
             .And.Contain("could not write").And.Contain("DataDirectory");
         var save = await FluentActions.Awaiting(() => store.SaveSessionAsync(session with { Title = "renamed" }).AsTask()).Should().ThrowAsync<IOException>();
-        save.Which.Message.Should().Contain(Path.Combine(readOnly, "sessions", session.Id + ".json"));
+        // A session write takes the session's cross-process lock first: the lock file is the first file it writes.
+        save.Which.Message.Should().Contain(Path.Combine(readOnly, "locks", session.Id + ".session.lock"));
         var delete = await FluentActions.Awaiting(() => store.DeleteSessionAsync(session.Id).AsTask()).Should().ThrowAsync<IOException>();
-        delete.Which.Message.Should().Contain(Path.Combine(readOnly, "messages", session.Id + ".jsonl"));
+        delete.Which.Message.Should().Contain(Path.Combine(readOnly, "locks", session.Id + ".session.lock"));
 
         (await store.GetSessionAsync(session.Id)).Should().BeEquivalentTo(session);
         (await store.GetMessagesAsync(session.Id)).Should().ContainSingle().Which.Text.Should().NotEndWith("!");
