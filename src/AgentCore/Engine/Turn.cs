@@ -558,11 +558,13 @@ internal sealed partial class Turn
         try
         {
             // The totals and their checkpoint in one session write: this turn's messages (a summary included) are added.
-            var session = await _service.ReconcileTotalsAsync(SessionId, [.. _history, _user, _message]).ConfigureAwait(false);
+            // The caller's stream gets the very SessionUpdated subscribers got (with its Sequence); when the totals did not
+            // change nothing was published, and the caller's stream still gets the session as it is.
+            SessionUpdated? published = null;
+            var session = await _service.ReconcileTotalsAsync(SessionId, [.. _history, _user, _message], e => published = e).ConfigureAwait(false);
             if (session is not null)
             {
-                // ChangeSessionAsync has published it to subscribers already: only the caller's stream still needs it.
-                _events?.TryWrite(new SessionUpdated(SessionId, session));
+                _events?.TryWrite(published ?? new SessionUpdated(SessionId, session));
             }
         }
         catch (Exception ex)
@@ -677,8 +679,8 @@ internal sealed partial class Turn
 
     private void Emit(SessionEvent sessionEvent)
     {
-        _events?.TryWrite(sessionEvent);
-        _service.Events.Publish(sessionEvent);
+        // Publishing assigns the Sequence, so the caller's stream carries it too.
+        _events?.TryWrite(_service.Events.Publish(sessionEvent));
     }
 
     private string NewPartId() => Identifier.Create(IdKind.Part, _time);

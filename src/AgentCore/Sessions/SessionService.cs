@@ -260,7 +260,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         var resolved = await ResolveModelAsync(model, linked.Token).ConfigureAwait(false);
         var (session, messages) = await LoadForTurnAsync(lease, linked.Token).ConfigureAwait(false);
         var compaction = new Compaction(this, _options, _time, _loggerFactory.CreateLogger<Compaction>());
-        var summary = await compaction.CompactAsync(session, resolved, messages, keepFromId: null, Events.Publish, linked.Token).ConfigureAwait(false)
+        var summary = await compaction.CompactAsync(session, resolved, messages, keepFromId: null, e => Events.Publish(e), linked.Token).ConfigureAwait(false)
                       ?? throw new InvalidOperationException($"Session '{sessionId}' has nothing to summarize since its last summary.");
         await ReconcileTotalsAsync(sessionId, [.. messages, summary]).ConfigureAwait(false);
         return summary;
@@ -567,8 +567,9 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     /// </summary>
     /// <param name="sessionId">The session.</param>
     /// <param name="messages">Its messages: ascending by id, except that those newer than the last reconcile may follow in any order.</param>
-    internal Task<SessionInfo?> ReconcileTotalsAsync(string sessionId, IReadOnlyList<SessionMessage> messages) =>
-        ChangeSessionAsync(sessionId, s => SessionTotals.Reconcile(s, messages), CancellationToken.None);
+    /// <param name="published">Called with the <see cref="SessionUpdated"/> published when the totals changed.</param>
+    internal Task<SessionInfo?> ReconcileTotalsAsync(string sessionId, IReadOnlyList<SessionMessage> messages, Action<SessionUpdated>? published = null) =>
+        ChangeSessionAsync(sessionId, s => SessionTotals.Reconcile(s, messages), CancellationToken.None, published);
 
     /// <summary>Whether the usage history has an end entry of the session written at or after <paramref name="since"/> (read only after a crash).</summary>
     private async Task<bool> HasEndEntryAsync(string sessionId, DateTimeOffset since, CancellationToken cancellationToken)
@@ -684,7 +685,8 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     /// and raises <see cref="SessionUpdated"/>. <paramref name="change"/> may run more than once: keep it free of side effects.
     /// To add usage that belongs to no message (a title's), compose <see cref="SessionTotals.AddOutsideMessages"/> into it.
     /// </summary>
-    internal async Task<SessionInfo?> ChangeSessionAsync(string sessionId, Func<SessionInfo, SessionInfo> change, CancellationToken cancellationToken)
+    internal async Task<SessionInfo?> ChangeSessionAsync(
+        string sessionId, Func<SessionInfo, SessionInfo> change, CancellationToken cancellationToken, Action<SessionUpdated>? published = null)
     {
         var gate = GateOf(sessionId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -706,7 +708,9 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
 
         if (changed && updated is not null)
         {
-            Events.Publish(new SessionUpdated(sessionId, updated));
+            var changedEvent = new SessionUpdated(sessionId, updated);
+            Events.Publish(changedEvent);
+            published?.Invoke(changedEvent);
         }
 
         return updated;
