@@ -12,20 +12,20 @@ namespace AgentCore;
 /// (write a slot, wake the waiting readers with one queued work item), a slow subscriber holds no memory of its own, and
 /// replay after a reconnect is reading the ring from an older cursor. Subscribers of all sessions get a bounded channel each.
 /// </summary>
-internal sealed class SessionEventHub : ISessionEvents, IDisposable
+internal sealed class SessionEventHub : ISessionEvents
 {
     private readonly ConcurrentDictionary<string, SessionLog> _logs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<AllSessionsSubscriber, byte> _allSessions = new();
     private readonly TimeProvider _time;
     private readonly SessionEventsOptions _options;
-    private readonly ITimer _sweep;
+    private long _lastSweep;
 
     public SessionEventHub(TimeProvider time, IOptions<SessionEventsOptions> options)
     {
         _time = time;
         _options = options.Value;
         _options.Validate();
-        _sweep = time.CreateTimer(static state => ((SessionEventHub)state!).Sweep(), this, _options.Retention, _options.Retention);
+        _lastSweep = time.GetTimestamp();
     }
 
     /// <summary>Assigns the event its <see cref="SessionEvent.Sequence"/> and delivers it; returns the same instance.</summary>
@@ -109,10 +109,17 @@ internal sealed class SessionEventHub : ISessionEvents, IDisposable
         }
     }
 
-    public void Dispose() => _sweep.Dispose();
-
     private SessionLog NewLog()
     {
+        // Sweeping when a session's log is created, at most once per retention, needs no timer and bounds the logs
+        // kept by the sessions active within about twice the retention.
+        long now = _time.GetTimestamp();
+        long lastSweep = Volatile.Read(ref _lastSweep);
+        if (_time.GetElapsedTime(lastSweep, now) >= _options.Retention && Interlocked.CompareExchange(ref _lastSweep, now, lastSweep) == lastSweep)
+        {
+            Sweep();
+        }
+
         // A session's numbering starts from the clock (microseconds since 1970), so a log created after the old one was
         // swept, or in a restarted process, continues above any sequence handed out before.
         long start = _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;

@@ -110,6 +110,56 @@ public sealed class EventTests
         result.Error.Should().BeOfType<InvalidOperationException>();
     }
 
+    [Test]
+    public async Task ChatStreamingAsync_TextTurn_SequencesConsecutiveAndTheSameForSubscribers()
+    {
+        await using var h = new EngineHarness();
+        var session = await h.Sessions.CreateAsync();
+        using var stop = new CancellationTokenSource();
+        var subscription = h.Events.SubscribeAsync(session.Id, stop.Token);
+        h.Client.Enqueue(r => r.Text("a").Text("b").Usage(5, 2));
+
+        var stream = await h.ChatAsync(session.Id, "go");
+        var seen = await ReadUntilAsync(subscription, count: 1);
+
+        stream.Select(e => e.Sequence).Should().Equal(Enumerable.Range(0, stream.Count).Select(i => stream[0].Sequence + i));
+        seen.Should().Equal(stream, "subscribers get the very events of the caller's stream, SessionUpdated included");
+        await stop.CancelAsync();
+    }
+
+    [Test]
+    public async Task SubscribeAsync_AfterSequenceMidTurn_ReplaysTheMissedPartThenTheRestOfTheTurn()
+    {
+        await using var h = new EngineHarness();
+        var session = await h.Sessions.CreateAsync();
+        var release = new TaskCompletionSource();
+        var parked = new TaskCompletionSource();
+        h.Client.Enqueue(r => r.Text("one ").Text("two ").Then(parked.SetResult).WaitFor(release.Task).Text("three"));
+        using var stop = new CancellationTokenSource();
+        var first = h.Events.SubscribeAsync(session.Id, stop.Token).GetAsyncEnumerator(stop.Token);
+
+        var turn = h.ChatAsync(session.Id, "go");
+        await parked.Task;
+        // The first subscriber reads up to its first text delta, then "disconnects".
+        var before = new List<SessionEvent>();
+        do
+        {
+            (await first.MoveNextAsync()).Should().BeTrue();
+            before.Add(first.Current);
+        }
+        while (first.Current is not TextDelta);
+        await first.DisposeAsync();
+
+        var resumed = h.Events.SubscribeAsync(session.Id, before[^1].Sequence, stop.Token);
+        release.SetResult();
+        var stream = await turn;
+        var after = await ReadUntilAsync(resumed, count: 1);
+
+        before.Concat(after).Should().Equal(stream);
+        string.Concat(before.Concat(after).OfType<TextDelta>().Select(d => d.Text)).Should().Be("one two three");
+        await stop.CancelAsync();
+    }
+
     /// <summary>Reads events until <paramref name="count"/> turns have completed.</summary>
     private static async Task<List<SessionEvent>> ReadUntilAsync(IAsyncEnumerable<SessionEvent> events, int count)
     {
