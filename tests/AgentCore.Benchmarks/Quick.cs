@@ -26,6 +26,7 @@ internal static class Quick
         if (Want("load")) await LoadAndListAsync();
         if (Want("history")) await HistoryAsync();
         if (Want("concurrency")) await ConcurrencyAsync();
+        if (Want("subscribers")) await SubscribersAsync();
 
         Console.WriteLine();
         Console.WriteLine($"{"figure",-58} {"measured",-26} {"goal",-12} met");
@@ -82,6 +83,72 @@ internal static class Quick
             Report($"streaming 4 000 updates, {label}: raw / turn ms", $"{mr:F1} / {mt:F1} ({ratio:F2}x)", "≤ 1.15x", interval == TimeSpan.Zero ? null : ratio <= 1.15);
             Report($"  engine overhead per update ({label})", $"{(mt - mr) * 1000 / Scenarios.ReplyUpdates:F2} µs", "", null);
             Scenarios.Delete(dir);
+        }
+    }
+
+    private static async Task SubscribersAsync()
+    {
+        // 1 000 subscribers of the session, each reading every event of the turn until TurnCompleted, against none.
+        const int Subscribers = 1_000;
+        foreach (var (label, interval, runs) in new[] { ("unpaced model", TimeSpan.Zero, 7), ("model paced 16 updates / 2 ms", TimeSpan.FromMilliseconds(2), 5) })
+        {
+            string dir = Scenarios.TempDirectory("subscribers");
+            var scripted = new ScriptedChatClient(_ => Scenarios.Reply(Scenarios.ReplyUpdates));
+            Microsoft.Extensions.AI.IChatClient client = interval == TimeSpan.Zero ? scripted : new PacedChatClient(scripted, 16, interval);
+            await using var services = Scenarios.Services(dir, client);
+            var sessions = services.GetRequiredService<ISessionService>();
+            var events = services.GetRequiredService<ISessionEvents>();
+            var none = new List<double>();
+            var many = new List<double>();
+            var delivered = new List<double>();
+            int lagged = 0;
+            for (int i = -1; i < runs; i++)
+            {
+                var session = await sessions.CreateAsync();
+                double alone = await TimeAsync(() => Scenarios.ChatAsync(sessions, session.Id));
+
+                var readers = Enumerable.Range(0, Subscribers).Select(_ => ReadTurnAsync(events.SubscribeAsync(session.Id))).ToList();
+                long start = Stopwatch.GetTimestamp();
+                await Scenarios.ChatAsync(sessions, session.Id);
+                double withSubscribers = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                var counts = await Task.WhenAll(readers);
+                double allDelivered = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                lagged += counts.Count(c => c < 0);
+                if (i >= 0)
+                {
+                    none.Add(alone);
+                    many.Add(withSubscribers);
+                    delivered.Add(allDelivered);
+                }
+            }
+
+            double m0 = Median(none), m1 = Median(many), md = Median(delivered);
+            double ratio = m1 / m0;
+            Report($"turn with 1 000 subscribers, {label}: none / 1 000 ms", $"{m0:F1} / {m1:F1} ({ratio:F2}x)", "≤ 1.2x", interval == TimeSpan.Zero ? null : ratio <= 1.2);
+            Report($"  last subscriber done ({label}); subscribers lagged", $"{md:F1} ms; {lagged}", "0 lagged", lagged == 0);
+            Scenarios.Delete(dir);
+        }
+
+        static async Task<int> ReadTurnAsync(IAsyncEnumerable<SessionEvent> subscription)
+        {
+            int count = 0;
+            try
+            {
+                await foreach (var e in subscription.ConfigureAwait(false))
+                {
+                    count++;
+                    if (e is TurnCompleted)
+                    {
+                        break;
+                    }
+                }
+            }
+            catch (SubscriberLaggedException)
+            {
+                return -1;
+            }
+
+            return count;
         }
     }
 
