@@ -43,6 +43,7 @@ internal static partial class SessionApi
         sessions.MapGet("/{id}/messages", GetMessagesAsync);
         sessions.MapPost("/{id}/chat", ChatAsync);
         sessions.MapPost("/{id}/abort", Abort);
+        sessions.MapGet("/{id}/events", FollowAsync);
         app.MapGet("/api/events", SessionChanges);
     }
 
@@ -116,7 +117,7 @@ internal static partial class SessionApi
             {
                 var current = events.Current;
                 completed = current as TurnCompleted ?? completed;
-                yield return new SseItem<string>(JsonSerializer.Serialize(current, current.GetType(), json), EventName(current));
+                yield return Item(current, json);
 
                 Exception? failure = null;
                 try
@@ -185,9 +186,15 @@ internal static partial class SessionApi
                 {
                     yield break;
                 }
+                catch (SubscriberLaggedException)
+                {
+                    // This client fell thousands of events behind: end the stream; the page reconnects and reloads its list.
+                    yield break;
+                }
 
                 if (subscription.Current is SessionCreated or SessionUpdated or SessionDeleted)
                 {
+                    // No id: sequences are per session, and this stream has every session's events.
                     yield return new SseItem<string>(JsonSerializer.Serialize(subscription.Current, subscription.Current.GetType(), json), EventName(subscription.Current));
                 }
             }
@@ -197,6 +204,84 @@ internal static partial class SessionApi
             await subscription.DisposeAsync();
         }
     }
+
+    /// <summary>
+    /// Follows one session as Server-Sent Events, each with <c>id:</c> = <see cref="SessionEvent.Sequence"/>. A client
+    /// that reconnects sends the last id it got in the <c>Last-Event-ID</c> header (browsers' <c>EventSource</c> does so
+    /// by itself) or as <c>?after=</c>, and gets what it missed — the rest of the running turn, or of one that just ended —
+    /// then the live events. When what it missed is no longer kept, the stream sends <c>reset</c> and ends: reload the
+    /// messages and follow again without an id.
+    /// </summary>
+    private static async Task<ServerSentEventsResult<string>> FollowAsync(
+        string id, ISessionService service, ISessionEvents events, IHostApplicationLifetime lifetime, IOptions<JsonOptions> json,
+        HttpContext context, string? after = null)
+    {
+        long? afterSequence = ParseSequence(context.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } header ? header : after);
+        await service.GetAsync(id, context.RequestAborted);   // 404 for an unknown session while the status can say so
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+        context.Response.RegisterForDispose(stop);
+        var subscription = events.SubscribeAsync(id, afterSequence, stop.Token);
+        return TypedResults.ServerSentEvents(FollowEventsAsync(subscription, json.Value.SerializerOptions, stop.Token));
+    }
+
+    private static async IAsyncEnumerable<SseItem<string>> FollowEventsAsync(
+        IAsyncEnumerable<SessionEvent> subscription, JsonSerializerOptions json, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var events = subscription.GetAsyncEnumerator(cancellationToken);
+        try
+        {
+            while (true)
+            {
+                SubscriberLaggedException? lagged = null;
+                try
+                {
+                    if (!await events.MoveNextAsync())
+                    {
+                        yield break;
+                    }
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    yield break;
+                }
+                catch (SubscriberLaggedException ex)
+                {
+                    lagged = ex;
+                }
+
+                if (lagged is not null)
+                {
+                    yield return new SseItem<string>(JsonSerializer.Serialize(new { lastSequence = lagged.LastSequence }, json), "reset");
+                    yield break;
+                }
+
+                yield return Item(events.Current, json);
+            }
+        }
+        finally
+        {
+            await events.DisposeAsync();
+        }
+    }
+
+    private static long? ParseSequence(string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+
+        return long.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long sequence)
+            ? sequence
+            : throw new ArgumentException($"An event id must be a sequence number; '{value}' is not.", "Last-Event-ID");
+    }
+
+    /// <summary>A session event as a Server-Sent Event: named by <see cref="EventName"/>, JSON data, its sequence as the id.</summary>
+    private static SseItem<string> Item(SessionEvent sessionEvent, JsonSerializerOptions json) =>
+        new(JsonSerializer.Serialize(sessionEvent, sessionEvent.GetType(), json), EventName(sessionEvent))
+        {
+            EventId = sessionEvent.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
 
     /// <summary>The SSE event name of a session event: its type name in kebab case (<c>TextDelta</c> → <c>text-delta</c>).</summary>
     public static string EventName(SessionEvent sessionEvent) => UpperCase().Replace(sessionEvent.GetType().Name, "-$1").ToLowerInvariant();
