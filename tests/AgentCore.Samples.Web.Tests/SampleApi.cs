@@ -5,8 +5,8 @@ using System.Text.Json;
 
 namespace AgentCore.Samples.Web.Tests;
 
-/// <summary>One Server-Sent Event of a chat stream: its name and its JSON data.</summary>
-internal sealed record StreamedEvent(string Name, JsonElement Data);
+/// <summary>One Server-Sent Event of a chat stream: its name, its JSON data and its id (the event's sequence).</summary>
+internal sealed record StreamedEvent(string Name, JsonElement Data, string? Id = null);
 
 /// <summary>Calls the sample's HTTP API the way a client does, without the sample's types.</summary>
 internal static class SampleApi
@@ -37,7 +37,7 @@ internal static class SampleApi
         await foreach (var item in SseParser.Create(stream).EnumerateAsync(cancellationToken))
         {
             using var data = JsonDocument.Parse(item.Data);
-            yield return new StreamedEvent(item.EventType, data.RootElement.Clone());
+            yield return new StreamedEvent(item.EventType, data.RootElement.Clone(), item.EventId);
         }
     }
 
@@ -53,6 +53,19 @@ internal static class SampleApi
         }
 
         return events;
+    }
+
+    /// <summary>Follows a session (<c>GET api/sessions/{id}/events</c>), resuming after <paramref name="lastEventId"/> when given.</summary>
+    public static Task<HttpResponseMessage> FollowAsync(this HttpClient client, string sessionId, string? lastEventId = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"api/sessions/{sessionId}/events");
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId);
+        }
+
+        return client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     }
 
     public static string Id(this JsonElement session) => session.GetProperty("id").GetString()!;
