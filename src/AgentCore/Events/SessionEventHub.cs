@@ -44,7 +44,13 @@ internal sealed class SessionEventHub : ISessionEvents
 
                 long sequence = log.Last + 1;
                 sessionEvent.AssignSequence(sequence);
-                Volatile.Write(ref log.Ring[sequence % log.Ring.Length], sessionEvent);
+                var ring = log.Ring;
+                if (sequence - log.Start > ring.Length && ring.Length < log.Capacity)
+                {
+                    ring = log.Grow();
+                }
+
+                Volatile.Write(ref ring[sequence % ring.Length], sessionEvent);
                 Volatile.Write(ref log.Last, sequence);
                 log.LastPublishedAt = _time.GetTimestamp();
                 waiting = log.Waiting;
@@ -130,7 +136,6 @@ internal sealed class SessionEventHub : ISessionEvents
         string sessionId, SessionSubscription subscription, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var log = subscription.Log;
-        var ring = log.Ring;
         long next = subscription.Next;
         try
         {
@@ -140,10 +145,16 @@ internal sealed class SessionEventHub : ISessionEvents
                 long last = Volatile.Read(ref log.Last);
                 if (next <= last)
                 {
+                    var ring = Volatile.Read(ref log.Ring);
                     var item = Volatile.Read(ref ring[next % ring.Length]);
                     if (item is null || item.Sequence != next)
                     {
-                        // Overwritten by a later event: the ring went round past this reader.
+                        if (!ReferenceEquals(ring, Volatile.Read(ref log.Ring)))
+                        {
+                            continue;   // the ring grew while this was read: read the new one
+                        }
+
+                        // Overwritten by a later event (the ring went round past this reader), or never kept.
                         throw new SubscriberLaggedException(sessionId, next - 1);
                     }
 
@@ -226,10 +237,17 @@ internal sealed class SessionEventHub : ISessionEvents
         }
     }
 
-    /// <summary>One session's recent events. <see cref="Last"/> and the slots are written under the lock, read without it.</summary>
+    /// <summary>
+    /// One session's recent events. <see cref="Last"/>, <see cref="Ring"/> and its slots are written under the lock,
+    /// read without it. The ring starts small and doubles up to the capacity, so a session with a few events holds little.
+    /// </summary>
     private sealed class SessionLog(int capacity, long start, long createdAt)
     {
-        public readonly SessionEvent?[] Ring = new SessionEvent?[capacity];
+        private const int InitialSize = 64;
+
+        public SessionEvent?[] Ring = new SessionEvent?[Math.Min(InitialSize, capacity)];
+
+        public readonly int Capacity = capacity;
 
         /// <summary>The sequence before the log's first event.</summary>
         public readonly long Start = start;
@@ -243,6 +261,21 @@ internal sealed class SessionEventHub : ISessionEvents
         public bool Removed;
 
         public TaskCompletionSource? Waiting;
+
+        /// <summary>Doubles the ring (up to the capacity), keeping every event; called under the lock when it is full.</summary>
+        public SessionEvent?[] Grow()
+        {
+            var old = Ring;
+            var grown = new SessionEvent?[Math.Min(old.Length * 2, Capacity)];
+            for (long sequence = Math.Max(Start + 1, Last - old.Length + 1); sequence <= Last; sequence++)
+            {
+                grown[sequence % grown.Length] = old[sequence % old.Length];
+            }
+
+            // Published before the next Last, so a reader that sees that Last sees this ring.
+            Volatile.Write(ref Ring, grown);
+            return grown;
+        }
     }
 
     private sealed class SessionSubscription(SessionLog log, long next)
