@@ -1,5 +1,6 @@
 using AgentCore.Testing;
 using FluentAssertions;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using NUnit.Framework;
 
@@ -251,6 +252,26 @@ public sealed class SessionEventHubTests
         subscription.Current.Should().BeSameAs(end);
         await stop.CancelAsync();
         await subscription.DisposeAsync();
+    }
+
+    [Test]
+    public async Task AddAgentCore_ConfiguredReplayCapacity_BoundsReplay()
+    {
+        var services = new ServiceCollection();
+        services.AddAgentCore(o => o.DataDirectory = Path.Combine(Path.GetTempPath(), "agentcore-unused-" + Guid.NewGuid().ToString("N")));
+        services.Configure<SessionEventsOptions>(o => o.ReplayCapacity = 2);
+        await using var provider = services.BuildServiceProvider();
+        var hub = provider.GetRequiredService<SessionEventHub>();
+        var published = Enumerable.Range(0, 3).Select(i => hub.Publish(Delta(One, i))).ToList();
+        using var stop = new CancellationTokenSource();
+
+        await FluentActions.Awaiting(async () => await hub.SubscribeAsync(One, published[0].Sequence - 1, stop.Token).GetAsyncEnumerator(stop.Token).MoveNextAsync())
+            .Should().ThrowAsync<SubscriberLaggedException>("only the last two events are kept");
+        var kept = hub.SubscribeAsync(One, published[0].Sequence, stop.Token).GetAsyncEnumerator(stop.Token);
+        (await kept.MoveNextAsync()).Should().BeTrue();
+        kept.Current.Should().BeSameAs(published[1]);
+        await stop.CancelAsync();
+        await kept.DisposeAsync();
     }
 
     [Test]
