@@ -17,8 +17,9 @@ namespace AgentCore;
 /// <see cref="SessionMessageConversion"/>, and the history provided is <see cref="SessionMessageConversion.ToPromptMessages"/>
 /// of the stored messages (so a session summarized by AgentCore starts from its summary).</para>
 /// <para>What stays the agent's, not AgentCore's: its tool loop, its system instructions, concurrency (two runs on
-/// one session at once are not refused) and cost (chat messages carry no price; stored token counts come from any
-/// <see cref="UsageContent"/> in the response messages).</para>
+/// one session at once are not refused) and cost (chat messages carry no price). Stored token counts come only from
+/// <see cref="UsageContent"/> left in the response messages; <c>ChatClientAgent</c> (Agent Framework 1.28.0) moves the
+/// usage into <see cref="AgentResponse.Usage"/> and leaves none, so the session's token totals then stay zero.</para>
 /// </remarks>
 public sealed class AgentCoreChatHistoryProvider : ChatHistoryProvider
 {

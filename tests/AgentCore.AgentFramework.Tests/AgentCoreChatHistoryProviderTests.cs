@@ -67,6 +67,32 @@ public sealed class AgentCoreChatHistoryProviderTests
     }
 
     [Test]
+    public async Task RunAsync_ChatClientAgentWithUsage_SessionTokensStayZeroAndResponseCarriesTheUsage()
+    {
+        // What docs/agent-framework.md says: ChatClientAgent moves the usage into AgentResponse.Usage and hands the
+        // history provider none, so the session's token totals stay zero (this fails if Agent Framework changes that).
+        await using var h = new AgentHarness();
+        var model = new ScriptedChatClient()
+            .EnqueueText("Hello.", input: 100, output: 10)
+            .Enqueue(r => r.Text("Hello again.").Usage(input: 150, output: 8));
+        var agent = NewAgent(h, model);
+        var session = await agent.CreateSessionAsync();
+
+        var response = await agent.RunAsync("Hi", session);
+        await foreach (var update in agent.RunStreamingAsync("Hi again", session))
+        {
+            _ = update;
+        }
+
+        response.Usage!.InputTokenCount.Should().Be(100);
+        string sessionId = Provider(h).GetSessionId(session);
+        (await h.Store.GetMessagesAsync(sessionId)).Should().HaveCount(4);
+        var info = await h.Sessions.GetAsync(sessionId);
+        info.Tokens.Total.Should().Be(0);
+        info.Cost.Should().Be(0m);
+    }
+
+    [Test]
     public async Task DeserializeSessionAsync_AfterRestart_HistoryLoadedFromTheStoreAndStateIsTheSessionIdOnly()
     {
         await using var h = new AgentHarness();
