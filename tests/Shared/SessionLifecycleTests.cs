@@ -407,6 +407,20 @@ public abstract class SessionLifecycleTests
     }
 
     [Test]
+    public async Task ImportAsync_ArgumentsNestedWithinTheLimit_ImportsThem()
+    {
+        var h = NewHarness();
+        string nested = string.Concat(Enumerable.Repeat("[", 50)) + "1" + string.Concat(Enumerable.Repeat("]", 50));
+        string document = (await File.ReadAllTextAsync(GoldenPath)).Replace("\"pattern\": \"a.*b\"", "\"pattern\": " + nested, StringComparison.Ordinal);
+
+        var imported = await h.Sessions.ImportAsync(new MemoryStream(Encoding.UTF8.GetBytes(document)));
+
+        var tool = (await h.Store.GetMessagesAsync(imported.Id)).SelectMany(static m => m.Parts).OfType<ToolPart>().Single(static t => t.CallId == "call_running");
+        tool.Arguments!.Value.GetProperty("pattern").GetRawText().Replace(" ", "", StringComparison.Ordinal).Replace("\n", "", StringComparison.Ordinal)
+            .Should().Be(nested);
+    }
+
+    [Test]
     public async Task ImportAsync_LargerThanTheLimit_ThrowsInvalidDataWithoutReadingIt()
     {
         var h = NewHarness();

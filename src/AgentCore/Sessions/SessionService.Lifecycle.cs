@@ -371,10 +371,27 @@ internal sealed partial class SessionService
     /// <summary>Parses and checks a whole export; throws <see cref="InvalidDataException"/> naming what is wrong.</summary>
     internal static (SessionInfo Session, List<SessionMessage> Messages) ParseExport(byte[] content)
     {
+        // One forward pass first: well-formed JSON (not truncated) nested no deeper than the limit.
+        var reader = new Utf8JsonReader(content, new JsonReaderOptions { MaxDepth = SessionExportFormat.MaxDepth * 4 });
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.CurrentDepth >= SessionExportFormat.MaxDepth)
+                {
+                    throw Invalid($"it is nested deeper than {SessionExportFormat.MaxDepth} levels (SessionExportFormat.MaxDepth)");
+                }
+            }
+        }
+        catch (JsonException ex)
+        {
+            throw Invalid(JsonReason(ex), ex);
+        }
+
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(content, new JsonDocumentOptions { MaxDepth = SessionExportFormat.MaxDepth });
+            document = JsonDocument.Parse(content, new JsonDocumentOptions { MaxDepth = SessionExportFormat.MaxDepth + 1 });
         }
         catch (JsonException ex)
         {
@@ -478,18 +495,15 @@ internal sealed partial class SessionService
         new($"The stream is not a valid AgentCore session export: {reason}. Nothing was imported.", inner);
 
     private static string JsonReason(JsonException exception) =>
-        exception.Message.Contains("maximum configured depth", StringComparison.Ordinal)
-            ? $"it is nested deeper than {SessionExportFormat.MaxDepth} levels (SessionExportFormat.MaxDepth)"
-            : exception.BytePositionInLine is null && exception.LineNumber is null
-                ? $"it is {JsonErrors.Describe(exception).Replace("the record", "an export", StringComparison.Ordinal)}"
-                : $"it is {JsonErrors.Describe(exception).Replace("the record", "an export", StringComparison.Ordinal)} (line {exception.LineNumber + 1}); it may be truncated or hold a value of the wrong type";
+        $"it is {JsonErrors.Describe(exception).Replace("the record", "an export", StringComparison.Ordinal)}" +
+        (exception.LineNumber is { } line ? $" (line {line + 1}); it may be truncated or hold a value of the wrong type" : "");
 
     private static JsonTypeInfo<SessionExportDocument> ExportTypeInfo(bool writeIndented)
     {
         var options = new JsonSerializerOptions(AgentCoreJsonContext.Default.Options)
         {
             WriteIndented = writeIndented,
-            MaxDepth = SessionExportFormat.MaxDepth,
+            MaxDepth = SessionExportFormat.MaxDepth + 1,
         };
         options.MakeReadOnly();
         return (JsonTypeInfo<SessionExportDocument>)options.GetTypeInfo(typeof(SessionExportDocument));
