@@ -234,12 +234,14 @@ public sealed partial class FileSessionStore : ISessionStore
         string journal = JournalPath(sessionId);
         await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
         {
-            var replay = await ReplayAsync(journal, cancellationToken).ConfigureAwait(false);
+            var replay = await ReplayAsync(journal, sessionId, log: false, cancellationToken).ConfigureAwait(false);
             var kept = replay.Messages.Where(m => !doomed.Contains(m.Id)).ToList();
             int deleted = replay.Messages.Count - kept.Count;
             if (deleted > 0)
             {
-                await FileAppender.WriteAtomicAsync(journal, SerializeCompact(kept), cancellationToken).ConfigureAwait(false);
+                // Lines that could not be read are kept verbatim, as a compaction keeps them.
+                await FileAppender.WriteAtomicAsync(journal, SerializeCompact(replay with { Messages = kept }), "message journal", cancellationToken).ConfigureAwait(false);
+                _compactionDue.TryRemove(journal, out _);
                 foreach (string id in doomed)
                 {
                     _lastHeaders.TryRemove(id, out _);
