@@ -547,6 +547,7 @@ public abstract class SessionLifecycleTests
         {
             Id = "ses_golden", ParentId = "ses_golden-parent", Title = "Golden", CreatedAt = t, UpdatedAt = t.AddSeconds(41),
             Tokens = assistant.Tokens + summary.Tokens, Cost = assistant.Cost + summary.Cost,
+            TotalsCheckpoint = new SessionTotalsCheckpoint { MessageId = summary.Id, MessageTokens = summary.Tokens, MessageCost = summary.Cost },
             Metadata = new Dictionary<string, string> { ["owner"] = "ada", ["tags"] = "golden,export" },
         };
         return (session, [user, assistant, summary]);
