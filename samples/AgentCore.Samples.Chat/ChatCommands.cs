@@ -23,6 +23,7 @@ internal sealed partial class ChatApp
                 return false;
             case "/help":
                 _out.WriteLine(Help);
+                _out.WriteLine(LifecycleHelp);
                 break;
             case "/new":
                 _current = null;
@@ -43,9 +44,25 @@ internal sealed partial class ChatApp
             case "/history":
                 await ShowHistoryAsync();
                 break;
+            case "/fork":
+                await ForkAsync(argument);
+                break;
+            case "/revert":
+                await RevertAsync(argument);
+                break;
+            case "/unrevert":
+                await UnrevertAsync();
+                break;
+            case "/export":
+                await ExportAsync(argument);
+                break;
+            case "/import":
+                await ImportAsync(argument);
+                break;
             default:
                 _out.WriteLine($"Unknown command {words[0]}. Commands:");
                 _out.WriteLine(Help);
+                _out.WriteLine(LifecycleHelp);
                 break;
         }
 

@@ -114,6 +114,23 @@ public sealed partial class PostgresSessionHistory : ISessionHistory, IAsyncDisp
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <inheritdoc />
+    /// <remarks>Deletes the rows of those sessions in one statement.</remarks>
+    public async ValueTask<int> DeleteSessionsAsync(IReadOnlyCollection<string> sessionIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sessionIds);
+        if (sessionIds.Count == 0)
+        {
+            return 0;
+        }
+
+        await _database.MigrateAsync(_logger, cancellationToken).ConfigureAwait(false);
+        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand("DELETE FROM agentcore_history WHERE session_id = ANY($1)", connection);
+        command.Parameters.AddWithValue(sessionIds.ToArray());
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt usage history row {Seq}: {Reason}")]
     private partial void LogCorruptEntry(long seq, string reason);
 }

@@ -188,6 +188,30 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     }
 
     /// <inheritdoc />
+    /// <remarks>One batch, so one transaction: every listed message goes, with its parts, or none does.</remarks>
+    public async ValueTask<int> DeleteMessagesAsync(string sessionId, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken = default)
+    {
+        StoredRecords.ValidateMessageIds(sessionId, messageIds);
+        if (messageIds.Count == 0)
+        {
+            return 0;
+        }
+
+        string[] ids = messageIds.Distinct(StringComparer.Ordinal).ToArray();
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                Command("DELETE FROM agentcore_parts WHERE session_id = $1 AND message_id = ANY($2)", sessionId, ids),
+                Command("DELETE FROM agentcore_messages WHERE session_id = $1 AND id = ANY($2)", sessionId, ids),
+            },
+        };
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return batch.BatchCommands[1].RecordsAffected;
+    }
+
+    /// <inheritdoc />
     /// <remarks>
     /// Two ordered scans in one round trip and one repeatable-read snapshot: the messages' rows by id, then the parts' rows
     /// by message id and position, merged in order. No JSON is parsed but for parts other than text and reasoning.

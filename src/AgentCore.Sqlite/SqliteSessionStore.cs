@@ -220,6 +220,31 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>One transaction: every listed message goes, with its parts, or none does.</remarks>
+    public ValueTask<int> DeleteMessagesAsync(string sessionId, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken = default)
+    {
+        StoredRecords.ValidateMessageIds(sessionId, messageIds);
+        if (messageIds.Count == 0)
+        {
+            return ValueTask.FromResult(0);
+        }
+
+        return InTransactionAsync(async (connection, ct) =>
+        {
+            int deleted = 0;
+            foreach (string id in messageIds.Distinct(StringComparer.Ordinal))
+            {
+                using var parts = Command(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $id", ("$session", sessionId), ("$id", id));
+                await parts.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                using var message = Command(connection, "DELETE FROM messages WHERE session_id = $session AND id = $id", ("$session", sessionId), ("$id", id));
+                deleted += await message.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+
+            return deleted;
+        }, cancellationToken);
+    }
+
+    /// <inheritdoc />
     /// <remarks>
     /// Two ordered scans in one read transaction (one snapshot): the messages' rows by id, then the parts' rows by message
     /// id and position, merged in order; no JSON is parsed but for parts other than text and reasoning.

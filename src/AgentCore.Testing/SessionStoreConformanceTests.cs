@@ -20,7 +20,7 @@ namespace AgentCore.Testing;
 /// <item>every field of <see cref="SessionInfo"/>, <see cref="SessionMessage"/> and every <see cref="MessagePart"/> type round-trips
 /// exactly (times to the tick; the suite uses UTC times, so a store may normalize offsets to UTC);</item>
 /// <item>sessions list newest first by <see cref="SessionInfo.CreatedAt"/>, ties broken by id descending; messages read in ascending id order;</item>
-/// <item>saves are upserts; deleting a session deletes its messages and nothing else;</item>
+/// <item>saves are upserts; deleting a session deletes its messages and nothing else; <see cref="ISessionStore.DeleteMessagesAsync"/> deletes the listed messages of one session and nothing else;</item>
 /// <item><see cref="ISessionStore.SavePartAsync"/> leaves the stored message equal to the message passed, including when text is appended;</item>
 /// <item>concurrent writers lose nothing; a 1 MB message and any Unicode text (emoji, CJK, right-to-left, control characters) round-trip;</item>
 /// <item>every method rejects a malformed id with an <see cref="ArgumentException"/> whose message names the value, before touching storage;</item>
@@ -815,6 +815,87 @@ public abstract class SessionStoreConformanceTests
 
         (await Store.DeleteSessionAsync(session.Id)).Should().BeTrue();
         (await Store.DeleteSessionAsync(session.Id)).Should().BeFalse();
+    }
+
+    /// <summary><see cref="ISessionStore.DeleteMessagesAsync"/> deletes exactly the listed messages of that session, parts included.</summary>
+    [Test]
+    public async Task DeleteMessagesAsync_SomeMessages_RemovesOnlyThose()
+    {
+        var session = NewSession(BaseTime);
+        var other = NewSession(BaseTime.AddSeconds(1));
+        await Store.SaveSessionAsync(session);
+        await Store.SaveSessionAsync(other);
+        var first = UserMessage(session.Id, BaseTime, "keep me");
+        var second = EveryPartMessage(session.Id, BaseTime.AddSeconds(1));
+        var third = UserMessage(session.Id, BaseTime.AddSeconds(2), "delete me too");
+        var fourth = UserMessage(session.Id, BaseTime.AddSeconds(3), "keep me as well");
+        var elsewhere = UserMessage(other.Id, BaseTime, "another session");
+        elsewhere.Id = second.Id; // the same message id in another session is another message
+        foreach (var message in new[] { first, second, third, fourth, elsewhere })
+        {
+            await Store.SaveMessageAsync(message);
+        }
+
+        int deleted = await Store.DeleteMessagesAsync(session.Id, [second.Id, third.Id, AgentCoreIds.NewMessageId()]);
+
+        deleted.Should().Be(2, "two of the three ids name stored messages");
+        ShouldEqual(await Store.GetMessagesAsync(session.Id), first, fourth);
+        ShouldEqual(await Store.GetMessagesAsync(other.Id), elsewhere);
+        (await Store.GetSessionAsync(session.Id)).Should().BeEquivalentTo(session);
+    }
+
+    /// <summary>Deleting nothing, or messages of a session that has none, deletes nothing.</summary>
+    [Test]
+    public async Task DeleteMessagesAsync_EmptyOrUnknown_ReturnsZero()
+    {
+        var session = NewSession(BaseTime);
+        await Store.SaveSessionAsync(session);
+        var message = UserMessage(session.Id, BaseTime, "hello");
+        await Store.SaveMessageAsync(message);
+
+        (await Store.DeleteMessagesAsync(session.Id, [])).Should().Be(0);
+        (await Store.DeleteMessagesAsync(AgentCoreIds.NewSessionId(), [message.Id])).Should().Be(0);
+
+        ShouldEqual(await Store.GetMessagesAsync(session.Id), message);
+    }
+
+    /// <summary>A deleted message can be saved again, and a later save after a delete is read back.</summary>
+    [Test]
+    public async Task DeleteMessagesAsync_ThenNewMessages_ReadsTheNewOnes()
+    {
+        var session = NewSession(BaseTime);
+        await Store.SaveSessionAsync(session);
+        var doomed = UserMessage(session.Id, BaseTime, "reverted");
+        await Store.SaveMessageAsync(doomed);
+
+        await Store.DeleteMessagesAsync(session.Id, [doomed.Id]);
+        var next = UserMessage(session.Id, BaseTime.AddSeconds(1), "the next turn");
+        await Store.SaveMessageAsync(next);
+
+        ShouldEqual(await Store.GetMessagesAsync(session.Id), next);
+    }
+
+    /// <summary>A malformed session or message id is rejected, naming it, and nothing is deleted.</summary>
+    [Test]
+    public async Task DeleteMessagesAsync_InvalidIds_ThrowArgumentExceptionNamingTheValue()
+    {
+        var session = NewSession(BaseTime);
+        await Store.SaveSessionAsync(session);
+        var message = UserMessage(session.Id, BaseTime, "hello");
+        await Store.SaveMessageAsync(message);
+
+        foreach (string bad in BadIds("ses_", "msg_"))
+        {
+            await ShouldRejectAsync(bad, () => Store.DeleteMessagesAsync(bad, [message.Id]).AsTask());
+        }
+
+        foreach (string bad in BadIds("msg_", "ses_"))
+        {
+            await ShouldRejectAsync(bad, () => Store.DeleteMessagesAsync(session.Id, [message.Id, bad]).AsTask());
+        }
+
+        await FluentActions.Awaiting(() => Store.DeleteMessagesAsync(session.Id, null!).AsTask()).Should().ThrowAsync<ArgumentNullException>();
+        ShouldEqual(await Store.GetMessagesAsync(session.Id), message);
     }
 
     /// <summary>The messages of two sessions never mix.</summary>

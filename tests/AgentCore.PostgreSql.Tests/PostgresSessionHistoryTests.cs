@@ -48,6 +48,23 @@ public sealed class PostgresSessionHistoryTests
     }
 
     [Test]
+    public async Task DeleteSessionsAsync_SomeSessions_DeletesOnlyTheirEntries()
+    {
+        await using var history = new PostgresSessionHistory(_connectionString);
+        string doomed = AgentCoreIds.NewSessionId();
+        string kept = AgentCoreIds.NewSessionId();
+        await history.RecordStartAsync(new SessionHistoryEntry { SessionId = doomed, Timestamp = 1 });
+        await history.RecordEndAsync(new SessionHistoryEntry { SessionId = doomed, Timestamp = 2, ExitReason = "completed" });
+        await history.RecordStartAsync(new SessionHistoryEntry { SessionId = kept, Timestamp = 3 });
+
+        int deleted = await history.DeleteSessionsAsync([doomed, AgentCoreIds.NewSessionId()]);
+
+        deleted.Should().Be(2);
+        (await ReadAllAsync(history)).Select(static e => e.SessionId).Should().Equal(kept);
+        (await history.DeleteSessionsAsync([])).Should().Be(0);
+    }
+
+    [Test]
     public async Task ReadAsync_CorruptRow_SkippedOthersRead()
     {
         await using var history = new PostgresSessionHistory(_connectionString);

@@ -14,4 +14,18 @@ public interface ISessionHistory
 
     /// <summary>Streams every entry in the order written, skipping corrupt ones with a warning.</summary>
     IAsyncEnumerable<SessionHistoryEntry> ReadAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes every entry of the given sessions, when the history can. <see cref="ISessionService.PurgeAsync"/> calls it
+    /// for the sessions it deleted.
+    /// </summary>
+    /// <param name="sessionIds">The sessions whose entries go; empty deletes nothing.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>How many entries were deleted.</returns>
+    /// <remarks>
+    /// The default implementation keeps every entry and returns 0: an append-only history (such as
+    /// <see cref="JsonlSessionHistory"/>, whose file other programs append to) is a usage ledger that outlives sessions.
+    /// </remarks>
+    ValueTask<int> DeleteSessionsAsync(IReadOnlyCollection<string> sessionIds, CancellationToken cancellationToken = default)
+        => ValueTask.FromResult(0);
 }

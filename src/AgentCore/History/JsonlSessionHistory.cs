@@ -14,7 +14,8 @@ namespace AgentCore;
 /// <remarks>
 /// Each entry is one line written in one append under the file's lock, so processes appending at once never
 /// interleave. <see cref="ReadAsync"/> streams the file in 256 KiB buffers (it never loads it whole) and skips a
-/// corrupt line with a warning.
+/// corrupt line with a warning. <see cref="ISessionHistory.DeleteSessionsAsync"/> keeps every entry (the default):
+/// the file is an append-only ledger that other processes, letta-code among them, append to, so a purge never rewrites it.
 /// </remarks>
 public sealed partial class JsonlSessionHistory : ISessionHistory
 {

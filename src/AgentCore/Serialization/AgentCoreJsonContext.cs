@@ -16,4 +16,5 @@ namespace AgentCore;
 [JsonSerializable(typeof(SessionHistoryEntry))]
 [JsonSerializable(typeof(TokenUsage))]
 [JsonSerializable(typeof(JournalRecord))]
+[JsonSerializable(typeof(SessionExportDocument))]
 internal sealed partial class AgentCoreJsonContext : JsonSerializerContext;

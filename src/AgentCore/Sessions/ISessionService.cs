@@ -59,7 +59,7 @@ public interface ISessionService
     /// <summary>Deletes a session and its messages. Returns false when there was none.</summary>
     Task<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default);
 
-    /// <summary>Reads the messages of a session in creation order.</summary>
+    /// <summary>Reads the messages of a session in creation order (without those a <see cref="RevertAsync"/> took out).</summary>
     /// <exception cref="SessionNotFoundException">There is no such session.</exception>
     Task<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default);
 
@@ -77,4 +77,85 @@ public interface ISessionService
 
     /// <summary>Aborts the turn the session is running. Returns false when it runs none.</summary>
     bool Abort(string sessionId);
+
+    /// <summary>
+    /// Copies a session into a new one: <see cref="SessionInfo.ParentId"/> is the source, the title is the source's
+    /// followed by <c> (fork)</c>, and the messages up to and including <paramref name="atMessageId"/> (all of them when
+    /// null) are copied in order with their parts, under new message and part ids. A summary's
+    /// <see cref="SessionMessage.SummarizedThrough"/> is mapped to the copy's ids; totals are recomputed from the copied
+    /// messages. The source is not changed. Messages hidden by <see cref="RevertAsync"/> are not copied.
+    /// </summary>
+    /// <param name="sessionId">The session to fork.</param>
+    /// <param name="atMessageId">The last message to copy; null to copy every message.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The new session.</returns>
+    /// <exception cref="ArgumentException">An id is malformed, or the session has no message <paramref name="atMessageId"/> (the message names it).</exception>
+    /// <exception cref="SessionNotFoundException">There is no such session.</exception>
+    /// <exception cref="SessionBusyException">The session is running a turn (thrown at once).</exception>
+    Task<SessionInfo> ForkAsync(string sessionId, string? atMessageId = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Takes the messages after <paramref name="toMessageId"/> out of the conversation: they are kept, so
+    /// <see cref="UnrevertAsync"/> can bring them back, but <see cref="GetMessagesAsync"/>, prompts, forks and the
+    /// session's totals leave them out (<see cref="SessionInfo.RevertedAfter"/> marks the point). The next turn or
+    /// summary deletes them for good. A summary among them is gone with them, so prompts start from the summary before.
+    /// </summary>
+    /// <param name="sessionId">The session to revert.</param>
+    /// <param name="toMessageId">The last message to keep in the conversation.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The session as reverted.</returns>
+    /// <exception cref="ArgumentException">An id is malformed, or the conversation has no message <paramref name="toMessageId"/> (the message names it).</exception>
+    /// <exception cref="SessionNotFoundException">There is no such session.</exception>
+    /// <exception cref="SessionBusyException">The session is running a turn (thrown at once).</exception>
+    /// <exception cref="NotSupportedException">The store does not implement <see cref="ISessionStore.DeleteMessagesAsync"/>.</exception>
+    Task<SessionInfo> RevertAsync(string sessionId, string toMessageId, CancellationToken cancellationToken = default);
+
+    /// <summary>Brings back the messages the last <see cref="RevertAsync"/> took out, if no turn has run since.</summary>
+    /// <param name="sessionId">The session to restore.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The session with every message back in the conversation (unchanged when nothing was reverted).</returns>
+    /// <exception cref="ArgumentException">The id is malformed.</exception>
+    /// <exception cref="SessionNotFoundException">There is no such session.</exception>
+    /// <exception cref="SessionBusyException">The session is running a turn (thrown at once).</exception>
+    Task<SessionInfo> UnrevertAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes a session and all its stored messages to <paramref name="destination"/> as one JSON document in the
+    /// format <see cref="SessionExportFormat"/> describes (UTF-8, indented). The stream is not closed.
+    /// </summary>
+    /// <param name="sessionId">The session to export.</param>
+    /// <param name="destination">A writable stream.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>A task that completes when the document is written and the stream flushed.</returns>
+    /// <exception cref="ArgumentException">The id is malformed or the stream is not writable.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="destination"/> is null.</exception>
+    /// <exception cref="SessionNotFoundException">There is no such session.</exception>
+    Task ExportAsync(string sessionId, Stream destination, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Reads a document written by <see cref="ExportAsync"/> and stores the session and its messages. The session keeps
+    /// its id when the store has no session (and no message) under it; otherwise it gets a new id. Message and part ids,
+    /// times, parts and the revert point are kept exactly; the totals are recomputed from the messages. The whole
+    /// document is read and checked before the first write: an invalid one writes nothing.
+    /// </summary>
+    /// <param name="source">A readable stream holding one export, at most <see cref="SessionExportFormat.MaxBytes"/> long.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The imported session, as stored.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="source"/> is null.</exception>
+    /// <exception cref="ArgumentException">The stream is not readable.</exception>
+    /// <exception cref="InvalidDataException">The document is not a valid export: not JSON, truncated, nested deeper than
+    /// <see cref="SessionExportFormat.MaxDepth"/>, larger than <see cref="SessionExportFormat.MaxBytes"/>, another format,
+    /// a version other than <see cref="SessionExportFormat.Version"/>, a value of the wrong type, or a malformed id
+    /// (the message says which and where; it never quotes message content).</exception>
+    Task<SessionInfo> ImportAsync(Stream source, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes every session (with its messages) last updated before <paramref name="olderThan"/>, skipping any that is
+    /// running a turn, and then the usage history entries of the deleted sessions where the history supports it
+    /// (see <see cref="ISessionHistory.DeleteSessionsAsync"/>; the default JSONL history keeps its entries).
+    /// </summary>
+    /// <param name="olderThan">Sessions whose <see cref="SessionInfo.UpdatedAt"/> is earlier than this go.</param>
+    /// <param name="cancellationToken">Cancels the call; sessions deleted before it stay deleted.</param>
+    /// <returns>The ids of the deleted sessions.</returns>
+    Task<IReadOnlyList<string>> PurgeAsync(DateTimeOffset olderThan, CancellationToken cancellationToken = default);
 }

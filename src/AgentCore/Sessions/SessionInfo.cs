@@ -43,6 +43,14 @@ public sealed record SessionInfo
     /// <summary>Free-form string metadata (owner, tags, ...). Never null.</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; init; } = EmptyMetadata;
 
+    /// <summary>
+    /// When the session was reverted with <see cref="ISessionService.RevertAsync"/>: the id of the last message still in
+    /// the conversation. The messages after it are kept (<see cref="ISessionService.UnrevertAsync"/> restores them) but are
+    /// left out of <see cref="ISessionService.GetMessagesAsync"/>, prompts, forks and totals; the next turn or summary
+    /// deletes them and clears this. Null when nothing is reverted.
+    /// </summary>
+    public string? RevertedAfter { get; init; }
+
     internal static readonly IReadOnlyDictionary<string, string> EmptyMetadata =
         new Dictionary<string, string>(StringComparer.Ordinal);
 

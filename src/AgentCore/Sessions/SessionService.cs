@@ -178,8 +178,8 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     /// <inheritdoc />
     public async Task<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        _ = await GetAsync(sessionId, cancellationToken).ConfigureAwait(false);
-        return await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        var session = await GetAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        return InConversation(session, await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false));
     }
 
     /// <inheritdoc />
@@ -513,6 +513,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         string sessionId = lease.SessionId;
         var session = await GetAsync(sessionId, cancellationToken).ConfigureAwait(false);
         var messages = await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        (session, messages) = await DiscardRevertedAsync(session, messages, cancellationToken).ConfigureAwait(false);
         var ended = new List<SessionMessage>();
         for (int i = 0; i < messages.Count; i++)
         {

@@ -220,6 +220,38 @@ public sealed partial class FileSessionStore : ISessionStore
         return AppendAsync(message.SessionId, record, cancellationToken);
     }
 
+    /// <inheritdoc />
+    /// <remarks>Rewrites the session's journal without those messages, atomically (temporary file and rename), under its lock.</remarks>
+    public async ValueTask<int> DeleteMessagesAsync(string sessionId, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken = default)
+    {
+        StoredRecords.ValidateMessageIds(sessionId, messageIds);
+        if (messageIds.Count == 0)
+        {
+            return 0;
+        }
+
+        var doomed = new HashSet<string>(messageIds, StringComparer.Ordinal);
+        string journal = JournalPath(sessionId);
+        await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
+        {
+            var replay = await ReplayAsync(journal, sessionId, log: false, cancellationToken).ConfigureAwait(false);
+            var kept = replay.Messages.Where(m => !doomed.Contains(m.Id)).ToList();
+            int deleted = replay.Messages.Count - kept.Count;
+            if (deleted > 0)
+            {
+                // Lines that could not be read are kept verbatim, as a compaction keeps them.
+                await FileAppender.WriteAtomicAsync(journal, SerializeCompact(replay with { Messages = kept }), "message journal", cancellationToken).ConfigureAwait(false);
+                _compactionDue.TryRemove(journal, out _);
+                foreach (string id in doomed)
+                {
+                    _lastHeaders.TryRemove(id, out _);
+                }
+            }
+
+            return deleted;
+        }
+    }
+
     /// <summary>
     /// Whether the message's own fields differ from the ones this store last wrote for it, remembering them if so.
     /// Text appends carry the fields only then, so streaming writes a few bytes per append; the memory is dropped

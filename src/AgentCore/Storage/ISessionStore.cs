@@ -79,4 +79,23 @@ public interface ISessionStore
     /// </remarks>
     ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
         => SaveMessageAsync(message, cancellationToken);
+
+    /// <summary>
+    /// Deletes some messages of a session (with their parts), leaving the session and its other messages as they are.
+    /// Ids that name no stored message are ignored. Used when a reverted part of a conversation is discarded.
+    /// </summary>
+    /// <param name="sessionId">The session the messages belong to.</param>
+    /// <param name="messageIds">The ids of the messages to delete; empty deletes nothing.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>How many messages were deleted.</returns>
+    /// <exception cref="ArgumentException">An id is malformed (the message names it).</exception>
+    /// <exception cref="NotSupportedException">The store does not implement this method (the default implementation);
+    /// <see cref="ISessionService.RevertAsync"/> is then not available over it.</exception>
+    /// <remarks>
+    /// Must be atomic where the store can do it: after a crash, either every listed message is gone or none is.
+    /// The default implementation throws <see cref="NotSupportedException"/>, so stores written before this
+    /// method existed keep compiling.
+    /// </remarks>
+    ValueTask<int> DeleteMessagesAsync(string sessionId, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken = default)
+        => throw new NotSupportedException($"{GetType().Name} does not implement ISessionStore.DeleteMessagesAsync.");
 }

@@ -122,6 +122,22 @@ public sealed class InMemorySessionStore : ISessionStore
         return SaveMessageAsync(message, cancellationToken);
     }
 
+    /// <inheritdoc />
+    public ValueTask<int> DeleteMessagesAsync(string sessionId, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken = default)
+    {
+        StoredRecords.ValidateMessageIds(sessionId, messageIds);
+        int deleted = 0;
+        if (_messages.TryGetValue(sessionId, out var byId))
+        {
+            foreach (string id in messageIds)
+            {
+                deleted += byId.TryRemove(id, out _) ? 1 : 0;
+            }
+        }
+
+        return ValueTask.FromResult(deleted);
+    }
+
     private static SessionInfo ReadSession(byte[] json) =>
         JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionInfo)!;
 }

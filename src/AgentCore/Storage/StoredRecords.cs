@@ -59,6 +59,17 @@ internal static class StoredRecords
         Identifier.Validate(part.Id, IdKind.Part, nameof(part));
     }
 
+    /// <summary>Checks the arguments of <see cref="ISessionStore.DeleteMessagesAsync"/>: well-formed ids (ArgumentException naming them).</summary>
+    public static void ValidateMessageIds(string sessionId, IReadOnlyCollection<string> messageIds)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        ArgumentNullException.ThrowIfNull(messageIds);
+        foreach (string id in messageIds)
+        {
+            Identifier.Validate(id, IdKind.Message, nameof(messageIds));
+        }
+    }
+
     /// <summary>A copy of <paramref name="message"/>'s own fields, with no parts.</summary>
     public static SessionMessage HeaderOf(SessionMessage message) => new()
     {

@@ -142,6 +142,39 @@ public sealed class ChatSampleTests
     }
 
     [Test]
+    public async Task Interactive_ForkRevertExportImport_CopiesRewindsAndMovesTheSession()
+    {
+        var run = await RunAsync(input: "One\nTwo\n/fork 2\n/revert 1\n/unrevert\n/revert 1\nThree\n/export fork.json\n/import fork.json\n/revert 99\n/quit\n");
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        var store = new FileSessionStore(_data.Path);
+        var sessions = await store.ListSessionsAsync().ToListAsync();
+        sessions.Should().HaveCount(3, run.ToString());
+        var original = sessions.Single(s => s.ParentId is null);
+        var forked = Regex.Match(run.Output, @"Forked (?<from>ses_\S+) into (?<fork>ses_\S+) ");
+        forked.Success.Should().BeTrue(run.ToString());
+        forked.Groups["from"].Value.Should().Be(original.Id);
+        var fork = sessions.Single(s => s.Id == forked.Groups["fork"].Value);
+        fork.ParentId.Should().Be(original.Id);
+        fork.Title.Should().Be(original.Title + " (fork)");
+        var imported = sessions.Single(s => s.Id != original.Id && s.Id != fork.Id);
+        imported.ParentId.Should().Be(original.Id, "an import keeps the parent");
+        run.Output.Should().Contain($"Forked {original.Id} into {fork.Id}", run.ToString());
+        run.Output.Should().Contain("Reverted: 1 message taken out, 1 message left");
+        run.Output.Should().Contain("Unreverted: 2 messages");
+        run.Output.Should().Contain($"Exported {fork.Id} to {Path.Combine(_work.Path, "fork.json")}");
+        run.Output.Should().Contain($"Imported {imported.Id} \"{fork.Title}\": 3 messages");
+        run.Output.Should().Contain("'99' is not a message number: the current session has 3 messages");
+
+        static string Said(SessionMessage m) => m.Role == ChatRole.User ? m.Text : m.Text[m.Text.IndexOf("You said:", StringComparison.Ordinal)..];
+        (await store.GetMessagesAsync(original.Id)).Select(Said).Should().Equal("One", "You said: \"One\"", "Two", "You said: \"Two\"");
+        var forkMessages = await store.GetMessagesAsync(fork.Id);
+        forkMessages.Select(Said).Should().Equal("One", "Three", "You said: \"Three\"");
+        (await store.GetMessagesAsync(imported.Id)).Select(m => m.Text).Should().Equal(forkMessages.Select(m => m.Text));
+        File.ReadAllText(Path.Combine(_work.Path, "fork.json")).Should().Contain("\"format\": \"agentcore.session\"");
+    }
+
+    [Test]
     public async Task Mcp_ServerGiven_ConnectsAtStartAndReportsItsTools()
     {
         string node = FindOnPath("node") ?? IgnoredWithout("Node.js is not installed (no 'node' on the PATH): the MCP run of the sample needs it.");
