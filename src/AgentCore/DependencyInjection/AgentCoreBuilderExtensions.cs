@@ -113,6 +113,35 @@ public static class AgentCoreBuilderExtensions
         return builder;
     }
 
+    /// <summary>
+    /// Registers a policy that picks tool calls needing a person's approval before they run (a singleton; see
+    /// <see cref="IToolApprovalPolicy"/>). Several policies may be registered: a call needs approval when any says so.
+    /// </summary>
+    /// <typeparam name="T">The policy type.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> is null.</exception>
+    public static IAgentCoreBuilder AddToolApprovalPolicy<T>(this IAgentCoreBuilder builder)
+        where T : class, IToolApprovalPolicy
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IToolApprovalPolicy, T>());
+        return builder;
+    }
+
+    /// <summary>Registers a delegate that picks tool calls needing a person's approval before they run (see <see cref="IToolApprovalPolicy"/>).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="requiresApproval">Returns <see langword="true"/> for a call that needs approval.</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="requiresApproval"/> is null.</exception>
+    public static IAgentCoreBuilder AddToolApprovalPolicy(this IAgentCoreBuilder builder, Func<ToolApprovalContext, bool> requiresApproval)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(requiresApproval);
+        builder.Services.AddSingleton<IToolApprovalPolicy>(new DelegateToolApprovalPolicy(requiresApproval));
+        return builder;
+    }
+
     /// <summary>Adds a section to the system prompt, after AgentCore's own (a singleton).</summary>
     public static IAgentCoreBuilder AddSystemPromptProvider<T>(this IAgentCoreBuilder builder)
         where T : class, ISystemPromptProvider

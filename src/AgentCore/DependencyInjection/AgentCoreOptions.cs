@@ -122,6 +122,15 @@ public sealed class AgentCoreOptions
     /// <summary>Whether the tool calls of one step run concurrently. Default false (one after another, in order).</summary>
     public bool ParallelToolCalls { get; set; }
 
+    /// <summary>
+    /// Tools whose every call needs a person's approval before it runs, by name (as the model sees it; an MCP tool's
+    /// name includes its server's prefix when names clash). Default: none. Tools that are an
+    /// <see cref="Microsoft.Extensions.AI.ApprovalRequiredAIFunction"/>, every tool of an MCP server with
+    /// <see cref="McpServerConfig.RequireApproval"/> and calls an <see cref="IToolApprovalPolicy"/> picks need approval too.
+    /// See docs/approval-and-limits.md.
+    /// </summary>
+    public IList<string> ToolsRequiringApproval { get; set; } = new List<string>();
+
     /// <summary>The agent id written to the usage history. Default <c>agentcore</c>.</summary>
     public string AgentId { get; set; } = "agentcore";
 

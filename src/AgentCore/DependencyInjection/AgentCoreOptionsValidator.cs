@@ -67,6 +67,18 @@ internal sealed class AgentCoreOptionsValidator : IValidateOptions<AgentCoreOpti
             failures.Add($"{nameof(AgentCoreOptions.AgentId)} must not be empty (it is '{options.AgentId}').");
         }
 
+        if (options.ToolsRequiringApproval is null)
+        {
+            failures.Add($"{nameof(AgentCoreOptions.ToolsRequiringApproval)} must not be null.");
+        }
+        else
+        {
+            foreach (var tool in options.ToolsRequiringApproval.Where(static t => t is null || !ToolNames.Valid().IsMatch(t)))
+            {
+                failures.Add($"{nameof(AgentCoreOptions.ToolsRequiringApproval)} holds '{tool}', which is not a tool name (1 to 64 letters, digits, '_' or '-').");
+            }
+        }
+
         if (options.McpServers is null)
         {
             failures.Add($"{nameof(AgentCoreOptions.McpServers)} must not be null.");

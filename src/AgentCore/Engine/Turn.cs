@@ -100,9 +100,15 @@ internal sealed partial class Turn
 
             // The user's request is stored first, so it survives whatever follows, word for word; then the reply, open,
             // so that a crash from here on (compaction included) leaves a message for recovery to close and account.
-            await PersistUserMessageAsync().ConfigureAwait(false);
+            // An answer to approval requests has no user message: the answers are applied to the calls that waited for them.
+            if (_setup.UserParts.Count > 0)
+            {
+                await PersistUserMessageAsync().ConfigureAwait(false);
+            }
+
             await PersistAsync(() => _service.Store.SaveMessageAsync(_message, CancellationToken.None)).ConfigureAwait(false);
             Emit(new MessageUpdated(SessionId, Snapshot(_message)));
+            await ResolveApprovalsAsync(turnToken).ConfigureAwait(false);
             if (_options.AutoCompaction && Compaction.ShouldCompact(_history, _setup.Model.Info, _options.CompactionThreshold))
             {
                 await CompactAsync(keepFromId: _user.Id, turnToken).ConfigureAwait(false);
@@ -124,6 +130,11 @@ internal sealed partial class Turn
                 }
 
                 await RunToolsAsync(calls, turnToken).ConfigureAwait(false);
+                if (_awaitingApproval)
+                {
+                    exitReason = ExitReason.AwaitingApproval;
+                    break;
+                }
             }
         }
         catch (Exception) when (turnToken.IsCancellationRequested)
@@ -448,33 +459,30 @@ internal sealed partial class Turn
     /// <summary>Runs the step's tool calls, one after another or (with <see cref="AgentCoreOptions.ParallelToolCalls"/>) together.</summary>
     private async Task RunToolsAsync(List<(FunctionCallContent Call, ToolPart Part)> calls, CancellationToken token)
     {
-        // The registry's tools, then the AIFunctions the caller put in ChatRequest.Options: the model was offered both.
-        var tools = new Dictionary<string, AIFunction>(StringComparer.Ordinal);
-        foreach (var tool in _step!.Tools.Concat(_setup.Options?.Tools?.OfType<AIFunction>() ?? []))
-        {
-            tools.TryAdd(tool.Name, tool);
-        }
+        var tools = ToolsByName(_step!.Tools);
+        calls = await HoldForApprovalAsync(calls, tools, token).ConfigureAwait(false);
 
         if (_options.ParallelToolCalls && calls.Count > 1)
         {
-            await Task.WhenAll(calls.Select(c => RunToolAsync(c.Call, c.Part, tools, token))).ConfigureAwait(false);
+            await Task.WhenAll(calls.Select(c => RunToolAsync(_message, c.Call, c.Part, tools, token))).ConfigureAwait(false);
         }
         else
         {
             foreach (var (call, part) in calls)
             {
-                await RunToolAsync(call, part, tools, token).ConfigureAwait(false);
+                await RunToolAsync(_message, call, part, tools, token).ConfigureAwait(false);
             }
         }
     }
 
-    private async Task RunToolAsync(FunctionCallContent call, ToolPart part, IReadOnlyDictionary<string, AIFunction> tools, CancellationToken token)
+    /// <summary>Runs one call and stores its result in <paramref name="owner"/>, the message holding it (this turn's, or the one that waited for approval).</summary>
+    private async Task RunToolAsync(SessionMessage owner, FunctionCallContent call, ToolPart part, IReadOnlyDictionary<string, AIFunction> tools, CancellationToken token)
     {
         Interlocked.Increment(ref _toolCalls);
         part.State = ToolState.Running;
         part.StartedAt = _time.GetUtcNow();
-        await SavePartAsync(part).ConfigureAwait(false);
-        Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(part)));
+        await SavePartAsync(owner, part).ConfigureAwait(false);
+        Emit(new ToolCallUpdated(SessionId, owner.Id, Snapshot(part)));
 
         using var activity = AgentCoreInstrumentation.StartTool(_activity, SessionId, part, tools.GetValueOrDefault(call.Name));
         ToolInvoker.Outcome outcome;
@@ -504,8 +512,8 @@ internal sealed partial class Turn
 
         _service.Telemetry.EndTool(activity, part, outcome.ErrorType, part.Error, _options.EnableSensitiveTelemetryData);
 
-        await SavePartAsync(part).ConfigureAwait(false);
-        Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(part)));
+        await SavePartAsync(owner, part).ConfigureAwait(false);
+        Emit(new ToolCallUpdated(SessionId, owner.Id, Snapshot(part)));
     }
 
     /// <summary>
@@ -586,7 +594,7 @@ internal sealed partial class Turn
         Usage = end ? _stats.ToHistoryUsage() : new HistoryUsage(),
         Duration = end ? _stats.ToHistoryDuration() : new HistoryDuration(),
         Cost = new HistoryCost { Type = HistoryCost.Byok, UsdByok = end ? _message.Cost : 0m },
-        MessageCount = end ? _history.Count + 2 : null,
+        MessageCount = end ? _history.Count + (_setup.UserParts.Count > 0 ? 2 : 1) : null,
         ToolCallCount = end ? _toolCalls : null,
         ExitReason = exitReason?.Value,
     };
@@ -663,6 +671,9 @@ internal sealed partial class Turn
     private ValueTask SavePartAsync(MessagePart part, string? appendedText = null) =>
         PersistAsync(() => _service.Store.SavePartAsync(_message, part, appendedText, CancellationToken.None));
 
+    private ValueTask SavePartAsync(SessionMessage owner, MessagePart part) =>
+        PersistAsync(() => _service.Store.SavePartAsync(owner, part, null, CancellationToken.None));
+
     /// <summary>Runs store writes of this turn one at a time, so a later state is never overwritten by an earlier one.</summary>
     private async ValueTask PersistAsync(Func<ValueTask> write)
     {
@@ -699,6 +710,7 @@ internal sealed partial class Turn
         Output = part.Output,
         Attachments = part.Attachments,
         Error = part.Error,
+        Approval = part.Approval is { } approval ? new ToolApprovalDecision { Approved = approval.Approved, Reason = approval.Reason, AnsweredAt = approval.AnsweredAt } : null,
         StartedAt = part.StartedAt,
         EndedAt = part.EndedAt,
         Compacted = part.Compacted,
@@ -806,10 +818,12 @@ internal sealed partial class Turn
 /// <param name="History">The session's messages before the turn (open ones closed by crash recovery).</param>
 /// <param name="SystemPrompt">The system prompt's sections.</param>
 /// <param name="Options">The caller's chat options, if any.</param>
+/// <param name="Approvals">The calls waiting for approval the turn resolves first: answered by the request, or rejected because the user moved on.</param>
 internal sealed record TurnSetup(
     SessionInfo Session,
     ResolvedModel Model,
     List<MessagePart> UserParts,
     IReadOnlyList<SessionMessage> History,
     IReadOnlyList<string> SystemPrompt,
-    ChatOptions? Options);
+    ChatOptions? Options,
+    IReadOnlyList<PendingApproval>? Approvals = null);

@@ -64,6 +64,24 @@ public enum ToolState
     Completed,
     /// <summary>The call failed; <see cref="ToolPart.Error"/> says why. The model sees the error as the result.</summary>
     Error,
+    /// <summary>
+    /// The call needs a person's approval and has not run; the turn ended with <see cref="ExitReason.AwaitingApproval"/>.
+    /// Answer it with a <see cref="Microsoft.Extensions.AI.ToolApprovalResponseContent"/> in <see cref="ChatRequest.Contents"/>.
+    /// </summary>
+    AwaitingApproval,
+}
+
+/// <summary>How a person answered a tool call that needed approval (see <see cref="ToolState.AwaitingApproval"/>).</summary>
+public sealed class ToolApprovalDecision
+{
+    /// <summary>Whether the call was approved (it ran) or rejected (the model was told it was not run, and why).</summary>
+    public bool Approved { get; set; }
+
+    /// <summary>The reason given with the answer, if any; for a rejection the model sees it.</summary>
+    public string? Reason { get; set; }
+
+    /// <summary>When the answer was applied (UTC).</summary>
+    public DateTimeOffset AnsweredAt { get; set; }
 }
 
 /// <summary>A tool call the model requested, and its result.</summary>
@@ -92,6 +110,9 @@ public sealed class ToolPart : MessagePart
 
     /// <summary>The error, once <see cref="ToolState.Error"/>.</summary>
     public string? Error { get; set; }
+
+    /// <summary>How a person answered the call, when it needed approval; null when it needed none or is still waiting.</summary>
+    public ToolApprovalDecision? Approval { get; set; }
 
     /// <summary>When the tool started (UTC).</summary>
     public DateTimeOffset? StartedAt { get; set; }

@@ -91,6 +91,8 @@ internal static class PromptConversion
                 return tool.Output ?? "";
             case ToolState.Error:
                 return "Error: " + (tool.Error ?? "the tool failed");
+            case ToolState.AwaitingApproval:
+                return "Error: the tool call has not run: it is waiting for the user's approval.";
             default:
                 return "Error: the tool call was interrupted before it returned.";
         }
@@ -176,7 +178,8 @@ internal static class PromptConversion
         return file.Uri is { } uri && Uri.TryCreate(uri, UriKind.Absolute, out var parsed) ? new UriContent(parsed, file.MediaType) : null;
     }
 
-    private static Dictionary<string, object?> ArgumentsOf(ToolPart tool)
+    /// <summary>The arguments of a stored call, as the dictionary a <see cref="FunctionCallContent"/> carries.</summary>
+    internal static Dictionary<string, object?> ArgumentsOf(ToolPart tool)
     {
         var arguments = new Dictionary<string, object?>(StringComparer.Ordinal);
         if (tool.Arguments is { ValueKind: JsonValueKind.Object } json)

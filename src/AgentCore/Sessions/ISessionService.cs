@@ -27,7 +27,11 @@ public sealed record ChatRequest
     /// <summary>The user's text. Either this or <see cref="Contents"/> (or both: the text comes first).</summary>
     public string? Text { get; init; }
 
-    /// <summary>The user's content: text, files (<see cref="DataContent"/>, <see cref="UriContent"/>).</summary>
+    /// <summary>
+    /// The user's content: text, files (<see cref="DataContent"/>, <see cref="UriContent"/>) — or, to continue a turn that
+    /// ended with <see cref="ExitReason.AwaitingApproval"/>, one <see cref="ToolApprovalResponseContent"/> per waiting call
+    /// (<c>request.CreateResponse(approved, reason)</c>) and nothing else. See docs/approval-and-limits.md.
+    /// </summary>
     public IList<AIContent>? Contents { get; init; }
 
     /// <summary>The model as <c>provider/model</c>; null for <see cref="AgentCoreOptions.DefaultModel"/>.</summary>
@@ -65,6 +69,8 @@ public interface ISessionService
 
     /// <summary>Runs one turn and streams its events, ending with <see cref="TurnCompleted"/>.</summary>
     /// <exception cref="SessionBusyException">The session is running another turn (thrown at once).</exception>
+    /// <exception cref="ArgumentException">The request is empty, or its approval answers do not match the calls waiting for approval
+    /// (unknown or already answered call, a call answered twice or left unanswered, nothing waiting); nothing is changed.</exception>
     IAsyncEnumerable<SessionEvent> ChatStreamingAsync(ChatRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Runs one turn and returns the completed assistant message.</summary>

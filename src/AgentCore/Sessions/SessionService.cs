@@ -214,13 +214,19 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
             ModelProvider.ParseReference(request.Model, nameof(request));
         }
 
-        var userParts = PromptConversion.ToParts(request.Text, request.Contents, _time);
-        if (userParts.Count == 0)
+        var answers = request.Contents?.OfType<ToolApprovalResponseContent>().ToList() ?? [];
+        var userParts = PromptConversion.ToParts(request.Text, answers.Count == 0 ? request.Contents : request.Contents!.Where(static c => c is not ToolApprovalResponseContent), _time);
+        if (answers.Count > 0 && userParts.Count > 0)
+        {
+            throw new ArgumentException("A request that answers approval requests (ToolApprovalResponseContent) may hold nothing else: send text in a request of its own.", nameof(request));
+        }
+
+        if (userParts.Count == 0 && answers.Count == 0)
         {
             throw new ArgumentException("The request has no content: set Text or Contents.", nameof(request));
         }
 
-        return RunTurnAsync(request, userParts, cancellationToken);
+        return RunTurnAsync(request, userParts, answers, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -266,7 +272,8 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         return summary;
     }
 
-    private async IAsyncEnumerable<SessionEvent> RunTurnAsync(ChatRequest request, List<MessagePart> userParts, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<SessionEvent> RunTurnAsync(
+        ChatRequest request, List<MessagePart> userParts, List<ToolApprovalResponseContent> answers, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string sessionId = request.SessionId;
         EnterOperation();
@@ -280,7 +287,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
                     ?? throw new SessionBusyException(sessionId);
             try
             {
-                setup = await PrepareAsync(lease, request, userParts, starting.Token).ConfigureAwait(false);
+                setup = await PrepareAsync(lease, request, userParts, answers, starting.Token).ConfigureAwait(false);
             }
             catch
             {
@@ -355,10 +362,11 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     }
 
     /// <summary>Everything before the turn's first write: the session, the model, the history and the prompt.</summary>
-    private async Task<TurnSetup> PrepareAsync(ISessionLease lease, ChatRequest request, List<MessagePart> userParts, CancellationToken cancellationToken)
+    private async Task<TurnSetup> PrepareAsync(ISessionLease lease, ChatRequest request, List<MessagePart> userParts, List<ToolApprovalResponseContent> answers, CancellationToken cancellationToken)
     {
         var model = await ResolveModelAsync(request.Model, cancellationToken).ConfigureAwait(false);
         var (session, messages) = await LoadForTurnAsync(lease, cancellationToken).ConfigureAwait(false);
+        var approvals = ToolApproval.Match(session.Id, messages, answers, nameof(request));
         var context = new SystemPromptContext(session, model.Info);
         var sections = new List<string>(_systemPrompt.Count);
         foreach (var provider in _systemPrompt)
@@ -369,7 +377,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
             }
         }
 
-        return new TurnSetup(session, model, userParts, messages, sections, request.Options);
+        return new TurnSetup(session, model, userParts, messages, sections, request.Options, approvals);
     }
 
     /// <summary>Starts naming a session in the background (see <see cref="TitleGenerator"/>).</summary>

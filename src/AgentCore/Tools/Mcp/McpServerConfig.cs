@@ -66,6 +66,13 @@ public sealed partial class McpServerConfig
     /// <summary>Whether the server is used. Default <see langword="true"/>. A disabled server is reported but never started.</summary>
     public bool Enabled { get; set; } = true;
 
+    /// <summary>
+    /// Whether every call of this server's tools needs a person's approval before it runs (the tools are offered as
+    /// <see cref="Microsoft.Extensions.AI.ApprovalRequiredAIFunction"/>s). Default <see langword="false"/>.
+    /// See docs/approval-and-limits.md.
+    /// </summary>
+    public bool RequireApproval { get; set; }
+
     /// <summary>Whether this is a stdio server (<see cref="Command"/> is set).</summary>
     internal bool IsStdio => !string.IsNullOrWhiteSpace(Command);
 
@@ -81,6 +88,7 @@ public sealed partial class McpServerConfig
         Headers = Headers is null ? new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) : new Dictionary<string, string>(Headers, StringComparer.OrdinalIgnoreCase),
         ConnectTimeout = ConnectTimeout,
         Enabled = Enabled,
+        RequireApproval = RequireApproval,
     };
 
     [GeneratedRegex(@"^[!#$%&'*+.^_`|~0-9A-Za-z-]+\z", RegexOptions.CultureInvariant)]

@@ -58,6 +58,7 @@ internal sealed class McpToolSource : IToolSource, IMcpServers, IAsyncDisposable
 
         var identities = new List<(string Server, string Tool)>();
         var tools = new List<McpClientTool>();
+        var approval = new List<bool>();
         for (int i = 0; i < _servers.Length; i++)
         {
             // Ordered by name: a stable tool list whatever order the server lists them in (prompt caches like that).
@@ -65,6 +66,7 @@ internal sealed class McpToolSource : IToolSource, IMcpServers, IAsyncDisposable
             {
                 identities.Add((_servers[i].Name, tool.ProtocolTool.Name));
                 tools.Add(tool);
+                approval.Add(_servers[i].Config.RequireApproval);
             }
         }
 
@@ -72,7 +74,8 @@ internal sealed class McpToolSource : IToolSource, IMcpServers, IAsyncDisposable
         var functions = new AIFunction[tools.Count];
         for (int i = 0; i < functions.Length; i++)
         {
-            functions[i] = new McpToolFunction(tools[i], names[i]);
+            AIFunction function = new McpToolFunction(tools[i], names[i]);
+            functions[i] = approval[i] ? new ApprovalRequiredAIFunction(function) : function;
         }
 
         lock (_gate)
