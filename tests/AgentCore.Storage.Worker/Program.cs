@@ -9,6 +9,8 @@
 //     builds AgentCore on the store (the default file store and lock, or UseSqlite / UsePostgreSql with their session
 //     lock) and a scripted model, prints "ready", then runs the commands it reads (see ChatAsync below) and reports on
 //     stdout. With "pausing", the store and the history are wrapped so that "crash" can stop a turn between their writes.
+//   approval <sqlite|postgres> <database path | connection string> <session id> <data directory>
+//     AgentCore on UseSqlite / UsePostgreSql with a tool that needs approval: asks for it, or answers what waits (see ApprovalCommand.cs).
 // Every line is flushed at once; the test reads them instead of sleeping.
 using AgentCore;
 using AgentCore.Storage.Worker;
@@ -33,6 +35,8 @@ switch (command)
         return await WriteAsync(int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture), args[5]);
     case "chat":
         return await ChatAsync(args[4], args.Length > 5 && args[5] == "pausing");
+    case "approval":
+        return await AgentCore.Storage.Worker.ApprovalCommand.RunAsync(backend, target, sessionId, args[4]);
     default:
         Console.Error.WriteLine($"unknown command {command}");
         return 2;
