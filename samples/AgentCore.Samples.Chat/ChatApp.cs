@@ -39,7 +39,7 @@ internal sealed partial class ChatApp : IAsyncDisposable
         if (_model.IsOfflineDemo)
         {
             _out.WriteLine("Offline demo model: ANTHROPIC_API_KEY is not set, so the replies come from a built-in demo, not a real model.");
-            _out.WriteLine("It repeats what you say and calls get_time when you mention the time. Its prices are pretend; nothing leaves this machine.");
+            _out.WriteLine("It repeats what you say, calls get_time when you mention the time and save_note when you mention a note. Its prices are pretend; nothing leaves this machine.");
         }
         else
         {
@@ -49,7 +49,7 @@ internal sealed partial class ChatApp : IAsyncDisposable
                            $"{Text.Price(pricing.CacheReadPerMillion)} cache read, {Text.Price(pricing.CacheWritePerMillion)} cache write.");
         }
 
-        _out.WriteLine($"Tools: {LocalTools.GetTimeName}");
+        _out.WriteLine($"Tools: {LocalTools.GetTimeName}, {LocalTools.SaveNoteName} (asks you first)");
         foreach (var server in await _services.GetRequiredService<IMcpServers>().ConnectAsync())
         {
             _out.WriteLine(server.Status == McpServerStatus.Connected
@@ -64,8 +64,10 @@ internal sealed partial class ChatApp : IAsyncDisposable
     }
 
     /// <summary><c>--prompt</c>: one turn, then exit. Returns the process exit code.</summary>
-    public async Task<int> RunOnceAsync(string prompt) =>
-        await ChatAsync(prompt) == "completed" ? 0 : 1;
+    /// <param name="prompt">The message.</param>
+    /// <param name="input">Where answers to approval questions come from (none left: the call is rejected).</param>
+    public async Task<int> RunOnceAsync(string prompt, TextReader input) =>
+        await ChatAsync(prompt, input, echo: false) == "completed" ? 0 : 1;
 
     /// <summary>The interactive chat: a turn per line, slash commands, until <c>/quit</c> or the end of the input.</summary>
     /// <param name="input">Where the lines come from.</param>
@@ -104,23 +106,77 @@ internal sealed partial class ChatApp : IAsyncDisposable
                 continue;
             }
 
-            await ChatAsync(line);
+            await ChatAsync(line, input, echo);
         }
     }
 
     /// <summary>Ctrl+C: aborts the running turn. Returns false when none runs (then Ctrl+C ends the program).</summary>
     public bool AbortRunningTurn() => Volatile.Read(ref _running) is { } sessionId && _sessions.Abort(sessionId);
 
-    /// <summary>One turn in the current session (created on the first message). Returns the turn's exit reason.</summary>
-    private async Task<string> ChatAsync(string text)
+    /// <summary>
+    /// One turn in the current session (created on the first message), and the turns that answer its approval questions.
+    /// Returns the last turn's exit reason.
+    /// </summary>
+    private async Task<string> ChatAsync(string text, TextReader input, bool echo)
     {
         var session = _current ??= await _sessions.CreateAsync();
         bool untitled = session.HasDefaultTitle;
+        var printer = await RunTurnAsync(new ChatRequest { SessionId = session.Id, Text = text });
+        while (printer.Completed?.ExitReason == ExitReason.AwaitingApproval && printer.Approvals.Count > 0)
+        {
+            // The turn stopped: the session is free and the calls wait in the store. Ask, then continue the turn with the answers.
+            var answers = await AnswerApprovalsAsync(session.Id, printer.Approvals, input, echo);
+            printer = await RunTurnAsync(new ChatRequest { SessionId = session.Id, Contents = answers });
+        }
+
+        if (untitled && printer.Completed?.ExitReason == ExitReason.Completed)
+        {
+            string? title = _current!.HasDefaultTitle ? await _titles.WaitAsync(session.Id, TitleWait) : _current.Title;
+            if (title is not null)
+            {
+                _current = _current with { Title = title };
+                _out.WriteLine($"-- title: {title}");
+            }
+        }
+
+        return printer.Completed?.ExitReason.Value ?? "error";
+    }
+
+    /// <summary>Asks y (run it), n (do not) or a (always allow this tool in this session) for each waiting call.</summary>
+    private async Task<List<Microsoft.Extensions.AI.AIContent>> AnswerApprovalsAsync(
+        string sessionId, IEnumerable<ToolApprovalRequested> approvals, TextReader input, bool echo)
+    {
+        var answers = new List<Microsoft.Extensions.AI.AIContent>();
+        foreach (var approval in approvals)
+        {
+            _out.Write($"Run {approval.Part.ToolName}? [y]es, [n]o, [a]lways in this session: ");
+            string? answer = await input.ReadLineAsync();
+            if (echo || answer is null)
+            {
+                _out.WriteLine(answer ?? "(no answer: not run)");
+            }
+
+            answer = answer?.Trim().ToLowerInvariant();
+            if (answer is "a" or "always")
+            {
+                await _sessions.AlwaysAllowToolAsync(sessionId, approval.Part.ToolName);
+            }
+
+            bool approved = answer is "y" or "yes" or "a" or "always";
+            answers.Add(approval.Request.CreateResponse(approved, approved ? null : "the user said no"));
+        }
+
+        return answers;
+    }
+
+    /// <summary>Runs one turn, printing its events and then its cost line.</summary>
+    private async Task<TurnPrinter> RunTurnAsync(ChatRequest request)
+    {
         var printer = new TurnPrinter(_out);
-        Volatile.Write(ref _running, session.Id);
+        Volatile.Write(ref _running, request.SessionId);
         try
         {
-            await foreach (var sessionEvent in _sessions.ChatStreamingAsync(new ChatRequest { SessionId = session.Id, Text = text }))
+            await foreach (var sessionEvent in _sessions.ChatStreamingAsync(request))
             {
                 printer.Print(sessionEvent);
             }
@@ -140,7 +196,7 @@ internal sealed partial class ChatApp : IAsyncDisposable
             Volatile.Write(ref _running, null);
         }
 
-        _current = await _sessions.GetAsync(session.Id);
+        _current = await _sessions.GetAsync(request.SessionId);
         if (printer.Completed is { Message: var reply } completed)
         {
             int steps = reply.Parts.OfType<StepFinishPart>().Count();
@@ -149,17 +205,7 @@ internal sealed partial class ChatApp : IAsyncDisposable
                            $" | cost: {Text.Money(reply.Cost)} | session total: {Text.Money(_current.Cost)}");
         }
 
-        if (untitled && printer.Completed?.ExitReason == ExitReason.Completed)
-        {
-            string? title = _current.HasDefaultTitle ? await _titles.WaitAsync(session.Id, TitleWait) : _current.Title;
-            if (title is not null)
-            {
-                _current = _current with { Title = title };
-                _out.WriteLine($"-- title: {title}");
-            }
-        }
-
-        return printer.Completed?.ExitReason.Value ?? "error";
+        return printer;
     }
 
     public ValueTask DisposeAsync() => _titles.DisposeAsync();

@@ -7,7 +7,8 @@ namespace AgentCore.Samples.Chat;
 /// <summary>
 /// An offline demo model, so the sample runs anywhere: no network, no API key, and no intelligence. It says plainly
 /// what it is, streams its reply word by word and reports token usage like a real model. When your message mentions
-/// the time it calls the <c>get_time</c> tool, so tool calls show too. Its prices are pretend: nothing is billed.
+/// the time it calls the <c>get_time</c> tool, and when it mentions a note, the <c>save_note</c> tool (which asks for your
+/// approval first), so tool calls show too. Its prices are pretend: nothing is billed.
 /// Swap in a real <see cref="IChatClient"/> (Anthropic, OpenAI, Ollama, ...) to talk to a model.
 /// </summary>
 internal sealed partial class OfflineDemoChatClient : IChatClient
@@ -35,9 +36,15 @@ internal sealed partial class OfflineDemoChatClient : IChatClient
         long input = Math.Max(1, prompt.Sum(m => (long)m.Text.Length) / 4);
         string modelId = options?.ModelId ?? Model.ModelId;
 
-        if (WantsTime(prompt, options) is { } tool)
+        if (WantsTool(prompt, options) is { } tool)
         {
-            var call = new FunctionCallContent("call_" + Guid.NewGuid().ToString("N")[..12], tool.Name, new Dictionary<string, object?>());
+            var arguments = new Dictionary<string, object?>();
+            if (tool.Name == LocalTools.SaveNoteName)
+            {
+                arguments["text"] = prompt[^1].Text.Trim();
+            }
+
+            var call = new FunctionCallContent("call_" + Guid.NewGuid().ToString("N")[..12], tool.Name, arguments);
             yield return new ChatResponseUpdate(ChatRole.Assistant, [call]) { ModelId = modelId };
             yield return Finish(modelId, ChatFinishReason.ToolCalls, input, output: 12);
             yield break;
@@ -67,7 +74,10 @@ internal sealed partial class OfflineDemoChatClient : IChatClient
         if (prompt.LastOrDefault() is { Role: var role } last && role == ChatRole.Tool)
         {
             string result = string.Join("; ", last.Contents.OfType<FunctionResultContent>().Select(r => r.Result?.ToString()));
-            return $"(Offline demo model.) The get_time tool says it is {result}.";
+            string? name = prompt.SelectMany(m => m.Contents).OfType<FunctionCallContent>().LastOrDefault()?.Name;
+            return name == LocalTools.GetTimeName
+                ? $"(Offline demo model.) The get_time tool says it is {result}."
+                : $"(Offline demo model.) The {name} tool says: {result}";
         }
 
         if (options?.Tools is not { Count: > 0 })
@@ -77,19 +87,21 @@ internal sealed partial class OfflineDemoChatClient : IChatClient
             return $"Summary by the offline demo model: the user sent {asked.Count} messages, most recently \"{asked.LastOrDefault()}\".";
         }
 
-        return $"This is AgentCore's offline demo model, not a real one: set ANTHROPIC_API_KEY to talk to Claude. It repeats what you say, and calls get_time when you ask about the time. You said: \"{Shorten(said)}\"";
+        return $"This is AgentCore's offline demo model, not a real one: set ANTHROPIC_API_KEY to talk to Claude. It repeats what you say, calls get_time when you ask about the time and save_note when you mention a note. You said: \"{Shorten(said)}\"";
     }
 
-    /// <summary>The get_time tool, when the user's latest message mentions the time and no tool has answered yet.</summary>
-    private static AITool? WantsTime(List<ChatMessage> prompt, ChatOptions? options)
+    /// <summary>The tool the user's latest message asks for (the time, or a note), when no tool has answered it yet.</summary>
+    private static AITool? WantsTool(List<ChatMessage> prompt, ChatOptions? options)
     {
-        var tool = options?.Tools?.FirstOrDefault(t => t.Name == LocalTools.GetTimeName);
-        if (tool is null || prompt.LastOrDefault()?.Role != ChatRole.User)
+        if (prompt.LastOrDefault()?.Role != ChatRole.User)
         {
             return null;
         }
 
-        return TimeWord().IsMatch(prompt[^1].Text) ? tool : null;
+        string name = NoteWord().IsMatch(prompt[^1].Text) ? LocalTools.SaveNoteName
+            : TimeWord().IsMatch(prompt[^1].Text) ? LocalTools.GetTimeName
+            : "";
+        return options?.Tools?.FirstOrDefault(t => t.Name == name);
     }
 
     private static ChatResponseUpdate Finish(string modelId, ChatFinishReason reason, long input, long output) => new()
@@ -104,6 +116,9 @@ internal sealed partial class OfflineDemoChatClient : IChatClient
 
     [GeneratedRegex(@"\btime\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex TimeWord();
+
+    [GeneratedRegex(@"\bnote\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex NoteWord();
 
     [GeneratedRegex(@"[\p{L}\p{N}'-]+")]
     private static partial Regex Words();

@@ -19,6 +19,8 @@ try
 {
     var model = ChatModels.Choose(Environment.GetEnvironmentVariable("ANTHROPIC_API_KEY"), arguments.Model);
 
+    // By default sessions live in AgentCoreOptions.DataDirectory (your local application data folder + agentcore).
+    string dataDirectory = arguments.DataDirectory ?? new AgentCoreOptions().DataDirectory;
     var services = new ServiceCollection();
     if (arguments.Verbose)
     {
@@ -28,13 +30,14 @@ try
     var agentCore = services
         .AddAgentCore(options =>
         {
-            // By default sessions live in AgentCoreOptions.DataDirectory (your local application data folder + agentcore).
-            options.DataDirectory = arguments.DataDirectory ?? options.DataDirectory;
+            options.DataDirectory = dataDirectory;
             options.DefaultModel = model.Model;
             options.TitleModel = model.TitleModel;
         })
         .AddChatClient(model.ProviderId, model.CreateClient, model.Models)
         .AddTool(LocalTools.GetTime(TimeProvider.System));
+    // save_note writes a file, so every call waits for your y/n (see ChatApp.AnswerApprovalsAsync).
+    agentCore.AddTool(LocalTools.SaveNote(dataDirectory));
 
     if (arguments.McpCommand is { } mcp)
     {
@@ -49,7 +52,7 @@ try
 
     await chat.StartAsync(arguments.Resume);
     return arguments.Prompt is { } prompt
-        ? await chat.RunOnceAsync(prompt)
+        ? await chat.RunOnceAsync(prompt, Console.In)
         : await chat.RunInteractiveAsync(Console.In, echo: Console.IsInputRedirected);
 }
 catch (Exception ex) when (ex is ArgumentException or OptionsValidationException)

@@ -10,6 +10,9 @@ internal sealed class TurnPrinter(TextWriter output)
     /// <summary>The completed assistant message, once <see cref="TurnCompleted"/> has arrived.</summary>
     public TurnCompleted? Completed { get; private set; }
 
+    /// <summary>The tool calls of the turn that wait for the user's approval.</summary>
+    public List<ToolApprovalRequested> Approvals { get; } = [];
+
     public void Print(SessionEvent sessionEvent)
     {
         switch (sessionEvent)
@@ -29,6 +32,11 @@ internal sealed class TurnPrinter(TextWriter output)
 
             case ToolCallUpdated { Part: var tool } when tool.State == ToolState.Error:
                 Line($"[tool {tool.ToolName}] error: {Text.Short(tool.Error, 100)}");
+                break;
+
+            case ToolApprovalRequested approval:
+                Approvals.Add(approval);
+                Line($"[tool {approval.Part.ToolName}] needs your approval {Arguments(approval.Part)}");
                 break;
 
             case Retrying retrying:

@@ -95,6 +95,36 @@ public sealed class ChatSampleTests
     }
 
     [Test]
+    public async Task Interactive_NoteApproved_TurnStopsAsksAndTheToolRunsAfterYes()
+    {
+        var run = await RunAsync(input: "Please save a note: buy milk\ny\n/quit\n");
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Output.Should().Contain("[tool save_note] needs your approval", run.ToString());
+        run.Output.Should().Contain("-- awaiting_approval, 1 step", run.ToString());
+        run.Output.Should().Contain("Run save_note? [y]es, [n]o, [a]lways in this session: y", run.ToString());
+        run.Output.Should().Contain("The save_note tool says: saved the note to", run.ToString());
+        File.ReadAllText(Path.Combine(_data.Path, "notes.txt")).Should().Be("Please save a note: buy milk" + Environment.NewLine);
+
+        var store = new FileSessionStore(_data.Path);
+        var session = (await store.ListSessionsAsync().ToListAsync()).Should().ContainSingle().Subject;
+        var tool = (await store.GetMessagesAsync(session.Id)).SelectMany(m => m.Parts).OfType<ToolPart>().Should().ContainSingle().Subject;
+        (tool.State, tool.Approval?.Approved).Should().Be((ToolState.Completed, true));
+    }
+
+    [Test]
+    public async Task Interactive_NoteRejected_ToolNotRunAndTheModelIsToldNo()
+    {
+        var run = await RunAsync(input: "Save a note: call mum\nn\n/quit\n");
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        run.Output.Should().Contain("Run save_note? [y]es, [n]o, [a]lways in this session: n", run.ToString());
+        run.Output.Should().Contain("[tool save_note] error: not run: the user rejected this call: the user said no", run.ToString());
+        run.Output.Should().Contain("The save_note tool says: Error: not run: the user rejected this call", run.ToString());
+        File.Exists(Path.Combine(_data.Path, "notes.txt")).Should().BeFalse();
+    }
+
+    [Test]
     public async Task Interactive_SessionsHistoryQuit_ListsTheSessionAndTheTurnAndStopsReading()
     {
         var run = await RunAsync(input: "Tell me something\n/sessions\n/history\n/quit\nA line after quit\n");
