@@ -47,6 +47,14 @@ internal sealed partial class OfflineDemoChatClient(TimeProvider time, TimeSpan 
             yield break;
         }
 
+        if (last?.Role == ChatRole.User && NoteWord().IsMatch(said) && options?.Tools?.Any(static t => t.Name == SampleTools.SaveNoteName) == true)
+        {
+            var call = new FunctionCallContent("call_" + Guid.NewGuid().ToString("N")[..12], SampleTools.SaveNoteName, new Dictionary<string, object?> { ["text"] = said });
+            yield return new ChatResponseUpdate(ChatRole.Assistant, [call]) { ModelId = modelId };
+            yield return Finish(modelId, prompt, "", ChatFinishReason.ToolCalls);
+            yield break;
+        }
+
         if (last?.Role == ChatRole.User && TimeWord().IsMatch(said) && options?.Tools?.Any(static t => t.Name == SampleTools.CurrentTimeName) == true)
         {
             var call = new FunctionCallContent("call_" + Guid.NewGuid().ToString("N")[..12], SampleTools.CurrentTimeName, new Dictionary<string, object?>());
@@ -55,8 +63,11 @@ internal sealed partial class OfflineDemoChatClient(TimeProvider time, TimeSpan 
             yield break;
         }
 
+        string? calledTool = prompt.SelectMany(static m => m.Contents).OfType<FunctionCallContent>().LastOrDefault()?.Name;
         string reply = last?.Contents.OfType<FunctionResultContent>().FirstOrDefault() is { } result
-            ? $"The {SampleTools.CurrentTimeName} tool says it is {result.Result}. {Introduction}"
+            ? calledTool == SampleTools.SaveNoteName
+                ? $"The {SampleTools.SaveNoteName} tool says: {result.Result}. {Introduction}"
+                : $"The {SampleTools.CurrentTimeName} tool says it is {result.Result}. {Introduction}"
             : $"{Introduction} You said: \"{said}\". Mention the time to see me call a tool.";
 
         string[] words = reply.Split(' ');
@@ -93,6 +104,9 @@ internal sealed partial class OfflineDemoChatClient(TimeProvider time, TimeSpan 
     }
 
     private static int CountWords(string text) => text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+
+    [GeneratedRegex(@"\bnote\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex NoteWord();
 
     [GeneratedRegex(@"\btime\b", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex TimeWord();

@@ -40,6 +40,7 @@ builder.Services.AddOptions<AgentCoreOptions>().Bind(builder.Configuration.GetSe
 var chatModel = ChatModels.Register(agentCore, builder.Configuration);
 builder.Services.AddSingleton(chatModel);
 agentCore.AddTool(SampleTools.CurrentTime(TimeProvider.System));
+agentCore.AddTool(SampleTools.SaveNote());
 
 var app = builder.Build();
 

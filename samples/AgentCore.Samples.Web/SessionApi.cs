@@ -20,6 +20,23 @@ internal sealed record UpdateSessionBody(string? Title);
 /// <param name="Text">What the user says.</param>
 internal sealed record ChatBody(string? Text);
 
+/// <summary>One answer in the body of <c>POST /api/sessions/{id}/approvals</c>.</summary>
+/// <param name="CallId">The tool call waiting for approval.</param>
+/// <param name="Approved">Whether it may run.</param>
+/// <param name="Reason">Why (the model sees it when the call is denied).</param>
+internal sealed record ApprovalAnswer(string CallId, bool Approved, string? Reason);
+
+/// <summary>The body of <c>POST /api/sessions/{id}/approvals</c>: an answer for every call waiting for approval.</summary>
+/// <param name="Answers">The answers.</param>
+internal sealed record ApprovalsBody(IReadOnlyList<ApprovalAnswer>? Answers);
+
+/// <summary>A tool call waiting for approval, as <c>GET /api/sessions/{id}/approvals</c> lists it and the <c>tool-approval-requested</c> event carries it.</summary>
+/// <param name="SessionId">The session.</param>
+/// <param name="CallId">The call (the approval request's id).</param>
+/// <param name="ToolName">The tool.</param>
+/// <param name="Arguments">The arguments the model sent.</param>
+internal sealed record PendingApprovalView(string SessionId, string CallId, string ToolName, IDictionary<string, object?>? Arguments);
+
 /// <summary>The answer of <c>POST /api/sessions/{id}/abort</c>.</summary>
 /// <param name="Aborted">Whether a running turn was told to stop (false when the session ran none).</param>
 internal sealed record AbortResult(bool Aborted);
@@ -44,6 +61,8 @@ internal static partial class SessionApi
         sessions.MapPost("/{id}/chat", ChatAsync);
         sessions.MapPost("/{id}/abort", Abort);
         sessions.MapGet("/{id}/events", FollowAsync);
+        sessions.MapGet("/{id}/approvals", GetApprovalsAsync);
+        sessions.MapPost("/{id}/approvals", AnswerApprovalsAsync);
         app.MapGet("/api/events", SessionChanges);
     }
 
@@ -82,6 +101,36 @@ internal static partial class SessionApi
 
     private static AbortResult Abort(string id, ISessionService service) => new(service.Abort(id));
 
+    private static async Task<IEnumerable<PendingApprovalView>> GetApprovalsAsync(string id, ISessionService service, CancellationToken cancellationToken) =>
+        (await service.GetPendingApprovalsAsync(id, cancellationToken)).Select(request => View(id, request));
+
+    /// <summary>
+    /// Continues a turn that waits for approval: the answers become <see cref="Microsoft.Extensions.AI.ToolApprovalResponseContent"/>s
+    /// (<c>request.CreateResponse(approved, reason)</c>) and the turn streams like <c>POST /chat</c>. AgentCore checks them:
+    /// an unknown or already answered call, or one left unanswered, is a 400 and changes nothing.
+    /// </summary>
+    private static async Task<ServerSentEventsResult<string>> AnswerApprovalsAsync(
+        string id, ApprovalsBody body, ISessionService service, IOptions<JsonOptions> json, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        if (body.Answers is not { Count: > 0 } answers)
+        {
+            throw new ArgumentException("Send at least one answer: { \"answers\": [ { \"callId\": ..., \"approved\": true } ] }.", nameof(body));
+        }
+
+        var waiting = (await service.GetPendingApprovalsAsync(id, cancellationToken)).ToDictionary(static r => r.RequestId, StringComparer.Ordinal);
+        var contents = answers.Select(answer => (Microsoft.Extensions.AI.AIContent)(waiting.TryGetValue(answer.CallId ?? "", out var request)
+            ? request.CreateResponse(answer.Approved, answer.Reason)
+            // Not waiting: AgentCore's own check says why (unknown, or answered already) as a 400.
+            : new Microsoft.Extensions.AI.ToolApprovalResponseContent(answer.CallId ?? "", answer.Approved, new Microsoft.Extensions.AI.FunctionCallContent(answer.CallId ?? "", "unknown"))))
+            .ToList();
+        return await StartStreamAsync(id, service.ChatStreamingAsync(new ChatRequest { SessionId = id, Contents = contents }, cancellationToken), json, loggers, cancellationToken);
+    }
+
+    private static PendingApprovalView View(string sessionId, Microsoft.Extensions.AI.ToolApprovalRequestContent request) =>
+        request.ToolCall is Microsoft.Extensions.AI.FunctionCallContent call
+            ? new PendingApprovalView(sessionId, request.RequestId, call.Name, call.Arguments)
+            : new PendingApprovalView(sessionId, request.RequestId, "", null);
+
     /// <summary>
     /// Runs one turn and streams every <see cref="SessionEvent"/> of it as a Server-Sent Event named after its type
     /// (<c>text-delta</c>, <c>tool-call-updated</c>, <c>step-finished</c>, ..., ending with <c>turn-completed</c>),
@@ -90,7 +139,13 @@ internal static partial class SessionApi
     private static async Task<ServerSentEventsResult<string>> ChatAsync(
         string id, ChatBody body, ISessionService service, IOptions<JsonOptions> json, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
-        var events = service.ChatStreamingAsync(new ChatRequest { SessionId = id, Text = body.Text }, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        return await StartStreamAsync(id, service.ChatStreamingAsync(new ChatRequest { SessionId = id, Text = body.Text }, cancellationToken), json, loggers, cancellationToken);
+    }
+
+    private static async Task<ServerSentEventsResult<string>> StartStreamAsync(
+        string id, IAsyncEnumerable<SessionEvent> turn, IOptions<JsonOptions> json, ILoggerFactory loggers, CancellationToken cancellationToken)
+    {
+        var events = turn.GetAsyncEnumerator(cancellationToken);
         bool first;
         try
         {
@@ -277,8 +332,12 @@ internal static partial class SessionApi
     }
 
     /// <summary>A session event as a Server-Sent Event: named by <see cref="EventName"/>, JSON data, its sequence as the id.</summary>
+    // An approval request goes out as its call (id, tool, arguments): what the page needs to show the buttons.
     private static SseItem<string> Item(SessionEvent sessionEvent, JsonSerializerOptions json) =>
-        new(JsonSerializer.Serialize(sessionEvent, sessionEvent.GetType(), json), EventName(sessionEvent))
+        new(sessionEvent is ToolApprovalRequested asked
+                ? JsonSerializer.Serialize(View(asked.SessionId, asked.Request), json)
+                : JsonSerializer.Serialize(sessionEvent, sessionEvent.GetType(), json),
+            EventName(sessionEvent))
         {
             EventId = sessionEvent.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };

@@ -3,7 +3,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { sessionId: null, streaming: false };
+const state = { sessionId: null, streaming: false, answers: new Map() };
 
 // ---- HTTP ----------------------------------------------------------------------------------------------
 
@@ -156,6 +156,28 @@ function showTool(node, part) {
   tool.dataset.state = status;
   const result = part.error || part.output;
   tool.textContent = `tool ${part.toolName} (${status})` + (result ? `: ${result}` : "");
+  if (status === "awaitingapproval") {
+    // The turn stopped before running this call: Approve or Deny continues it (POST /api/sessions/{id}/approvals).
+    tool.dataset.callId = part.callId;
+    const approve = element("button", "approve", "Approve");
+    const deny = element("button", "deny", "Deny");
+    approve.type = deny.type = "button";
+    approve.addEventListener("click", () => answer(part.callId, true).catch(showError));
+    deny.addEventListener("click", () => answer(part.callId, false).catch(showError));
+    tool.append(" ", approve, " ", deny);
+  }
+}
+
+// Records an answer; once every waiting call on the page has one, sends them all (AgentCore wants them together).
+async function answer(callId, approved) {
+  if (state.streaming) return;
+  state.answers.set(callId, { callId, approved, reason: approved ? null : "denied in the web page" });
+  for (const button of document.querySelectorAll(`.tool[data-call-id="${callId}"] button`)) button.disabled = true;
+  const waiting = [...document.querySelectorAll('.tool[data-state="awaitingapproval"]')].map((t) => t.dataset.callId);
+  if (!waiting.every((id) => state.answers.has(id))) return;
+  const answers = waiting.map((id) => state.answers.get(id));
+  state.answers.clear();
+  await stream(`/api/sessions/${encodeURIComponent(state.sessionId)}/approvals`, { answers }, null);
 }
 
 function footer(node) {
@@ -183,7 +205,8 @@ function applyEvent(node, name, data) {
       node.dataset.deltas = String(Number(node.dataset.deltas || 0) + 1);
       break;
     case "tool-call-updated":
-      showTool(node, data.part);
+      // A call of an earlier message (one that waited for approval) updates there; this turn's calls update here.
+      showTool(document.querySelector(`.message[data-message-id="${data.messageId}"]`) || node, data.part);
       break;
     case "step-finished":
       footer(node).textContent = `step ${data.step}: ${totalTokens(data.tokens)} tokens, ${formatCost(data.cost)}`;
@@ -204,22 +227,26 @@ function applyEvent(node, name, data) {
   }
 }
 
-async function send(text) {
+function send(text) {
+  return stream(`/api/sessions/${encodeURIComponent(state.sessionId)}/chat`, { text }, element("div", "message user", text));
+}
+
+// Posts a turn (a message, or approval answers) and streams its events into a new assistant message.
+async function stream(path, body, user) {
   showError(null);
   const messages = $("messages");
-  const user = element("div", "message user", text);
   const assistant = element("div", "message assistant");
   assistant.dataset.streaming = "true";
-  messages.append(user, assistant);
+  messages.append(...(user ? [user] : []), assistant);
   setBusy(true);
   try {
-    const response = await fetch(`/api/sessions/${encodeURIComponent(state.sessionId)}/chat`, {
+    const response = await fetch(path, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
-      body: JSON.stringify({ text }),
+      body: JSON.stringify(body),
     });
     if (!response.ok) {
-      user.remove();
+      user?.remove();
       assistant.remove();
       throw await problem(response);
     }
