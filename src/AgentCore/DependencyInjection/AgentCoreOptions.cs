@@ -131,6 +131,53 @@ public sealed class AgentCoreOptions
     /// </summary>
     public IList<string> ToolsRequiringApproval { get; set; } = new List<string>();
 
+    /// <summary>
+    /// The most one turn may cost, in USD: checked before each model call against what the turn has spent; once reached,
+    /// the turn ends with <see cref="ExitReason.BudgetExceeded"/>. One step may overshoot it (its cost is known only when
+    /// it ends). Default: no limit; above 0 when set. Overridable per request (<see cref="ChatRequest.Budget"/>).
+    /// </summary>
+    public decimal? MaxCostPerTurn { get; set; }
+
+    /// <summary>
+    /// The most a session may cost in all, in USD: checked before each model call against the session's total plus what
+    /// the turn has spent; once reached, the turn ends with <see cref="ExitReason.BudgetExceeded"/> (at once, when the
+    /// session had spent it already). Default: no limit; above 0 when set. Overridable per request.
+    /// </summary>
+    public decimal? MaxCostPerSession { get; set; }
+
+    /// <summary>
+    /// The most tokens (<see cref="TokenUsage.Total"/>) one turn may use: checked like <see cref="MaxCostPerTurn"/>.
+    /// Default: no limit; above 0 when set. Overridable per request.
+    /// </summary>
+    public long? MaxTokensPerTurn { get; set; }
+
+    /// <summary>
+    /// How many times in a row the model may call the same tool with identical arguments: the call that would make it
+    /// this many is not run and the turn ends with <see cref="ExitReason.DoomLoop"/> (or, with
+    /// <see cref="DoomLoopRequiresApproval"/>, waits for a person's approval). Default 3; 0 turns the guard off.
+    /// </summary>
+    public int DoomLoopThreshold { get; set; } = 3;
+
+    /// <summary>
+    /// Whether a repeated call (<see cref="DoomLoopThreshold"/>) waits for a person's approval instead of ending the turn.
+    /// Default <see langword="false"/>.
+    /// </summary>
+    public bool DoomLoopRequiresApproval { get; set; }
+
+    /// <summary>
+    /// How many tool calls in a row may fail before the turn ends (with <see cref="ExitReason.Error"/> and
+    /// <see cref="MessageErrorKind.ToolErrors"/>) instead of asking the model again. Default 3, as Microsoft.Extensions.AI's
+    /// <c>FunctionInvokingChatClient.MaximumConsecutiveErrorsPerRequest</c>; 0 turns the cap off.
+    /// </summary>
+    public int MaxConsecutiveToolErrors { get; set; } = 3;
+
+    /// <summary>
+    /// How long <see cref="ISessionService.Abort"/> waits for a running tool to honour its cancellation token. After it the
+    /// call is closed as aborted, the session is free, and whatever the tool returns later is discarded. Default 5 seconds,
+    /// on the injected <see cref="TimeProvider"/>; 0 to 1 hour.
+    /// </summary>
+    public TimeSpan AbortGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>The agent id written to the usage history. Default <c>agentcore</c>.</summary>
     public string AgentId { get; set; } = "agentcore";
 

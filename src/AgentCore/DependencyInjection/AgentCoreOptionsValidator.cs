@@ -67,6 +67,34 @@ internal sealed class AgentCoreOptionsValidator : IValidateOptions<AgentCoreOpti
             failures.Add($"{nameof(AgentCoreOptions.AgentId)} must not be empty (it is '{options.AgentId}').");
         }
 
+        foreach (var (setting, value) in new[] { (nameof(AgentCoreOptions.MaxCostPerTurn), options.MaxCostPerTurn), (nameof(AgentCoreOptions.MaxCostPerSession), options.MaxCostPerSession) })
+        {
+            if (value <= 0)
+            {
+                failures.Add(string.Create(CultureInfo.InvariantCulture, $"{setting} must be above 0 when set (it is {value})."));
+            }
+        }
+
+        if (options.MaxTokensPerTurn <= 0)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(AgentCoreOptions.MaxTokensPerTurn)} must be above 0 when set (it is {options.MaxTokensPerTurn})."));
+        }
+
+        if (options.DoomLoopThreshold is < 0 or 1)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(AgentCoreOptions.DoomLoopThreshold)} must be 0 (off) or at least 2 (it is {options.DoomLoopThreshold})."));
+        }
+
+        if (options.MaxConsecutiveToolErrors < 0)
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(AgentCoreOptions.MaxConsecutiveToolErrors)} must be 0 (off) or more (it is {options.MaxConsecutiveToolErrors})."));
+        }
+
+        if (options.AbortGracePeriod < TimeSpan.Zero || options.AbortGracePeriod > TimeSpan.FromHours(1))
+        {
+            failures.Add(string.Create(CultureInfo.InvariantCulture, $"{nameof(AgentCoreOptions.AbortGracePeriod)} must be between 0 and 1 hour (it is {options.AbortGracePeriod})."));
+        }
+
         if (options.ToolsRequiringApproval is null)
         {
             failures.Add($"{nameof(AgentCoreOptions.ToolsRequiringApproval)} must not be null.");

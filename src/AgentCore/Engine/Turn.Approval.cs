@@ -55,6 +55,11 @@ internal sealed partial class Turn
             return false;
         }
 
+        if (_repeatsNeedingApproval.Contains(call.CallId))
+        {
+            return true;
+        }
+
         _alwaysAllowed ??= ToolApproval.AlwaysAllowed(_setup.Session);
         if (_alwaysAllowed.Contains(call.Name))
         {

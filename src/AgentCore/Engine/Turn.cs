@@ -116,6 +116,12 @@ internal sealed partial class Turn
 
             for (_stepNumber = 1; ; _stepNumber++)
             {
+                if (CheckBudgets() is { } spent)
+                {
+                    exitReason = spent;
+                    break;
+                }
+
                 bool lastStep = _stepNumber >= _options.MaxSteps;
                 var calls = await RunStepAsync(lastStep, turnToken).ConfigureAwait(false);
                 if (calls.Count == 0)
@@ -130,9 +136,9 @@ internal sealed partial class Turn
                 }
 
                 await RunToolsAsync(calls, turnToken).ConfigureAwait(false);
-                if (_awaitingApproval)
+                if (CheckAfterTools() is { } stop)
                 {
-                    exitReason = ExitReason.AwaitingApproval;
+                    exitReason = stop;
                     break;
                 }
             }
@@ -460,6 +466,7 @@ internal sealed partial class Turn
     private async Task RunToolsAsync(List<(FunctionCallContent Call, ToolPart Part)> calls, CancellationToken token)
     {
         var tools = ToolsByName(_step!.Tools);
+        calls = await GuardRepeatsAsync(calls).ConfigureAwait(false);
         calls = await HoldForApprovalAsync(calls, tools, token).ConfigureAwait(false);
 
         if (_options.ParallelToolCalls && calls.Count > 1)
@@ -488,13 +495,15 @@ internal sealed partial class Turn
         ToolInvoker.Outcome outcome;
         try
         {
-            outcome = await ToolInvoker.InvokeAsync(call, tools, _service.Services, _options.MaxToolOutputBytes, _time, token).ConfigureAwait(false);
+            outcome = await WithAbortGraceAsync(ToolInvoker.InvokeAsync(call, tools, _service.Services, _options.MaxToolOutputBytes, _time, token), token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
             _service.Telemetry.EndTool(activity, part, AgentCoreInstrumentation.AbortedErrorType, null, sensitive: false);
             throw;
         }
+
+        CountToolOutcome(outcome.Succeeded);
 
         part.EndedAt = _time.GetUtcNow();
         if (outcome.Succeeded)
@@ -542,6 +551,7 @@ internal sealed partial class Turn
 
             _message.Error = exitReason switch
             {
+                _ when _limitError is not null && exitReason != ExitReason.Aborted => _limitError,
                 _ when exitReason == ExitReason.Aborted => new MessageError(MessageErrorKind.Aborted, "The turn was aborted."),
                 _ when exitReason == ExitReason.MaxSteps => new MessageError(MessageErrorKind.MaxSteps, $"The turn stopped at its limit of {_options.MaxSteps} steps."),
                 _ when exitReason == ExitReason.Error && failure is not null => ErrorOf(failure),
@@ -818,6 +828,7 @@ internal sealed partial class Turn
 /// <param name="History">The session's messages before the turn (open ones closed by crash recovery).</param>
 /// <param name="SystemPrompt">The system prompt's sections.</param>
 /// <param name="Options">The caller's chat options, if any.</param>
+/// <param name="Budget">The request's budgets, overriding the options' ones.</param>
 /// <param name="Approvals">The calls waiting for approval the turn resolves first: answered by the request, or rejected because the user moved on.</param>
 internal sealed record TurnSetup(
     SessionInfo Session,
@@ -826,4 +837,5 @@ internal sealed record TurnSetup(
     IReadOnlyList<SessionMessage> History,
     IReadOnlyList<string> SystemPrompt,
     ChatOptions? Options,
-    IReadOnlyList<PendingApproval>? Approvals = null);
+    IReadOnlyList<PendingApproval>? Approvals = null,
+    TurnBudget? Budget = null);

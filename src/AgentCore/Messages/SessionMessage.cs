@@ -79,6 +79,12 @@ public enum MessageErrorKind
     Interrupted,
     /// <summary>The turn stopped at <c>MaxSteps</c>.</summary>
     MaxSteps,
+    /// <summary>The turn stopped because a cost or token budget was spent (<c>MaxCostPerTurn</c>, <c>MaxCostPerSession</c>, <c>MaxTokensPerTurn</c>).</summary>
+    BudgetExceeded,
+    /// <summary>The turn stopped because the model repeated the same tool call (<c>DoomLoopThreshold</c>).</summary>
+    DoomLoop,
+    /// <summary>The turn stopped because too many tool calls in a row failed (<c>MaxConsecutiveToolErrors</c>).</summary>
+    ToolErrors,
 }
 
 /// <summary>Why an assistant message did not complete normally.</summary>

@@ -37,8 +37,24 @@ public sealed record ChatRequest
     /// <summary>The model as <c>provider/model</c>; null for <see cref="AgentCoreOptions.DefaultModel"/>.</summary>
     public string? Model { get; init; }
 
+    /// <summary>Budgets for this turn, each overriding its <see cref="AgentCoreOptions"/> setting; null for the options' own.</summary>
+    public TurnBudget? Budget { get; init; }
+
     /// <summary>Options passed to the chat client (temperature and the like). Tools are set by the engine and added to these.</summary>
     public ChatOptions? Options { get; init; }
+}
+
+/// <summary>Budgets of one turn (see <see cref="ChatRequest.Budget"/>): each set member overrides its <see cref="AgentCoreOptions"/> setting.</summary>
+public sealed record TurnBudget
+{
+    /// <summary>Overrides <see cref="AgentCoreOptions.MaxCostPerTurn"/> (USD); above 0.</summary>
+    public decimal? MaxCostPerTurn { get; init; }
+
+    /// <summary>Overrides <see cref="AgentCoreOptions.MaxCostPerSession"/> (USD); above 0.</summary>
+    public decimal? MaxCostPerSession { get; init; }
+
+    /// <summary>Overrides <see cref="AgentCoreOptions.MaxTokensPerTurn"/>; above 0.</summary>
+    public long? MaxTokensPerTurn { get; init; }
 }
 
 /// <summary>

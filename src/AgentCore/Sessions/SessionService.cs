@@ -214,6 +214,11 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
             ModelProvider.ParseReference(request.Model, nameof(request));
         }
 
+        if (request.Budget is { } budget && (budget.MaxCostPerTurn <= 0 || budget.MaxCostPerSession <= 0 || budget.MaxTokensPerTurn <= 0))
+        {
+            throw new ArgumentException($"Every budget in ChatRequest.Budget must be above 0 when set: {budget}.", nameof(request));
+        }
+
         var answers = request.Contents?.OfType<ToolApprovalResponseContent>().ToList() ?? [];
         var userParts = PromptConversion.ToParts(request.Text, answers.Count == 0 ? request.Contents : request.Contents!.Where(static c => c is not ToolApprovalResponseContent), _time);
         if (answers.Count > 0 && userParts.Count > 0)
@@ -377,7 +382,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
             }
         }
 
-        return new TurnSetup(session, model, userParts, messages, sections, request.Options, approvals);
+        return new TurnSetup(session, model, userParts, messages, sections, request.Options, approvals, request.Budget);
     }
 
     /// <summary>Starts naming a session in the background (see <see cref="TitleGenerator"/>).</summary>
