@@ -57,6 +57,14 @@ public static class AgentCoreBuilderExtensions
             {
                 throw new ArgumentException($"Model '{model.Reference}' has a negative or missing price.", nameof(models));
             }
+
+            if (model.Pricing.LongContext is { } longContext && (model.Pricing.LongContextThreshold <= 0 || longContext.InputPerMillion < 0 ||
+                longContext.OutputPerMillion < 0 || longContext.CacheReadPerMillion < 0 || longContext.CacheWritePerMillion < 0))
+            {
+                throw new ArgumentException(
+                    $"Model '{model.Reference}' has a long-context tier with threshold {model.Pricing.LongContextThreshold} tokens or a negative price: the threshold must be above 0, the prices 0 or more.",
+                    nameof(models));
+            }
         }
 
         if (builder.Services.Any(d => d.ServiceType == typeof(ChatClientRegistration) &&

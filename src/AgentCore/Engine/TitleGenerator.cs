@@ -7,6 +7,8 @@ namespace AgentCore;
 /// <summary>
 /// Names a session from its first user message, in the background: at most 80 output tokens, cleaned to one line
 /// of at most 100 characters. Never overwrites a title set in the meantime; a failure is logged, never thrown.
+/// The call's usage and cost are added to the session's totals (with the title, in one write) and recorded in the
+/// usage history as a run of their own (see docs/usage-and-cost.md).
 /// </summary>
 internal static partial class TitleGenerator
 {
@@ -30,7 +32,8 @@ internal static partial class TitleGenerator
             };
             var options = new ChatOptions { ModelId = model.Info.ModelId, MaxOutputTokens = MaxOutputTokens };
             using var activity = AgentCoreInstrumentation.StartModelOperation(AgentCoreInstrumentation.TitleOperation, sessionId, model);
-            long startedAt = service.Time.GetTimestamp();
+            var stats = new SessionStats(service.Time);
+            long startedAt = stats.StartApiCall();
             ChatResponse response;
             try
             {
@@ -42,18 +45,28 @@ internal static partial class TitleGenerator
                 throw;
             }
 
+            var usage = response.Usage is { } details ? UsageAccounting.ToTokenUsage(details) : default;
+            decimal cost = UsageAccounting.Cost(usage, model.Info.Pricing);
+            stats.RecordStep(usage, startedAt);
             string? title = Clean(response.Text);
-            // Titles are not priced (their cost is not part of the session's totals), so no cost is recorded either.
-            service.Telemetry.EndModelOperation(activity, AgentCoreInstrumentation.TitleOperation, model,
-                response.Usage is { } usage ? UsageAccounting.ToTokenUsage(usage) : default, null, null, service.Time.GetElapsedTime(startedAt),
+            service.Telemetry.EndModelOperation(activity, AgentCoreInstrumentation.TitleOperation, model, usage, cost, null, service.Time.GetElapsedTime(startedAt),
                 service.Options.EnableSensitiveTelemetryData ? title : null, response.FinishReason?.Value);
             if (title is null)
             {
                 LogEmpty(logger, sessionId);
-                return;
             }
 
-            await service.ChangeSessionAsync(sessionId, s => s.HasDefaultTitle ? s with { Title = title } : s, cancellationToken).ConfigureAwait(false);
+            // Title and usage in one write: the call was made (and billed) whether or not its answer was usable.
+            var updated = await service.ChangeSessionAsync(sessionId, s =>
+            {
+                var named = title is not null && s.HasDefaultTitle ? s with { Title = title } : s;
+                return usage == default ? named : named with { Tokens = named.Tokens + usage, Cost = named.Cost + cost };
+            }, CancellationToken.None).ConfigureAwait(false);
+            if (updated is not null && usage != default)
+            {
+                await service.RecordHistoryAsync(service.HistoryEntryOf(sessionId, model.Info, stats, cost, end: false)).ConfigureAwait(false);
+                await service.RecordHistoryAsync(service.HistoryEntryOf(sessionId, model.Info, stats, cost, end: true)).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

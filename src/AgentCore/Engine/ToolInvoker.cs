@@ -12,8 +12,11 @@ namespace AgentCore;
 /// </summary>
 internal static class ToolInvoker
 {
-    /// <summary>What a call returned; <paramref name="ErrorType"/> classifies a failure for telemetry (<c>error.type</c>).</summary>
-    public sealed record Outcome(bool Succeeded, string Text, List<FilePart>? Attachments, string? ErrorType = null);
+    /// <summary>
+    /// What a call returned; <paramref name="ErrorType"/> classifies a failure for telemetry (<c>error.type</c>),
+    /// <paramref name="Metadata"/> is what the tool returned beside its result (see <see cref="ToolPart.Metadata"/>).
+    /// </summary>
+    public sealed record Outcome(bool Succeeded, string Text, List<FilePart>? Attachments, string? ErrorType = null, Dictionary<string, JsonElement>? Metadata = null);
 
     public static async Task<Outcome> InvokeAsync(
         FunctionCallContent call,
@@ -55,7 +58,7 @@ internal static class ToolInvoker
         }
 
         var (text, attachments) = Render(result, time);
-        return new Outcome(true, Truncate(text, maxOutputBytes), attachments);
+        return new Outcome(true, Truncate(text, maxOutputBytes), attachments, Metadata: MetadataOf(result));
     }
 
     /// <summary>
@@ -101,6 +104,29 @@ internal static class ToolInvoker
 
         return string.Concat(text.AsSpan(0, chars),
             string.Create(CultureInfo.InvariantCulture, $"\n\n[Output truncated: showing the first {used:N0} of {bytes:N0} bytes.]"));
+    }
+
+    /// <summary>The additional properties of the AI contents a tool returned, merged in order (later keys win); null when none.</summary>
+    private static Dictionary<string, JsonElement>? MetadataOf(object? result)
+    {
+        IEnumerable<AIContent> contents = result switch
+        {
+            AIContent content => [content],
+            IEnumerable<AIContent> many => many,
+            _ => [],
+        };
+        Dictionary<string, JsonElement>? metadata = null;
+        foreach (var content in contents)
+        {
+            foreach (var (key, value) in content.AdditionalProperties ?? [])
+            {
+                (metadata ??= new Dictionary<string, JsonElement>(StringComparer.Ordinal))[key] = value is JsonElement json
+                    ? json.Clone()
+                    : JsonSerializer.SerializeToElement(value, AIJsonUtilities.DefaultOptions.GetTypeInfo(value?.GetType() ?? typeof(object)));
+            }
+        }
+
+        return metadata;
     }
 
     private static string DescribeFailure(Exception ex) => ex switch

@@ -29,6 +29,9 @@ internal sealed partial class Turn
     /// </summary>
     private static readonly ConditionalWeakTable<AIFunction, AIFunctionDeclaration> Declarations = new();
 
+    /// <summary>The finish reason of a step the turn's abort cut off.</summary>
+    internal const string AbortedFinishReason = "aborted";
+
     private readonly SessionService _service;
     private readonly TurnSetup _setup;
     private readonly AgentCoreOptions _options;
@@ -431,7 +434,8 @@ internal sealed partial class Turn
     }
 
     /// <summary>Closes the current step: its text, its usage and cost, its finish part.</summary>
-    private async ValueTask FinishStepAsync()
+    /// <param name="aborted">Whether the turn was aborted: a step cut off before the model said why it stopped finishes as <c>aborted</c>.</param>
+    private async ValueTask FinishStepAsync(bool aborted = false)
     {
         if (_step is not { Finished: false } step)
         {
@@ -455,7 +459,7 @@ internal sealed partial class Turn
         _stats.RecordStep(usage, step.ApiStartedAt);
         _message.Tokens += usage;
         _message.Cost += cost;
-        _message.FinishReason = step.FinishReason ?? (step.Calls.Count > 0 ? ChatFinishReason.ToolCalls.Value : ChatFinishReason.Stop.Value);
+        _message.FinishReason = step.FinishReason ?? (aborted ? AbortedFinishReason : step.Calls.Count > 0 ? ChatFinishReason.ToolCalls.Value : ChatFinishReason.Stop.Value);
         var finish = new StepFinishPart { Id = NewPartId(), Tokens = usage, Cost = cost, FinishReason = _message.FinishReason, EndedAt = _time.GetUtcNow() };
         _message.Parts.Add(finish);
         await SavePartAsync(finish).ConfigureAwait(false);
@@ -511,6 +515,7 @@ internal sealed partial class Turn
             part.State = ToolState.Completed;
             part.Output = outcome.Text;
             part.Attachments = outcome.Attachments;
+            part.Metadata = outcome.Metadata;
         }
         else
         {
@@ -534,7 +539,7 @@ internal sealed partial class Turn
     {
         try
         {
-            await FinishStepAsync().ConfigureAwait(false);
+            await FinishStepAsync(aborted: exitReason == ExitReason.Aborted).ConfigureAwait(false);
             string openToolError = exitReason switch
             {
                 _ when exitReason == ExitReason.Aborted => "aborted",
@@ -719,6 +724,7 @@ internal sealed partial class Turn
         State = part.State,
         Output = part.Output,
         Attachments = part.Attachments,
+        Metadata = part.Metadata,
         Error = part.Error,
         Approval = part.Approval is { } approval ? new ToolApprovalDecision { Approved = approval.Approved, Reason = approval.Reason, AnsweredAt = approval.AnsweredAt } : null,
         StartedAt = part.StartedAt,

@@ -108,6 +108,12 @@ public sealed class ToolPart : MessagePart
     /// <summary>Binary results (images, audio) the tool returned beside its text.</summary>
     public List<FilePart>? Attachments { get; set; }
 
+    /// <summary>
+    /// Metadata the tool returned with its result, for the app (the model does not see it): the
+    /// <see cref="Microsoft.Extensions.AI.AIContent.AdditionalProperties"/> of the contents it returned, merged in order.
+    /// </summary>
+    public Dictionary<string, JsonElement>? Metadata { get; set; }
+
     /// <summary>The error, once <see cref="ToolState.Error"/>.</summary>
     public string? Error { get; set; }
 
@@ -143,7 +149,7 @@ public sealed class StepFinishPart : MessagePart
     /// <summary>The cost of the step in USD.</summary>
     public decimal Cost { get; set; }
 
-    /// <summary>Why the model stopped the step (<c>stop</c>, <c>tool_calls</c>, <c>length</c>, ...).</summary>
+    /// <summary>Why the model stopped the step (<c>stop</c>, <c>tool_calls</c>, <c>length</c>, ...; <c>aborted</c> when the turn's abort cut it off).</summary>
     public string? FinishReason { get; set; }
 
     /// <summary>When the step ended (UTC).</summary>

@@ -28,11 +28,18 @@ internal static class UsageAccounting
         return new TokenUsage(input, output, reasoning, cacheRead, cacheWrite);
     }
 
-    public static decimal Cost(TokenUsage usage, ModelPricing pricing) =>
-        (usage.Input * pricing.InputPerMillion
+    public static decimal Cost(TokenUsage usage, ModelPricing pricing)
+    {
+        if (pricing.LongContext is { } longContext && usage.Input + usage.CacheRead + usage.CacheWrite > pricing.LongContextThreshold)
+        {
+            pricing = longContext;
+        }
+
+        return (usage.Input * pricing.InputPerMillion
          + usage.Output * pricing.OutputPerMillion
          + usage.CacheRead * pricing.CacheReadPerMillion
          + usage.CacheWrite * pricing.CacheWritePerMillion) / PerMillion;
+    }
 
     private static long CacheWriteTokens(UsageDetails details)
     {

@@ -82,6 +82,23 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
 
     internal TimeProvider Time => _time;
 
+    /// <summary>A usage-history entry of a model call outside a turn (a title): a start, or an end with its usage, cost and exit reason <c>completed</c>.</summary>
+    internal SessionHistoryEntry HistoryEntryOf(string sessionId, ModelInfo model, SessionStats stats, decimal cost, bool end) => new()
+    {
+        AgentId = _options.AgentId,
+        SessionId = sessionId,
+        Timestamp = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+        Project = _options.Project ?? Environment.CurrentDirectory,
+        Model = model.ModelId,
+        Provider = model.ProviderId,
+        Usage = end ? stats.ToHistoryUsage() : new HistoryUsage(),
+        Duration = end ? stats.ToHistoryDuration() : new HistoryDuration(),
+        Cost = new HistoryCost { Type = HistoryCost.Byok, UsdByok = end ? cost : 0m },
+        MessageCount = end ? 0 : null,
+        ToolCallCount = end ? 0 : null,
+        ExitReason = end ? ExitReason.Completed.Value : null,
+    };
+
     /// <inheritdoc />
     public async Task<SessionInfo> CreateAsync(CreateSessionRequest? request = null, CancellationToken cancellationToken = default)
     {
