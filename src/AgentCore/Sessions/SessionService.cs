@@ -388,6 +388,11 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     {
         var model = await ResolveModelAsync(request.Model, cancellationToken).ConfigureAwait(false);
         var (session, messages) = await LoadForTurnAsync(lease, cancellationToken).ConfigureAwait(false);
+        foreach (var changed in ToolApproval.CloseInterruptedApprovedCalls(messages, _time.GetUtcNow()))
+        {
+            await Store.SaveMessageAsync(changed, CancellationToken.None).ConfigureAwait(false);
+        }
+
         var approvals = ToolApproval.Match(session.Id, messages, answers, nameof(request));
         var context = new SystemPromptContext(session, model.Info);
         var sections = new List<string>(_systemPrompt.Count);

@@ -288,6 +288,30 @@ public sealed class ToolApprovalTests(bool inMemory)
     }
 
     [Test]
+    public async Task ChatStreamingAsync_ProcessDiedWhileAnApprovedCallRan_CallClosedAsInterruptedAndTheModelSeesIt()
+    {
+        await using var h = Harness();
+        AskToDeleteAndRead(h);
+        h.Client.EnqueueText("The delete was interrupted.");
+        var session = await h.Sessions.CreateAsync();
+        await h.ChatAsync(session.Id, "clean up");
+        // What a process that died while running the approved call leaves: the call running, in the completed message.
+        var asked = (await h.Store.GetMessagesAsync(session.Id))[1];
+        var part = asked.Parts.OfType<ToolPart>().First();
+        part.State = ToolState.Running;
+        part.Approval = new ToolApprovalDecision { Approved = true, AnsweredAt = h.Time.GetUtcNow() };
+        await h.Store.SaveMessageAsync(asked);
+
+        var message = await h.Sessions.ChatAsync(new ChatRequest { SessionId = session.Id, Text = "what happened?" });
+
+        message.Text.Should().Be("The delete was interrupted.");
+        var stored = (await h.Sessions.GetMessagesAsync(session.Id))[1].Parts.OfType<ToolPart>().First();
+        (stored.State, stored.Error).Should().Be((ToolState.Error, "interrupted: the process running this tool stopped before it returned"));
+        h.Client.Calls[1].Messages.SelectMany(static m => m.Contents).OfType<FunctionResultContent>().First().Result.Should().Be("Error: " + stored.Error);
+        _deletes.Should().Be(0);
+    }
+
+    [Test]
     public async Task AlwaysAllowToolAsync_InvalidToolName_ArgumentException()
     {
         await using var h = Harness();
