@@ -96,6 +96,12 @@ internal sealed partial class ChatApp : IAsyncDisposable
                 continue;
             }
 
+            if (line.Equals("/approve", StringComparison.OrdinalIgnoreCase))
+            {
+                await ApproveWaitingAsync(input, echo);
+                continue;
+            }
+
             if (line.StartsWith('/'))
             {
                 if (!await RunCommandAsync(line))
@@ -121,49 +127,90 @@ internal sealed partial class ChatApp : IAsyncDisposable
     {
         var session = _current ??= await _sessions.CreateAsync();
         bool untitled = session.HasDefaultTitle;
-        var printer = await RunTurnAsync(new ChatRequest { SessionId = session.Id, Text = text });
-        while (printer.Completed?.ExitReason == ExitReason.AwaitingApproval && printer.Approvals.Count > 0)
-        {
-            // The turn stopped: the session is free and the calls wait in the store. Ask, then continue the turn with the answers.
-            var answers = await AnswerApprovalsAsync(session.Id, printer.Approvals, input, echo);
-            printer = await RunTurnAsync(new ChatRequest { SessionId = session.Id, Contents = answers });
-        }
+        var printer = await AnswerUntilDoneAsync(await RunTurnAsync(new ChatRequest { SessionId = session.Id, Text = text }), input, echo);
 
         if (untitled && printer.Completed?.ExitReason == ExitReason.Completed)
         {
             string? title = _current!.HasDefaultTitle ? await _titles.WaitAsync(session.Id, TitleWait) : _current.Title;
             if (title is not null)
             {
-                _current = _current with { Title = title };
-                _out.WriteLine($"-- title: {title}");
+                // The title call is billed too: AgentCore adds it to the session's totals with the title.
+                _current = await _sessions.GetAsync(session.Id);
+                _out.WriteLine($"-- title: {title} | session total with the title call: {Text.Money(_current.Cost)}");
             }
         }
 
         return printer.Completed?.ExitReason.Value ?? "error";
     }
 
-    /// <summary>Asks y (run it), n (do not) or a (always allow this tool in this session) for each waiting call.</summary>
-    private async Task<List<Microsoft.Extensions.AI.AIContent>> AnswerApprovalsAsync(
-        string sessionId, IEnumerable<ToolApprovalRequested> approvals, TextReader input, bool echo)
+    /// <summary>While a turn stops with calls waiting for approval: asks, then continues the turn with the answers.</summary>
+    private async Task<TurnPrinter> AnswerUntilDoneAsync(TurnPrinter printer, TextReader input, bool echo)
+    {
+        while (printer.Completed is { ExitReason: var exit, SessionId: var sessionId } && exit == ExitReason.AwaitingApproval && printer.Approvals.Count > 0)
+        {
+            // The turn stopped: the session is free and the calls wait in the store.
+            if (await AnswerApprovalsAsync(sessionId, printer.Approvals.Select(static a => a.Request), input, echo) is not { } answers)
+            {
+                break;
+            }
+
+            printer = await RunTurnAsync(new ChatRequest { SessionId = sessionId, Contents = answers });
+        }
+
+        return printer;
+    }
+
+    /// <summary><c>/approve</c>: answers the calls the current session has waiting (after a restart, say), and continues its turn.</summary>
+    private async Task ApproveWaitingAsync(TextReader input, bool echo)
+    {
+        var waiting = _current is null ? [] : await _sessions.GetPendingApprovalsAsync(_current.Id);
+        if (waiting.Count == 0)
+        {
+            _out.WriteLine("Nothing waits for your approval in the current session.");
+            return;
+        }
+
+        if (await AnswerApprovalsAsync(_current!.Id, waiting, input, echo) is not { } answers)
+        {
+            return;
+        }
+
+        await AnswerUntilDoneAsync(await RunTurnAsync(new ChatRequest { SessionId = _current.Id, Contents = answers }), input, echo);
+    }
+
+    /// <summary>
+    /// Asks y (run it), n (do not) or a (always allow this tool in this session) for each waiting call. Returns null when
+    /// the input ends first: the calls keep waiting in the store, for <c>/resume</c> and <c>/approve</c> in a later run.
+    /// </summary>
+    private async Task<List<Microsoft.Extensions.AI.AIContent>?> AnswerApprovalsAsync(
+        string sessionId, IEnumerable<Microsoft.Extensions.AI.ToolApprovalRequestContent> requests, TextReader input, bool echo)
     {
         var answers = new List<Microsoft.Extensions.AI.AIContent>();
-        foreach (var approval in approvals)
+        foreach (var request in requests)
         {
-            _out.Write($"Run {approval.Part.ToolName}? [y]es, [n]o, [a]lways in this session: ");
+            string toolName = (request.ToolCall as Microsoft.Extensions.AI.FunctionCallContent)?.Name ?? "the tool";
+            _out.Write($"Run {toolName}? [y]es, [n]o, [a]lways in this session: ");
             string? answer = await input.ReadLineAsync();
-            if (echo || answer is null)
+            if (answer is null)
             {
-                _out.WriteLine(answer ?? "(no answer: not run)");
+                _out.WriteLine();
+                _out.WriteLine($"-- no answer: the call keeps waiting. Run the sample with --resume {sessionId} and type /approve to answer it.");
+                return null;
+            }
+
+            if (echo)
+            {
+                _out.WriteLine(answer);
             }
 
             answer = answer?.Trim().ToLowerInvariant();
             if (answer is "a" or "always")
             {
-                await _sessions.AlwaysAllowToolAsync(sessionId, approval.Part.ToolName);
+                await _sessions.AlwaysAllowToolAsync(sessionId, toolName);
             }
 
             bool approved = answer is "y" or "yes" or "a" or "always";
-            answers.Add(approval.Request.CreateResponse(approved, approved ? null : "the user said no"));
+            answers.Add(request.CreateResponse(approved, approved ? null : "the user said no"));
         }
 
         return answers;

@@ -8,6 +8,7 @@ internal sealed partial class ChatApp
         /resume <id or #>    continue a session (# is its number in /sessions)
         /new                 start a new session with your next message
         /compact             summarize the current session; later prompts start from the summary
+        /approve             answer the tool calls the current session has waiting for your approval
         /history             the usage history: a line per turn, and totals
         /quit                leave (so does the end of the input)
         """;
@@ -126,6 +127,12 @@ internal sealed partial class ChatApp
         {
             _out.WriteLine($"  {(message.IsSummary ? "summary" : message.Role.Value)}: {Text.Short(message.Text, 120)}");
         }
+        // Calls a turn left waiting (maybe in another run of the sample) are read from the store.
+        var waiting = await _sessions.GetPendingApprovalsAsync(session.Id);
+        if (waiting.Count > 0)
+        {
+            _out.WriteLine($"  {Text.Plural(waiting.Count, "tool call")} waiting for your approval: /approve to answer, or a new message rejects them.");
+        }
     }
 
     private async Task CompactAsync()
@@ -188,7 +195,8 @@ internal sealed partial class ChatApp
         }
     }
 
+    // A run is a turn or a title call (which has a line of its own, with no messages, so the lines add up to the session totals).
     private static string Totals(string label, IReadOnlyCollection<SessionHistoryEntry> turns) =>
-        $"{label}: {Text.Plural(turns.Count, "turn")}, {turns.Sum(t => t.Usage.PromptTokens):N0} tokens in, " +
+        $"{label}: {Text.Plural(turns.Count, "run")}, {turns.Sum(t => t.Usage.PromptTokens):N0} tokens in, " +
         $"{turns.Sum(t => t.Usage.CompletionTokens):N0} out, {Text.Money(turns.Sum(t => t.Cost.UsdByok ?? 0m))}";
 }

@@ -56,17 +56,19 @@ internal static partial class TitleGenerator
                 LogEmpty(logger, sessionId);
             }
 
-            // Title and usage in one write: the call was made (and billed) whether or not its answer was usable.
-            var updated = await service.ChangeSessionAsync(sessionId, s =>
-            {
-                var named = title is not null && s.HasDefaultTitle ? s with { Title = title } : s;
-                return usage == default ? named : named with { Tokens = named.Tokens + usage, Cost = named.Cost + cost };
-            }, CancellationToken.None).ConfigureAwait(false);
-            if (updated is not null && usage != default)
+            // The history first, so whoever sees the new title (SessionUpdated) finds the call in the history too.
+            if (usage != default)
             {
                 await service.RecordHistoryAsync(service.HistoryEntryOf(sessionId, model.Info, stats, cost, end: false)).ConfigureAwait(false);
                 await service.RecordHistoryAsync(service.HistoryEntryOf(sessionId, model.Info, stats, cost, end: true)).ConfigureAwait(false);
             }
+
+            // Title and usage in one write: the call was made (and billed) whether or not its answer was usable.
+            await service.ChangeSessionAsync(sessionId, s =>
+            {
+                var named = title is not null && s.HasDefaultTitle ? s with { Title = title } : s;
+                return usage == default ? named : named with { Tokens = named.Tokens + usage, Cost = named.Cost + cost };
+            }, CancellationToken.None).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -55,7 +55,6 @@ public sealed class ChatSampleTests
         var sessions = await store.ListSessionsAsync().ToListAsync();
         var session = sessions.Should().ContainSingle().Subject;
         session.Title.Should().Be("Hello from the sample test");
-        session.Cost.Should().BePositive().And.Be(Usd(cost, "total"));
         var messages = await store.GetMessagesAsync(session.Id);
         messages.Select(m => m.Role).Should().Equal(ChatRole.User, ChatRole.Assistant);
         messages[0].Text.Should().Be("Hello from the sample test");
@@ -68,9 +67,15 @@ public sealed class ChatSampleTests
         reply.Cost.Should().Be(Usd(cost, "cost"));
 
         var history = await new JsonlSessionHistory(_data.Path).ReadAsync().ToListAsync();
-        var end = history.Should().ContainSingle(e => e.ExitReason != null).Subject;
+        var end = history.Should().ContainSingle(e => e.ExitReason != null && e.Model == "offline-demo").Subject;
         end.SessionId.Should().Be(session.Id);
         end.Cost.UsdByok.Should().Be(reply.Cost);
+        var title = history.Should().ContainSingle(e => e.ExitReason != null && e.Model == "offline-demo-titles", "the title call has its own line").Subject;
+        title.Cost.UsdByok.Should().BePositive();
+        session.Cost.Should().Be(reply.Cost + title.Cost.UsdByok!.Value, "the session total counts the title call");
+        // The cost line is printed as the turn ends; the title call, in the background, may have been counted by then.
+        Usd(cost, "total").Should().BeOneOf(reply.Cost, session.Cost);
+        run.Output.Should().Contain($"-- title: Hello from the sample test | session total with the title call: ${session.Cost.ToString("0.0000##", CultureInfo.InvariantCulture)}");
     }
 
     [Test]
@@ -125,6 +130,23 @@ public sealed class ChatSampleTests
     }
 
     [Test]
+    public async Task Interactive_InputEndsBeforeTheAnswer_CallWaitsAndALaterRunApprovesIt()
+    {
+        var first = await RunAsync(input: "Keep a note: water the plants\n");
+
+        first.ExitCode.Should().Be(0, first.ToString());
+        first.Output.Should().Contain("-- no answer: the call keeps waiting.", first.ToString());
+        File.Exists(Path.Combine(_data.Path, "notes.txt")).Should().BeFalse();
+
+        var second = await RunAsync(input: "/resume 1\n/approve\ny\n/quit\n");
+
+        second.ExitCode.Should().Be(0, second.ToString());
+        second.Output.Should().Contain("1 tool call waiting for your approval", second.ToString());
+        second.Output.Should().Contain("The save_note tool says: saved the note to", second.ToString());
+        File.ReadAllText(Path.Combine(_data.Path, "notes.txt")).Should().Be("Keep a note: water the plants" + Environment.NewLine);
+    }
+
+    [Test]
     public async Task Interactive_SessionsHistoryQuit_ListsTheSessionAndTheTurnAndStopsReading()
     {
         var run = await RunAsync(input: "Tell me something\n/sessions\n/history\n/quit\nA line after quit\n");
@@ -137,11 +159,14 @@ public sealed class ChatSampleTests
         var store = new FileSessionStore(_data.Path);
         var session = (await store.ListSessionsAsync().ToListAsync()).Should().ContainSingle("the line after /quit is never sent").Subject;
         string cost = Regex.Escape("$" + session.Cost.ToString("0.0000##", CultureInfo.InvariantCulture));
+        var reply = (await store.GetMessagesAsync(session.Id))[1];
+        string replyCost = Regex.Escape("$" + reply.Cost.ToString("0.0000##", CultureInfo.InvariantCulture));
         run.Output.Should().MatchRegex($@"(?m)^\*\s+1\. {session.Id} \| Tell me something \| {cost} \| updated \d{{4}}-\d{{2}}-\d{{2}} ", "/sessions lists the session, its title and cost");
         run.Output.Should().Contain("1 session.");
-        run.Output.Should().MatchRegex($@"(?m)\| {session.Id} \| demo/offline-demo \| completed \| 1 step \| [\d,]+ in, [\d,]+ out \| {cost} \| ", "/history has a line per turn");
-        run.Output.Should().MatchRegex($@"(?m)^Total: 1 turn, [\d,]+ tokens in, [\d,]+ out, {cost}\r?$");
-        run.Output.Should().MatchRegex($@"(?m)^This session: 1 turn, [\d,]+ tokens in, [\d,]+ out, {cost}\r?$");
+        run.Output.Should().MatchRegex($@"(?m)\| {session.Id} \| demo/offline-demo \| completed \| 1 step \| [\d,]+ in, [\d,]+ out \| {replyCost} \| ", "/history has a line per turn");
+        run.Output.Should().MatchRegex($@"(?m)\| {session.Id} \| demo/offline-demo-titles \| completed \| 1 step \| ", "and one for the title call");
+        run.Output.Should().MatchRegex($@"(?m)^Total: 2 runs, [\d,]+ tokens in, [\d,]+ out, {cost}\r?$", "the lines add up to the session total");
+        run.Output.Should().MatchRegex($@"(?m)^This session: 2 runs, [\d,]+ tokens in, [\d,]+ out, {cost}\r?$");
         run.Output.Should().NotContain("A line after quit");
         (await store.GetMessagesAsync(session.Id)).Should().HaveCount(2);
     }
@@ -168,7 +193,8 @@ public sealed class ChatSampleTests
             (ChatRole.User, false), (ChatRole.Assistant, false), (ChatRole.Assistant, true), (ChatRole.User, false), (ChatRole.Assistant, false));
         messages[3].Text.Should().Be("Second run message");
         var updated = await store.GetSessionAsync(session.Id);
-        updated!.Cost.Should().Be(messages.Sum(m => m.Cost), "the session total counts every reply and the summary");
+        var titleCalls = (await new JsonlSessionHistory(_data.Path).ReadAsync().ToListAsync()).Where(e => e.ExitReason != null && e.Model == "offline-demo-titles");
+        updated!.Cost.Should().Be(messages.Sum(m => m.Cost) + titleCalls.Sum(e => e.Cost.UsdByok ?? 0m), "the session total counts every reply, the summary and the title call");
     }
 
     [Test]
