@@ -62,6 +62,14 @@ internal static class ToolApproval
         return changed;
     }
 
+    /// <summary>
+    /// The call inside an approval request a <c>FunctionInvokingChatClient</c> in the provider's pipeline streamed (it
+    /// turns a call of an <see cref="ApprovalRequiredAIFunction"/> into one): AgentCore asks for approval itself, so the
+    /// call is handled as the model made it. Any other content is returned as it is.
+    /// </summary>
+    public static AIContent CallOf(AIContent content) =>
+        content is ToolApprovalRequestContent { ToolCall: FunctionCallContent call } ? call : content;
+
     /// <summary>The approval request of a stored call: its request id is the call id.</summary>
     public static ToolApprovalRequestContent RequestFor(ToolPart part) =>
         new(part.CallId, new FunctionCallContent(part.CallId, part.ToolName, PromptConversion.ArgumentsOf(part)));

@@ -254,8 +254,9 @@ internal sealed partial class Turn
     /// <summary>Turns one streamed update into parts and events.</summary>
     private async ValueTask ApplyAsync(ChatResponseUpdate update)
     {
-        foreach (var content in update.Contents)
+        foreach (var streamed in update.Contents)
         {
+            var content = ToolApproval.CallOf(streamed);
             if (_step!.ResultsStreamed && content is not FunctionResultContent)
             {
                 // The pipeline ran the tools and called the model again within this stream: that is a new step.

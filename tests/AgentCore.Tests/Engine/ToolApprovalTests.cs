@@ -312,6 +312,29 @@ public sealed class ToolApprovalTests(bool inMemory)
     }
 
     [Test]
+    public async Task ChatStreamingAsync_PipelineWithFunctionInvocation_CallStillWaitsAndRunsOnceWhenApproved()
+    {
+        var inner = new AgentCore.Testing.ScriptedChatClient();
+        var pipeline = new ChatClientBuilder(inner).UseFunctionInvocation().Build();
+        await using var h = Harness(
+            o => o.DefaultModel = "pipe/m",
+            b => b.AddChatClient("pipe", pipeline, [new ModelInfo("pipe", "m", 200_000, 8_000)]));
+        inner.Enqueue(r => r.ToolCall("call_del", "delete_file", new { path = "a.txt" }).Usage(10, 1))
+             .Enqueue(r => r.Text("Deleted.").Usage(10, 1));
+        var session = await h.Sessions.CreateAsync();
+
+        var events = await h.ChatAsync(session.Id, "delete a.txt");
+        _deletes.Should().Be(0, "neither AgentCore nor the pipeline runs a call that waits for approval");
+        events.OfType<TurnCompleted>().Single().ExitReason.Should().Be(ExitReason.AwaitingApproval);
+        var request = events.OfType<ToolApprovalRequested>().Single().Request;
+        var message = await h.Sessions.ChatAsync(Answer(session.Id, request.CreateResponse(true)));
+
+        _deletes.Should().Be(1);
+        message.Text.Should().Be("Deleted.");
+        inner.Calls.Should().HaveCount(2);
+    }
+
+    [Test]
     public async Task AlwaysAllowToolAsync_InvalidToolName_ArgumentException()
     {
         await using var h = Harness();
