@@ -178,7 +178,7 @@ public sealed class TelemetryTests
         var titles = new ScriptedChatClient().Enqueue(r => r.Text("Weather in Oslo").Usage(input: 50, output: 4));
         var client = new ScriptedChatClient().Enqueue(r => r.Text("Sunny.").Usage(input: 10, output: 2));
         await using var h = Harness(client, out _, configure: o => { o.GenerateTitles = true; o.TitleModel = $"titles/{titleModel}"; },
-            build: b => b.AddChatClient("titles", titles, [new ModelInfo("titles", titleModel, 8_000, 1_000)]));
+            build: b => b.AddChatClient("titles", titles, [new ModelInfo("titles", titleModel, 8_000, 1_000, new ModelPricing(2m, 10m))]));
         var session = await h.Sessions.CreateAsync();
 
         await h.Sessions.ChatAsync(new ChatRequest { SessionId = session.Id, Text = Secret });
@@ -193,7 +193,7 @@ public sealed class TelemetryTests
         title.GetTagItem("gen_ai.conversation.id").Should().Be(session.Id);
         title.GetTagItem("gen_ai.usage.input_tokens").Should().Be(50L);
         title.GetTagItem("gen_ai.usage.output_tokens").Should().Be(4L);
-        title.GetTagItem("agentcore.cost").Should().BeNull("titles are not priced");
+        title.GetTagItem("agentcore.cost").Should().Be((double)0.00014m, "the title call is priced like any other: 50 in at $2/M + 4 out at $10/M");
         title.GetTagItem("gen_ai.output.messages").Should().BeNull("contents are off by default");
         var tokens = telemetry.Points(AgentCoreTelemetry.TokenUsageInstrument, titleModel);
         tokens.Should().HaveCount(2).And.OnlyContain(p => TelemetryCapture.Tag(p, "gen_ai.operation.name") as string == "agentcore.title");
