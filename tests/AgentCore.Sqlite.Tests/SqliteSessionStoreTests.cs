@@ -29,6 +29,17 @@ public sealed class SqliteSessionStoreTests
     }
 
     [Test]
+    public async Task MigrateAsync_NewFile_RunsOnTheBundledSqlite353OrNewer()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+
+        await store.MigrateAsync();
+
+        var version = Version.Parse((string)(await ScalarAsync("SELECT sqlite_version()"))!);
+        version.Should().BeGreaterThanOrEqualTo(new Version(3, 53), "SQLitePCLRaw.bundle_e_sqlite3 3.0.5 bundles SQLite 3.53");
+    }
+
+    [Test]
     public async Task MigrateAsync_NewFile_CreatesSchemaInWalMode()
     {
         using var store = new SqliteSessionStore(DatabasePath);
