@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
@@ -15,7 +16,8 @@ namespace AgentCore;
 internal sealed class SessionEventHub : ISessionEvents
 {
     private readonly ConcurrentDictionary<string, SessionLog> _logs = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<AllSessionsSubscriber, byte> _allSessions = new();
+    // Copy on write: subscribing is rare, publishing is per streamed update, and enumerating the array allocates nothing.
+    private ImmutableArray<AllSessionsSubscriber> _allSessions = [];
     private readonly TimeProvider _time;
     private readonly SessionEventsOptions _options;
     private long _lastSweep;
@@ -57,8 +59,7 @@ internal sealed class SessionEventHub : ISessionEvents
                 log.Waiting = null;
 
                 // Under the log's lock, so subscribers of all sessions see a session's events in sequence order too.
-                // Enumerating the dictionary itself takes no lock and copies nothing (Keys and IsEmpty would take every lock).
-                foreach (var (subscriber, _) in _allSessions)
+                foreach (var subscriber in _allSessions)
                 {
                     subscriber.Deliver(sessionEvent);
                 }
@@ -188,14 +189,17 @@ internal sealed class SessionEventHub : ISessionEvents
     private IAsyncEnumerable<SessionEvent> SubscribeAll(CancellationToken cancellationToken)
     {
         var subscriber = new AllSessionsSubscriber(_options.SubscriberBufferSize);
-        _allSessions.TryAdd(subscriber, 0);
+        ImmutableInterlocked.Update(ref _allSessions, static (all, s) => all.Add(s), subscriber);
         subscriber.Cancellation = cancellationToken.Register(static state =>
         {
             var (hub, s) = ((SessionEventHub, AllSessionsSubscriber))state!;
-            hub._allSessions.TryRemove(s, out _);
+            hub.RemoveAllSessions(s);
         }, (this, subscriber));
         return ReadAllAsync(subscriber, cancellationToken);
     }
+
+    private void RemoveAllSessions(AllSessionsSubscriber subscriber) =>
+        ImmutableInterlocked.Update(ref _allSessions, static (all, s) => all.Remove(s), subscriber);
 
     private async IAsyncEnumerable<SessionEvent> ReadAllAsync(AllSessionsSubscriber subscriber, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -216,7 +220,7 @@ internal sealed class SessionEventHub : ISessionEvents
         }
         finally
         {
-            _allSessions.TryRemove(subscriber, out _);
+            RemoveAllSessions(subscriber);
             await subscriber.Cancellation.DisposeAsync().ConfigureAwait(false);
         }
     }
