@@ -48,16 +48,19 @@ internal sealed class SessionStats
     }
 
     /// <summary>The usage object of a history entry.</summary>
-    public HistoryUsage ToHistoryUsage() => new()
+    public HistoryUsage ToHistoryUsage() => HistoryUsageOf(Usage, ContextTokens, Steps);
+
+    /// <summary>The usage object of a history entry for <paramref name="usage"/> over <paramref name="steps"/> steps.</summary>
+    public static HistoryUsage HistoryUsageOf(TokenUsage usage, long? contextTokens, int steps) => new()
     {
-        PromptTokens = Usage.TotalInput,
-        CompletionTokens = Usage.Output,
-        TotalTokens = Usage.Total,
-        CachedInputTokens = Usage.CacheRead,
-        CacheWriteTokens = Usage.CacheWrite,
-        ReasoningTokens = Usage.Reasoning,
-        ContextTokens = ContextTokens,
-        Steps = Steps,
+        PromptTokens = usage.TotalInput,
+        CompletionTokens = usage.Output,
+        TotalTokens = usage.Total,
+        CachedInputTokens = usage.CacheRead,
+        CacheWriteTokens = usage.CacheWrite,
+        ReasoningTokens = usage.Reasoning,
+        ContextTokens = contextTokens,
+        Steps = steps,
     };
 
     /// <summary>The duration object of a history entry, in whole milliseconds.</summary>

@@ -82,22 +82,32 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
 
     internal TimeProvider Time => _time;
 
-    /// <summary>A usage-history entry of a model call outside a turn (a title): a start, or an end with its usage, cost and exit reason <c>completed</c>.</summary>
-    internal SessionHistoryEntry HistoryEntryOf(string sessionId, ModelInfo model, SessionStats stats, decimal cost, bool end) => new()
+    /// <summary>
+    /// A usage-history entry of this service's agent and project, stamped now: a start entry, or with
+    /// <paramref name="exitReason"/> an end entry with its usage, duration, cost and counts. Every entry AgentCore writes is made here.
+    /// </summary>
+    internal SessionHistoryEntry HistoryEntry(
+        string sessionId, string providerId, string modelId, ExitReason? exitReason = null,
+        HistoryUsage? usage = null, HistoryDuration? duration = null, decimal cost = 0m, int messageCount = 0, int toolCallCount = 0) => new()
     {
         AgentId = _options.AgentId,
         SessionId = sessionId,
         Timestamp = _time.GetUtcNow().ToUnixTimeMilliseconds(),
         Project = _options.Project ?? Environment.CurrentDirectory,
-        Model = model.ModelId,
-        Provider = model.ProviderId,
-        Usage = end ? stats.ToHistoryUsage() : new HistoryUsage(),
-        Duration = end ? stats.ToHistoryDuration() : new HistoryDuration(),
-        Cost = new HistoryCost { Type = HistoryCost.Byok, UsdByok = end ? cost : 0m },
-        MessageCount = end ? 0 : null,
-        ToolCallCount = end ? 0 : null,
-        ExitReason = end ? ExitReason.Completed.Value : null,
+        Model = modelId,
+        Provider = providerId,
+        Usage = usage ?? new HistoryUsage(),
+        Duration = duration ?? new HistoryDuration(),
+        Cost = new HistoryCost { Type = HistoryCost.Byok, UsdByok = cost },
+        MessageCount = exitReason is null ? null : messageCount,
+        ToolCallCount = exitReason is null ? null : toolCallCount,
+        ExitReason = exitReason?.Value,
     };
+
+    /// <summary>A usage-history entry of a model call outside a turn (a title): a start, or an end with its usage, cost and exit reason <c>completed</c>.</summary>
+    internal SessionHistoryEntry HistoryEntryOf(string sessionId, ModelInfo model, SessionStats stats, decimal cost, bool end) => end
+        ? HistoryEntry(sessionId, model.ProviderId, model.ModelId, ExitReason.Completed, stats.ToHistoryUsage(), stats.ToHistoryDuration(), cost)
+        : HistoryEntry(sessionId, model.ProviderId, model.ModelId);
 
     /// <inheritdoc />
     public async Task<SessionInfo> CreateAsync(CreateSessionRequest? request = null, CancellationToken cancellationToken = default)
@@ -633,8 +643,9 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     /// <summary>The usage-history end entry of a turn whose process died: what its message recorded, exit reason <c>interrupted</c>.</summary>
     private SessionHistoryEntry InterruptedTurnEntry(SessionMessage message, int messageCount)
     {
-        var steps = message.Parts.OfType<StepFinishPart>().ToList();
         var apiTime = TimeSpan.Zero;
+        int steps = 0, toolCalls = 0;
+        long? contextTokens = null;
         DateTimeOffset? stepStarted = null;
         DateTimeOffset lastSeen = message.CreatedAt;
         foreach (var part in message.Parts)
@@ -652,44 +663,25 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
                     }
 
                     stepStarted = null;
+                    steps++;
+                    contextTokens = finish.Tokens.Total;
                     lastSeen = Max(lastSeen, finish.EndedAt);
                     break;
                 case ToolPart tool:
+                    toolCalls += tool.StartedAt is null ? 0 : 1;
                     lastSeen = Max(lastSeen, tool.EndedAt ?? tool.StartedAt ?? lastSeen);
                     break;
             }
         }
 
-        var usage = message.Tokens;
-        return new SessionHistoryEntry
+        var duration = new HistoryDuration
         {
-            AgentId = _options.AgentId,
-            SessionId = message.SessionId,
-            Timestamp = _time.GetUtcNow().ToUnixTimeMilliseconds(),
-            Project = _options.Project ?? Environment.CurrentDirectory,
-            Model = message.ModelId ?? "",
-            Provider = message.ProviderId ?? "",
-            Usage = new HistoryUsage
-            {
-                PromptTokens = usage.TotalInput,
-                CompletionTokens = usage.Output,
-                TotalTokens = usage.Total,
-                CachedInputTokens = usage.CacheRead,
-                CacheWriteTokens = usage.CacheWrite,
-                ReasoningTokens = usage.Reasoning,
-                ContextTokens = steps.Count > 0 ? steps[^1].Tokens.Total : null,
-                Steps = steps.Count,
-            },
-            Duration = new HistoryDuration
-            {
-                ApiMs = Math.Round(Math.Max(0, apiTime.TotalMilliseconds)),
-                WallMs = Math.Round(Math.Max(0, (lastSeen - message.CreatedAt).TotalMilliseconds)),
-            },
-            Cost = new HistoryCost { Type = HistoryCost.Byok, UsdByok = message.Cost },
-            MessageCount = messageCount,
-            ToolCallCount = message.Parts.OfType<ToolPart>().Count(static t => t.StartedAt is not null),
-            ExitReason = ExitReason.Interrupted.Value,
+            ApiMs = Math.Round(Math.Max(0, apiTime.TotalMilliseconds)),
+            WallMs = Math.Round(Math.Max(0, (lastSeen - message.CreatedAt).TotalMilliseconds)),
         };
+        return HistoryEntry(
+            message.SessionId, message.ProviderId ?? "", message.ModelId ?? "", ExitReason.Interrupted,
+            SessionStats.HistoryUsageOf(message.Tokens, contextTokens, steps), duration, message.Cost, messageCount, toolCalls);
     }
 
     private static DateTimeOffset Max(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
