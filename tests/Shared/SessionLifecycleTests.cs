@@ -375,6 +375,8 @@ public abstract class SessionLifecycleTests
         yield return new TestCaseData(golden[..(golden.Length / 2)], "truncated").SetName("ImportAsync_Truncated_ThrowsInvalidDataAndWritesNothing");
         yield return new TestCaseData(golden.Replace("\"version\": 1", "\"version\": 2", StringComparison.Ordinal), "version 2, newer")
             .SetName("ImportAsync_NewerVersion_ThrowsInvalidDataAndWritesNothing");
+        yield return new TestCaseData(golden.Replace("\"version\": 1", "\"version\": \"1\"", StringComparison.Ordinal), "integer \"version\"")
+            .SetName("ImportAsync_VersionNotANumber_ThrowsInvalidDataAndWritesNothing");
         yield return new TestCaseData(golden.Replace("\"agentcore.session\"", "\"other.format\"", StringComparison.Ordinal), "\"format\"")
             .SetName("ImportAsync_OtherFormat_ThrowsInvalidDataAndWritesNothing");
         yield return new TestCaseData("[1, 2, 3]", "not an object").SetName("ImportAsync_NotAnObject_ThrowsInvalidDataAndWritesNothing");

@@ -371,8 +371,12 @@ internal sealed partial class SessionService
     /// <summary>Parses and checks a whole export; throws <see cref="InvalidDataException"/> naming what is wrong.</summary>
     internal static (SessionInfo Session, List<SessionMessage> Messages) ParseExport(byte[] content)
     {
-        // One forward pass first: well-formed JSON (not truncated) nested no deeper than the limit.
+        // One forward pass first: well-formed JSON (not truncated), nested no deeper than the limit, and the root's
+        // "format" and "version" (the last of each, as the serializer reads them), checked before the shape is.
         var reader = new Utf8JsonReader(content, new JsonReaderOptions { MaxDepth = SessionExportFormat.MaxDepth * 4 });
+        var root = JsonTokenType.None;
+        string? format = null;
+        int? version = null;
         try
         {
             while (reader.Read())
@@ -381,6 +385,24 @@ internal sealed partial class SessionService
                 {
                     throw Invalid($"it is nested deeper than {SessionExportFormat.MaxDepth} levels (SessionExportFormat.MaxDepth)");
                 }
+
+                if (root == JsonTokenType.None)
+                {
+                    root = reader.TokenType;
+                }
+                else if (reader is { CurrentDepth: 1, TokenType: JsonTokenType.PropertyName })
+                {
+                    if (reader.ValueTextEquals("format"u8))
+                    {
+                        reader.Read();
+                        format = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                    }
+                    else if (reader.ValueTextEquals("version"u8))
+                    {
+                        reader.Read();
+                        version = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int number) ? number : null;
+                    }
+                }
             }
         }
         catch (JsonException ex)
@@ -388,51 +410,36 @@ internal sealed partial class SessionService
             throw Invalid(JsonReason(ex), ex);
         }
 
-        JsonDocument document;
-        try
+        if (root != JsonTokenType.StartObject)
         {
-            document = JsonDocument.Parse(content, new JsonDocumentOptions { MaxDepth = SessionExportFormat.MaxDepth + 1 });
+            throw Invalid($"the document is a JSON {KindOf(root)}, not an object");
         }
-        catch (JsonException ex)
+
+        if (format != SessionExportFormat.Name)
         {
-            throw Invalid(JsonReason(ex), ex);
+            throw Invalid($"its \"format\" is not \"{SessionExportFormat.Name}\"");
+        }
+
+        if (version is not { } found)
+        {
+            throw Invalid("it has no integer \"version\"");
+        }
+
+        if (found != SessionExportFormat.Version)
+        {
+            throw Invalid(found > SessionExportFormat.Version
+                ? $"it is version {found}, newer than this AgentCore reads (version {SessionExportFormat.Version}); upgrade AgentCore to import it"
+                : $"version {found} is not a version of the format (this AgentCore reads version {SessionExportFormat.Version})");
         }
 
         SessionExportDocument export;
-        using (document)
+        try
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                throw Invalid($"the document is a JSON {root.ValueKind.ToString().ToLowerInvariant()}, not an object");
-            }
-
-            if (!root.TryGetProperty("format", out var format) || format.ValueKind != JsonValueKind.String
-                || format.GetString() != SessionExportFormat.Name)
-            {
-                throw Invalid($"its \"format\" is not \"{SessionExportFormat.Name}\"");
-            }
-
-            if (!root.TryGetProperty("version", out var version) || !version.TryGetInt32(out int number))
-            {
-                throw Invalid("it has no integer \"version\"");
-            }
-
-            if (number != SessionExportFormat.Version)
-            {
-                throw Invalid(number > SessionExportFormat.Version
-                    ? $"it is version {number}, newer than this AgentCore reads (version {SessionExportFormat.Version}); upgrade AgentCore to import it"
-                    : $"version {number} is not a version of the format (this AgentCore reads version {SessionExportFormat.Version})");
-            }
-
-            try
-            {
-                export = root.Deserialize(ExportReadInfo) ?? throw Invalid("the document is null");
-            }
-            catch (JsonException ex)
-            {
-                throw Invalid(JsonReason(ex), ex);
-            }
+            export = JsonSerializer.Deserialize(content, ExportReadInfo) ?? throw Invalid("the document is null");
+        }
+        catch (JsonException ex)
+        {
+            throw Invalid(JsonReason(ex), ex);
         }
 
         var session = export.Session ?? throw Invalid("it has no \"session\"");
@@ -490,6 +497,16 @@ internal sealed partial class SessionService
             }
         }
     }
+
+    private static string KindOf(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartArray => "array",
+        JsonTokenType.String => "string",
+        JsonTokenType.Number => "number",
+        JsonTokenType.True => "true",
+        JsonTokenType.False => "false",
+        _ => "null",
+    };
 
     private static InvalidDataException Invalid(string reason, Exception? inner = null) =>
         new($"The stream is not a valid AgentCore session export: {reason}. Nothing was imported.", inner);
