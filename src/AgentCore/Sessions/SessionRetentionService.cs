@@ -16,8 +16,9 @@ internal sealed partial class SessionRetentionService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // BackgroundService (Microsoft.Extensions.Hosting.Abstractions 10.0 and later) runs all of this on the thread pool:
+        // the first purge never holds up the host's start.
         var settings = options.Value;
-        await Task.Yield(); // never hold up the host's start
         while (!stoppingToken.IsCancellationRequested)
         {
             try
