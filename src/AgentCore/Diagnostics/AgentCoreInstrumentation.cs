@@ -246,7 +246,8 @@ internal sealed class AgentCoreInstrumentation : IDisposable
     private static string ProviderName(ResolvedModel model) =>
         model.ChatClient.GetService<ChatClientMetadata>()?.ProviderName is { Length: > 0 } name ? name : model.Info.ProviderId;
 
-    private static string ToolType(AIFunction? function) => function is McpToolFunction ? "extension" : "function";
+    // Through GetService: an MCP tool of a server with RequireApproval is wrapped in an ApprovalRequiredAIFunction.
+    private static string ToolType(AIFunction? function) => function?.GetService<McpToolFunction>() is not null ? "extension" : "function";
 
     private static string ErrorType(Exception? failure) =>
         failure switch

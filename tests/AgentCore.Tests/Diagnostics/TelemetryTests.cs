@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using AgentCore.Tests.Engine;
+using AgentCore.Tests.Tools.Mcp;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -337,6 +338,27 @@ public sealed class TelemetryTests
             .Where(p => TelemetryCapture.Tag(p, "gen_ai.tool.name") as string == "slow" && TelemetryCapture.Tag(p, "agentcore.tool.outcome") as string == "aborted")
             .Sum(p => p.GetSumLong()).Should().BeGreaterThanOrEqualTo(1);
         TelemetryCapture.Tag(telemetry.Points(AgentCoreTelemetry.TurnsInstrument, model).Should().ContainSingle().Subject, "agentcore.exit_reason").Should().Be("aborted");
+    }
+
+    [Test]
+    public async Task StartTool_McpToolRequiringApproval_ToolTypeIsExtension()
+    {
+        using var telemetry = new TelemetryCapture();
+        await using var server = new InProcessMcpServer().AddTextTool("delete", "gone");
+        await using var provider = McpTestHost.Build(
+            b => b.AddMcpServer("guarded", new McpServerConfig { Command = "in-process", RequireApproval = true }),
+            new TestTransportFactory().Map("guarded", server));
+        var tool = (await provider.GetRequiredService<IToolRegistry>().GetToolsAsync(McpTestHost.Context)).Should().ContainSingle().Subject;
+        tool.Should().BeOfType<ApprovalRequiredAIFunction>();
+        var part = new ToolPart { Id = "prt_1", CallId = "call_mcp", ToolName = tool.Name };
+
+        using (var activity = AgentCoreInstrumentation.StartTool(turn: null, "ses_mcp_tool_type", part, tool))
+        {
+            activity.Should().NotBeNull();
+        }
+
+        var span = telemetry.Spans().Should().ContainSingle(a => (string?)a.GetTagItem("gen_ai.tool.call.id") == "call_mcp").Subject;
+        span.GetTagItem("gen_ai.tool.type").Should().Be("extension");
     }
 
     [Test]

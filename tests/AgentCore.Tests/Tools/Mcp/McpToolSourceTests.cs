@@ -349,6 +349,24 @@ public sealed class McpToolSourceTests
     }
 
     [Test]
+    public async Task GetToolsAsync_ServerRequiresApproval_ItsToolsRequireApprovalAndStayMcpTools()
+    {
+        await using var guarded = new InProcessMcpServer().AddTextTool("delete", "gone");
+        await using var open = new InProcessMcpServer().AddTextTool("read", "text");
+        await using var provider = McpTestHost.Build(b => b
+            .AddMcpServer("guarded", new McpServerConfig { Command = "in-process", RequireApproval = true })
+            .AddMcpServer("open", Unused), new TestTransportFactory().Map("guarded", guarded).Map("open", open));
+
+        var tools = (await ToolsAsync(provider)).ToDictionary(t => t.Name);
+
+        tools.Keys.Should().BeEquivalentTo("guarded_delete", "open_read");
+        tools["guarded_delete"].Should().BeOfType<ApprovalRequiredAIFunction>();
+        tools["guarded_delete"].GetService<McpToolFunction>().Should().NotBeNull();
+        tools["open_read"].Should().BeOfType<McpToolFunction>();
+        tools["open_read"].GetService<ApprovalRequiredAIFunction>().Should().BeNull();
+    }
+
+    [Test]
     public async Task GetToolsAsync_OptionsBoundServer_ServedWithoutAddMcpServer()
     {
         await using var server = new InProcessMcpServer().AddTextTool("echo", "hi");
