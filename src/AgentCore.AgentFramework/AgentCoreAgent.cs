@@ -296,10 +296,12 @@ public sealed class AgentCoreAgent : AIAgent
             chatOptions = own.ChatOptions ?? chatOptions;
         }
 
+        // One copy per run: the run's ResponseFormat goes on it, and the turn shares neither the agent's options nor the caller's.
+        var requestOptions = chatOptions?.Clone();
         if (options?.ResponseFormat is { } format)
         {
-            chatOptions = chatOptions?.Clone() ?? new ChatOptions();
-            chatOptions.ResponseFormat = format;
+            requestOptions ??= new ChatOptions();
+            requestOptions.ResponseFormat = format;
         }
 
         var agentSession = session is null
@@ -311,7 +313,7 @@ public sealed class AgentCoreAgent : AIAgent
             SessionId = agentSession.SessionId,
             Contents = contents,
             Model = model,
-            Options = chatOptions?.Clone(),
+            Options = requestOptions,
         });
     }
 
