@@ -70,12 +70,7 @@ public static class AgentCoreServiceCollectionExtensions
     private static IAgentCoreBuilder AddAgentCoreServices(IServiceCollection services, OptionsBuilder<AgentCoreOptions> options)
     {
         // Defaults that depend on what was configured, applied after every Configure and binding, once.
-        if (!services.Any(static d => d.ServiceType == typeof(AgentCoreDefaultsMarker)))
-        {
-            services.AddSingleton<AgentCoreDefaultsMarker>();
-            options.PostConfigure<IServiceProvider>(static (o, sp) => ApplyDefaults(o, sp.GetService<IHostEnvironment>()));
-        }
-
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<AgentCoreOptions>, AgentCoreDefaults>());
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AgentCoreOptions>, AgentCoreOptionsValidator>());
 
@@ -117,8 +112,17 @@ public static class AgentCoreServiceCollectionExtensions
         }
     }
 
-    /// <summary>Marks a collection whose AgentCore defaults are registered, so a second <c>AddAgentCore</c> adds them once.</summary>
-    private sealed class AgentCoreDefaultsMarker;
+    /// <summary>Applies <see cref="ApplyDefaults"/> to the default options, after every Configure and binding (registered once, however often <c>AddAgentCore</c> is called).</summary>
+    private sealed class AgentCoreDefaults(IHostEnvironment? host = null) : IPostConfigureOptions<AgentCoreOptions>
+    {
+        public void PostConfigure(string? name, AgentCoreOptions options)
+        {
+            if (name == Options.DefaultName)
+            {
+                ApplyDefaults(options, host);
+            }
+        }
+    }
 
     /// <summary>
     /// The busy lock when none is registered: on the file store, a <see cref="FileSessionLockProvider"/> in
