@@ -162,10 +162,10 @@ internal static class ToolInvoker
                             texts.Add(t.Text);
                             break;
                         case DataContent d:
-                            (files ??= []).Add(new FilePart { Id = Identifier.Create(IdKind.Part, time), MediaType = d.MediaType, Name = d.Name, Data = d.Data.ToArray() });
+                            (files ??= []).Add(PromptConversion.ToFilePart(d, Identifier.Create(IdKind.Part, time)));
                             break;
                         case UriContent u:
-                            (files ??= []).Add(new FilePart { Id = Identifier.Create(IdKind.Part, time), MediaType = u.MediaType, Uri = u.Uri.ToString() });
+                            (files ??= []).Add(PromptConversion.ToFilePart(u, Identifier.Create(IdKind.Part, time)));
                             break;
                         default:
                             texts.Add(JsonSerializer.Serialize(content, AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(AIContent))));

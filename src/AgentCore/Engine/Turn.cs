@@ -277,15 +277,7 @@ internal sealed partial class Turn
                 case FunctionCallContent call:
                     step.ProducedOutput = true;
                     await FlushTextAsync().ConfigureAwait(false);
-                    var tool = new ToolPart
-                    {
-                        Id = NewPartId(),
-                        CallId = call.CallId,
-                        ToolName = call.Name,
-                        Arguments = call.Exception is null ? JsonSerializer.SerializeToElement(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions) : null,
-                        RawArguments = call.Exception is null ? null : call.RawRepresentation as string ?? call.Exception.Message,
-                        State = ToolState.Pending,
-                    };
+                    var tool = PromptConversion.ToToolPart(call, NewPartId());
                     _message.Parts.Add(tool);
                     step.Calls.Add((call, tool));
                     await SavePartAsync(tool).ConfigureAwait(false);
@@ -317,7 +309,7 @@ internal sealed partial class Turn
 
                 case DataContent data:
                     step.ProducedOutput = true;
-                    var file = new FilePart { Id = NewPartId(), MediaType = data.MediaType, Name = data.Name, Data = data.Data.ToArray() };
+                    var file = PromptConversion.ToFilePart(data, NewPartId());
                     _message.Parts.Add(file);
                     await SavePartAsync(file).ConfigureAwait(false);
                     break;
