@@ -16,7 +16,25 @@ internal static class ToolInvoker
     /// What a call returned; <paramref name="ErrorType"/> classifies a failure for telemetry (<c>error.type</c>),
     /// <paramref name="Metadata"/> is what the tool returned beside its result (see <see cref="ToolPart.Metadata"/>).
     /// </summary>
-    public sealed record Outcome(bool Succeeded, string Text, List<FilePart>? Attachments, string? ErrorType = null, Dictionary<string, JsonElement>? Metadata = null);
+    public sealed record Outcome(bool Succeeded, string Text, List<FilePart>? Attachments, string? ErrorType = null, Dictionary<string, JsonElement>? Metadata = null)
+    {
+        /// <summary>Records the outcome in the call's part: <see cref="ToolState.Completed"/> with the output, or <see cref="ToolState.Error"/> with the error.</summary>
+        public void ApplyTo(ToolPart part)
+        {
+            if (Succeeded)
+            {
+                part.State = ToolState.Completed;
+                part.Output = Text;
+                part.Attachments = Attachments;
+                part.Metadata = Metadata;
+            }
+            else
+            {
+                part.State = ToolState.Error;
+                part.Error = Text;
+            }
+        }
+    }
 
     public static async Task<Outcome> InvokeAsync(
         FunctionCallContent call,

@@ -341,18 +341,7 @@ internal sealed partial class Turn
         Interlocked.Increment(ref _toolCalls);
         part.StartedAt ??= _time.GetUtcNow();
         part.EndedAt = _time.GetUtcNow();
-        if (outcome.Succeeded)
-        {
-            part.State = ToolState.Completed;
-            part.Output = outcome.Text;
-            part.Attachments = outcome.Attachments;
-        }
-        else
-        {
-            part.State = ToolState.Error;
-            part.Error = outcome.Text;
-        }
-
+        outcome.ApplyTo(part);
         _step!.ResultsStreamed = true;
         LogToolResultStreamed(SessionId, part.ToolName, part.CallId);
         await SavePartAsync(part).ConfigureAwait(false);
@@ -503,17 +492,9 @@ internal sealed partial class Turn
         CountToolOutcome(outcome.Succeeded);
 
         part.EndedAt = _time.GetUtcNow();
-        if (outcome.Succeeded)
+        outcome.ApplyTo(part);
+        if (!outcome.Succeeded)
         {
-            part.State = ToolState.Completed;
-            part.Output = outcome.Text;
-            part.Attachments = outcome.Attachments;
-            part.Metadata = outcome.Metadata;
-        }
-        else
-        {
-            part.State = ToolState.Error;
-            part.Error = outcome.Text;
             LogToolFailed(SessionId, part.ToolName, part.CallId);
         }
 
