@@ -76,11 +76,7 @@ internal sealed partial class Turn
             }
 
             string why = string.Create(CultureInfo.InvariantCulture, $"not run: the model called {part.ToolName} with the same arguments {_repeats} times in a row");
-            part.State = ToolState.Error;
-            part.Error = why;
-            part.EndedAt = _time.GetUtcNow();
-            await SavePartAsync(part).ConfigureAwait(false);
-            Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(part)));
+            await FailToolAsync(_message, part, why).ConfigureAwait(false);
             _doomLoop = true;
             _limitError ??= new MessageError(MessageErrorKind.DoomLoop, "The turn stopped: the model " + why["not run: the model ".Length..] + ".");
         }

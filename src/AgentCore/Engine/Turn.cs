@@ -504,6 +504,16 @@ internal sealed partial class Turn
         Emit(new ToolCallUpdated(SessionId, owner.Id, Snapshot(part)));
     }
 
+    /// <summary>Ends a call that does not run (or was cut off) with <paramref name="error"/>, stored in <paramref name="owner"/>, the message holding it.</summary>
+    private async ValueTask FailToolAsync(SessionMessage owner, ToolPart part, string error)
+    {
+        part.State = ToolState.Error;
+        part.Error = error;
+        part.EndedAt = _time.GetUtcNow();
+        await SavePartAsync(owner, part).ConfigureAwait(false);
+        Emit(new ToolCallUpdated(SessionId, owner.Id, Snapshot(part)));
+    }
+
     /// <summary>
     /// Closes the assistant message on every path — partial text kept, usage so far recorded, open tool calls
     /// closed — then updates the session's totals and the history. Failures here are logged; a failure to
