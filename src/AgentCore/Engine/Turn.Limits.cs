@@ -75,10 +75,10 @@ internal sealed partial class Turn
                 continue;
             }
 
-            string why = string.Create(CultureInfo.InvariantCulture, $"not run: the model called {part.ToolName} with the same arguments {_repeats} times in a row");
-            await FailToolAsync(_message, part, why).ConfigureAwait(false);
+            string repeated = string.Create(CultureInfo.InvariantCulture, $"the model called {part.ToolName} with the same arguments {_repeats} times in a row");
+            await FailToolAsync(_message, part, "not run: " + repeated).ConfigureAwait(false);
             _doomLoop = true;
-            _limitError ??= new MessageError(MessageErrorKind.DoomLoop, "The turn stopped: the model " + why["not run: the model ".Length..] + ".");
+            _limitError ??= new MessageError(MessageErrorKind.DoomLoop, "The turn stopped: " + repeated + ".");
         }
 
         return allowed;
