@@ -30,7 +30,7 @@ internal sealed partial class Turn
     private static readonly ConditionalWeakTable<AIFunction, AIFunctionDeclaration> Declarations = new();
 
     /// <summary>The finish reason of a step the turn's abort cut off.</summary>
-    internal const string AbortedFinishReason = "aborted";
+    private const string AbortedFinishReason = "aborted";
 
     private readonly SessionService _service;
     private readonly TurnSetup _setup;
