@@ -818,8 +818,8 @@ internal sealed partial class Turn
 /// <param name="History">The session's messages before the turn (open ones closed by crash recovery).</param>
 /// <param name="SystemPrompt">The system prompt's sections.</param>
 /// <param name="Options">The caller's chat options, if any.</param>
-/// <param name="Budget">The request's budgets, overriding the options' ones.</param>
 /// <param name="Approvals">The calls waiting for approval the turn resolves first: answered by the request, or rejected because the user moved on.</param>
+/// <param name="Budget">The request's budgets, overriding the options' ones.</param>
 internal sealed record TurnSetup(
     SessionInfo Session,
     ResolvedModel Model,
