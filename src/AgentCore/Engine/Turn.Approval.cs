@@ -103,8 +103,7 @@ internal sealed partial class Turn
                 part.Approval = new ToolApprovalDecision { Approved = true, Reason = response.Reason, AnsweredAt = now };
                 if (tools is null)
                 {
-                    var context = new ToolContext(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId);
-                    tools = ToolsByName(await _service.Tools.GetToolsAsync(context, token).ConfigureAwait(false));
+                    tools = ToolsByName(await RegistryToolsAsync(token).ConfigureAwait(false));
                 }
 
                 var call = new FunctionCallContent(part.CallId, part.ToolName, PromptConversion.ArgumentsOf(part));

@@ -204,8 +204,7 @@ internal sealed partial class Turn
         _message.Parts.Add(start);
         await SavePartAsync(start).ConfigureAwait(false);
 
-        var context = new ToolContext(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId);
-        var tools = lastStep ? [] : await _service.Tools.GetToolsAsync(context, token).ConfigureAwait(false);
+        var tools = lastStep ? [] : await RegistryToolsAsync(token).ConfigureAwait(false);
         var options = ChatOptionsFor(tools);
         var prompt = BuildPrompt();
 
@@ -250,6 +249,10 @@ internal sealed partial class Turn
         // A call the pipeline already answered (its result streamed, or marked informational) is never run again.
         return [.. _step.Calls.Where(static c => c.Part.State == ToolState.Pending)];
     }
+
+    /// <summary>The registry's tools for this session and model.</summary>
+    private ValueTask<IReadOnlyList<AIFunction>> RegistryToolsAsync(CancellationToken token) =>
+        _service.Tools.GetToolsAsync(new ToolContext(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId), token);
 
     /// <summary>Turns one streamed update into parts and events.</summary>
     private async ValueTask ApplyAsync(ChatResponseUpdate update)
