@@ -16,7 +16,25 @@ internal static class ToolInvoker
     /// What a call returned; <paramref name="ErrorType"/> classifies a failure for telemetry (<c>error.type</c>),
     /// <paramref name="Metadata"/> is what the tool returned beside its result (see <see cref="ToolPart.Metadata"/>).
     /// </summary>
-    public sealed record Outcome(bool Succeeded, string Text, List<FilePart>? Attachments, string? ErrorType = null, Dictionary<string, JsonElement>? Metadata = null);
+    public sealed record Outcome(bool Succeeded, string Text, List<FilePart>? Attachments, string? ErrorType = null, Dictionary<string, JsonElement>? Metadata = null)
+    {
+        /// <summary>Records the outcome in the call's part: <see cref="ToolState.Completed"/> with the output, or <see cref="ToolState.Error"/> with the error.</summary>
+        public void ApplyTo(ToolPart part)
+        {
+            if (Succeeded)
+            {
+                part.State = ToolState.Completed;
+                part.Output = Text;
+                part.Attachments = Attachments;
+                part.Metadata = Metadata;
+            }
+            else
+            {
+                part.State = ToolState.Error;
+                part.Error = Text;
+            }
+        }
+    }
 
     public static async Task<Outcome> InvokeAsync(
         FunctionCallContent call,
@@ -162,10 +180,10 @@ internal static class ToolInvoker
                             texts.Add(t.Text);
                             break;
                         case DataContent d:
-                            (files ??= []).Add(new FilePart { Id = Identifier.Create(IdKind.Part, time), MediaType = d.MediaType, Name = d.Name, Data = d.Data.ToArray() });
+                            (files ??= []).Add(PromptConversion.ToFilePart(d, Identifier.Create(IdKind.Part, time)));
                             break;
                         case UriContent u:
-                            (files ??= []).Add(new FilePart { Id = Identifier.Create(IdKind.Part, time), MediaType = u.MediaType, Uri = u.Uri.ToString() });
+                            (files ??= []).Add(PromptConversion.ToFilePart(u, Identifier.Create(IdKind.Part, time)));
                             break;
                         default:
                             texts.Add(JsonSerializer.Serialize(content, AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(AIContent))));

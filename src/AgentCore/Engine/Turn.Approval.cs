@@ -103,8 +103,7 @@ internal sealed partial class Turn
                 part.Approval = new ToolApprovalDecision { Approved = true, Reason = response.Reason, AnsweredAt = now };
                 if (tools is null)
                 {
-                    var context = new ToolContext(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId);
-                    tools = ToolsByName(await _service.Tools.GetToolsAsync(context, token).ConfigureAwait(false));
+                    tools = ToolsByName(await RegistryToolsAsync(token).ConfigureAwait(false));
                 }
 
                 var call = new FunctionCallContent(part.CallId, part.ToolName, PromptConversion.ArgumentsOf(part));
@@ -115,25 +114,17 @@ internal sealed partial class Turn
                 catch (Exception) when (token.IsCancellationRequested)
                 {
                     // The owner is a completed message the turn's finish does not revisit: close the call here.
-                    part.State = ToolState.Error;
-                    part.Error = "aborted";
-                    part.EndedAt = _time.GetUtcNow();
-                    await SavePartAsync(owner, part).ConfigureAwait(false);
-                    Emit(new ToolCallUpdated(SessionId, owner.Id, Snapshot(part)));
+                    await FailToolAsync(owner, part, "aborted").ConfigureAwait(false);
                     throw;
                 }
             }
             else
             {
                 part.Approval = response is null ? null : new ToolApprovalDecision { Approved = false, Reason = response.Reason, AnsweredAt = now };
-                part.State = ToolState.Error;
-                part.Error = response is null
-                    ? ToolApproval.MovedOn
-                    : "not run: the user rejected this call" + (string.IsNullOrWhiteSpace(response.Reason) ? "." : ": " + response.Reason);
                 part.StartedAt ??= now;
-                part.EndedAt = now;
-                await SavePartAsync(owner, part).ConfigureAwait(false);
-                Emit(new ToolCallUpdated(SessionId, owner.Id, Snapshot(part)));
+                await FailToolAsync(owner, part, response is null
+                    ? ToolApproval.MovedOn
+                    : "not run: the user rejected this call" + (string.IsNullOrWhiteSpace(response.Reason) ? "." : ": " + response.Reason)).ConfigureAwait(false);
             }
         }
     }

@@ -75,14 +75,10 @@ internal sealed partial class Turn
                 continue;
             }
 
-            string why = string.Create(CultureInfo.InvariantCulture, $"not run: the model called {part.ToolName} with the same arguments {_repeats} times in a row");
-            part.State = ToolState.Error;
-            part.Error = why;
-            part.EndedAt = _time.GetUtcNow();
-            await SavePartAsync(part).ConfigureAwait(false);
-            Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(part)));
+            string repeated = string.Create(CultureInfo.InvariantCulture, $"the model called {part.ToolName} with the same arguments {_repeats} times in a row");
+            await FailToolAsync(_message, part, "not run: " + repeated).ConfigureAwait(false);
             _doomLoop = true;
-            _limitError ??= new MessageError(MessageErrorKind.DoomLoop, "The turn stopped: the model " + why["not run: the model ".Length..] + ".");
+            _limitError ??= new MessageError(MessageErrorKind.DoomLoop, "The turn stopped: " + repeated + ".");
         }
 
         return allowed;
@@ -131,31 +127,27 @@ internal sealed partial class Turn
     /// </summary>
     private async Task<T> WithAbortGraceAsync<T>(Task<T> work, CancellationToken token)
     {
-        if (work.IsCompleted || !token.CanBeCanceled)
+        try
         {
-            return await work.ConfigureAwait(false);
+            return await work.WaitAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Aborted (or the tool stopped for it): the grace period below returns or rethrows what the tool did, if it has.
+            // (ToolInvoker turns any failure of a cancelled tool into an OperationCanceledException, so a TimeoutException
+            // below is the grace period's own.)
         }
 
-        var aborted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using (token.Register(static state => ((TaskCompletionSource)state!).TrySetResult(), aborted))
+        try
         {
-            if (await Task.WhenAny(work, aborted.Task).ConfigureAwait(false) == work)
-            {
-                return await work.ConfigureAwait(false);
-            }
+            return await work.WaitAsync(_options.AbortGracePeriod, _time, CancellationToken.None).ConfigureAwait(false);
         }
-
-        using var graceOver = new CancellationTokenSource();
-        var grace = Task.Delay(_options.AbortGracePeriod, _time, graceOver.Token);
-        if (await Task.WhenAny(work, grace).ConfigureAwait(false) == work)
+        catch (TimeoutException)
         {
-            await graceOver.CancelAsync().ConfigureAwait(false);
-            return await work.ConfigureAwait(false);
+            LogToolIgnoredAbort(SessionId, _options.AbortGracePeriod);
+            _ = work.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw new OperationCanceledException("The tool did not stop within the abort grace period; its result is discarded.", null, token);
         }
-
-        LogToolIgnoredAbort(SessionId, _options.AbortGracePeriod);
-        _ = work.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        throw new OperationCanceledException("The tool did not stop within the abort grace period; its result is discarded.", null, token);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: a budget is spent; the turn stops")]

@@ -30,7 +30,7 @@ internal sealed partial class Turn
     private static readonly ConditionalWeakTable<AIFunction, AIFunctionDeclaration> Declarations = new();
 
     /// <summary>The finish reason of a step the turn's abort cut off.</summary>
-    internal const string AbortedFinishReason = "aborted";
+    private const string AbortedFinishReason = "aborted";
 
     private readonly SessionService _service;
     private readonly TurnSetup _setup;
@@ -204,8 +204,7 @@ internal sealed partial class Turn
         _message.Parts.Add(start);
         await SavePartAsync(start).ConfigureAwait(false);
 
-        var context = new ToolContext(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId);
-        var tools = lastStep ? [] : await _service.Tools.GetToolsAsync(context, token).ConfigureAwait(false);
+        var tools = lastStep ? [] : await RegistryToolsAsync(token).ConfigureAwait(false);
         var options = ChatOptionsFor(tools);
         var prompt = BuildPrompt();
 
@@ -251,6 +250,10 @@ internal sealed partial class Turn
         return [.. _step.Calls.Where(static c => c.Part.State == ToolState.Pending)];
     }
 
+    /// <summary>The registry's tools for this session and model.</summary>
+    private ValueTask<IReadOnlyList<AIFunction>> RegistryToolsAsync(CancellationToken token) =>
+        _service.Tools.GetToolsAsync(new ToolContext(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId), token);
+
     /// <summary>Turns one streamed update into parts and events.</summary>
     private async ValueTask ApplyAsync(ChatResponseUpdate update)
     {
@@ -277,15 +280,7 @@ internal sealed partial class Turn
                 case FunctionCallContent call:
                     step.ProducedOutput = true;
                     await FlushTextAsync().ConfigureAwait(false);
-                    var tool = new ToolPart
-                    {
-                        Id = NewPartId(),
-                        CallId = call.CallId,
-                        ToolName = call.Name,
-                        Arguments = call.Exception is null ? JsonSerializer.SerializeToElement(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions) : null,
-                        RawArguments = call.Exception is null ? null : call.RawRepresentation as string ?? call.Exception.Message,
-                        State = ToolState.Pending,
-                    };
+                    var tool = PromptConversion.ToToolPart(call, NewPartId());
                     _message.Parts.Add(tool);
                     step.Calls.Add((call, tool));
                     await SavePartAsync(tool).ConfigureAwait(false);
@@ -317,7 +312,7 @@ internal sealed partial class Turn
 
                 case DataContent data:
                     step.ProducedOutput = true;
-                    var file = new FilePart { Id = NewPartId(), MediaType = data.MediaType, Name = data.Name, Data = data.Data.ToArray() };
+                    var file = PromptConversion.ToFilePart(data, NewPartId());
                     _message.Parts.Add(file);
                     await SavePartAsync(file).ConfigureAwait(false);
                     break;
@@ -349,18 +344,7 @@ internal sealed partial class Turn
         Interlocked.Increment(ref _toolCalls);
         part.StartedAt ??= _time.GetUtcNow();
         part.EndedAt = _time.GetUtcNow();
-        if (outcome.Succeeded)
-        {
-            part.State = ToolState.Completed;
-            part.Output = outcome.Text;
-            part.Attachments = outcome.Attachments;
-        }
-        else
-        {
-            part.State = ToolState.Error;
-            part.Error = outcome.Text;
-        }
-
+        outcome.ApplyTo(part);
         _step!.ResultsStreamed = true;
         LogToolResultStreamed(SessionId, part.ToolName, part.CallId);
         await SavePartAsync(part).ConfigureAwait(false);
@@ -511,22 +495,24 @@ internal sealed partial class Turn
         CountToolOutcome(outcome.Succeeded);
 
         part.EndedAt = _time.GetUtcNow();
-        if (outcome.Succeeded)
+        outcome.ApplyTo(part);
+        if (!outcome.Succeeded)
         {
-            part.State = ToolState.Completed;
-            part.Output = outcome.Text;
-            part.Attachments = outcome.Attachments;
-            part.Metadata = outcome.Metadata;
-        }
-        else
-        {
-            part.State = ToolState.Error;
-            part.Error = outcome.Text;
             LogToolFailed(SessionId, part.ToolName, part.CallId);
         }
 
         _service.Telemetry.EndTool(activity, part, outcome.ErrorType, part.Error, _options.EnableSensitiveTelemetryData);
 
+        await SavePartAsync(owner, part).ConfigureAwait(false);
+        Emit(new ToolCallUpdated(SessionId, owner.Id, Snapshot(part)));
+    }
+
+    /// <summary>Ends a call that does not run (or was cut off) with <paramref name="error"/>, stored in <paramref name="owner"/>, the message holding it.</summary>
+    private async ValueTask FailToolAsync(SessionMessage owner, ToolPart part, string error)
+    {
+        part.State = ToolState.Error;
+        part.Error = error;
+        part.EndedAt = _time.GetUtcNow();
         await SavePartAsync(owner, part).ConfigureAwait(false);
         Emit(new ToolCallUpdated(SessionId, owner.Id, Snapshot(part)));
     }
@@ -835,8 +821,8 @@ internal sealed partial class Turn
 /// <param name="History">The session's messages before the turn (open ones closed by crash recovery).</param>
 /// <param name="SystemPrompt">The system prompt's sections.</param>
 /// <param name="Options">The caller's chat options, if any.</param>
-/// <param name="Budget">The request's budgets, overriding the options' ones.</param>
 /// <param name="Approvals">The calls waiting for approval the turn resolves first: answered by the request, or rejected because the user moved on.</param>
+/// <param name="Budget">The request's budgets, overriding the options' ones.</param>
 internal sealed record TurnSetup(
     SessionInfo Session,
     ResolvedModel Model,

@@ -127,10 +127,10 @@ internal static class PromptConversion
 
                     break;
                 case DataContent data:
-                    parts.Add(new FilePart { Id = Identifier.Create(IdKind.Part, time), MediaType = data.MediaType, Name = data.Name, Data = data.Data.ToArray() });
+                    parts.Add(ToFilePart(data, Identifier.Create(IdKind.Part, time)));
                     break;
                 case UriContent uri:
-                    parts.Add(new FilePart { Id = Identifier.Create(IdKind.Part, time), MediaType = uri.MediaType, Uri = uri.Uri.ToString() });
+                    parts.Add(ToFilePart(uri, Identifier.Create(IdKind.Part, time)));
                     break;
                 case null:
                     break;
@@ -141,6 +141,30 @@ internal static class PromptConversion
 
         return parts;
     }
+
+    /// <summary>The part an inline file is stored as.</summary>
+    internal static FilePart ToFilePart(DataContent data, string id) =>
+        new() { Id = id, MediaType = data.MediaType, Name = data.Name, Data = data.Data.ToArray() };
+
+    /// <summary>The part a file by reference is stored as.</summary>
+    internal static FilePart ToFilePart(UriContent uri, string id) =>
+        new() { Id = id, MediaType = uri.MediaType, Uri = uri.Uri.ToString() };
+
+    /// <summary>
+    /// The part a requested call is stored as, <see cref="ToolState.Pending"/>: its arguments as JSON, or, when they could
+    /// not be parsed, the raw text the model sent (or the parse error).
+    /// </summary>
+    internal static ToolPart ToToolPart(FunctionCallContent call, string id) => new()
+    {
+        Id = id,
+        CallId = call.CallId,
+        ToolName = call.Name,
+        Arguments = call.Exception is null
+            ? JsonSerializer.SerializeToElement(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, object?>)))
+            : null,
+        RawArguments = call.Exception is null ? null : call.RawRepresentation as string ?? call.Exception.Message,
+        State = ToolState.Pending,
+    };
 
     /// <summary>
     /// Throws when <paramref name="text"/> holds a high surrogate not followed by a low one, or a low surrogate not preceded

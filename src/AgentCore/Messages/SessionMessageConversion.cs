@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Extensions.AI;
 
 namespace AgentCore;
@@ -144,17 +143,7 @@ public static class SessionMessageConversion
             switch (content)
             {
                 case FunctionCallContent call:
-                    assistant.Parts.Add(new ToolPart
-                    {
-                        Id = Identifier.Create(IdKind.Part, time),
-                        CallId = call.CallId,
-                        ToolName = call.Name,
-                        Arguments = call.Exception is null
-                            ? JsonSerializer.SerializeToElement(call.Arguments ?? new Dictionary<string, object?>(), AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(IDictionary<string, object?>)))
-                            : null,
-                        RawArguments = call.Exception is null ? null : call.RawRepresentation as string ?? call.Exception.Message,
-                        State = ToolState.Pending,
-                    });
+                    assistant.Parts.Add(PromptConversion.ToToolPart(call, Identifier.Create(IdKind.Part, time)));
                     break;
                 case FunctionResultContent functionResult:
                     var tool = assistant.Parts.OfType<ToolPart>().LastOrDefault(p => p.CallId == functionResult.CallId);
@@ -206,8 +195,8 @@ public static class SessionMessageConversion
     {
         TextContent { Text.Length: > 0 } text => new TextPart { Id = Identifier.Create(IdKind.Part, time), Text = text.Text },
         TextReasoningContent { Text.Length: > 0 } reasoning => new ReasoningPart { Id = Identifier.Create(IdKind.Part, time), Text = reasoning.Text },
-        DataContent data => new FilePart { Id = Identifier.Create(IdKind.Part, time), MediaType = data.MediaType, Name = data.Name, Data = data.Data.ToArray() },
-        UriContent uri => new FilePart { Id = Identifier.Create(IdKind.Part, time), MediaType = uri.MediaType, Uri = uri.Uri.ToString() },
+        DataContent data => PromptConversion.ToFilePart(data, Identifier.Create(IdKind.Part, time)),
+        UriContent uri => PromptConversion.ToFilePart(uri, Identifier.Create(IdKind.Part, time)),
         _ => null,
     };
 }
