@@ -67,7 +67,8 @@ internal static partial class TitleGenerator
             await service.ChangeSessionAsync(sessionId, s =>
             {
                 var named = title is not null && s.HasDefaultTitle ? s with { Title = title } : s;
-                return usage == default ? named : named with { Tokens = named.Tokens + usage, Cost = named.Cost + cost };
+                // Usage of no message: recorded in the checkpoint too, so a later recount (a revert, a lost checkpoint message) keeps it.
+                return usage == default ? named : SessionTotals.AddOutsideMessages(named, usage, cost);
             }, CancellationToken.None).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -42,6 +42,29 @@ public sealed class ExactAccountingTests(bool inMemory)
     }
 
     [Test]
+    public async Task RevertAsync_ThenUnrevert_TitleCallStaysInTheTotals()
+    {
+        // Reverting to the user message recounts the totals from the messages kept: the title's usage, which belongs
+        // to no message, must survive that recount and the unrevert.
+        var titles = new ScriptedChatClient().Enqueue(r => r.Text("A title").Usage(1_000, 100));
+        await using var h = new EngineHarness(
+            o => { o.GenerateTitles = true; o.TitleModel = "titles/namer"; },
+            b => b.AddChatClient("titles", titles, [new ModelInfo("titles", "namer", 8_000, 1_000, new ModelPricing(2m, 10m))]),
+            inMemory);
+        h.Client.EnqueueText("Reply.", input: 10_000, output: 1_000);   // $0.045; the title $0.003
+        var session = await h.Sessions.CreateAsync();
+        await h.Sessions.ChatAsync(new ChatRequest { SessionId = session.Id, Text = "hello" });
+        await ((SessionService)h.Services.GetRequiredService<ISessionService>()).BackgroundIdle().WaitAsync(HangGuard);
+        var user = (await h.Sessions.GetMessagesAsync(session.Id)).First(m => m.Role == ChatRole.User);
+
+        var reverted = await h.Sessions.RevertAsync(session.Id, user.Id);
+        var unreverted = await h.Sessions.UnrevertAsync(session.Id);
+
+        (reverted.Cost, reverted.Tokens.Input, reverted.Tokens.Output).Should().Be((0.003m, 1_000L, 100L));
+        (unreverted.Cost, unreverted.Tokens.Input, unreverted.Tokens.Output).Should().Be((0.048m, 11_000L, 1_100L));
+    }
+
+    [Test]
     public async Task Abort_MidStep_StepFinishReasonIsAborted()
     {
         await using var h = new EngineHarness(inMemory: inMemory);
