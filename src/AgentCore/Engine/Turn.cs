@@ -95,7 +95,7 @@ internal sealed partial class Turn
         Exception? failure = null;
         try
         {
-            await _service.RecordHistoryAsync(HistoryEntry(end: false)).ConfigureAwait(false);
+            await _service.RecordHistoryAsync(HistoryEntry(exitReason: null)).ConfigureAwait(false);
             if (_options.GenerateTitles && _history.Count == 0 && _setup.Session.HasDefaultTitle)
             {
                 _service.StartTitleGeneration(SessionId, _setup.Model, _setup.UserParts);
@@ -564,7 +564,7 @@ internal sealed partial class Turn
 
         // The history's end entry before the totals: should the process die in between, the next load finds the reply
         // missing from the totals, finds this entry, and adds the reply to the totals without a second entry.
-        await _service.RecordHistoryAsync(HistoryEntry(end: true, exitReason)).ConfigureAwait(false);
+        await _service.RecordHistoryAsync(HistoryEntry(exitReason)).ConfigureAwait(false);
         try
         {
             // The totals and their checkpoint in one session write: this turn's messages (a summary included) are added.
@@ -585,21 +585,12 @@ internal sealed partial class Turn
         return (exitReason, failure);
     }
 
-    private SessionHistoryEntry HistoryEntry(bool end, ExitReason? exitReason = null) => new()
-    {
-        AgentId = _options.AgentId,
-        SessionId = SessionId,
-        Timestamp = _time.GetUtcNow().ToUnixTimeMilliseconds(),
-        Project = _options.Project ?? Environment.CurrentDirectory,
-        Model = _setup.Model.Info.ModelId,
-        Provider = _setup.Model.Info.ProviderId,
-        Usage = end ? _stats.ToHistoryUsage() : new HistoryUsage(),
-        Duration = end ? _stats.ToHistoryDuration() : new HistoryDuration(),
-        Cost = new HistoryCost { Type = HistoryCost.Byok, UsdByok = end ? _message.Cost : 0m },
-        MessageCount = end ? _history.Count + (_setup.UserParts.Count > 0 ? 2 : 1) : null,
-        ToolCallCount = end ? _toolCalls : null,
-        ExitReason = exitReason?.Value,
-    };
+    /// <summary>The turn's start entry (<paramref name="exitReason"/> null) or its end entry.</summary>
+    private SessionHistoryEntry HistoryEntry(ExitReason? exitReason) => exitReason is { } end
+        ? _service.HistoryEntry(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId, end,
+            _stats.ToHistoryUsage(), _stats.ToHistoryDuration(), _message.Cost,
+            messageCount: _history.Count + (_setup.UserParts.Count > 0 ? 2 : 1), toolCallCount: _toolCalls)
+        : _service.HistoryEntry(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId);
 
     private ChatOptions ChatOptionsFor(IReadOnlyList<AIFunction> tools)
     {
