@@ -30,39 +30,6 @@ internal static class ToolApproval
         select (message, part);
 
     /// <summary>
-    /// Closes approved calls a dead process left running. An approved call runs in the message that asked for it, which
-    /// is complete already, so the recovery of open messages does not see it: it is closed here, as that recovery closes
-    /// calls, so the next prompt answers it. Returns the messages it changed (to save). Call with the session's lock held.
-    /// </summary>
-    public static List<SessionMessage> CloseInterruptedApprovedCalls(IEnumerable<SessionMessage> messages, DateTimeOffset now)
-    {
-        var changed = new List<SessionMessage>();
-        foreach (var message in messages)
-        {
-            if (message.CompletedAt is null)
-            {
-                continue;
-            }
-
-            bool any = false;
-            foreach (var part in message.Parts.OfType<ToolPart>().Where(static t => t.Approval is not null && t.State is ToolState.Pending or ToolState.Running))
-            {
-                part.State = ToolState.Error;
-                part.Error = "interrupted: the process running this tool stopped before it returned";
-                part.EndedAt = now;
-                any = true;
-            }
-
-            if (any)
-            {
-                changed.Add(message);
-            }
-        }
-
-        return changed;
-    }
-
-    /// <summary>
     /// The call inside an approval request a <c>FunctionInvokingChatClient</c> in the provider's pipeline streamed (it
     /// turns a call of an <see cref="ApprovalRequiredAIFunction"/> into one): AgentCore asks for approval itself, so the
     /// call is handled as the model made it. Any other content is returned as it is.

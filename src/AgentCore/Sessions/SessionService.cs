@@ -398,11 +398,6 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     {
         var model = await ResolveModelAsync(request.Model, cancellationToken).ConfigureAwait(false);
         var (session, messages) = await LoadForTurnAsync(lease, cancellationToken).ConfigureAwait(false);
-        foreach (var changed in ToolApproval.CloseInterruptedApprovedCalls(messages, _time.GetUtcNow()))
-        {
-            await Store.SaveMessageAsync(changed, CancellationToken.None).ConfigureAwait(false);
-        }
-
         var approvals = ToolApproval.Match(session.Id, messages, answers, nameof(request));
         var context = new SystemPromptContext(session, model.Info);
         var sections = new List<string>(_systemPrompt.Count);
@@ -563,17 +558,36 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         for (int i = 0; i < messages.Count; i++)
         {
             var message = messages[i];
-            if (message.Role != ChatRole.Assistant || message.CompletedAt is not null)
+            if (message.Role != ChatRole.Assistant)
             {
                 continue;
             }
 
+            // With the lock held no turn runs: the calls still pending or running are dead — every one of an open
+            // message, and in a completed message those an approval answer had started (it runs them in the message
+            // that asked). A completed message's other parts are left as they are.
+            bool open = message.CompletedAt is null;
             var now = _time.GetUtcNow();
-            foreach (var tool in message.Parts.OfType<ToolPart>().Where(static t => t.State is ToolState.Pending or ToolState.Running))
+            bool closedAny = false;
+            foreach (var tool in message.Parts.OfType<ToolPart>())
             {
-                tool.State = ToolState.Error;
-                tool.Error = "interrupted: the process running this tool stopped before it returned";
-                tool.EndedAt = now;
+                if (tool.State is ToolState.Pending or ToolState.Running && (open || tool.Approval is not null))
+                {
+                    tool.State = ToolState.Error;
+                    tool.Error = "interrupted: the process running this tool stopped before it returned";
+                    tool.EndedAt = now;
+                    closedAny = true;
+                }
+            }
+
+            if (!open)
+            {
+                if (closedAny)
+                {
+                    await Store.SaveMessageAsync(message, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                continue;
             }
 
             message.Error = new MessageError(MessageErrorKind.Interrupted, "The turn was interrupted: the process running it stopped.");
