@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
-using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
@@ -689,8 +688,7 @@ internal sealed partial class Turn
 
     private string NewPartId() => Identifier.Create(IdKind.Part, _time);
 
-    private static SessionMessage Snapshot(SessionMessage message) =>
-        JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(message, AgentCoreJsonContext.Default.SessionMessage), AgentCoreJsonContext.Default.SessionMessage)!;
+    private static SessionMessage Snapshot(SessionMessage message) => message.DeepCopy();
 
     private static ToolPart Snapshot(ToolPart part) => new()
     {

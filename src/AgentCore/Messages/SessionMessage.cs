@@ -62,6 +62,12 @@ public sealed class SessionMessage
     /// <summary>The text of every <see cref="TextPart"/>, joined.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public string Text => string.Concat(Parts.OfType<TextPart>().Select(static p => p.Text));
+
+    /// <summary>A deep copy (parts included), made through the message's JSON form.</summary>
+    internal SessionMessage DeepCopy() =>
+        System.Text.Json.JsonSerializer.Deserialize(
+            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(this, AgentCoreJsonContext.Default.SessionMessage),
+            AgentCoreJsonContext.Default.SessionMessage)!;
 }
 
 /// <summary>The kinds of <see cref="MessageError"/>.</summary>

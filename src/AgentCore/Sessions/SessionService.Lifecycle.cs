@@ -279,8 +279,7 @@ internal sealed partial class SessionService
         var copies = new List<SessionMessage>();
         foreach (var message in messages)
         {
-            byte[] json = JsonSerializer.SerializeToUtf8Bytes(message, AgentCoreJsonContext.Default.SessionMessage);
-            var copy = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionMessage)!;
+            var copy = message.DeepCopy();
             copy.Id = Identifier.Create(IdKind.Message, _time);
             copy.SessionId = sessionId;
             foreach (var part in copy.Parts)
