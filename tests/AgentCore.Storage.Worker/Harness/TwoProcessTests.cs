@@ -7,10 +7,10 @@ namespace AgentCore.Storage.Worker;
 /// <summary>
 /// Two real processes (<c>AgentCore.Storage.Worker</c>) on one data folder or database: writing through the store at once, holding and
 /// aborting the session lock, and chatting through the whole engine — the busy lock, the abort and crash recovery across
-/// processes, and no lost writes. A store's test project derives a fixture naming the backend; the tests synchronize only
+/// processes, no lost writes, and tool approval asked in one process and answered in another (TwoProcessApprovalTests.cs). A store's test project derives a fixture naming the backend; the tests synchronize only
 /// through the workers' stdin and stdout lines and their exits.
 /// </summary>
-public abstract class TwoProcessTests
+public abstract partial class TwoProcessTests
 {
     private const int Turns = 25;
 
@@ -358,11 +358,13 @@ public abstract class TwoProcessTests
         }
     }
 
-    private async Task<WorkerProcess> StartAsync(string sessionId, bool pausing = false)
+    private Task<WorkerProcess> StartAsync(string sessionId, bool pausing = false) =>
+        pausing ? StartAsync("chat", sessionId, "pausing") : StartAsync("chat", sessionId);
+
+    /// <summary>Starts the worker's <paramref name="command"/> on the session and waits until it says it is ready.</summary>
+    private async Task<WorkerProcess> StartAsync(string command, string sessionId, params string[] options)
     {
-        var worker = pausing
-            ? WorkerProcess.Start("chat", Backend, Target, sessionId, DataDirectory, "pausing")
-            : WorkerProcess.Start("chat", Backend, Target, sessionId, DataDirectory);
+        var worker = WorkerProcess.Start([command, Backend, Target, sessionId, DataDirectory, .. options]);
         (await worker.ReadLineAsync()).Should().Be("ready", worker.Errors);
         return worker;
     }
