@@ -8,24 +8,8 @@ namespace AgentCore.Samples.Web.Tests;
 
 /// <summary><c>POST /api/sessions/{id}/chat</c>: a turn's events as Server-Sent Events, in order, ending with <c>turn-completed</c>.</summary>
 [TestFixture]
-public sealed class ChatStreamTests
+public sealed class ChatStreamTests() : SampleServerFixture(TimeSpan.Zero)
 {
-    private SampleServer _server = null!;
-
-    private HttpClient Client => _server.Client;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _server = await SampleServer.StartAsync(wordDelay: TimeSpan.Zero);
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-
     [Test]
     public async Task Chat_Text_StreamsUserMessageDeltasStepAndTurnCompletedInOrder()
     {
@@ -126,8 +110,8 @@ public sealed class ChatStreamTests
         var events = await Client.ChatAsync(session.Id(), $"my {marker} stays private");
 
         events[^1].Name.Should().Be("turn-completed");
-        await _server.WaitForOutputAsync($"Session {session.Id()}: turn ended (completed)", TimeSpan.FromSeconds(30));
-        _server.Output.Should().NotContain(marker);
+        await Server.WaitForOutputAsync($"Session {session.Id()}: turn ended (completed)", TimeSpan.FromSeconds(30));
+        Server.Output.Should().NotContain(marker);
     }
 
     private static string TextOf(JsonElement message) => string.Concat(

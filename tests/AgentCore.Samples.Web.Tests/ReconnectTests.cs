@@ -9,29 +9,13 @@ namespace AgentCore.Samples.Web.Tests;
 
 /// <summary>
 /// Event ids and <c>GET /api/sessions/{id}/events</c>: a client that loses its connection mid-reply reconnects with
-/// <c>Last-Event-ID</c> and gets the rest of the reply, nothing twice.
+/// <c>Last-Event-ID</c> and gets the rest of the reply, nothing twice. The demo model's words come a few milliseconds
+/// apart, so the reconnects usually land mid-reply; the assertions hold either way, because the events of a turn that
+/// just ended are replayed too.
 /// </summary>
 [TestFixture]
-public sealed class ReconnectTests
+public sealed class ReconnectTests() : SampleServerFixture(TimeSpan.FromMilliseconds(15))
 {
-    private SampleServer _server = null!;
-
-    private HttpClient Client => _server.Client;
-
-    // Words a few milliseconds apart, so the reconnects usually land mid-reply; the assertions hold either way, because
-    // the events of a turn that just ended are replayed too.
-    [OneTimeSetUp]
-    public async Task StartAsync() => _server = await SampleServer.StartAsync(wordDelay: TimeSpan.FromMilliseconds(15));
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-
     [Test]
     public async Task Chat_Stream_EventIdsAreStrictlyIncreasingSequences()
     {
