@@ -338,25 +338,17 @@ public abstract partial class TwoProcessTests
         ends[^2].Cost.UsdByok.Should().Be(killed.Cost, "the killed turn's end entry carries its cost so far");
     }
 
-    private async Task<string> CreateSessionAsync()
+    private Task<string> CreateSessionAsync() => WithStoreAsync(async store =>
     {
-        var store = OpenStore();
-        try
+        var now = DateTimeOffset.UtcNow;
+        var session = new SessionInfo
         {
-            var now = DateTimeOffset.UtcNow;
-            var session = new SessionInfo
-            {
-                Id = AgentCoreIds.NewSessionId(), Title = "two processes", CreatedAt = now, UpdatedAt = now,
-                TotalsCheckpoint = SessionTotalsCheckpoint.Empty,
-            };
-            await store.SaveSessionAsync(session);
-            return session.Id;
-        }
-        finally
-        {
-            await DisposeAsync(store);
-        }
-    }
+            Id = AgentCoreIds.NewSessionId(), Title = "two processes", CreatedAt = now, UpdatedAt = now,
+            TotalsCheckpoint = SessionTotalsCheckpoint.Empty,
+        };
+        await store.SaveSessionAsync(session);
+        return session.Id;
+    });
 
     private Task<WorkerProcess> StartAsync(string sessionId, bool pausing = false) =>
         pausing ? StartAsync("chat", sessionId, "pausing") : StartAsync("chat", sessionId);
@@ -378,25 +370,17 @@ public abstract partial class TwoProcessTests
         }
     }
 
-    private async Task<SessionInfo> SessionAsync(string sessionId)
-    {
-        var store = OpenStore();
-        try
-        {
-            return (await store.GetSessionAsync(sessionId))!;
-        }
-        finally
-        {
-            await DisposeAsync(store);
-        }
-    }
+    private Task<SessionInfo> SessionAsync(string sessionId) => WithStoreAsync(async store => (await store.GetSessionAsync(sessionId))!);
 
-    private async Task<IReadOnlyList<SessionMessage>> MessagesAsync(string sessionId)
+    private Task<IReadOnlyList<SessionMessage>> MessagesAsync(string sessionId) => WithStoreAsync(async store => await store.GetMessagesAsync(sessionId));
+
+    /// <summary>Opens a store on <see cref="Target"/> for <paramref name="use"/> and disposes it after.</summary>
+    private async Task<T> WithStoreAsync<T>(Func<ISessionStore, Task<T>> use)
     {
         var store = OpenStore();
         try
         {
-            return await store.GetMessagesAsync(sessionId);
+            return await use(store);
         }
         finally
         {
