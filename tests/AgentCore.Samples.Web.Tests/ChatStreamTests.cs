@@ -45,7 +45,7 @@ public sealed class ChatStreamTests() : SampleServerFixture(TimeSpan.Zero)
         message.GetProperty("role").GetString().Should().Be("assistant");
         message.GetProperty("completedAt").GetDateTimeOffset().Should().BeOnOrAfter(message.GetProperty("createdAt").GetDateTimeOffset());
         message.TryGetProperty("error", out _).Should().BeFalse();
-        TextOf(message).Should().Be(expected);
+        SampleApi.TextOf(message).Should().Be(expected);
 
         var step = events.Single(e => e.Name == "step-finished").Data;
         step.GetProperty("step").GetInt32().Should().Be(1);
@@ -93,8 +93,8 @@ public sealed class ChatStreamTests() : SampleServerFixture(TimeSpan.Zero)
 
         var messages = (await Client.GetFromJsonAsync<JsonElement[]>($"api/sessions/{session.Id()}/messages"))!;
         messages.Select(m => m.GetProperty("role").GetString()).Should().Equal("user", "assistant");
-        TextOf(messages[0]).Should().Be("remember this");
-        TextOf(messages[1]).Should().Be(SampleApi.DemoReply("remember this"));
+        SampleApi.TextOf(messages[0]).Should().Be("remember this");
+        SampleApi.TextOf(messages[1]).Should().Be(SampleApi.DemoReply("remember this"));
         decimal cost = events[^1].Data.GetProperty("message").GetProperty("cost").GetDecimal();
         var stored = await Client.GetFromJsonAsync<JsonElement>($"api/sessions/{session.Id()}");
         stored.GetProperty("cost").GetDecimal().Should().Be(cost);
@@ -113,9 +113,4 @@ public sealed class ChatStreamTests() : SampleServerFixture(TimeSpan.Zero)
         await Server.WaitForOutputAsync($"Session {session.Id()}: turn ended (completed)", TimeSpan.FromSeconds(30));
         Server.Output.Should().NotContain(marker);
     }
-
-    private static string TextOf(JsonElement message) => string.Concat(
-        message.GetProperty("parts").EnumerateArray()
-            .Where(p => p.GetProperty("type").GetString() == "text")
-            .Select(p => p.GetProperty("text").GetString()));
 }

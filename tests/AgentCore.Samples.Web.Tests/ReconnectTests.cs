@@ -76,7 +76,7 @@ public sealed class ReconnectTests() : SampleServerFixture(TimeSpan.FromMillisec
         string text = string.Concat(streamed.Take(resumedAt).Concat(followed)
             .Where(e => e.Name == "text-delta").Select(e => e.Data.GetProperty("text").GetString()));
         var messages = (await Client.GetFromJsonAsync<JsonElement[]>($"api/sessions/{session.Id()}/messages"))!;
-        text.Should().Be(TextOf(messages[^1])).And.Be(SampleApi.DemoReply("tell me something long"));
+        text.Should().Be(SampleApi.TextOf(messages[^1])).And.Be(SampleApi.DemoReply("tell me something long"));
     }
 
     [Test]
@@ -96,9 +96,4 @@ public sealed class ReconnectTests() : SampleServerFixture(TimeSpan.FromMillisec
 
         response.StatusCode.Should().Be(HttpStatusCode.NotFound);
     }
-
-    private static string TextOf(JsonElement message) => string.Concat(
-        message.GetProperty("parts").EnumerateArray()
-            .Where(p => p.GetProperty("type").GetString() == "text")
-            .Select(p => p.GetProperty("text").GetString()));
 }

@@ -60,8 +60,7 @@ public sealed class WebPageTests() : PageFixture(TimeSpan.FromMilliseconds(30))
         var events = await Server.Client.ChatAsync(session.Id(), "What time is it?");
         events[^1].Name.Should().Be("turn-completed");
         var messages = await Server.Client.GetFromJsonAsync<JsonElement[]>($"api/sessions/{session.Id()}/messages");
-        string storedReply = string.Concat(messages![1].GetProperty("parts").EnumerateArray()
-            .Where(p => p.GetProperty("type").GetString() == "text").Select(p => p.GetProperty("text").GetString()));
+        string storedReply = SampleApi.TextOf(messages![1]);
 
         await OpenPageAsync();
         await Page.Locator($"#sessions li[data-session-id=\"{session.Id()}\"]").ClickAsync();
