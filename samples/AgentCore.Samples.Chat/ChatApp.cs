@@ -203,7 +203,7 @@ internal sealed partial class ChatApp : IAsyncDisposable
                 _out.WriteLine(answer);
             }
 
-            answer = answer?.Trim().ToLowerInvariant();
+            answer = answer.Trim().ToLowerInvariant();
             if (answer is "a" or "always")
             {
                 await _sessions.AlwaysAllowToolAsync(sessionId, toolName);

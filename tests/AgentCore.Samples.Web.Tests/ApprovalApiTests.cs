@@ -11,24 +11,8 @@ namespace AgentCore.Samples.Web.Tests;
 /// the page's Approve and Deny buttons answer it through this API.
 /// </summary>
 [TestFixture]
-public sealed class ApprovalApiTests
+public sealed class ApprovalApiTests() : SampleServerFixture(TimeSpan.Zero)
 {
-    private SampleServer _server = null!;
-
-    private HttpClient Client => _server.Client;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _server = await SampleServer.StartAsync(wordDelay: TimeSpan.Zero);
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-
     [Test]
     public async Task Chat_MentionsANote_TurnStopsAwaitingApprovalAndTheCallIsListed()
     {

@@ -11,24 +11,8 @@ namespace AgentCore.Samples.Web.Tests;
 /// ten minutes between words, so a turn runs (holding the session's lock) from its first word until it is aborted.
 /// </summary>
 [TestFixture]
-public sealed class BusyTurnTests
+public sealed class BusyTurnTests() : SampleServerFixture(TimeSpan.FromMinutes(10))
 {
-    private SampleServer _server = null!;
-
-    private HttpClient Client => _server.Client;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _server = await SampleServer.StartAsync(wordDelay: TimeSpan.FromMinutes(10));
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-
     [Test]
     public async Task ChatAndDelete_WhileTurnRuns_Return409ThenAbortEndsTheTurn()
     {
@@ -74,7 +58,7 @@ public sealed class BusyTurnTests
 
         // Disposing the response closed the connection: the server aborts the turn, completes its message, and logs
         // the end of the turn once its lock is released.
-        await _server.WaitForOutputAsync($"Session {session.Id()}: turn ended (", TimeSpan.FromSeconds(30));
+        await Server.WaitForOutputAsync($"Session {session.Id()}: turn ended (", TimeSpan.FromSeconds(30));
         var messages = await Client.GetFromJsonAsync<JsonElement[]>($"api/sessions/{session.Id()}/messages");
         messages![^1].GetProperty("error").GetProperty("kind").GetString().Should().Be("aborted");
         using var delete = await Client.DeleteAsync($"api/sessions/{session.Id()}");

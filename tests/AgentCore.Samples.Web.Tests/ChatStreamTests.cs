@@ -8,24 +8,8 @@ namespace AgentCore.Samples.Web.Tests;
 
 /// <summary><c>POST /api/sessions/{id}/chat</c>: a turn's events as Server-Sent Events, in order, ending with <c>turn-completed</c>.</summary>
 [TestFixture]
-public sealed class ChatStreamTests
+public sealed class ChatStreamTests() : SampleServerFixture(TimeSpan.Zero)
 {
-    private SampleServer _server = null!;
-
-    private HttpClient Client => _server.Client;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _server = await SampleServer.StartAsync(wordDelay: TimeSpan.Zero);
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-
     [Test]
     public async Task Chat_Text_StreamsUserMessageDeltasStepAndTurnCompletedInOrder()
     {
@@ -61,7 +45,7 @@ public sealed class ChatStreamTests
         message.GetProperty("role").GetString().Should().Be("assistant");
         message.GetProperty("completedAt").GetDateTimeOffset().Should().BeOnOrAfter(message.GetProperty("createdAt").GetDateTimeOffset());
         message.TryGetProperty("error", out _).Should().BeFalse();
-        TextOf(message).Should().Be(expected);
+        SampleApi.TextOf(message).Should().Be(expected);
 
         var step = events.Single(e => e.Name == "step-finished").Data;
         step.GetProperty("step").GetInt32().Should().Be(1);
@@ -109,8 +93,8 @@ public sealed class ChatStreamTests
 
         var messages = (await Client.GetFromJsonAsync<JsonElement[]>($"api/sessions/{session.Id()}/messages"))!;
         messages.Select(m => m.GetProperty("role").GetString()).Should().Equal("user", "assistant");
-        TextOf(messages[0]).Should().Be("remember this");
-        TextOf(messages[1]).Should().Be(SampleApi.DemoReply("remember this"));
+        SampleApi.TextOf(messages[0]).Should().Be("remember this");
+        SampleApi.TextOf(messages[1]).Should().Be(SampleApi.DemoReply("remember this"));
         decimal cost = events[^1].Data.GetProperty("message").GetProperty("cost").GetDecimal();
         var stored = await Client.GetFromJsonAsync<JsonElement>($"api/sessions/{session.Id()}");
         stored.GetProperty("cost").GetDecimal().Should().Be(cost);
@@ -126,12 +110,7 @@ public sealed class ChatStreamTests
         var events = await Client.ChatAsync(session.Id(), $"my {marker} stays private");
 
         events[^1].Name.Should().Be("turn-completed");
-        await _server.WaitForOutputAsync($"Session {session.Id()}: turn ended (completed)", TimeSpan.FromSeconds(30));
-        _server.Output.Should().NotContain(marker);
+        await Server.WaitForOutputAsync($"Session {session.Id()}: turn ended (completed)", TimeSpan.FromSeconds(30));
+        Server.Output.Should().NotContain(marker);
     }
-
-    private static string TextOf(JsonElement message) => string.Concat(
-        message.GetProperty("parts").EnumerateArray()
-            .Where(p => p.GetProperty("type").GetString() == "text")
-            .Select(p => p.GetProperty("text").GetString()));
 }

@@ -9,29 +9,13 @@ namespace AgentCore.Samples.Web.Tests;
 
 /// <summary>
 /// Event ids and <c>GET /api/sessions/{id}/events</c>: a client that loses its connection mid-reply reconnects with
-/// <c>Last-Event-ID</c> and gets the rest of the reply, nothing twice.
+/// <c>Last-Event-ID</c> and gets the rest of the reply, nothing twice. The demo model's words come a few milliseconds
+/// apart, so the reconnects usually land mid-reply; the assertions hold either way, because the events of a turn that
+/// just ended are replayed too.
 /// </summary>
 [TestFixture]
-public sealed class ReconnectTests
+public sealed class ReconnectTests() : SampleServerFixture(TimeSpan.FromMilliseconds(15))
 {
-    private SampleServer _server = null!;
-
-    private HttpClient Client => _server.Client;
-
-    // Words a few milliseconds apart, so the reconnects usually land mid-reply; the assertions hold either way, because
-    // the events of a turn that just ended are replayed too.
-    [OneTimeSetUp]
-    public async Task StartAsync() => _server = await SampleServer.StartAsync(wordDelay: TimeSpan.FromMilliseconds(15));
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-
     [Test]
     public async Task Chat_Stream_EventIdsAreStrictlyIncreasingSequences()
     {
@@ -92,7 +76,7 @@ public sealed class ReconnectTests
         string text = string.Concat(streamed.Take(resumedAt).Concat(followed)
             .Where(e => e.Name == "text-delta").Select(e => e.Data.GetProperty("text").GetString()));
         var messages = (await Client.GetFromJsonAsync<JsonElement[]>($"api/sessions/{session.Id()}/messages"))!;
-        text.Should().Be(TextOf(messages[^1])).And.Be(SampleApi.DemoReply("tell me something long"));
+        text.Should().Be(SampleApi.TextOf(messages[^1])).And.Be(SampleApi.DemoReply("tell me something long"));
     }
 
     [Test]
@@ -112,9 +96,4 @@ public sealed class ReconnectTests
 
         response.StatusCode.Should().Be(HttpStatusCode.NotFound);
     }
-
-    private static string TextOf(JsonElement message) => string.Concat(
-        message.GetProperty("parts").EnumerateArray()
-            .Where(p => p.GetProperty("type").GetString() == "text")
-            .Select(p => p.GetProperty("text").GetString()));
 }

@@ -68,5 +68,11 @@ internal static class SampleApi
         return client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     }
 
+    /// <summary>The text of a stored message as the API returns it: its text parts, joined.</summary>
+    public static string TextOf(JsonElement message) => string.Concat(
+        message.GetProperty("parts").EnumerateArray()
+            .Where(p => p.GetProperty("type").GetString() == "text")
+            .Select(p => p.GetProperty("text").GetString()));
+
     public static string Id(this JsonElement session) => session.GetProperty("id").GetString()!;
 }

@@ -8,24 +8,8 @@ namespace AgentCore.Samples.Web.Tests;
 
 /// <summary>Sessions CRUD over HTTP, and AgentCore's exceptions as problem details (404, 400).</summary>
 [TestFixture]
-public sealed class SessionsApiTests
+public sealed class SessionsApiTests() : SampleServerFixture(TimeSpan.Zero)
 {
-    private SampleServer _server = null!;
-
-    private HttpClient Client => _server.Client;
-
-    [OneTimeSetUp]
-    public async Task StartAsync() => _server = await SampleServer.StartAsync(wordDelay: TimeSpan.Zero);
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-    }
-
     [Test]
     public async Task Create_NoBody_Returns201WithDefaultTitleAndLocation()
     {

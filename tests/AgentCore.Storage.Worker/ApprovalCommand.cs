@@ -30,24 +30,13 @@ internal static class ApprovalCommand
 
             return next;
         });
-        var model = new ModelInfo("scripted", "model", contextWindow: 100_000, maxOutputTokens: 4_000, new ModelPricing(1m, 2m, 0m, 0m));
         var services = new ServiceCollection();
-        var builder = services.AddAgentCore(o =>
-        {
-            o.DataDirectory = dataDirectory;
-            o.DefaultModel = model.Reference;
-            o.GenerateTitles = false;
-            o.IncludeContextFiles = false;
-        });
-        builder.AddChatClient(model.ProviderId, client, [model]);
+        var builder = WorkerAgentCore.Add(services, backend, target, dataDirectory, client);
         builder.AddTool(new ApprovalRequiredAIFunction(AIFunctionFactory.Create((string path) =>
         {
             Console.WriteLine($"tool ran {path}");
             return $"deleted {path}";
         }, "delete_file")));
-        _ = backend == "sqlite"
-            ? builder.UseSqlite(target, o => o.AbortPollInterval = TimeSpan.FromMilliseconds(20))
-            : builder.UsePostgreSql(target);
         await using var provider = services.BuildServiceProvider();
         var sessions = provider.GetRequiredService<ISessionService>();
 
@@ -62,14 +51,14 @@ internal static class ApprovalCommand
                 {
                     case "ask":
                         next = new ScriptedResponse().ToolCall($"call_{argument}", "delete_file", new { path = argument }).Usage(10, 5);
-                        var asked = await TurnAsync(sessions, new ChatRequest { SessionId = sessionId, Text = $"delete {argument}" });
+                        var asked = await WorkerAgentCore.TurnAsync(sessions, new ChatRequest { SessionId = sessionId, Text = $"delete {argument}" });
                         var pending = await sessions.GetPendingApprovalsAsync(sessionId);
                         Console.WriteLine($"completed {asked.ExitReason} pending {string.Join(",", pending.Select(static p => p.RequestId))}");
                         break;
                     case "approve" or "reject":
                         next = new ScriptedResponse().Text("finished").Usage(20, 2);
                         var requests = await sessions.GetPendingApprovalsAsync(sessionId);
-                        var answered = await TurnAsync(sessions, new ChatRequest
+                        var answered = await WorkerAgentCore.TurnAsync(sessions, new ChatRequest
                         {
                             SessionId = sessionId,
                             Contents = [.. requests.Select(r => (AIContent)r.CreateResponse(words[0] == "approve", argument))],
@@ -90,16 +79,5 @@ internal static class ApprovalCommand
         }
 
         return 0;
-    }
-
-    private static async Task<TurnCompleted> TurnAsync(ISessionService sessions, ChatRequest request)
-    {
-        TurnCompleted? completed = null;
-        await foreach (var sessionEvent in sessions.ChatStreamingAsync(request))
-        {
-            completed = sessionEvent as TurnCompleted ?? completed;
-        }
-
-        return completed!;
     }
 }

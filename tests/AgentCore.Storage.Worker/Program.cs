@@ -9,8 +9,8 @@
 //     builds AgentCore on the store (the default file store and lock, or UseSqlite / UsePostgreSql with their session
 //     lock) and a scripted model, prints "ready", then runs the commands it reads (see ChatAsync below) and reports on
 //     stdout. With "pausing", the store and the history are wrapped so that "crash" can stop a turn between their writes.
-//   approval <sqlite|postgres> <database path | connection string> <session id> <data directory>
-//     AgentCore on UseSqlite / UsePostgreSql with a tool that needs approval: asks for it, or answers what waits (see ApprovalCommand.cs).
+//   approval <file|sqlite|postgres> <target> <session id> <data directory>
+//     AgentCore on the store, as for chat, with a tool that needs approval: asks for it, or answers what waits (see ApprovalCommand.cs).
 // Every line is flushed at once; the test reads them instead of sleeping.
 using AgentCore;
 using AgentCore.Storage.Worker;
@@ -21,7 +21,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 if (args.Length < 4)
 {
-    Console.Error.WriteLine("usage: lock|write|chat file|sqlite|postgres <target> <session id> [count writer | data directory [pausing]]");
+    Console.Error.WriteLine("usage: lock|write|chat|approval file|sqlite|postgres <target> <session id> [count writer | data directory [pausing]]");
     return 2;
 }
 
@@ -36,7 +36,7 @@ switch (command)
     case "chat":
         return await ChatAsync(args[4], args.Length > 5 && args[5] == "pausing");
     case "approval":
-        return await AgentCore.Storage.Worker.ApprovalCommand.RunAsync(backend, target, sessionId, args[4]);
+        return await ApprovalCommand.RunAsync(backend, target, sessionId, args[4]);
     default:
         Console.Error.WriteLine($"unknown command {command}");
         return 2;
@@ -145,17 +145,9 @@ async Task<int> ChatAsync(string dataDirectory, bool pausing)
 {
     ScriptedResponse next = new();
     var client = new ScriptedChatClient(_ => next);
-    var model = new ModelInfo("scripted", "model", contextWindow: 100_000, maxOutputTokens: 4_000, new ModelPricing(1m, 2m, 0m, 0m));
     var never = new TaskCompletionSource().Task;
     var services = new ServiceCollection();
-    var builder = services.AddAgentCore(o =>
-    {
-        o.DataDirectory = dataDirectory;
-        o.DefaultModel = model.Reference;
-        o.GenerateTitles = false;
-        o.IncludeContextFiles = false;
-    });
-    builder.AddChatClient(model.ProviderId, client, [model]);
+    var builder = WorkerAgentCore.Add(services, backend, target, dataDirectory, client);
     builder.AddTool(AIFunctionFactory.Create(() => "noted", "note", "Notes something."));
     builder.AddTool(AIFunctionFactory.Create(
         async (CancellationToken token) =>
@@ -165,23 +157,10 @@ async Task<int> ChatAsync(string dataDirectory, bool pausing)
             return "never";
         },
         "block", "Never returns."));
-    switch (backend)
+    if (pausing && backend == "file")
     {
-        case "file":
-            // The defaults: the file store in the data directory and its cross-process lock.
-            if (pausing)
-            {
-                // Wrapped, the store is no longer the file store the default lock is chosen for: name the same lock.
-                builder.Services.AddSingleton<ISessionLockProvider>(new FileSessionLockProvider(Path.Combine(dataDirectory, "locks")));
-            }
-
-            break;
-        case "sqlite":
-            builder.UseSqlite(target, o => o.AbortPollInterval = TimeSpan.FromMilliseconds(20));
-            break;
-        default:
-            builder.UsePostgreSql(target);
-            break;
+        // Wrapped, the store is no longer the file store the default lock is chosen for: name the same lock.
+        builder.Services.AddSingleton<ISessionLockProvider>(new FileSessionLockProvider(Path.Combine(dataDirectory, "locks")));
     }
 
     if (pausing)
@@ -287,15 +266,8 @@ async Task<int> ChatAsync(string dataDirectory, bool pausing)
     {
         try
         {
-            TurnCompleted? completed = null;
-            await foreach (var sessionEvent in sessions.ChatStreamingAsync(new ChatRequest { SessionId = sessionId, Text = "go" }))
-            {
-                completed = sessionEvent as TurnCompleted ?? completed;
-            }
-
-            // Reported once the stream has ended: TurnCompleted is its last event, but the session's lock is released as the
-            // stream ends, after it.
-            Console.WriteLine($"completed {completed!.ExitReason} {completed.Message.Error?.Kind.ToString() ?? "none"} {completed.Message.Text}");
+            var completed = await WorkerAgentCore.TurnAsync(sessions, new ChatRequest { SessionId = sessionId, Text = "go" });
+            Console.WriteLine($"completed {completed.ExitReason} {completed.Message.Error?.Kind.ToString() ?? "none"} {completed.Message.Text}");
         }
         catch (SessionBusyException)
         {

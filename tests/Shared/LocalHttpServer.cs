@@ -21,6 +21,7 @@ internal sealed class LocalHttpServer : IAsyncDisposable
     private readonly ConcurrentQueue<Request> _requests = new();
     private readonly Channel<Request> _arrivals = Channel.CreateUnbounded<Request>();
     private readonly TimeProvider _clock;
+    private Func<HttpContext, Task>? _otherwise;
 
     private LocalHttpServer(TimeProvider clock)
     {
@@ -61,6 +62,13 @@ internal sealed class LocalHttpServer : IAsyncDisposable
     public LocalHttpServer Enqueue(Func<HttpContext, Task> reply)
     {
         _replies.Enqueue(reply);
+        return this;
+    }
+
+    /// <summary>The reply to every request when none is queued (without it such a request gets a 500 naming it).</summary>
+    public LocalHttpServer Otherwise(Func<HttpContext, Task> reply)
+    {
+        _otherwise = reply;
         return this;
     }
 
@@ -111,7 +119,7 @@ internal sealed class LocalHttpServer : IAsyncDisposable
         var request = new Request(context.Request.Path.Value ?? "", await reader.ReadToEndAsync(), _clock.GetUtcNow());
         _requests.Enqueue(request);
         _arrivals.Writer.TryWrite(request);
-        if (_replies.TryDequeue(out var reply))
+        if (_replies.TryDequeue(out var reply) || (reply = _otherwise) is not null)
         {
             await reply(context);
         }

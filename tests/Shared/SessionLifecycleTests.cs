@@ -49,11 +49,8 @@ public abstract class SessionLifecycleTests
     public async Task ForkAsync_AtMessage_CopiesThatPrefixWithNewIdsAndRecomputedTotals()
     {
         var h = NewHarness();
-        var source = await h.Sessions.CreateAsync(new CreateSessionRequest { Title = "Plan", Metadata = new Dictionary<string, string> { ["owner"] = "ada" } });
-        await h.TurnAsync(source.Id, "one", "first answer", 100, 10);
-        await h.TurnAsync(source.Id, "two", "second answer", 200, 20);
+        var (source, original) = await h.TwoTurnSessionAsync(new CreateSessionRequest { Title = "Plan", Metadata = new Dictionary<string, string> { ["owner"] = "ada" } });
         var before = await h.Sessions.GetAsync(source.Id);
-        var original = await h.Sessions.GetMessagesAsync(source.Id);
         h.Time.Advance(TimeSpan.FromMinutes(5));
 
         var fork = await h.Sessions.ForkAsync(source.Id, original[1].Id);
@@ -185,10 +182,7 @@ public abstract class SessionLifecycleTests
     public async Task RevertAsync_ToEarlierMessage_HidesTheRestAndTotalsFollow()
     {
         var h = NewHarness();
-        var session = await h.Sessions.CreateAsync();
-        await h.TurnAsync(session.Id, "one", "first answer", 100, 10);
-        await h.TurnAsync(session.Id, "two", "second answer", 200, 20);
-        var all = await h.Sessions.GetMessagesAsync(session.Id);
+        var (session, all) = await h.TwoTurnSessionAsync();
 
         var reverted = await h.Sessions.RevertAsync(session.Id, all[1].Id);
 
@@ -206,10 +200,7 @@ public abstract class SessionLifecycleTests
     public async Task UnrevertAsync_AfterRevert_RestoresMessagesAndTotals()
     {
         var h = NewHarness();
-        var session = await h.Sessions.CreateAsync();
-        await h.TurnAsync(session.Id, "one", "first answer", 100, 10);
-        await h.TurnAsync(session.Id, "two", "second answer", 200, 20);
-        var all = await h.Sessions.GetMessagesAsync(session.Id);
+        var (session, all) = await h.TwoTurnSessionAsync();
         var full = await h.Sessions.GetAsync(session.Id);
         await h.Sessions.RevertAsync(session.Id, all[0].Id);
 
@@ -226,10 +217,7 @@ public abstract class SessionLifecycleTests
     public async Task RevertAsync_ThenTurn_DeletesRevertedMessagesAndThePromptSkipsThem()
     {
         var h = NewHarness();
-        var session = await h.Sessions.CreateAsync();
-        await h.TurnAsync(session.Id, "one", "first answer", 100, 10);
-        await h.TurnAsync(session.Id, "two", "second answer", 200, 20);
-        var all = await h.Sessions.GetMessagesAsync(session.Id);
+        var (session, all) = await h.TwoTurnSessionAsync();
         await h.Sessions.RevertAsync(session.Id, all[1].Id);
 
         await h.TurnAsync(session.Id, "two again", "another second answer", 300, 30);
@@ -352,10 +340,7 @@ public abstract class SessionLifecycleTests
     public async Task ImportAsync_RevertedSession_KeepsTheRevertPoint()
     {
         var h = NewHarness();
-        var session = await h.Sessions.CreateAsync();
-        await h.TurnAsync(session.Id, "one", "first answer", 100, 10);
-        await h.TurnAsync(session.Id, "two", "second answer", 200, 20);
-        var all = await h.Sessions.GetMessagesAsync(session.Id);
+        var (session, all) = await h.TwoTurnSessionAsync();
         var reverted = await h.Sessions.RevertAsync(session.Id, all[1].Id);
         byte[] exported = await h.ExportAsync(session.Id);
         var to = NewHarness();
@@ -628,6 +613,18 @@ internal sealed class LifecycleHarness : IAsyncDisposable
         Client.EnqueueText(answer, input, output);
         await Sessions.ChatAsync(new ChatRequest { SessionId = sessionId, Text = text });
         Time.Advance(TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>
+    /// A new session with two turns — "one" answered "first answer" (100 input, 10 output tokens), then "two" answered
+    /// "second answer" (200, 20) — and its four messages.
+    /// </summary>
+    public async Task<(SessionInfo Session, IReadOnlyList<SessionMessage> Messages)> TwoTurnSessionAsync(CreateSessionRequest? request = null)
+    {
+        var session = await Sessions.CreateAsync(request);
+        await TurnAsync(session.Id, "one", "first answer", 100, 10);
+        await TurnAsync(session.Id, "two", "second answer", 200, 20);
+        return (session, await Sessions.GetMessagesAsync(session.Id));
     }
 
     public async Task<byte[]> ExportAsync(string sessionId)

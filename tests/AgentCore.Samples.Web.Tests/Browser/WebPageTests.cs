@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -6,91 +5,17 @@ using System.Text.RegularExpressions;
 using FluentAssertions;
 using Microsoft.Playwright;
 using NUnit.Framework;
-using NUnit.Framework.Interfaces;
 using static Microsoft.Playwright.Assertions;
 
 namespace AgentCore.Samples.Web.Tests.Browser;
 
 /// <summary>
-/// The sample's page in a real headless Chromium, driven by Playwright: a person creates a session, types a message
-/// and watches the reply stream in. Every wait is for what the page shows (Playwright's auto-waiting locators and
-/// <c>Expect</c>), never for a time. Skipped only where Chromium is not installed.
-/// Screenshots go to artifacts/screenshots for people to look at.
+/// The sample's page in a real headless Chromium, driven by Playwright (see <see cref="PageFixture"/>): a person creates
+/// a session, types a message and watches the reply stream in. Screenshots go to artifacts/screenshots for people to look at.
 /// </summary>
 [TestFixture]
-public sealed class WebPageTests
+public sealed class WebPageTests() : PageFixture(TimeSpan.FromMilliseconds(30))
 {
-    private static readonly TimeSpan PageWait = TimeSpan.FromSeconds(30);
-
-    private readonly ConcurrentQueue<string> _pageErrors = new();
-    private SampleServer? _server;
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
-    private IPage? _page;
-
-    private IPage Page => _page!;
-
-    [OneTimeSetUp]
-    public async Task StartAsync()
-    {
-        string executable = Chromium.RequireExecutable();
-        SetDefaultExpectTimeout((float)PageWait.TotalMilliseconds);
-        try
-        {
-            _server = await SampleServer.StartAsync(wordDelay: TimeSpan.FromMilliseconds(30));
-            _playwright = await Playwright.CreateAsync();
-            _browser = await Chromium.LaunchAsync(_playwright, executable);
-            _page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
-            _page.SetDefaultTimeout((float)PageWait.TotalMilliseconds);
-            _page.PageError += (_, error) => _pageErrors.Enqueue("uncaught: " + error);
-            _page.Console += (_, message) =>
-            {
-                // The browser asks for /favicon.ico on its own and the sample serves none: not an error of the page.
-                if (message.Type == "error" && !message.Location.Contains("/favicon.ico", StringComparison.Ordinal))
-                {
-                    _pageErrors.Enqueue("console.error: " + message.Text + " at " + message.Location);
-                }
-            };
-        }
-        catch
-        {
-            // Nothing started is left behind, whether or not NUnit runs the one-time tear-down after a failed set-up.
-            await StopAsync();
-            throw;
-        }
-    }
-
-    [OneTimeTearDown]
-    public async Task StopAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-            _browser = null;
-            _page = null;
-        }
-
-        _playwright?.Dispose();
-        _playwright = null;
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-            _server = null;
-        }
-    }
-
-    [SetUp]
-    public void ForgetEarlierPageErrors() => TakePageErrors();
-
-    [TearDown]
-    public async Task ScreenshotFailureAsync()
-    {
-        if (_page is not null && TestContext.CurrentContext.Result.Outcome.Status == TestStatus.Failed)
-        {
-            await SaveScreenshotAsync(TestContext.CurrentContext.Test.Name + "-failed.png");
-        }
-    }
-
     [Test]
     public async Task Page_NewSessionAndSend_StreamsTheReplyThenShowsTitleAndCost()
     {
@@ -120,7 +45,7 @@ public sealed class WebPageTests
         var cost = Page.Locator("#session-cost");
         await Expect(cost).ToHaveAttributeAsync("data-cost", new Regex("[1-9]"));
         string shownCost = (await cost.GetAttributeAsync("data-cost"))!;
-        var stored = await _server!.Client.GetFromJsonAsync<JsonElement>($"api/sessions/{sessionId}");
+        var stored = await Server.Client.GetFromJsonAsync<JsonElement>($"api/sessions/{sessionId}");
         decimal.Parse(shownCost, NumberStyles.Float, CultureInfo.InvariantCulture).Should().Be(stored.GetProperty("cost").GetDecimal());
         stored.GetProperty("title").GetString().Should().Be("Hello from the browser");
 
@@ -131,12 +56,11 @@ public sealed class WebPageTests
     [Test]
     public async Task Page_SelectStoredSession_ShowsItsMessagesWithTheToolCall()
     {
-        var session = await _server!.Client.CreateSessionAsync("Stored conversation");
-        var events = await _server.Client.ChatAsync(session.Id(), "What time is it?");
+        var session = await Server.Client.CreateSessionAsync("Stored conversation");
+        var events = await Server.Client.ChatAsync(session.Id(), "What time is it?");
         events[^1].Name.Should().Be("turn-completed");
-        var messages = await _server.Client.GetFromJsonAsync<JsonElement[]>($"api/sessions/{session.Id()}/messages");
-        string storedReply = string.Concat(messages![1].GetProperty("parts").EnumerateArray()
-            .Where(p => p.GetProperty("type").GetString() == "text").Select(p => p.GetProperty("text").GetString()));
+        var messages = await Server.Client.GetFromJsonAsync<JsonElement[]>($"api/sessions/{session.Id()}/messages");
+        string storedReply = SampleApi.TextOf(messages![1]);
 
         await OpenPageAsync();
         await Page.Locator($"#sessions li[data-session-id=\"{session.Id()}\"]").ClickAsync();
@@ -150,32 +74,5 @@ public sealed class WebPageTests
         (await tool.TextContentAsync()).Should().StartWith("tool current_time (completed): ");
         (await tool.GetAttributeAsync("data-state")).Should().Be("completed");
         TakePageErrors().Should().BeEmpty();
-    }
-
-    private async Task OpenPageAsync()
-    {
-        await Page.GotoAsync(_server!.BaseAddress.ToString());
-        await Expect(Page.Locator("body")).ToHaveAttributeAsync("data-ready", "true");
-    }
-
-    /// <summary>Returns and forgets the page's uncaught exceptions and <c>console.error</c> calls so far, in order.</summary>
-    private List<string> TakePageErrors()
-    {
-        var errors = new List<string>();
-        while (_pageErrors.TryDequeue(out string? error))
-        {
-            errors.Add(error);
-        }
-
-        return errors;
-    }
-
-    private async Task SaveScreenshotAsync(string fileName)
-    {
-        string folder = Path.Combine(SampleServer.RepositoryRoot(), "artifacts", "screenshots");
-        Directory.CreateDirectory(folder);
-        string path = Path.Combine(folder, fileName);
-        await Page.ScreenshotAsync(new PageScreenshotOptions { Path = path });
-        TestContext.AddTestAttachment(path, "The web sample's page");
     }
 }

@@ -7,10 +7,10 @@ namespace AgentCore.Storage.Worker;
 /// <summary>
 /// Two real processes (<c>AgentCore.Storage.Worker</c>) on one data folder or database: writing through the store at once, holding and
 /// aborting the session lock, and chatting through the whole engine — the busy lock, the abort and crash recovery across
-/// processes, and no lost writes. A store's test project derives a fixture naming the backend; the tests synchronize only
+/// processes, no lost writes, and tool approval asked in one process and answered in another (TwoProcessApprovalTests.cs). A store's test project derives a fixture naming the backend; the tests synchronize only
 /// through the workers' stdin and stdout lines and their exits.
 /// </summary>
-public abstract class TwoProcessTests
+public abstract partial class TwoProcessTests
 {
     private const int Turns = 25;
 
@@ -338,31 +338,25 @@ public abstract class TwoProcessTests
         ends[^2].Cost.UsdByok.Should().Be(killed.Cost, "the killed turn's end entry carries its cost so far");
     }
 
-    private async Task<string> CreateSessionAsync()
+    private Task<string> CreateSessionAsync() => WithStoreAsync(async store =>
     {
-        var store = OpenStore();
-        try
+        var now = DateTimeOffset.UtcNow;
+        var session = new SessionInfo
         {
-            var now = DateTimeOffset.UtcNow;
-            var session = new SessionInfo
-            {
-                Id = AgentCoreIds.NewSessionId(), Title = "two processes", CreatedAt = now, UpdatedAt = now,
-                TotalsCheckpoint = SessionTotalsCheckpoint.Empty,
-            };
-            await store.SaveSessionAsync(session);
-            return session.Id;
-        }
-        finally
-        {
-            await DisposeAsync(store);
-        }
-    }
+            Id = AgentCoreIds.NewSessionId(), Title = "two processes", CreatedAt = now, UpdatedAt = now,
+            TotalsCheckpoint = SessionTotalsCheckpoint.Empty,
+        };
+        await store.SaveSessionAsync(session);
+        return session.Id;
+    });
 
-    private async Task<WorkerProcess> StartAsync(string sessionId, bool pausing = false)
+    private Task<WorkerProcess> StartAsync(string sessionId, bool pausing = false) =>
+        pausing ? StartAsync("chat", sessionId, "pausing") : StartAsync("chat", sessionId);
+
+    /// <summary>Starts the worker's <paramref name="command"/> on the session and waits until it says it is ready.</summary>
+    private async Task<WorkerProcess> StartAsync(string command, string sessionId, params string[] options)
     {
-        var worker = pausing
-            ? WorkerProcess.Start("chat", Backend, Target, sessionId, DataDirectory, "pausing")
-            : WorkerProcess.Start("chat", Backend, Target, sessionId, DataDirectory);
+        var worker = WorkerProcess.Start([command, Backend, Target, sessionId, DataDirectory, .. options]);
         (await worker.ReadLineAsync()).Should().Be("ready", worker.Errors);
         return worker;
     }
@@ -376,25 +370,17 @@ public abstract class TwoProcessTests
         }
     }
 
-    private async Task<SessionInfo> SessionAsync(string sessionId)
-    {
-        var store = OpenStore();
-        try
-        {
-            return (await store.GetSessionAsync(sessionId))!;
-        }
-        finally
-        {
-            await DisposeAsync(store);
-        }
-    }
+    private Task<SessionInfo> SessionAsync(string sessionId) => WithStoreAsync(async store => (await store.GetSessionAsync(sessionId))!);
 
-    private async Task<IReadOnlyList<SessionMessage>> MessagesAsync(string sessionId)
+    private Task<IReadOnlyList<SessionMessage>> MessagesAsync(string sessionId) => WithStoreAsync(async store => await store.GetMessagesAsync(sessionId));
+
+    /// <summary>Opens a store on <see cref="Target"/> for <paramref name="use"/> and disposes it after.</summary>
+    private async Task<T> WithStoreAsync<T>(Func<ISessionStore, Task<T>> use)
     {
         var store = OpenStore();
         try
         {
-            return await store.GetMessagesAsync(sessionId);
+            return await use(store);
         }
         finally
         {
