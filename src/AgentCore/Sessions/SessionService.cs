@@ -49,10 +49,10 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         TimeProvider time,
         IServiceProvider services,
         IEnumerable<ISystemPromptProvider> systemPrompt,
-        ILoggerFactory? loggerFactory = null,
-        AgentCoreInstrumentation? telemetry = null)
+        AgentCoreInstrumentation telemetry,
+        ILoggerFactory? loggerFactory = null)
     {
-        Telemetry = telemetry ?? new AgentCoreInstrumentation();
+        Telemetry = telemetry;
         _systemPrompt = systemPrompt.ToList();
         Store = store;
         _models = models;
