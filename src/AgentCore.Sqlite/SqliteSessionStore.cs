@@ -155,16 +155,9 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 return null;
             }
 
-            var changed = update(current);
-            if (ReferenceEquals(changed, current))
+            if (StoredRecords.Updated(current, update) is not { } changed)
             {
                 return current;
-            }
-
-            ArgumentNullException.ThrowIfNull(changed, nameof(update));
-            if (changed.Id != sessionId)
-            {
-                throw new InvalidOperationException($"An update of session '{sessionId}' may not change its id (to '{changed.Id}').");
             }
 
             await UpsertSessionAsync(connection, changed, ct).ConfigureAwait(false);

@@ -61,16 +61,9 @@ public sealed class InMemorySessionStore : ISessionStore
             }
 
             var current = ReadSession(json);
-            var changed = update(current);
-            if (ReferenceEquals(changed, current))
+            if (StoredRecords.Updated(current, update) is not { } changed)
             {
                 return ValueTask.FromResult<SessionInfo?>(current);
-            }
-
-            ArgumentNullException.ThrowIfNull(changed, nameof(update));
-            if (changed.Id != sessionId)
-            {
-                throw new InvalidOperationException($"An update of session '{sessionId}' may not change its id (to '{changed.Id}').");
             }
 
             if (_sessions.TryUpdate(sessionId, JsonSerializer.SerializeToUtf8Bytes(changed, AgentCoreJsonContext.Default.SessionInfo), json))

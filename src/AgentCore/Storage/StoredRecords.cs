@@ -70,6 +70,29 @@ internal static class StoredRecords
         }
     }
 
+    /// <summary>
+    /// Runs the function of <see cref="ISessionStore.UpdateSessionAsync"/> on the stored session: null when it changed nothing
+    /// (it returned <paramref name="current"/> itself), else the session to save.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="update"/> returned null.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="update"/> changed the session's id.</exception>
+    public static SessionInfo? Updated(SessionInfo current, Func<SessionInfo, SessionInfo> update)
+    {
+        var changed = update(current);
+        if (ReferenceEquals(changed, current))
+        {
+            return null;
+        }
+
+        ArgumentNullException.ThrowIfNull(changed, nameof(update));
+        if (changed.Id != current.Id)
+        {
+            throw new InvalidOperationException($"An update of session '{current.Id}' may not change its id (to '{changed.Id}').");
+        }
+
+        return changed;
+    }
+
     /// <summary>A copy of <paramref name="message"/>'s own fields, with no parts.</summary>
     public static SessionMessage HeaderOf(SessionMessage message) => new()
     {
