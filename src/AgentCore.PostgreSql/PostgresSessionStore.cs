@@ -489,7 +489,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
                 return null;
             }
 
-            if (StoredRecords.CheckMessage(message, sessionId, partSkipped: null) is { } bad)
+            if (StoredRecords.CheckMessage(message, sessionId, skippedParts: null) is { } bad)
             {
                 LogCorruptMessage(logger, sessionId, id, bad);
                 return null;

@@ -477,7 +477,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 FinishReason = rows.IsNull(14) ? null : StoredRecords.CachedString(rows.Bytes(14), ref finish),
                 Error = error,
             };
-            if ((problem = StoredRecords.CheckMessage(message, sessionId, partSkipped: null)) is null)
+            if ((problem = StoredRecords.CheckMessage(message, sessionId, skippedParts: null)) is null)
             {
                 return message;
             }

@@ -383,18 +383,21 @@ public sealed partial class FileSessionStore : ISessionStore
 
         var byId = new Dictionary<string, SessionMessage>(StringComparer.Ordinal);
         var corrupt = new List<byte[]>();
+        var skippedParts = log ? new List<(string Part, string Problem)>() : null;
         for (int i = 0; i < lines.Count; i++)
         {
             int number = lines[i].Number;
-            string? problem = errors[i] ?? (records[i] is { } record
-                ? Apply(byId, record, sessionId, (messageId, partId, reason) =>
+            string? problem = errors[i] ?? (records[i] is { } record ? Apply(byId, record, sessionId, skippedParts) : "the line holds no record");
+            if (skippedParts is { Count: > 0 })
+            {
+                foreach (var (part, reason) in skippedParts)
                 {
-                    if (log)
-                    {
-                        LogUnreadablePart(sessionId, messageId, partId, journal, number, reason);
-                    }
-                })
-                : "the line holds no record");
+                    LogUnreadablePart(sessionId, records[i]!.Message!.Id, part, journal, number, reason);
+                }
+
+                skippedParts.Clear();
+            }
+
             if (problem is not null)
             {
                 corrupt.Add(content.AsSpan(lines[i].Start, lines[i].Length).ToArray());
@@ -442,13 +445,16 @@ public sealed partial class FileSessionStore : ISessionStore
         return id is not null && Identifier.IsValid(id, IdKind.Message) ? id : "(unknown)";
     }
 
-    /// <summary>Applies one journal record; returns why it cannot be applied, or null. Parts that cannot be read are dropped and reported.</summary>
-    private static string? Apply(Dictionary<string, SessionMessage> byId, JournalRecord record, string sessionId, Action<string, string, string> partSkipped)
+    /// <summary>
+    /// Applies one journal record; returns why it cannot be applied, or null. Parts of a whole message that cannot be read
+    /// are dropped and added to <paramref name="skippedParts"/> (when given).
+    /// </summary>
+    private static string? Apply(Dictionary<string, SessionMessage> byId, JournalRecord record, string sessionId, List<(string Part, string Problem)>? skippedParts)
     {
         switch (record.Kind)
         {
             case JournalRecord.WholeMessage when record.Message is { } message:
-                if (StoredRecords.CheckMessage(message, sessionId, (partId, reason) => partSkipped(message.Id, partId, reason)) is { } problem)
+                if (StoredRecords.CheckMessage(message, sessionId, skippedParts) is { } problem)
                 {
                     return problem;
                 }
@@ -457,7 +463,7 @@ public sealed partial class FileSessionStore : ISessionStore
                 return null;
 
             case JournalRecord.OnePart when record.Message is { } header && record.Part is { } part:
-                if ((StoredRecords.CheckMessage(header, sessionId, partSkipped: null) ?? StoredRecords.CheckPart(part)) is { } bad)
+                if ((StoredRecords.CheckMessage(header, sessionId, skippedParts: null) ?? StoredRecords.CheckPart(part)) is { } bad)
                 {
                     return bad;
                 }
@@ -484,7 +490,7 @@ public sealed partial class FileSessionStore : ISessionStore
 
                 if (record.Message is { } changedHeader)
                 {
-                    if (changedHeader.Id != messageId || StoredRecords.CheckMessage(changedHeader, sessionId, partSkipped: null) is not null)
+                    if (changedHeader.Id != messageId || StoredRecords.CheckMessage(changedHeader, sessionId, skippedParts: null) is not null)
                     {
                         return "the record's message fields are not a message";
                     }

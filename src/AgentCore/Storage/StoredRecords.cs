@@ -193,9 +193,9 @@ internal static class StoredRecords
     /// Checks a message read back from storage: returns why it cannot be served (null when it can) — a malformed id,
     /// another session's id, a blank role, negative usage, a malformed error or summary reference. Parts it cannot serve
     /// (null, unknown, a field missing, null or of the wrong type, see <see cref="CheckPart"/>) are removed, each reported
-    /// to <paramref name="partSkipped"/> with its id (or position) and the reason, and the rest of the message is kept.
+    /// to <paramref name="skippedParts"/> (when given) with its id (or position) and the reason, and the rest of the message is kept.
     /// </summary>
-    public static string? CheckMessage(SessionMessage message, string sessionId, Action<string, string>? partSkipped)
+    public static string? CheckMessage(SessionMessage message, string sessionId, List<(string Part, string Problem)>? skippedParts)
     {
         if (!Identifier.IsValid(message.Id, IdKind.Message))
         {
@@ -238,7 +238,7 @@ internal static class StoredRecords
             if (CheckPart(message.Parts[i]) is { } problem)
             {
                 string part = message.Parts[i] is { Id: { } id } && Identifier.IsValid(id, IdKind.Part) ? id : "#" + i.ToString(CultureInfo.InvariantCulture);
-                partSkipped?.Invoke(part, problem);
+                skippedParts?.Add((part, problem));
                 message.Parts.RemoveAt(i--);
             }
         }
