@@ -359,14 +359,7 @@ public sealed partial class FileSessionStore : ISessionStore
         void Parse(int i)
         {
             using var tolerant = MessagePartListJsonConverter.Tolerant();
-            try
-            {
-                records[i] = JsonSerializer.Deserialize(content.AsSpan(lines[i].Start, lines[i].Length), AgentCoreJsonContext.Default.JournalRecord);
-            }
-            catch (Exception ex) when (StoredRecords.IsUnreadable(ex))
-            {
-                errors[i] = StoredRecords.Describe(ex);
-            }
+            records[i] = StoredRecords.Deserialize(content.AsSpan(lines[i].Start, lines[i].Length), AgentCoreJsonContext.Default.JournalRecord, out errors[i]);
         }
 
         if (lines.Count >= 512)

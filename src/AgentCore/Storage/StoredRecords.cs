@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.AI;
 
 namespace AgentCore;
@@ -123,18 +124,8 @@ internal static class StoredRecords
     /// </summary>
     public static SessionInfo? ReadSession(ReadOnlySpan<byte> utf8Json, string? expectedId, out string? problem)
     {
-        SessionInfo? session;
-        try
-        {
-            session = JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.SessionInfo);
-        }
-        catch (Exception ex) when (IsUnreadable(ex))
-        {
-            problem = Describe(ex);
-            return null;
-        }
-
-        problem = session is null ? "the record holds no session" : CheckSession(session);
+        var session = Deserialize(utf8Json, AgentCoreJsonContext.Default.SessionInfo, out problem);
+        problem ??= session is null ? "the record holds no session" : CheckSession(session);
         if (problem is null && expectedId is not null && !string.Equals(session!.Id, expectedId, StringComparison.Ordinal))
         {
             problem = "the record holds another session than its key says";
@@ -298,6 +289,24 @@ internal static class StoredRecords
     public static bool IsUnreadable(Exception exception) =>
         exception is JsonException or ArgumentException or NotSupportedException or InvalidOperationException or FormatException or OverflowException;
 
+    /// <summary>
+    /// Deserializes a stored record; on an unreadable one (see <see cref="IsUnreadable"/>) returns the default with
+    /// <paramref name="problem"/> saying why (see <see cref="Describe"/>), else with <paramref name="problem"/> null.
+    /// </summary>
+    public static T? Deserialize<T>(ReadOnlySpan<byte> utf8Json, JsonTypeInfo<T> typeInfo, out string? problem)
+    {
+        try
+        {
+            problem = null;
+            return JsonSerializer.Deserialize(utf8Json, typeInfo);
+        }
+        catch (Exception ex) when (IsUnreadable(ex))
+        {
+            problem = Describe(ex);
+            return default;
+        }
+    }
+
     /// <summary>What went wrong reading a record, for a log: never the exception's message, which may quote the content.</summary>
     public static string Describe(Exception exception) => exception is JsonException json
         ? JsonErrors.Describe(json)
@@ -351,19 +360,10 @@ internal static class StoredRecords
         error is null ? null : JsonSerializer.Serialize(error, AgentCoreJsonContext.Default.MessageError);
 
     /// <summary>Reads what <see cref="SerializeError"/> wrote; null when it is not an error (not JSON, no message, an unknown kind).</summary>
-    public static MessageError? DeserializeError(ReadOnlySpan<byte> utf8Json)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.MessageError) is { Message: not null } error && Enum.IsDefined(error.Kind)
-                ? error
-                : null;
-        }
-        catch (Exception ex) when (IsUnreadable(ex))
-        {
-            return null;
-        }
-    }
+    public static MessageError? DeserializeError(ReadOnlySpan<byte> utf8Json) =>
+        Deserialize(utf8Json, AgentCoreJsonContext.Default.MessageError, out _) is { Message: not null } error && Enum.IsDefined(error.Kind)
+            ? error
+            : null;
 
     /// <summary>A UTC instant from ticks; null when the ticks are out of range.</summary>
     public static DateTimeOffset? UtcFromTicks(long ticks) =>
@@ -460,18 +460,8 @@ internal static class StoredRecords
     /// </summary>
     public static MessagePart? ReadPart(ReadOnlySpan<byte> utf8Json, string id, out string? problem)
     {
-        MessagePart? part;
-        try
-        {
-            part = JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.MessagePart);
-        }
-        catch (Exception ex) when (IsUnreadable(ex))
-        {
-            problem = Describe(ex);
-            return null;
-        }
-
-        problem = CheckPart(part) ?? (part!.Id == id ? null : "the row holds another part than its key says");
+        var part = Deserialize(utf8Json, AgentCoreJsonContext.Default.MessagePart, out problem);
+        problem ??= CheckPart(part) ?? (part!.Id == id ? null : "the row holds another part than its key says");
         return problem is null ? part : null;
     }
 
