@@ -85,13 +85,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     /// <inheritdoc />
     public async ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(session);
-        Identifier.Validate(session.Id, IdKind.Session, nameof(session));
-        if (session.ParentId is not null)
-        {
-            Identifier.Validate(session.ParentId, IdKind.Session, nameof(session));
-        }
-
+        StoredRecords.ValidateSession(session);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await UpsertSessionAsync(connection, session, transaction: null, cancellationToken).ConfigureAwait(false);
     }
@@ -131,11 +125,6 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
 
     private static async Task UpsertSessionAsync(NpgsqlConnection connection, SessionInfo session, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
     {
-        if (session.ParentId is not null)
-        {
-            Identifier.Validate(session.ParentId, IdKind.Session, nameof(session));
-        }
-
         string json = StoredRecords.SerializeSession(session);
         await using var command = new NpgsqlCommand("""
             INSERT INTO agentcore_sessions (id, parent_id, created_at, updated_at, input_tokens, output_tokens, reasoning_tokens,

@@ -132,8 +132,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// <inheritdoc />
     public async ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(session);
-        Identifier.Validate(session.Id, IdKind.Session, nameof(session));
+        StoredRecords.ValidateSession(session);
         await RunAsync(async (connection, ct) =>
         {
             await UpsertSessionAsync(connection, session, ct).ConfigureAwait(false);
@@ -167,11 +166,6 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
     private static async Task UpsertSessionAsync(SqliteConnection connection, SessionInfo session, CancellationToken cancellationToken)
     {
-        if (session.ParentId is not null)
-        {
-            Identifier.Validate(session.ParentId, IdKind.Session, nameof(session));
-        }
-
         string json = StoredRecords.SerializeSession(session);
         using var command = Command(connection, """
             INSERT INTO sessions (id, parent_id, created_at, updated_at, input_tokens, output_tokens, reasoning_tokens,

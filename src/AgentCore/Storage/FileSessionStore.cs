@@ -91,8 +91,7 @@ public sealed partial class FileSessionStore : ISessionStore
     /// <inheritdoc />
     public async ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(session);
-        Identifier.Validate(session.Id, IdKind.Session, nameof(session));
+        StoredRecords.ValidateSession(session);
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(session, AgentCoreJsonContext.Default.SessionInfo);
         string path = SessionPath(session.Id);
         await using (await FileAppender.LockAsync(SessionLockPath(session.Id), cancellationToken).ConfigureAwait(false))

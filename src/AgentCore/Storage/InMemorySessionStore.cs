@@ -40,8 +40,7 @@ public sealed class InMemorySessionStore : ISessionStore
     /// <inheritdoc />
     public ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(session);
-        Identifier.Validate(session.Id, IdKind.Session, nameof(session));
+        StoredRecords.ValidateSession(session);
         _sessions[session.Id] = JsonSerializer.SerializeToUtf8Bytes(session, AgentCoreJsonContext.Default.SessionInfo);
         return ValueTask.CompletedTask;
     }

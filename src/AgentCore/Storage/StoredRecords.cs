@@ -24,6 +24,17 @@ internal static class StoredRecords
     /// <summary>The type discriminator of <see cref="ReasoningPart"/>.</summary>
     public const string ReasoningType = "reasoning";
 
+    /// <summary>Checks a session to save: not null, with a well-formed id and parent id (ArgumentException naming them).</summary>
+    public static void ValidateSession(SessionInfo session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        Identifier.Validate(session.Id, IdKind.Session, nameof(session));
+        if (session.ParentId is not null)
+        {
+            Identifier.Validate(session.ParentId, IdKind.Session, nameof(session));
+        }
+    }
+
     /// <summary>
     /// Checks a message to save: not null, with a well-formed message id and session id, a role, and parts that are not
     /// null (ArgumentException naming them), so that no store writes a record it could not read back.
@@ -77,6 +88,7 @@ internal static class StoredRecords
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="update"/> returned null.</exception>
     /// <exception cref="InvalidOperationException"><paramref name="update"/> changed the session's id.</exception>
+    /// <exception cref="ArgumentException"><paramref name="update"/> returned a malformed parent id (see <see cref="ValidateSession"/>).</exception>
     public static SessionInfo? Updated(SessionInfo current, Func<SessionInfo, SessionInfo> update)
     {
         var changed = update(current);
@@ -91,6 +103,7 @@ internal static class StoredRecords
             throw new InvalidOperationException($"An update of session '{current.Id}' may not change its id (to '{changed.Id}').");
         }
 
+        ValidateSession(changed);
         return changed;
     }
 
