@@ -333,6 +333,18 @@ internal static class StoredRecords
     /// <summary>The role a stored value names, without allocating for the four well-known roles; null for a blank value.</summary>
     public static ChatRole? Role(ReadOnlySpan<byte> utf8)
     {
+        if (WellKnownRole(utf8) is { } known)
+        {
+            return known;
+        }
+
+        string value = Encoding.UTF8.GetString(utf8);
+        return string.IsNullOrWhiteSpace(value) ? null : new ChatRole(value);
+    }
+
+    /// <summary>One of the four well-known roles when <paramref name="utf8"/> spells it; null otherwise.</summary>
+    public static ChatRole? WellKnownRole(ReadOnlySpan<byte> utf8)
+    {
         if (utf8.SequenceEqual("assistant"u8))
         {
             return ChatRole.Assistant;
@@ -353,8 +365,7 @@ internal static class StoredRecords
             return ChatRole.Tool;
         }
 
-        string value = Encoding.UTF8.GetString(utf8);
-        return string.IsNullOrWhiteSpace(value) ? null : new ChatRole(value);
+        return null;
     }
 
     /// <summary>The role a stored value names, reusing the four well-known roles; null for a blank value.</summary>
