@@ -449,7 +449,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         {
             problem = "its cost is not a number";
         }
-        else if (!rows.IsNull(15) && (error = ReadError(rows.Bytes(15))) is null)
+        else if (!rows.IsNull(15) && (error = StoredRecords.DeserializeError(rows.Bytes(15))) is null)
         {
             problem = "its error is not an error";
         }
@@ -479,8 +479,6 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
         LogCorruptMessage(sessionId, id, problem);
         return null;
-
-        static MessageError? ReadError(ReadOnlySpan<byte> json) => StoredRecords.DeserializeError(json);
     }
 
     /// <summary>A part from a row of <see cref="ReadMessages"/>' second scan; null (with a warning) when the row is corrupt.</summary>
