@@ -24,11 +24,8 @@ public sealed class SqliteStoreOptions
     /// <summary>How often a held session lock checks for an abort requested by another process. Default 250 ms.</summary>
     public TimeSpan AbortPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Throws for a value out of range, naming the setting and the value.</summary>
-    internal void Validate() => Validate(settingPrefix: null);
-
     /// <summary>Throws for a value out of range, naming the setting (after <paramref name="settingPrefix"/>, a configuration path) and the value.</summary>
-    internal void Validate(string? settingPrefix)
+    internal void Validate(string? settingPrefix = null)
     {
         if (BusyTimeout <= TimeSpan.Zero)
         {
