@@ -431,59 +431,40 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     private static SessionMessage? ReadMessage(NpgsqlDataReader reader, string sessionId, Utf8Buffer buffer, ILogger logger)
     {
         string id = reader.GetString(0);
-        string problem;
-        if (!Identifier.IsValid(id, IdKind.Message))
+        // The id, the role and the values' ranges are StoredRecords.CheckMessage's to judge; here, what the columns hold.
+        if (JoinTime(reader.GetFieldValue<DateTime>(2), reader.GetInt16(3)) is not { } createdAt)
         {
-            problem = "its id is malformed";
+            LogCorruptMessage(logger, sessionId, id, "its creation time is not a time");
+            return null;
         }
-        else if (StoredRecords.Role(reader.GetString(1)) is not { } role)
+
+        DateTimeOffset? completedAt = null;
+        if (!reader.IsDBNull(4) && (completedAt = reader.IsDBNull(5) ? null : JoinTime(reader.GetFieldValue<DateTime>(4), reader.GetInt16(5))) is null)
         {
-            problem = "it has no role";
+            LogCorruptMessage(logger, sessionId, id, "its completion time is not a time");
+            return null;
         }
-        else if (JoinTime(reader.GetFieldValue<DateTime>(2), reader.GetInt16(3)) is not { } createdAt)
+
+        var message = new SessionMessage
         {
-            problem = "its creation time is not a time";
-        }
-        else
+            Id = id,
+            SessionId = sessionId,
+            Role = StoredRecords.Role(reader.GetString(1)) ?? default,
+            CreatedAt = createdAt,
+            CompletedAt = completedAt,
+            ProviderId = reader.IsDBNull(6) ? null : reader.GetString(6),
+            ModelId = reader.IsDBNull(7) ? null : reader.GetString(7),
+            Tokens = new TokenUsage(reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12)),
+            Cost = reader.GetDecimal(13),
+            IsSummary = reader.GetBoolean(14),
+            SummarizedThrough = reader.IsDBNull(15) ? null : reader.GetString(15),
+            FinishReason = reader.IsDBNull(16) ? null : reader.GetString(16),
+        };
+        string? problem = !reader.IsDBNull(17) && (message.Error = StoredRecords.DeserializeError(buffer.Read(reader, 17))) is null
+            ? "its error is not an error"
+            : StoredRecords.CheckMessage(message, sessionId, skippedParts: null);
+        if (problem is null)
         {
-            DateTimeOffset? completedAt = null;
-            if (!reader.IsDBNull(4))
-            {
-                completedAt = reader.IsDBNull(5) ? null : JoinTime(reader.GetFieldValue<DateTime>(4), reader.GetInt16(5));
-                if (completedAt is null)
-                {
-                    LogCorruptMessage(logger, sessionId, id, "its completion time is not a time");
-                    return null;
-                }
-            }
-
-            var message = new SessionMessage
-            {
-                Id = id,
-                SessionId = sessionId,
-                Role = role,
-                CreatedAt = createdAt,
-                CompletedAt = completedAt,
-                ProviderId = reader.IsDBNull(6) ? null : reader.GetString(6),
-                ModelId = reader.IsDBNull(7) ? null : reader.GetString(7),
-                Tokens = new TokenUsage(reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12)),
-                Cost = reader.GetDecimal(13),
-                IsSummary = reader.GetBoolean(14),
-                SummarizedThrough = reader.IsDBNull(15) ? null : reader.GetString(15),
-                FinishReason = reader.IsDBNull(16) ? null : reader.GetString(16),
-            };
-            if (!reader.IsDBNull(17) && (message.Error = StoredRecords.DeserializeError(buffer.Read(reader, 17))) is null)
-            {
-                LogCorruptMessage(logger, sessionId, id, "its error is not an error");
-                return null;
-            }
-
-            if (StoredRecords.CheckMessage(message, sessionId, skippedParts: null) is { } bad)
-            {
-                LogCorruptMessage(logger, sessionId, id, bad);
-                return null;
-            }
-
             return message;
         }
 

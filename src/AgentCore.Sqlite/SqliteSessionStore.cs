@@ -425,15 +425,8 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         string? problem = null;
         DateTimeOffset? completedAt = null;
         MessageError? error = null;
-        if (!Identifier.IsValid(id, IdKind.Message))
-        {
-            problem = "its id is malformed";
-        }
-        else if (StoredRecords.Role(rows.Bytes(1)) is not { } role)
-        {
-            problem = "it has no role";
-        }
-        else if (!rows.IsInteger(2) || StoredRecords.UtcFromTicks(rows.Int64(2)) is not { } createdAt)
+        // The id, the role and the values' ranges are StoredRecords.CheckMessage's to judge; here, what the columns hold.
+        if (!rows.IsInteger(2) || StoredRecords.UtcFromTicks(rows.Int64(2)) is not { } createdAt)
         {
             problem = "its creation time is not a time";
         }
@@ -459,7 +452,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             {
                 Id = id,
                 SessionId = sessionId,
-                Role = role,
+                Role = StoredRecords.Role(rows.Bytes(1)) ?? default,
                 CreatedAt = createdAt,
                 CompletedAt = completedAt,
                 ProviderId = rows.IsNull(4) ? null : StoredRecords.CachedString(rows.Bytes(4), ref provider),
