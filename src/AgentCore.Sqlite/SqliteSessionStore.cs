@@ -218,12 +218,15 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
         return InTransactionAsync(async (connection, ct) =>
         {
+            // Two commands prepared once and run again per id.
+            using var parts = Command(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $id", ("$session", sessionId), ("$id", ""));
+            using var message = Command(connection, "DELETE FROM messages WHERE session_id = $session AND id = $id", ("$session", sessionId), ("$id", ""));
             int deleted = 0;
             foreach (string id in messageIds.Distinct(StringComparer.Ordinal))
             {
-                using var parts = Command(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $id", ("$session", sessionId), ("$id", id));
+                parts.Parameters["$id"].Value = id;
+                message.Parameters["$id"].Value = id;
                 await parts.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-                using var message = Command(connection, "DELETE FROM messages WHERE session_id = $session AND id = $id", ("$session", sessionId), ("$id", id));
                 deleted += await message.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
 
