@@ -604,40 +604,24 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
 
     private static SessionMessage? ReadHeaderV1(string sessionId, string id, string json, ILogger logger)
     {
-        try
+        var message = StoredRecords.ReadHeaderV1(json, sessionId, id, out string? problem);
+        if (message is null)
         {
-            if (StoredRecords.DeserializeHeaderV1(json) is { } message && message.Id == id && message.SessionId == sessionId)
-            {
-                return message;
-            }
-
-            LogCorruptMessage(logger, sessionId, id, "the row holds no message with its id");
-        }
-        catch (JsonException ex)
-        {
-            LogCorruptMessage(logger, sessionId, id, JsonErrors.Describe(ex));
+            LogCorruptMessage(logger, sessionId, id, problem!);
         }
 
-        return null;
+        return message;
     }
 
     private static MessagePart? ReadPartV1(string sessionId, string messageId, string id, string json, byte[]? text, ILogger logger)
     {
-        try
+        var part = StoredRecords.ReadPartV1(json, text, id, out string? problem);
+        if (part is null)
         {
-            if (StoredRecords.JoinPartV1(json, text) is { } part && part.Id == id)
-            {
-                return part;
-            }
-
-            LogCorruptPart(logger, sessionId, messageId, id, "the row holds no part with its id");
-        }
-        catch (JsonException ex)
-        {
-            LogCorruptPart(logger, sessionId, messageId, id, JsonErrors.Describe(ex));
+            LogCorruptPart(logger, sessionId, messageId, id, problem!);
         }
 
-        return null;
+        return part;
     }
 
     /// <summary>Reads text and bytea columns as raw bytes into one reused buffer, so JSON parses from UTF-8 without a string in between.</summary>

@@ -626,40 +626,24 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
     private SessionMessage? ReadHeaderV1(string sessionId, string id, string json)
     {
-        try
+        var message = StoredRecords.ReadHeaderV1(json, sessionId, id, out string? problem);
+        if (message is null)
         {
-            if (StoredRecords.DeserializeHeaderV1(json) is { } message && message.Id == id && message.SessionId == sessionId)
-            {
-                return message;
-            }
-
-            LogCorruptMessage(sessionId, id, "the row holds no message with its id");
-        }
-        catch (JsonException ex)
-        {
-            LogCorruptMessage(sessionId, id, JsonErrors.Describe(ex));
+            LogCorruptMessage(sessionId, id, problem!);
         }
 
-        return null;
+        return message;
     }
 
     private MessagePart? ReadPartV1(string sessionId, string messageId, string id, string json, byte[]? text)
     {
-        try
+        var part = StoredRecords.ReadPartV1(json, text, id, out string? problem);
+        if (part is null)
         {
-            if (StoredRecords.JoinPartV1(json, text) is { } part && part.Id == id)
-            {
-                return part;
-            }
-
-            LogCorruptPart(sessionId, messageId, id, "the row holds no part with its id");
-        }
-        catch (JsonException ex)
-        {
-            LogCorruptPart(sessionId, messageId, id, JsonErrors.Describe(ex));
+            LogCorruptPart(sessionId, messageId, id, problem!);
         }
 
-        return null;
+        return part;
     }
 
     private async ValueTask<T> RunAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)

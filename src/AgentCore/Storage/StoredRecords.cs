@@ -508,27 +508,53 @@ internal static class StoredRecords
 
     // ---- schema 1, read only by the migrations ----
 
-    /// <summary>Schema 1: reads a message's own fields from JSON (parts come separately); null when it is not a well-formed message.</summary>
-    /// <exception cref="JsonException">The text is not valid JSON.</exception>
-    public static SessionMessage? DeserializeHeaderV1(string json)
+    /// <summary>
+    /// Schema 1: reads a message's own fields from JSON (parts come separately); null, with <paramref name="problem"/> saying
+    /// why, when the row is not a well-formed message <paramref name="id"/> of session <paramref name="sessionId"/>.
+    /// </summary>
+    public static SessionMessage? ReadHeaderV1(string json, string sessionId, string id, out string? problem)
     {
-        var message = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionMessage);
-        if (message is null || !Identifier.IsValid(message.Id, IdKind.Message) || !Identifier.IsValid(message.SessionId, IdKind.Session))
+        try
         {
+            var message = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionMessage);
+            if (message is not null && Identifier.IsValid(message.Id, IdKind.Message) && Identifier.IsValid(message.SessionId, IdKind.Session)
+                && message.Id == id && message.SessionId == sessionId)
+            {
+                message.Parts = [];
+                problem = null;
+                return message;
+            }
+
+            problem = "the row holds no message with its id";
+        }
+        catch (JsonException ex)
+        {
+            problem = JsonErrors.Describe(ex);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Schema 1: reads a part from its JSON and its text column; null, with <paramref name="problem"/> saying why, when the
+    /// JSON is not a well-formed part with the id <paramref name="id"/>.
+    /// </summary>
+    public static MessagePart? ReadPartV1(string json, byte[]? text, string id, out string? problem)
+    {
+        MessagePart? part;
+        try
+        {
+            part = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.MessagePart);
+        }
+        catch (JsonException ex)
+        {
+            problem = JsonErrors.Describe(ex);
             return null;
         }
 
-        message.Parts = [];
-        return message;
-    }
-
-    /// <summary>Schema 1: reads a part from its JSON and its text column; null when the JSON is not a well-formed part.</summary>
-    /// <exception cref="JsonException">The text is not valid JSON.</exception>
-    public static MessagePart? JoinPartV1(string json, byte[]? text)
-    {
-        var part = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.MessagePart);
-        if (part is null || part.Id is null)
+        if (part?.Id is null || part.Id != id)
         {
+            problem = "the row holds no part with its id";
             return null;
         }
 
@@ -546,6 +572,7 @@ internal static class StoredRecords
             }
         }
 
+        problem = null;
         return part;
     }
 }
