@@ -85,13 +85,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     /// <inheritdoc />
     public async ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(session);
-        Identifier.Validate(session.Id, IdKind.Session, nameof(session));
-        if (session.ParentId is not null)
-        {
-            Identifier.Validate(session.ParentId, IdKind.Session, nameof(session));
-        }
-
+        StoredRecords.ValidateSession(session);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await UpsertSessionAsync(connection, session, transaction: null, cancellationToken).ConfigureAwait(false);
     }
@@ -119,16 +113,9 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
             return null;
         }
 
-        var changed = update(current);
-        if (ReferenceEquals(changed, current))
+        if (StoredRecords.Updated(current, update) is not { } changed)
         {
             return current;
-        }
-
-        ArgumentNullException.ThrowIfNull(changed, nameof(update));
-        if (changed.Id != sessionId)
-        {
-            throw new InvalidOperationException($"An update of session '{sessionId}' may not change its id (to '{changed.Id}').");
         }
 
         await UpsertSessionAsync(connection, changed, transaction, cancellationToken).ConfigureAwait(false);
@@ -138,11 +125,6 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
 
     private static async Task UpsertSessionAsync(NpgsqlConnection connection, SessionInfo session, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
     {
-        if (session.ParentId is not null)
-        {
-            Identifier.Validate(session.ParentId, IdKind.Session, nameof(session));
-        }
-
         string json = StoredRecords.SerializeSession(session);
         await using var command = new NpgsqlCommand("""
             INSERT INTO agentcore_sessions (id, parent_id, created_at, updated_at, input_tokens, output_tokens, reasoning_tokens,
@@ -449,59 +431,40 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     private static SessionMessage? ReadMessage(NpgsqlDataReader reader, string sessionId, Utf8Buffer buffer, ILogger logger)
     {
         string id = reader.GetString(0);
-        string problem;
-        if (!Identifier.IsValid(id, IdKind.Message))
+        // The id, the role and the values' ranges are StoredRecords.CheckMessage's to judge; here, what the columns hold.
+        if (JoinTime(reader.GetFieldValue<DateTime>(2), reader.GetInt16(3)) is not { } createdAt)
         {
-            problem = "its id is malformed";
+            LogCorruptMessage(logger, sessionId, id, "its creation time is not a time");
+            return null;
         }
-        else if (StoredRecords.Role(reader.GetString(1)) is not { } role)
+
+        DateTimeOffset? completedAt = null;
+        if (!reader.IsDBNull(4) && (completedAt = reader.IsDBNull(5) ? null : JoinTime(reader.GetFieldValue<DateTime>(4), reader.GetInt16(5))) is null)
         {
-            problem = "it has no role";
+            LogCorruptMessage(logger, sessionId, id, "its completion time is not a time");
+            return null;
         }
-        else if (JoinTime(reader.GetFieldValue<DateTime>(2), reader.GetInt16(3)) is not { } createdAt)
+
+        var message = new SessionMessage
         {
-            problem = "its creation time is not a time";
-        }
-        else
+            Id = id,
+            SessionId = sessionId,
+            Role = StoredRecords.Role(reader.GetString(1)) ?? default,
+            CreatedAt = createdAt,
+            CompletedAt = completedAt,
+            ProviderId = reader.IsDBNull(6) ? null : reader.GetString(6),
+            ModelId = reader.IsDBNull(7) ? null : reader.GetString(7),
+            Tokens = new TokenUsage(reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12)),
+            Cost = reader.GetDecimal(13),
+            IsSummary = reader.GetBoolean(14),
+            SummarizedThrough = reader.IsDBNull(15) ? null : reader.GetString(15),
+            FinishReason = reader.IsDBNull(16) ? null : reader.GetString(16),
+        };
+        string? problem = !reader.IsDBNull(17) && (message.Error = StoredRecords.DeserializeError(buffer.Read(reader, 17))) is null
+            ? "its error is not an error"
+            : StoredRecords.CheckMessage(message, sessionId, skippedParts: null);
+        if (problem is null)
         {
-            DateTimeOffset? completedAt = null;
-            if (!reader.IsDBNull(4))
-            {
-                completedAt = reader.IsDBNull(5) ? null : JoinTime(reader.GetFieldValue<DateTime>(4), reader.GetInt16(5));
-                if (completedAt is null)
-                {
-                    LogCorruptMessage(logger, sessionId, id, "its completion time is not a time");
-                    return null;
-                }
-            }
-
-            var message = new SessionMessage
-            {
-                Id = id,
-                SessionId = sessionId,
-                Role = role,
-                CreatedAt = createdAt,
-                CompletedAt = completedAt,
-                ProviderId = reader.IsDBNull(6) ? null : reader.GetString(6),
-                ModelId = reader.IsDBNull(7) ? null : reader.GetString(7),
-                Tokens = new TokenUsage(reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12)),
-                Cost = reader.GetDecimal(13),
-                IsSummary = reader.GetBoolean(14),
-                SummarizedThrough = reader.IsDBNull(15) ? null : reader.GetString(15),
-                FinishReason = reader.IsDBNull(16) ? null : reader.GetString(16),
-            };
-            if (!reader.IsDBNull(17) && (message.Error = StoredRecords.DeserializeError(buffer.Read(reader, 17))) is null)
-            {
-                LogCorruptMessage(logger, sessionId, id, "its error is not an error");
-                return null;
-            }
-
-            if (StoredRecords.CheckMessage(message, sessionId, partSkipped: null) is { } bad)
-            {
-                LogCorruptMessage(logger, sessionId, id, bad);
-                return null;
-            }
-
             return message;
         }
 
@@ -641,40 +604,24 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
 
     private static SessionMessage? ReadHeaderV1(string sessionId, string id, string json, ILogger logger)
     {
-        try
+        var message = StoredRecords.ReadHeaderV1(json, sessionId, id, out string? problem);
+        if (message is null)
         {
-            if (StoredRecords.DeserializeHeaderV1(json) is { } message && message.Id == id && message.SessionId == sessionId)
-            {
-                return message;
-            }
-
-            LogCorruptMessage(logger, sessionId, id, "the row holds no message with its id");
-        }
-        catch (JsonException ex)
-        {
-            LogCorruptMessage(logger, sessionId, id, JsonErrors.Describe(ex));
+            LogCorruptMessage(logger, sessionId, id, problem!);
         }
 
-        return null;
+        return message;
     }
 
     private static MessagePart? ReadPartV1(string sessionId, string messageId, string id, string json, byte[]? text, ILogger logger)
     {
-        try
+        var part = StoredRecords.ReadPartV1(json, text, id, out string? problem);
+        if (part is null)
         {
-            if (StoredRecords.JoinPartV1(json, text) is { } part && part.Id == id)
-            {
-                return part;
-            }
-
-            LogCorruptPart(logger, sessionId, messageId, id, "the row holds no part with its id");
-        }
-        catch (JsonException ex)
-        {
-            LogCorruptPart(logger, sessionId, messageId, id, JsonErrors.Describe(ex));
+            LogCorruptPart(logger, sessionId, messageId, id, problem!);
         }
 
-        return null;
+        return part;
     }
 
     /// <summary>Reads text and bytea columns as raw bytes into one reused buffer, so JSON parses from UTF-8 without a string in between.</summary>

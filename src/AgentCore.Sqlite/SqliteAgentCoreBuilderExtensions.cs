@@ -35,7 +35,7 @@ public static class SqliteAgentCoreBuilderExtensions
         string fullPath = DatabasePath(pathOrConnectionString, nameof(pathOrConnectionString));
         var options = new SqliteStoreOptions();
         configure?.Invoke(options);
-        options.Validate(settingPrefix: null);
+        options.Validate();
         return Register(builder, fullPath, options);
     }
 

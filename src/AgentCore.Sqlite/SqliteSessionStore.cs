@@ -132,8 +132,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// <inheritdoc />
     public async ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(session);
-        Identifier.Validate(session.Id, IdKind.Session, nameof(session));
+        StoredRecords.ValidateSession(session);
         await RunAsync(async (connection, ct) =>
         {
             await UpsertSessionAsync(connection, session, ct).ConfigureAwait(false);
@@ -155,16 +154,9 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 return null;
             }
 
-            var changed = update(current);
-            if (ReferenceEquals(changed, current))
+            if (StoredRecords.Updated(current, update) is not { } changed)
             {
                 return current;
-            }
-
-            ArgumentNullException.ThrowIfNull(changed, nameof(update));
-            if (changed.Id != sessionId)
-            {
-                throw new InvalidOperationException($"An update of session '{sessionId}' may not change its id (to '{changed.Id}').");
             }
 
             await UpsertSessionAsync(connection, changed, ct).ConfigureAwait(false);
@@ -174,11 +166,6 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
     private static async Task UpsertSessionAsync(SqliteConnection connection, SessionInfo session, CancellationToken cancellationToken)
     {
-        if (session.ParentId is not null)
-        {
-            Identifier.Validate(session.ParentId, IdKind.Session, nameof(session));
-        }
-
         string json = StoredRecords.SerializeSession(session);
         using var command = Command(connection, """
             INSERT INTO sessions (id, parent_id, created_at, updated_at, input_tokens, output_tokens, reasoning_tokens,
@@ -231,12 +218,15 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
         return InTransactionAsync(async (connection, ct) =>
         {
+            // Two commands prepared once and run again per id.
+            using var parts = Command(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $id", ("$session", sessionId), ("$id", ""));
+            using var message = Command(connection, "DELETE FROM messages WHERE session_id = $session AND id = $id", ("$session", sessionId), ("$id", ""));
             int deleted = 0;
             foreach (string id in messageIds.Distinct(StringComparer.Ordinal))
             {
-                using var parts = Command(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $id", ("$session", sessionId), ("$id", id));
+                parts.Parameters["$id"].Value = id;
+                message.Parameters["$id"].Value = id;
                 await parts.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-                using var message = Command(connection, "DELETE FROM messages WHERE session_id = $session AND id = $id", ("$session", sessionId), ("$id", id));
                 deleted += await message.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
 
@@ -438,15 +428,8 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         string? problem = null;
         DateTimeOffset? completedAt = null;
         MessageError? error = null;
-        if (!Identifier.IsValid(id, IdKind.Message))
-        {
-            problem = "its id is malformed";
-        }
-        else if (StoredRecords.Role(rows.Bytes(1)) is not { } role)
-        {
-            problem = "it has no role";
-        }
-        else if (!rows.IsInteger(2) || StoredRecords.UtcFromTicks(rows.Int64(2)) is not { } createdAt)
+        // The id, the role and the values' ranges are StoredRecords.CheckMessage's to judge; here, what the columns hold.
+        if (!rows.IsInteger(2) || StoredRecords.UtcFromTicks(rows.Int64(2)) is not { } createdAt)
         {
             problem = "its creation time is not a time";
         }
@@ -462,7 +445,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         {
             problem = "its cost is not a number";
         }
-        else if (!rows.IsNull(15) && (error = ReadError(rows.Bytes(15))) is null)
+        else if (!rows.IsNull(15) && (error = StoredRecords.DeserializeError(rows.Bytes(15))) is null)
         {
             problem = "its error is not an error";
         }
@@ -472,7 +455,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             {
                 Id = id,
                 SessionId = sessionId,
-                Role = role,
+                Role = StoredRecords.Role(rows.Bytes(1)) ?? default,
                 CreatedAt = createdAt,
                 CompletedAt = completedAt,
                 ProviderId = rows.IsNull(4) ? null : StoredRecords.CachedString(rows.Bytes(4), ref provider),
@@ -484,7 +467,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 FinishReason = rows.IsNull(14) ? null : StoredRecords.CachedString(rows.Bytes(14), ref finish),
                 Error = error,
             };
-            if ((problem = StoredRecords.CheckMessage(message, sessionId, partSkipped: null)) is null)
+            if ((problem = StoredRecords.CheckMessage(message, sessionId, skippedParts: null)) is null)
             {
                 return message;
             }
@@ -492,8 +475,6 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
         LogCorruptMessage(sessionId, id, problem);
         return null;
-
-        static MessageError? ReadError(ReadOnlySpan<byte> json) => StoredRecords.DeserializeError(json);
     }
 
     /// <summary>A part from a row of <see cref="ReadMessages"/>' second scan; null (with a warning) when the row is corrupt.</summary>
@@ -645,40 +626,24 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
     private SessionMessage? ReadHeaderV1(string sessionId, string id, string json)
     {
-        try
+        var message = StoredRecords.ReadHeaderV1(json, sessionId, id, out string? problem);
+        if (message is null)
         {
-            if (StoredRecords.DeserializeHeaderV1(json) is { } message && message.Id == id && message.SessionId == sessionId)
-            {
-                return message;
-            }
-
-            LogCorruptMessage(sessionId, id, "the row holds no message with its id");
-        }
-        catch (JsonException ex)
-        {
-            LogCorruptMessage(sessionId, id, JsonErrors.Describe(ex));
+            LogCorruptMessage(sessionId, id, problem!);
         }
 
-        return null;
+        return message;
     }
 
     private MessagePart? ReadPartV1(string sessionId, string messageId, string id, string json, byte[]? text)
     {
-        try
+        var part = StoredRecords.ReadPartV1(json, text, id, out string? problem);
+        if (part is null)
         {
-            if (StoredRecords.JoinPartV1(json, text) is { } part && part.Id == id)
-            {
-                return part;
-            }
-
-            LogCorruptPart(sessionId, messageId, id, "the row holds no part with its id");
-        }
-        catch (JsonException ex)
-        {
-            LogCorruptPart(sessionId, messageId, id, JsonErrors.Describe(ex));
+            LogCorruptPart(sessionId, messageId, id, problem!);
         }
 
-        return null;
+        return part;
     }
 
     private async ValueTask<T> RunAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)

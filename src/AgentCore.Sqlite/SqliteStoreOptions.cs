@@ -22,13 +22,10 @@ public sealed class SqliteStoreOptions
     public bool UseSessionLock { get; set; } = true;
 
     /// <summary>How often a held session lock checks for an abort requested by another process. Default 250 ms.</summary>
-    public TimeSpan AbortPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
-
-    /// <summary>Throws for a value out of range, naming the setting and the value.</summary>
-    internal void Validate() => Validate(settingPrefix: null);
+    public TimeSpan AbortPollInterval { get; set; } = FileSessionLockProvider.DefaultAbortPollInterval;
 
     /// <summary>Throws for a value out of range, naming the setting (after <paramref name="settingPrefix"/>, a configuration path) and the value.</summary>
-    internal void Validate(string? settingPrefix)
+    internal void Validate(string? settingPrefix = null)
     {
         if (BusyTimeout <= TimeSpan.Zero)
         {

@@ -135,7 +135,7 @@ public sealed class FileSessionLockProvider : ISessionLockProvider, IDisposable,
         {
             return new FileStream(LockPath(sessionId), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1);
         }
-        catch (IOException) when (File.Exists(LockPath(sessionId)))
+        catch (IOException ex) when (FileAppender.IsHeldByAnother(ex))
         {
             return null; // Locked by another holder.
         }

@@ -16,6 +16,8 @@ internal sealed class StoredRoleJsonConverter : JsonConverter<ChatRole>
     public override ChatRole Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.TokenType switch
     {
         JsonTokenType.Null => default,
+        // A well-known role as AgentCore writes it (unescaped) is matched on its bytes: it costs no string.
+        JsonTokenType.String when !reader.ValueIsEscaped && !reader.HasValueSequence && StoredRecords.WellKnownRole(reader.ValueSpan) is { } known => known,
         JsonTokenType.String => StoredRecords.Role(reader.GetString()!) ?? default,
         _ => throw new JsonException($"A role must be a JSON string, not {reader.TokenType}."),
     };

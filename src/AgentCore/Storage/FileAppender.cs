@@ -141,7 +141,7 @@ internal static class FileAppender
     /// Whether opening a lock file failed because another process holds its lock (worth waiting for), rather than for
     /// good (a read-only or full disk: fail at once).
     /// </summary>
-    private static bool IsHeldByAnother(IOException exception)
+    internal static bool IsHeldByAnother(IOException exception)
     {
         if (OperatingSystem.IsWindows())
         {

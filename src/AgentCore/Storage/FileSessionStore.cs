@@ -91,8 +91,7 @@ public sealed partial class FileSessionStore : ISessionStore
     /// <inheritdoc />
     public async ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(session);
-        Identifier.Validate(session.Id, IdKind.Session, nameof(session));
+        StoredRecords.ValidateSession(session);
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(session, AgentCoreJsonContext.Default.SessionInfo);
         string path = SessionPath(session.Id);
         await using (await FileAppender.LockAsync(SessionLockPath(session.Id), cancellationToken).ConfigureAwait(false))
@@ -123,16 +122,9 @@ public sealed partial class FileSessionStore : ISessionStore
                 return null;
             }
 
-            var changed = update(current);
-            if (ReferenceEquals(changed, current))
+            if (StoredRecords.Updated(current, update) is not { } changed)
             {
                 return current;
-            }
-
-            ArgumentNullException.ThrowIfNull(changed, nameof(update));
-            if (changed.Id != sessionId)
-            {
-                throw new InvalidOperationException($"An update of session '{sessionId}' may not change its id (to '{changed.Id}').");
             }
 
             byte[] json = JsonSerializer.SerializeToUtf8Bytes(changed, AgentCoreJsonContext.Default.SessionInfo);
@@ -366,14 +358,7 @@ public sealed partial class FileSessionStore : ISessionStore
         void Parse(int i)
         {
             using var tolerant = MessagePartListJsonConverter.Tolerant();
-            try
-            {
-                records[i] = JsonSerializer.Deserialize(content.AsSpan(lines[i].Start, lines[i].Length), AgentCoreJsonContext.Default.JournalRecord);
-            }
-            catch (Exception ex) when (StoredRecords.IsUnreadable(ex))
-            {
-                errors[i] = StoredRecords.Describe(ex);
-            }
+            records[i] = StoredRecords.Deserialize(content.AsSpan(lines[i].Start, lines[i].Length), AgentCoreJsonContext.Default.JournalRecord, out errors[i]);
         }
 
         if (lines.Count >= 512)
@@ -390,18 +375,21 @@ public sealed partial class FileSessionStore : ISessionStore
 
         var byId = new Dictionary<string, SessionMessage>(StringComparer.Ordinal);
         var corrupt = new List<byte[]>();
+        var skippedParts = log ? new List<(string Part, string Problem)>() : null;
         for (int i = 0; i < lines.Count; i++)
         {
             int number = lines[i].Number;
-            string? problem = errors[i] ?? (records[i] is { } record
-                ? Apply(byId, record, sessionId, (messageId, partId, reason) =>
+            string? problem = errors[i] ?? (records[i] is { } record ? Apply(byId, record, sessionId, skippedParts) : "the line holds no record");
+            if (skippedParts is { Count: > 0 })
+            {
+                foreach (var (part, reason) in skippedParts)
                 {
-                    if (log)
-                    {
-                        LogUnreadablePart(sessionId, messageId, partId, journal, number, reason);
-                    }
-                })
-                : "the line holds no record");
+                    LogUnreadablePart(sessionId, records[i]!.Message!.Id, part, journal, number, reason);
+                }
+
+                skippedParts.Clear();
+            }
+
             if (problem is not null)
             {
                 corrupt.Add(content.AsSpan(lines[i].Start, lines[i].Length).ToArray());
@@ -449,13 +437,16 @@ public sealed partial class FileSessionStore : ISessionStore
         return id is not null && Identifier.IsValid(id, IdKind.Message) ? id : "(unknown)";
     }
 
-    /// <summary>Applies one journal record; returns why it cannot be applied, or null. Parts that cannot be read are dropped and reported.</summary>
-    private static string? Apply(Dictionary<string, SessionMessage> byId, JournalRecord record, string sessionId, Action<string, string, string> partSkipped)
+    /// <summary>
+    /// Applies one journal record; returns why it cannot be applied, or null. Parts of a whole message that cannot be read
+    /// are dropped and added to <paramref name="skippedParts"/> (when given).
+    /// </summary>
+    private static string? Apply(Dictionary<string, SessionMessage> byId, JournalRecord record, string sessionId, List<(string Part, string Problem)>? skippedParts)
     {
         switch (record.Kind)
         {
             case JournalRecord.WholeMessage when record.Message is { } message:
-                if (StoredRecords.CheckMessage(message, sessionId, (partId, reason) => partSkipped(message.Id, partId, reason)) is { } problem)
+                if (StoredRecords.CheckMessage(message, sessionId, skippedParts) is { } problem)
                 {
                     return problem;
                 }
@@ -464,7 +455,7 @@ public sealed partial class FileSessionStore : ISessionStore
                 return null;
 
             case JournalRecord.OnePart when record.Message is { } header && record.Part is { } part:
-                if ((StoredRecords.CheckMessage(header, sessionId, partSkipped: null) ?? StoredRecords.CheckPart(part)) is { } bad)
+                if ((StoredRecords.CheckMessage(header, sessionId, skippedParts: null) ?? StoredRecords.CheckPart(part)) is { } bad)
                 {
                     return bad;
                 }
@@ -491,7 +482,7 @@ public sealed partial class FileSessionStore : ISessionStore
 
                 if (record.Message is { } changedHeader)
                 {
-                    if (changedHeader.Id != messageId || StoredRecords.CheckMessage(changedHeader, sessionId, partSkipped: null) is not null)
+                    if (changedHeader.Id != messageId || StoredRecords.CheckMessage(changedHeader, sessionId, skippedParts: null) is not null)
                     {
                         return "the record's message fields are not a message";
                     }

@@ -38,7 +38,8 @@ public interface ISessionStore
     /// <param name="cancellationToken">Cancels the update before it is written.</param>
     /// <returns>The session as saved (or as found, when <paramref name="update"/> changed nothing); null when there is none.</returns>
     /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a well-formed session id.</exception>
-    /// <exception cref="ArgumentNullException"><paramref name="update"/> is null.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="update"/> is null, or returned null.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="update"/> changed the session's id.</exception>
     async ValueTask<SessionInfo?> UpdateSessionAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(update);
@@ -48,12 +49,12 @@ public interface ISessionStore
             return null;
         }
 
-        var changed = update(current);
-        if (!ReferenceEquals(changed, current))
+        if (StoredRecords.Updated(current, update) is not { } changed)
         {
-            await SaveSessionAsync(changed, cancellationToken).ConfigureAwait(false);
+            return current;
         }
 
+        await SaveSessionAsync(changed, cancellationToken).ConfigureAwait(false);
         return changed;
     }
 

@@ -40,8 +40,7 @@ public sealed class InMemorySessionStore : ISessionStore
     /// <inheritdoc />
     public ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(session);
-        Identifier.Validate(session.Id, IdKind.Session, nameof(session));
+        StoredRecords.ValidateSession(session);
         _sessions[session.Id] = JsonSerializer.SerializeToUtf8Bytes(session, AgentCoreJsonContext.Default.SessionInfo);
         return ValueTask.CompletedTask;
     }
@@ -61,16 +60,9 @@ public sealed class InMemorySessionStore : ISessionStore
             }
 
             var current = ReadSession(json);
-            var changed = update(current);
-            if (ReferenceEquals(changed, current))
+            if (StoredRecords.Updated(current, update) is not { } changed)
             {
                 return ValueTask.FromResult<SessionInfo?>(current);
-            }
-
-            ArgumentNullException.ThrowIfNull(changed, nameof(update));
-            if (changed.Id != sessionId)
-            {
-                throw new InvalidOperationException($"An update of session '{sessionId}' may not change its id (to '{changed.Id}').");
             }
 
             if (_sessions.TryUpdate(sessionId, JsonSerializer.SerializeToUtf8Bytes(changed, AgentCoreJsonContext.Default.SessionInfo), json))

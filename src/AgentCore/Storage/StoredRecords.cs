@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.AI;
 
 namespace AgentCore;
@@ -22,6 +23,17 @@ internal static class StoredRecords
 
     /// <summary>The type discriminator of <see cref="ReasoningPart"/>.</summary>
     public const string ReasoningType = "reasoning";
+
+    /// <summary>Checks a session to save: not null, with a well-formed id and parent id (ArgumentException naming them).</summary>
+    public static void ValidateSession(SessionInfo session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        Identifier.Validate(session.Id, IdKind.Session, nameof(session));
+        if (session.ParentId is not null)
+        {
+            Identifier.Validate(session.ParentId, IdKind.Session, nameof(session));
+        }
+    }
 
     /// <summary>
     /// Checks a message to save: not null, with a well-formed message id and session id, a role, and parts that are not
@@ -70,6 +82,31 @@ internal static class StoredRecords
         }
     }
 
+    /// <summary>
+    /// Runs the function of <see cref="ISessionStore.UpdateSessionAsync"/> on the stored session: null when it changed nothing
+    /// (it returned <paramref name="current"/> itself), else the session to save.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="update"/> returned null.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="update"/> changed the session's id.</exception>
+    /// <exception cref="ArgumentException"><paramref name="update"/> returned a malformed parent id (see <see cref="ValidateSession"/>).</exception>
+    public static SessionInfo? Updated(SessionInfo current, Func<SessionInfo, SessionInfo> update)
+    {
+        var changed = update(current);
+        if (ReferenceEquals(changed, current))
+        {
+            return null;
+        }
+
+        ArgumentNullException.ThrowIfNull(changed, nameof(update));
+        if (changed.Id != current.Id)
+        {
+            throw new InvalidOperationException($"An update of session '{current.Id}' may not change its id (to '{changed.Id}').");
+        }
+
+        ValidateSession(changed);
+        return changed;
+    }
+
     /// <summary>A copy of <paramref name="message"/>'s own fields, with no parts.</summary>
     public static SessionMessage HeaderOf(SessionMessage message) => new()
     {
@@ -100,18 +137,8 @@ internal static class StoredRecords
     /// </summary>
     public static SessionInfo? ReadSession(ReadOnlySpan<byte> utf8Json, string? expectedId, out string? problem)
     {
-        SessionInfo? session;
-        try
-        {
-            session = JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.SessionInfo);
-        }
-        catch (Exception ex) when (IsUnreadable(ex))
-        {
-            problem = Describe(ex);
-            return null;
-        }
-
-        problem = session is null ? "the record holds no session" : CheckSession(session);
+        var session = Deserialize(utf8Json, AgentCoreJsonContext.Default.SessionInfo, out problem);
+        problem ??= session is null ? "the record holds no session" : CheckSession(session);
         if (problem is null && expectedId is not null && !string.Equals(session!.Id, expectedId, StringComparison.Ordinal))
         {
             problem = "the record holds another session than its key says";
@@ -170,9 +197,9 @@ internal static class StoredRecords
     /// Checks a message read back from storage: returns why it cannot be served (null when it can) — a malformed id,
     /// another session's id, a blank role, negative usage, a malformed error or summary reference. Parts it cannot serve
     /// (null, unknown, a field missing, null or of the wrong type, see <see cref="CheckPart"/>) are removed, each reported
-    /// to <paramref name="partSkipped"/> with its id (or position) and the reason, and the rest of the message is kept.
+    /// to <paramref name="skippedParts"/> (when given) with its id (or position) and the reason, and the rest of the message is kept.
     /// </summary>
-    public static string? CheckMessage(SessionMessage message, string sessionId, Action<string, string>? partSkipped)
+    public static string? CheckMessage(SessionMessage message, string sessionId, List<(string Part, string Problem)>? skippedParts)
     {
         if (!Identifier.IsValid(message.Id, IdKind.Message))
         {
@@ -215,7 +242,7 @@ internal static class StoredRecords
             if (CheckPart(message.Parts[i]) is { } problem)
             {
                 string part = message.Parts[i] is { Id: { } id } && Identifier.IsValid(id, IdKind.Part) ? id : "#" + i.ToString(CultureInfo.InvariantCulture);
-                partSkipped?.Invoke(part, problem);
+                skippedParts?.Add((part, problem));
                 message.Parts.RemoveAt(i--);
             }
         }
@@ -275,6 +302,24 @@ internal static class StoredRecords
     public static bool IsUnreadable(Exception exception) =>
         exception is JsonException or ArgumentException or NotSupportedException or InvalidOperationException or FormatException or OverflowException;
 
+    /// <summary>
+    /// Deserializes a stored record; on an unreadable one (see <see cref="IsUnreadable"/>) returns the default with
+    /// <paramref name="problem"/> saying why (see <see cref="Describe"/>), else with <paramref name="problem"/> null.
+    /// </summary>
+    public static T? Deserialize<T>(ReadOnlySpan<byte> utf8Json, JsonTypeInfo<T> typeInfo, out string? problem)
+    {
+        try
+        {
+            problem = null;
+            return JsonSerializer.Deserialize(utf8Json, typeInfo);
+        }
+        catch (Exception ex) when (IsUnreadable(ex))
+        {
+            problem = Describe(ex);
+            return default;
+        }
+    }
+
     /// <summary>What went wrong reading a record, for a log: never the exception's message, which may quote the content.</summary>
     public static string Describe(Exception exception) => exception is JsonException json
         ? JsonErrors.Describe(json)
@@ -287,6 +332,18 @@ internal static class StoredRecords
 
     /// <summary>The role a stored value names, without allocating for the four well-known roles; null for a blank value.</summary>
     public static ChatRole? Role(ReadOnlySpan<byte> utf8)
+    {
+        if (WellKnownRole(utf8) is { } known)
+        {
+            return known;
+        }
+
+        string value = Encoding.UTF8.GetString(utf8);
+        return string.IsNullOrWhiteSpace(value) ? null : new ChatRole(value);
+    }
+
+    /// <summary>One of the four well-known roles when <paramref name="utf8"/> spells it; null otherwise.</summary>
+    public static ChatRole? WellKnownRole(ReadOnlySpan<byte> utf8)
     {
         if (utf8.SequenceEqual("assistant"u8))
         {
@@ -308,8 +365,7 @@ internal static class StoredRecords
             return ChatRole.Tool;
         }
 
-        string value = Encoding.UTF8.GetString(utf8);
-        return string.IsNullOrWhiteSpace(value) ? null : new ChatRole(value);
+        return null;
     }
 
     /// <summary>The role a stored value names, reusing the four well-known roles; null for a blank value.</summary>
@@ -328,19 +384,10 @@ internal static class StoredRecords
         error is null ? null : JsonSerializer.Serialize(error, AgentCoreJsonContext.Default.MessageError);
 
     /// <summary>Reads what <see cref="SerializeError"/> wrote; null when it is not an error (not JSON, no message, an unknown kind).</summary>
-    public static MessageError? DeserializeError(ReadOnlySpan<byte> utf8Json)
-    {
-        try
-        {
-            return JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.MessageError) is { Message: not null } error && Enum.IsDefined(error.Kind)
-                ? error
-                : null;
-        }
-        catch (Exception ex) when (IsUnreadable(ex))
-        {
-            return null;
-        }
-    }
+    public static MessageError? DeserializeError(ReadOnlySpan<byte> utf8Json) =>
+        Deserialize(utf8Json, AgentCoreJsonContext.Default.MessageError, out _) is { Message: not null } error && Enum.IsDefined(error.Kind)
+            ? error
+            : null;
 
     /// <summary>A UTC instant from ticks; null when the ticks are out of range.</summary>
     public static DateTimeOffset? UtcFromTicks(long ticks) =>
@@ -437,18 +484,8 @@ internal static class StoredRecords
     /// </summary>
     public static MessagePart? ReadPart(ReadOnlySpan<byte> utf8Json, string id, out string? problem)
     {
-        MessagePart? part;
-        try
-        {
-            part = JsonSerializer.Deserialize(utf8Json, AgentCoreJsonContext.Default.MessagePart);
-        }
-        catch (Exception ex) when (IsUnreadable(ex))
-        {
-            problem = Describe(ex);
-            return null;
-        }
-
-        problem = CheckPart(part) ?? (part!.Id == id ? null : "the row holds another part than its key says");
+        var part = Deserialize(utf8Json, AgentCoreJsonContext.Default.MessagePart, out problem);
+        problem ??= CheckPart(part) ?? (part!.Id == id ? null : "the row holds another part than its key says");
         return problem is null ? part : null;
     }
 
@@ -471,27 +508,53 @@ internal static class StoredRecords
 
     // ---- schema 1, read only by the migrations ----
 
-    /// <summary>Schema 1: reads a message's own fields from JSON (parts come separately); null when it is not a well-formed message.</summary>
-    /// <exception cref="JsonException">The text is not valid JSON.</exception>
-    public static SessionMessage? DeserializeHeaderV1(string json)
+    /// <summary>
+    /// Schema 1: reads a message's own fields from JSON (parts come separately); null, with <paramref name="problem"/> saying
+    /// why, when the row is not a well-formed message <paramref name="id"/> of session <paramref name="sessionId"/>.
+    /// </summary>
+    public static SessionMessage? ReadHeaderV1(string json, string sessionId, string id, out string? problem)
     {
-        var message = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionMessage);
-        if (message is null || !Identifier.IsValid(message.Id, IdKind.Message) || !Identifier.IsValid(message.SessionId, IdKind.Session))
+        try
         {
+            var message = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionMessage);
+            if (message is not null && Identifier.IsValid(message.Id, IdKind.Message) && Identifier.IsValid(message.SessionId, IdKind.Session)
+                && message.Id == id && message.SessionId == sessionId)
+            {
+                message.Parts = [];
+                problem = null;
+                return message;
+            }
+
+            problem = "the row holds no message with its id";
+        }
+        catch (JsonException ex)
+        {
+            problem = JsonErrors.Describe(ex);
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Schema 1: reads a part from its JSON and its text column; null, with <paramref name="problem"/> saying why, when the
+    /// JSON is not a well-formed part with the id <paramref name="id"/>.
+    /// </summary>
+    public static MessagePart? ReadPartV1(string json, byte[]? text, string id, out string? problem)
+    {
+        MessagePart? part;
+        try
+        {
+            part = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.MessagePart);
+        }
+        catch (JsonException ex)
+        {
+            problem = JsonErrors.Describe(ex);
             return null;
         }
 
-        message.Parts = [];
-        return message;
-    }
-
-    /// <summary>Schema 1: reads a part from its JSON and its text column; null when the JSON is not a well-formed part.</summary>
-    /// <exception cref="JsonException">The text is not valid JSON.</exception>
-    public static MessagePart? JoinPartV1(string json, byte[]? text)
-    {
-        var part = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.MessagePart);
-        if (part is null || part.Id is null)
+        if (part?.Id is null || part.Id != id)
         {
+            problem = "the row holds no part with its id";
             return null;
         }
 
@@ -509,6 +572,7 @@ internal static class StoredRecords
             }
         }
 
+        problem = null;
         return part;
     }
 }

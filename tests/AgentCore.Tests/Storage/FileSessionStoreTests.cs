@@ -185,6 +185,25 @@ public sealed class FileSessionStoreTests
         _logger.Warnings.Should().BeEmpty();
     }
 
+    /// <summary>A session the store could not read back (a malformed parent id) is refused when saved or updated, naming the id.</summary>
+    [Test]
+    public async Task SaveAndUpdateSessionAsync_MalformedParentId_ThrowArgumentExceptionAndWriteNothing()
+    {
+        var store = Store();
+        var session = Session(T0);
+        await store.SaveSessionAsync(session);
+        var refused = Session(T0) with { ParentId = "../ses_x" };
+
+        await FluentActions.Awaiting(() => store.SaveSessionAsync(refused).AsTask())
+            .Should().ThrowAsync<ArgumentException>().WithMessage("*../ses_x*");
+        await FluentActions.Awaiting(() => store.UpdateSessionAsync(session.Id, static s => s with { ParentId = "../ses_x" }).AsTask())
+            .Should().ThrowAsync<ArgumentException>().WithMessage("*../ses_x*");
+
+        File.Exists(SessionFile(refused.Id)).Should().BeFalse();
+        (await store.GetSessionAsync(session.Id)).Should().BeEquivalentTo(session);
+        _logger.Warnings.Should().BeEmpty();
+    }
+
     [Test]
     public async Task GetMessagesAsync_CorruptJournalLines_SkippedWithWarningsOthersKept()
     {

@@ -33,4 +33,21 @@ public sealed class InMemorySessionStoreTests
 
         (await store.GetMessagesAsync(sessionId)).Should().BeEmpty();
     }
+
+    /// <summary>A session the store could not read back (a malformed parent id) is refused when saved or updated, naming the id.</summary>
+    [Test]
+    public async Task SaveAndUpdateSessionAsync_MalformedParentId_ThrowArgumentExceptionNamingIt()
+    {
+        var store = new InMemorySessionStore();
+        var session = Session(T0);
+        await store.SaveSessionAsync(session);
+
+        await FluentActions.Awaiting(() => store.SaveSessionAsync(Session(T0) with { ParentId = "../ses_x" }).AsTask())
+            .Should().ThrowAsync<ArgumentException>().WithMessage("*../ses_x*");
+        await FluentActions.Awaiting(() => store.UpdateSessionAsync(session.Id, static s => s with { ParentId = "../ses_x" }).AsTask())
+            .Should().ThrowAsync<ArgumentException>().WithMessage("*../ses_x*");
+
+        (await store.GetSessionAsync(session.Id)).Should().BeEquivalentTo(session);
+        (await store.ListSessionsAsync().CountAsync()).Should().Be(1);
+    }
 }
