@@ -132,7 +132,7 @@ public static class AgentCoreServiceCollectionExtensions
     /// </summary>
     private static ISessionLockProvider DefaultSessionLock(IServiceProvider services) =>
         services.GetRequiredService<ISessionStore>() is FileSessionStore files
-            ? new FileSessionLockProvider(Path.Combine(files.DataDirectory, "locks"), TimeProvider.System)
+            ? new FileSessionLockProvider(files.LockDirectory, TimeProvider.System)
             : new InProcessSessionLockProvider();
 
     private sealed class AgentCoreBuilder(IServiceCollection services) : IAgentCoreBuilder

@@ -536,7 +536,10 @@ public sealed partial class FileSessionStore : ISessionStore
     private string SessionPath(string sessionId) => Path.Combine(_sessionsDirectory, sessionId + ".json");
 
     // The lock of a session file's writes: beside the busy locks, so the sessions folder holds only sessions.
-    private string SessionLockPath(string sessionId) => Path.Combine(DataDirectory, "locks", sessionId + ".session");
+    /// <summary>The folder of the store's lock files: its session-write locks and the default busy lock's (<see cref="FileSessionLockProvider"/>).</summary>
+    internal string LockDirectory => Path.Combine(DataDirectory, "locks");
+
+    private string SessionLockPath(string sessionId) => Path.Combine(LockDirectory, sessionId + ".session");
 
     private string JournalPath(string sessionId) => Path.Combine(_messagesDirectory, sessionId + ".jsonl");
 
