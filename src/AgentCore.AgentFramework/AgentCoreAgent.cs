@@ -71,7 +71,7 @@ public sealed class AgentCoreAgent : AIAgent
 
     /// <summary>
     /// Returns an <see cref="AgentCoreAgentSession"/> for an existing AgentCore session, for example one listed by
-    /// <see cref="ISessionService.ListAsync"/>.
+    /// <see cref="ISessionService.ListAsync(CancellationToken)"/>.
     /// </summary>
     /// <param name="sessionId">The AgentCore session id.</param>
     /// <param name="cancellationToken">Cancels the check.</param>

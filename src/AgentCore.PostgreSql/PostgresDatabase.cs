@@ -10,7 +10,7 @@ namespace AgentCore;
 internal sealed partial class PostgresDatabase : IAsyncDisposable
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     /// <summary>The advisory lock key that serializes migrations across processes ("agentcore:migrations").</summary>
     private const long MigrationLockKey = 0x6167_6e74_636f_7265;
@@ -116,6 +116,26 @@ internal sealed partial class PostgresDatabase : IAsyncDisposable
         );
         CREATE INDEX agentcore_parts_in_order ON agentcore_parts (session_id, message_id, position, id);
         """,
+
+        // 3: filtered listings (PostgresSessionStore.ListSessionsAsync(SessionQuery)). A session's metadata as rows, with the
+        // session's creation time, so "owner = alice" reads one index range already in listing order and stops after a
+        // page; the parent and update time indexed. session_id keeps agentcore_sessions.id's collation, so both list in
+        // the same order. The store fills the table from the sessions' JSON (PostgresSessionStore.CopyMetadataAsync) in
+        // the same transaction.
+        """
+        CREATE TABLE agentcore_session_metadata (
+            session_id text                NOT NULL,
+            key        text COLLATE "C"    NOT NULL,
+            value      text COLLATE "C"    NOT NULL,
+            created_at timestamptz         NOT NULL, -- the session's creation time, as in agentcore_sessions
+            PRIMARY KEY (session_id, key)
+        );
+        CREATE INDEX agentcore_session_metadata_lookup ON agentcore_session_metadata (key, value, created_at DESC, session_id DESC);
+
+        DROP INDEX agentcore_sessions_by_parent;
+        CREATE INDEX agentcore_sessions_by_parent ON agentcore_sessions (parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
+        CREATE INDEX agentcore_sessions_by_update ON agentcore_sessions (updated_at);
+        """,
     ];
 
     private readonly bool _ownsDataSource;
@@ -188,6 +208,11 @@ internal sealed partial class PostgresDatabase : IAsyncDisposable
                 if (next == 2)
                 {
                     await PostgresSessionStore.CopySchema1MessagesAsync(connection, transaction, logger, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (next == 3)
+                {
+                    await PostgresSessionStore.CopyMetadataAsync(connection, transaction, logger, cancellationToken).ConfigureAwait(false);
                 }
 
                 LogMigrated(logger, connection.Database, next);

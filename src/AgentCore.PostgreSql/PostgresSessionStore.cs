@@ -17,7 +17,8 @@ namespace AgentCore;
 /// session as JSON, with creation time, parent and the token and cost totals as indexed or queryable columns),
 /// <c>agentcore_messages</c> (a message's own fields, a column each) and <c>agentcore_parts</c> (one row a part: its
 /// type, its JSON — none for text and reasoning parts — and streamed text in its own <c>bytea</c> column, so an append
-/// sends and updates only the new text of one part). The schema version is kept in <c>agentcore_schema_version</c>;
+/// sends and updates only the new text of one part) and <c>agentcore_session_metadata</c> (a session's metadata, a row a
+/// key, for filtered listings). The schema version is kept in <c>agentcore_schema_version</c>;
 /// migrations run on first use, one instance at a time under an advisory lock.</para>
 /// <para>Every write is one transaction; a session's messages are read in one repeatable-read snapshot, so a reader never
 /// sees half a write. A corrupt row is skipped with a warning. Times round-trip exactly: sessions' from their JSON,
@@ -87,7 +88,55 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     {
         StoredRecords.ValidateSession(session);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await UpsertSessionAsync(connection, session, transaction: null, cancellationToken).ConfigureAwait(false);
+        await UpsertSessionAsync(connection, session, transaction: null, withMetadata: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Runs in the database, from indexes: with a metadata filter, from <c>agentcore_session_metadata</c>'s (key, value,
+    /// creation time, id) index, which holds one owner's sessions already in listing order, so the read stops after the
+    /// page; with a parent, from the parent's index; otherwise from the newest-first index. The update-time bounds are
+    /// applied in SQL to the microsecond (the column's precision) and to the tick on the parsed rows, which are all
+    /// checked again against <see cref="SessionQuery.Matches"/>.
+    /// </remarks>
+    public async ValueTask<SessionPage> ListSessionsAsync(SessionQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        var found = new List<SessionInfo>();
+        var buffer = new Utf8Buffer();
+        (DateTime CreatedAt, string Id)? after = query.After is { } cursor ? (cursor.CreatedAt.UtcDateTime, cursor.SessionId) : null;
+        while (true)
+        {
+            int wanted = query.PageSize + 1 - found.Count;
+            await using var command = PostgresQueries.ListCommand(query, after, wanted);
+            command.Connection = connection;
+            command.Transaction = transaction;
+            int read = 0;
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    read++;
+                    after = (reader.GetDateTime(2), reader.GetString(1));
+                    if (ReadSession(reader, buffer) is { } session && query.Matches(session))
+                    {
+                        found.Add(session);
+                    }
+                }
+            }
+
+            // Fewer rows than asked: the listing is done. Otherwise a row was skipped (corrupt, or inside the microsecond
+            // of an update-time bound): read on from it.
+            if (read < wanted || found.Count > query.PageSize)
+            {
+                break;
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return SessionPages.Of(found, query.PageSize);
     }
 
     /// <inheritdoc />
@@ -118,15 +167,21 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
             return current;
         }
 
-        await UpsertSessionAsync(connection, changed, transaction, cancellationToken).ConfigureAwait(false);
+        await UpsertSessionAsync(connection, changed, transaction, withMetadata: !StoredRecords.SameListingKeys(current, changed), cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return changed;
     }
 
-    private static async Task UpsertSessionAsync(NpgsqlConnection connection, SessionInfo session, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    /// <summary>
+    /// Upserts the session's row and, when <paramref name="withMetadata"/>, writes its metadata rows in place of those
+    /// stored before: one batch, so one transaction even without <paramref name="transaction"/>.
+    /// </summary>
+    private static async Task UpsertSessionAsync(
+        NpgsqlConnection connection, SessionInfo session, NpgsqlTransaction? transaction, bool withMetadata, CancellationToken cancellationToken)
     {
         string json = StoredRecords.SerializeSession(session);
-        await using var command = new NpgsqlCommand("""
+        await using var batch = new NpgsqlBatch(connection, transaction);
+        var command = new NpgsqlBatchCommand("""
             INSERT INTO agentcore_sessions (id, parent_id, created_at, updated_at, input_tokens, output_tokens, reasoning_tokens,
                                             cache_read_tokens, cache_write_tokens, cost, data)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -135,7 +190,8 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
                 input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
                 reasoning_tokens = excluded.reasoning_tokens, cache_read_tokens = excluded.cache_read_tokens,
                 cache_write_tokens = excluded.cache_write_tokens, cost = excluded.cost, data = excluded.data
-            """, connection, transaction);
+            """);
+        batch.BatchCommands.Add(command);
         command.Parameters.AddWithValue(session.Id);
         command.Parameters.AddWithValue(NpgsqlDbType.Text, (object?)session.ParentId ?? DBNull.Value);
         command.Parameters.AddWithValue(session.CreatedAt.ToUniversalTime());
@@ -147,7 +203,26 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         command.Parameters.AddWithValue(session.Tokens.CacheWrite);
         command.Parameters.AddWithValue(session.Cost);
         command.Parameters.AddWithValue(json);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        if (withMetadata)
+        {
+            AddReplaceMetadata(batch, session);
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Adds the commands that write <paramref name="session"/>'s metadata rows in place of those stored before.</summary>
+    private static void AddReplaceMetadata(NpgsqlBatch batch, SessionInfo session)
+    {
+        batch.BatchCommands.Add(Command("DELETE FROM agentcore_session_metadata WHERE session_id = $1", session.Id));
+        if (session.Metadata.Count > 0)
+        {
+            batch.BatchCommands.Add(Command("""
+                INSERT INTO agentcore_session_metadata (session_id, key, value, created_at)
+                SELECT $1, key, value, $4 FROM unnest($2::text[], $3::text[]) AS pairs (key, value)
+                """,
+                session.Id, session.Metadata.Keys.ToArray(), session.Metadata.Values.ToArray(), session.CreatedAt.ToUniversalTime()));
+        }
     }
 
     /// <inheritdoc />
@@ -162,6 +237,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
             {
                 Command("DELETE FROM agentcore_parts WHERE session_id = $1", sessionId),
                 Command("DELETE FROM agentcore_messages WHERE session_id = $1", sessionId),
+                Command("DELETE FROM agentcore_session_metadata WHERE session_id = $1", sessionId),
                 Command("DELETE FROM agentcore_sessions WHERE id = $1", sessionId),
             },
         };
@@ -565,6 +641,41 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
 
         await using var drop = new NpgsqlCommand("DROP TABLE agentcore_messages_v1; DROP TABLE agentcore_parts_v1;", connection, transaction);
         await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Schema 3's data step: writes the metadata rows of every stored session, read from its JSON as a read would (a
+    /// corrupt session is skipped with a warning, and stays unlisted as before).
+    /// </summary>
+    internal static async Task CopyMetadataAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ILogger logger, CancellationToken cancellationToken)
+    {
+        var sessions = new List<SessionInfo>();
+        await using (var command = new NpgsqlCommand("SELECT id, data FROM agentcore_sessions", connection, transaction))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                string id = reader.GetString(0);
+                if (StoredRecords.ReadSession(reader.GetString(1), id, out string? problem) is { } session)
+                {
+                    if (session.Metadata.Count > 0)
+                    {
+                        sessions.Add(session);
+                    }
+                }
+                else
+                {
+                    LogCorruptSession(logger, id, problem!);
+                }
+            }
+        }
+
+        foreach (var session in sessions)
+        {
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            AddReplaceMetadata(batch, session);
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private static NpgsqlBatchCommand Command(string sql, params object[] parameters)

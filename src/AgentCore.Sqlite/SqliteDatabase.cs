@@ -89,6 +89,25 @@ internal static class SqliteDatabase
         );
         CREATE INDEX parts_in_order ON parts (session_id, message_id, position, id);
         """,
+
+        // 3: filtered listings (SqliteSessionStore.ListSessionsAsync(SessionQuery)). A session's metadata as rows, with the
+        // session's creation time, so "owner = alice" reads one index range already in listing order and stops after a
+        // page; the parent and update time indexed. The store fills session_metadata from the sessions' JSON
+        // (SqliteSessionStore.CopyMetadataAsync) in the same transaction.
+        """
+        CREATE TABLE session_metadata (
+            session_id TEXT    NOT NULL,
+            key        TEXT    NOT NULL,
+            value      TEXT    NOT NULL,
+            created_at INTEGER NOT NULL, -- the session's creation time (UTC ticks), as in sessions
+            PRIMARY KEY (session_id, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX session_metadata_lookup ON session_metadata (key, value, created_at DESC, session_id DESC);
+
+        DROP INDEX sessions_by_parent;
+        CREATE INDEX sessions_by_parent ON sessions (parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
+        CREATE INDEX sessions_by_update ON sessions (updated_at);
+        """,
     ];
 
     private static int s_initialized;

@@ -20,14 +20,15 @@ namespace AgentCore;
 /// transaction, so processes starting together migrate once. Tables: <c>sessions</c> (the session as JSON, with
 /// indexed creation time and the token and cost totals as columns), <c>messages</c> (a message's own fields, a column
 /// each) and <c>parts</c> (one row a part: its type, its JSON — none for text and reasoning parts — and streamed text
-/// in its own column, so an append updates one part's row, not the message). Loading a session parses no JSON but for
-/// parts other than text and reasoning.</para>
+/// in its own column, so an append updates one part's row, not the message) and <c>session_metadata</c> (a session's
+/// metadata, a row a key, for filtered listings). Loading a session parses no JSON but for parts other than text and
+/// reasoning.</para>
 /// <para>A corrupt row is skipped with a warning. Times round-trip exactly (message times as UTC instants).</para>
 /// </remarks>
 public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     private readonly string _connectionString;
     private readonly SqliteStoreOptions _options;
@@ -130,12 +131,68 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Runs in the database, from indexes: with a metadata filter, from <c>session_metadata</c>'s (key, value, creation
+    /// time, id) index, which holds one owner's sessions already in listing order, so the read stops after the page;
+    /// with a parent, from the parent's index; otherwise from the newest-first index. Other filters are checked on the
+    /// rows read, and every row is checked again against <see cref="SessionQuery.Matches"/> once parsed.
+    /// </remarks>
+    public async ValueTask<SessionPage> ListSessionsAsync(SessionQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var matches = await RunAsync(async (connection, ct) =>
+        {
+            using var transaction = connection.BeginTransaction(deferred: true);
+            var found = new List<SessionInfo>();
+            (long Ticks, string Id)? after = query.After is { } cursor ? (cursor.CreatedAt.UtcTicks, cursor.SessionId) : null;
+            while (true)
+            {
+                int wanted = query.PageSize + 1 - found.Count;
+                var (sql, parameters) = SqliteQueries.ListSql(query, afterKey: after is not null);
+                using var command = Command(connection, sql, parameters);
+                command.Parameters.AddWithValue("$limit", wanted);
+                if (after is { } key)
+                {
+                    command.Parameters.AddWithValue("$afterTicks", key.Ticks);
+                    command.Parameters.AddWithValue("$afterId", key.Id);
+                }
+
+                int read = 0;
+                using (var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false))
+                {
+                    while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                    {
+                        read++;
+                        string id = reader.GetString(1);
+                        after = (reader.GetInt64(2), id);
+                        if (ReadSession(id, reader.GetString(0)) is { } session && query.Matches(session))
+                        {
+                            found.Add(session);
+                        }
+                    }
+                }
+
+                // Fewer rows than asked: the listing is done. Otherwise a corrupt or stale row was skipped: read on.
+                if (read < wanted || found.Count > query.PageSize)
+                {
+                    break;
+                }
+            }
+
+            transaction.Commit();
+            return found;
+        }, cancellationToken).ConfigureAwait(false);
+        return SessionPages.Of(matches, query.PageSize);
+    }
+
+    /// <inheritdoc />
     public async ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidateSession(session);
-        await RunAsync(async (connection, ct) =>
+        await InTransactionAsync(async (connection, ct) =>
         {
             await UpsertSessionAsync(connection, session, ct).ConfigureAwait(false);
+            await ReplaceMetadataAsync(connection, session, ct).ConfigureAwait(false);
             return true;
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -160,6 +217,11 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             }
 
             await UpsertSessionAsync(connection, changed, ct).ConfigureAwait(false);
+            if (!StoredRecords.SameListingKeys(current, changed))
+            {
+                await ReplaceMetadataAsync(connection, changed, ct).ConfigureAwait(false);
+            }
+
             return changed;
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -184,6 +246,29 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Writes <paramref name="session"/>'s metadata rows in place of those stored before.</summary>
+    private static async Task ReplaceMetadataAsync(SqliteConnection connection, SessionInfo session, CancellationToken cancellationToken)
+    {
+        using (var delete = Command(connection, "DELETE FROM session_metadata WHERE session_id = $id", ("$id", session.Id)))
+        {
+            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (session.Metadata.Count == 0)
+        {
+            return;
+        }
+
+        using var insert = Command(connection, "INSERT INTO session_metadata (session_id, key, value, created_at) VALUES ($id, $key, $value, $created)",
+            ("$id", session.Id), ("$key", ""), ("$value", ""), ("$created", session.CreatedAt.UtcTicks));
+        foreach (var (key, value) in session.Metadata)
+        {
+            insert.Parameters["$key"].Value = key;
+            insert.Parameters["$value"].Value = value;
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <inheritdoc />
     public ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default)
     {
@@ -195,6 +280,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             {
                 "DELETE FROM parts WHERE session_id = $id",
                 "DELETE FROM messages WHERE session_id = $id",
+                "DELETE FROM session_metadata WHERE session_id = $id",
                 "DELETE FROM sessions WHERE id = $id",
             })
             {
@@ -552,6 +638,11 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 await CopySchema1MessagesAsync(connection, cancellationToken).ConfigureAwait(false);
             }
 
+            if (next == 3)
+            {
+                await CopyMetadataAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+
             LogMigrated(DatabasePath, next);
         }
 
@@ -622,6 +713,31 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
         using var drop = Command(connection, "DROP TABLE messages_v1; DROP TABLE parts_v1;");
         await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Schema 3's data step: writes the metadata rows of every stored session, read from its JSON as a read would (a
+    /// corrupt session is skipped with a warning, and stays unlisted as before).
+    /// </summary>
+    private async Task CopyMetadataAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        var sessions = new List<SessionInfo>();
+        using (var command = Command(connection, "SELECT id, data FROM sessions"))
+        using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (ReadSession(reader.GetString(0), reader.GetString(1)) is { Metadata.Count: > 0 } session)
+                {
+                    sessions.Add(session);
+                }
+            }
+        }
+
+        foreach (var session in sessions)
+        {
+            await ReplaceMetadataAsync(connection, session, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private SessionMessage? ReadHeaderV1(string sessionId, string id, string json)

@@ -20,6 +20,9 @@ namespace AgentCore.Testing;
 /// <item>every field of <see cref="SessionInfo"/>, <see cref="SessionMessage"/> and every <see cref="MessagePart"/> type round-trips
 /// exactly (times to the tick; the suite uses UTC times, so a store may normalize offsets to UTC);</item>
 /// <item>sessions list newest first by <see cref="SessionInfo.CreatedAt"/>, ties broken by id descending; messages read in ascending id order;</item>
+/// <item><see cref="ISessionStore.ListSessionsAsync(SessionQuery, CancellationToken)"/> filters by metadata, parent and update
+/// time (exclusive bounds, to the tick), in the same order, and its cursor pages through every match exactly once, following
+/// every save, update and delete;</item>
 /// <item>saves are upserts; deleting a session deletes its messages and nothing else; <see cref="ISessionStore.DeleteMessagesAsync"/> deletes the listed messages of one session and nothing else;</item>
 /// <item><see cref="ISessionStore.SavePartAsync"/> leaves the stored message equal to the message passed, including when text is appended;</item>
 /// <item>concurrent writers lose nothing; a 1 MB message and any Unicode text (emoji, CJK, right-to-left, control characters) round-trip;</item>
@@ -37,7 +40,7 @@ namespace AgentCore.Testing;
 /// }
 /// </code>
 /// </example>
-public abstract class SessionStoreConformanceTests
+public abstract partial class SessionStoreConformanceTests
 {
     /// <summary>A UTC time with a sub-millisecond part, so stores that drop precision fail.</summary>
     protected static readonly DateTimeOffset BaseTime = new DateTimeOffset(2026, 3, 14, 15, 9, 26, TimeSpan.Zero).AddTicks(5_358_979);

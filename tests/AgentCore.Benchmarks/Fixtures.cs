@@ -34,6 +34,16 @@ internal static class Fixtures
         Cost = 0.42m,
     };
 
+    /// <summary>Session <paramref name="i"/> of <paramref name="owners"/> owners (round robin), with an owner and a tenant in its metadata.</summary>
+    public static SessionInfo OwnedSession(int i, int owners) => Session(i) with
+    {
+        Metadata = new Dictionary<string, string>
+        {
+            ["owner"] = "user-" + (i % owners).ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["tenant"] = "tenant-" + (i % 7).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        },
+    };
+
     /// <summary>Writes <paramref name="count"/> end entries in letta-code's shape, over 4 models and 30 days.</summary>
     public static async Task WriteHistoryAsync(string path, int count)
     {

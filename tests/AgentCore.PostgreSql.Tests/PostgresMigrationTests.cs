@@ -32,7 +32,7 @@ public sealed class PostgresMigrationTests
         await Task.WhenAll(work);
 
         (await ScalarAsync("SELECT count(*) FROM agentcore_sessions")).Should().Be(6L);
-        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2");
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3");
         foreach (var store in stores)
         {
             await store.DisposeAsync();
@@ -109,7 +109,7 @@ public sealed class PostgresMigrationTests
         await using var store = new PostgresSessionStore(_connectionString);
         await store.MigrateAsync();
 
-        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2");
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3");
         (await ScalarAsync("SELECT count(*) FROM pg_class WHERE relname LIKE 'agentcore_%v1%'")).Should().Be(0L);
         foreach (var (sessionId, expected) in conversations)
         {
@@ -122,6 +122,78 @@ public sealed class PostgresMigrationTests
         streaming.Text += " sentence.";
         await store.SavePartAsync(open, streaming, " sentence.");
         (await store.GetMessagesAsync(first))[^1].Text.Should().Be("Half a sentence.");
+    }
+
+    [Test]
+    public async Task MigrateAsync_Schema2DatabaseWithSessions_FillsTheMetadataTableSoQueriesFindThem()
+    {
+        // A database as schema 2 left it: sessions with metadata (and one whose JSON no longer parses), no metadata table.
+        var t0 = new DateTimeOffset(2026, 5, 6, 7, 8, 9, TimeSpan.Zero).AddTicks(1_234_567);
+        var owned = Enumerable.Range(0, 3).Select(i => new SessionInfo
+        {
+            Id = AgentCoreIds.NewSessionId(), Title = $"s{i}", CreatedAt = t0.AddSeconds(i), UpdatedAt = t0.AddSeconds(i),
+            Metadata = new Dictionary<string, string> { ["owner"] = i == 1 ? "grace" : "ada", ["tenant"] = "acme" },
+        }).ToList();
+        var corrupt = owned[0] with { Id = AgentCoreIds.NewSessionId(), CreatedAt = t0.AddSeconds(9) };
+        await using (var writer = new PostgresSessionStore(_connectionString))
+        {
+            foreach (var session in owned.Append(corrupt))
+            {
+                await writer.SaveSessionAsync(session);
+            }
+        }
+
+        await ScalarAsync($"""
+            DROP TABLE agentcore_session_metadata;
+            DROP INDEX agentcore_sessions_by_parent;
+            DROP INDEX agentcore_sessions_by_update;
+            CREATE INDEX agentcore_sessions_by_parent ON agentcore_sessions (parent_id) WHERE parent_id IS NOT NULL;
+            UPDATE agentcore_sessions SET data = '{"{\"id\": "}' WHERE id = '{corrupt.Id}';
+            DELETE FROM agentcore_schema_version WHERE version = 3;
+            """);
+
+        await using var store = new PostgresSessionStore(_connectionString);
+        await store.MigrateAsync();
+
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3");
+        (await ScalarAsync("SELECT count(*) FROM agentcore_session_metadata")).Should().Be(6L);
+        var page = await store.ListSessionsAsync(new SessionQuery { Metadata = new Dictionary<string, string> { ["owner"] = "ada" } });
+        page.Sessions.Select(static s => s.Id).Should().Equal(owned[2].Id, owned[0].Id);
+        page.Sessions[0].Should().BeEquivalentTo(owned[2]);
+    }
+
+    [Test]
+    public async Task ListSessionsAsync_QueryByOwnerOfManySessions_ReadsTheMetadataIndexInOrder()
+    {
+        await using var store = new PostgresSessionStore(_connectionString);
+        var t0 = DateTimeOffset.UtcNow;
+        // One owner holds most sessions, so only reading its index range in order (and stopping after the page) is cheap.
+        for (int i = 0; i < 600; i++)
+        {
+            await store.SaveSessionAsync(NewSession() with
+            {
+                CreatedAt = t0.AddSeconds(i),
+                Metadata = new Dictionary<string, string> { ["owner"] = i % 6 == 0 ? "u" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) : "u7" },
+            });
+        }
+
+        await ScalarAsync("ANALYZE agentcore_sessions; ANALYZE agentcore_session_metadata;");
+        await using var command = PostgresQueries.ListCommand(new SessionQuery { Metadata = new Dictionary<string, string> { ["owner"] = "u7" } }, after: null, limit: 51);
+        command.CommandText = "EXPLAIN " + command.CommandText;
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        command.Connection = connection;
+        var plan = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.Add(reader.GetString(0));
+            }
+        }
+
+        string text = string.Join("\n", plan);
+        text.Should().Contain("agentcore_session_metadata_lookup").And.NotContain("Sort").And.NotContain("Seq Scan on agentcore_sessions");
     }
 
     [Test]

@@ -10,6 +10,8 @@ namespace AgentCore.Sqlite.Tests;
 /// <summary>What the SQLite store does beyond the conformance suite: schema, migrations, busy handling, registration.</summary>
 public sealed class SqliteSessionStoreTests
 {
+    private static readonly DateTimeOffset T0 = new DateTimeOffset(2026, 5, 6, 7, 8, 9, TimeSpan.Zero).AddTicks(1_234_567);
+
     private string _directory = null!;
 
     private string DatabasePath => Path.Combine(_directory, "nested", "agentcore.db");
@@ -133,7 +135,7 @@ public sealed class SqliteSessionStoreTests
         using var store = new SqliteSessionStore(DatabasePath);
         await store.MigrateAsync();
 
-        (await ScalarAsync("PRAGMA user_version")).Should().Be(2L);
+        (await ScalarAsync("PRAGMA user_version")).Should().Be((long)SqliteSessionStore.SchemaVersion);
         (await ScalarAsync("SELECT count(*) FROM sqlite_master WHERE name IN ('messages_v1', 'parts_v1')")).Should().Be(0L);
         foreach (var (sessionId, expected) in conversations)
         {
@@ -146,6 +148,86 @@ public sealed class SqliteSessionStoreTests
         streaming.Text += " sentence.";
         await store.SavePartAsync(open, streaming, " sentence.");
         (await store.GetMessagesAsync(first))[^1].Text.Should().Be("Half a sentence.");
+    }
+
+    [Test]
+    public async Task MigrateAsync_Schema2DatabaseWithSessions_FillsTheMetadataTableSoQueriesFindThem()
+    {
+        // A database as schema 2 left it: sessions with metadata (and one whose JSON no longer parses), no metadata table.
+        var owned = Enumerable.Range(0, 3).Select(i => new SessionInfo
+        {
+            Id = AgentCoreIds.NewSessionId(), Title = $"s{i}", CreatedAt = T0.AddSeconds(i), UpdatedAt = T0.AddSeconds(i),
+            Metadata = new Dictionary<string, string> { ["owner"] = i == 1 ? "grace" : "ada", ["tenant"] = "acme" },
+        }).ToList();
+        var corrupt = owned[0] with { Id = AgentCoreIds.NewSessionId(), CreatedAt = T0.AddSeconds(9) };
+        using (var writer = new SqliteSessionStore(DatabasePath))
+        {
+            foreach (var session in owned.Append(corrupt))
+            {
+                await writer.SaveSessionAsync(session);
+            }
+        }
+
+        SqliteConnection.ClearAllPools();
+        await ExecuteAsync($"""
+            DROP TABLE session_metadata;
+            DROP INDEX sessions_by_parent;
+            DROP INDEX sessions_by_update;
+            CREATE INDEX sessions_by_parent ON sessions (parent_id) WHERE parent_id IS NOT NULL;
+            UPDATE sessions SET data = '{"{\"id\": "}' WHERE id = '{corrupt.Id}';
+            PRAGMA user_version = 2;
+            """);
+
+        using var store = new SqliteSessionStore(DatabasePath);
+        await store.MigrateAsync();
+
+        (await ScalarAsync("PRAGMA user_version")).Should().Be(3L);
+        (await ScalarAsync("SELECT count(*) FROM session_metadata")).Should().Be(6L);
+        var page = await store.ListSessionsAsync(new SessionQuery { Metadata = new Dictionary<string, string> { ["owner"] = "ada" } });
+        page.Sessions.Select(static s => s.Id).Should().Equal(owned[2].Id, owned[0].Id);
+        page.Sessions[0].Should().BeEquivalentTo(owned[2]);
+    }
+
+    [Test]
+    public async Task ListSessionsAsync_QueryByOwner_ReadsTheMetadataIndexNotEverySession()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+        await store.MigrateAsync();
+        var (sql, _) = SqliteQueries.ListSql(new SessionQuery { Metadata = new Dictionary<string, string> { ["owner"] = "ada" } }, afterKey: true);
+        var (parentSql, _) = SqliteQueries.ListSql(new SessionQuery { ParentId = AgentCoreIds.NewSessionId() }, afterKey: true);
+
+        string plan = await PlanAsync(sql, "$k0", "$v0");
+        string parentPlan = await PlanAsync(parentSql, "$parent");
+
+        plan.Should().Contain("session_metadata_lookup").And.NotContain("TEMP B-TREE").And.NotContain("SCAN s");
+        parentPlan.Should().Contain("sessions_by_parent").And.NotContain("TEMP B-TREE");
+    }
+
+    /// <summary>The query plan of <paramref name="sql"/> (its text parameters bound to "x", the others to 1).</summary>
+    private async Task<string> PlanAsync(string sql, params string[] textParameters)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        foreach (string name in textParameters)
+        {
+            command.Parameters.AddWithValue(name, "x");
+        }
+
+        foreach (string name in new[] { "$limit", "$afterTicks" })
+        {
+            command.Parameters.AddWithValue(name, 1L);
+        }
+
+        command.Parameters.AddWithValue("$afterId", "ses_x");
+        var plan = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            plan.Add(reader.GetString(3));
+        }
+
+        return string.Join("\n", plan);
     }
 
     [Test]

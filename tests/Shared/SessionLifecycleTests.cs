@@ -452,6 +452,53 @@ public abstract class SessionLifecycleTests
         (await h.Sessions.PurgeAsync(h.Time.GetUtcNow().AddDays(-1))).Should().BeEmpty();
     }
 
+    // ---- filtered listing ----
+
+    [Test]
+    public async Task ListAsyncQuery_AfterCreateForkTurnImportAndDelete_ListsEachOwnersSessionsAsStored()
+    {
+        var h = NewHarness();
+        var ada = new Dictionary<string, string> { ["owner"] = "ada", ["tenant"] = "acme" };
+        var first = await h.Sessions.CreateAsync(new CreateSessionRequest { Title = "first", Metadata = ada });
+        h.Time.Advance(TimeSpan.FromMinutes(1));
+        var grace = await h.Sessions.CreateAsync(new CreateSessionRequest { Title = "grace's", Metadata = new Dictionary<string, string> { ["owner"] = "grace" } });
+        h.Time.Advance(TimeSpan.FromMinutes(1));
+        var second = await h.Sessions.CreateAsync(new CreateSessionRequest { Title = "second", Metadata = ada });
+        await h.TurnAsync(second.Id, "one", "answer", 1, 1);
+        h.Time.Advance(TimeSpan.FromMinutes(1));
+        var fork = await h.Sessions.ForkAsync(second.Id);
+        var marker = h.Time.GetUtcNow();
+        h.Time.Advance(TimeSpan.FromMinutes(1));
+        await h.TurnAsync(first.Id, "two", "answer", 1, 1);
+        var imported = await h.Sessions.ImportAsync(new MemoryStream(await h.ExportAsync(grace.Id)));
+        var doomed = await h.Sessions.CreateAsync(new CreateSessionRequest { Metadata = ada });
+        await h.Sessions.DeleteAsync(doomed.Id);
+        var byAda = new SessionQuery { Metadata = new Dictionary<string, string> { ["owner"] = "ada" }, PageSize = 2 };
+
+        var page1 = await h.Sessions.ListAsync(byAda);
+        var page2 = await h.Sessions.ListAsync(byAda with { Cursor = page1.NextCursor });
+
+        page1.Sessions.Select(static s => s.Id).Should().Equal(fork.Id, second.Id);
+        page2.Sessions.Select(static s => s.Id).Should().Equal(first.Id);
+        page2.NextCursor.Should().BeNull();
+        page2.Sessions[0].Should().BeEquivalentTo(await h.Sessions.GetAsync(first.Id), "the listing shows the session as stored, totals included");
+        (await h.Sessions.ListAsync(new SessionQuery { ParentId = second.Id })).Sessions.Select(static s => s.Id).Should().Equal(fork.Id);
+        (await h.Sessions.ListAsync(new SessionQuery { Metadata = new Dictionary<string, string> { ["owner"] = "grace" } })).Sessions
+            .Select(static s => s.Id).Should().Equal(imported.Id, grace.Id);
+        (await h.Sessions.ListAsync(new SessionQuery { Metadata = ada, UpdatedAfter = marker })).Sessions.Select(static s => s.Id).Should().Equal(first.Id);
+    }
+
+    [Test]
+    public async Task ListAsyncQuery_BadArguments_ThrowArgumentExceptionsNamingTheValue()
+    {
+        var h = NewHarness();
+
+        await FluentActions.Awaiting(() => h.Sessions.ListAsync((SessionQuery)null!)).Should().ThrowAsync<ArgumentNullException>();
+        FluentActions.Invoking(() => new SessionQuery { PageSize = 0 }).Should().Throw<ArgumentOutOfRangeException>().WithMessage("*0*");
+        FluentActions.Invoking(() => new SessionQuery { ParentId = "ses_../x" }).Should().Throw<ArgumentException>().WithMessage("*ses_../x*");
+        FluentActions.Invoking(() => new SessionQuery { Cursor = "not-a-cursor" }).Should().Throw<ArgumentException>().WithMessage("*not-a-cursor*");
+    }
+
     // ---- helpers ----
 
     private static string GoldenPath => Path.Combine(AppContext.BaseDirectory, "session-export.v1.json");

@@ -72,6 +72,19 @@ public interface ISessionService
     /// <summary>Lists sessions, newest first.</summary>
     IAsyncEnumerable<SessionInfo> ListAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Lists one page of the sessions matching <paramref name="query"/> — by metadata (an owner, a tenant), parent and
+    /// update time — newest first by creation, ties broken by id descending. The SQLite and PostgreSQL stores run the
+    /// query in the database, from indexes; the file and in-memory stores filter their session records in memory.
+    /// </summary>
+    /// <param name="query">The filters, the page size and the cursor of the page (see <see cref="SessionQuery"/>).</param>
+    /// <param name="cancellationToken">Cancels the listing.</param>
+    /// <returns>The page; its <see cref="SessionPage.NextCursor"/> reads the next one, null after the last.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="query"/> is null.</exception>
+    /// <exception cref="ArgumentException">A value of the query is bad — a page size out of range, a malformed parent id,
+    /// a cursor AgentCore did not write: thrown when the query is built, naming the value.</exception>
+    Task<SessionPage> ListAsync(SessionQuery query, CancellationToken cancellationToken = default);
+
     /// <summary>Changes a session: <paramref name="update"/> returns the new value; <see cref="SessionInfo.UpdatedAt"/> is bumped.</summary>
     /// <exception cref="SessionNotFoundException">There is no such session.</exception>
     Task<SessionInfo> UpdateAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default);

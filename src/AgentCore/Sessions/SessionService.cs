@@ -170,6 +170,13 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         Store.ListSessionsAsync(cancellationToken);
 
     /// <inheritdoc />
+    public async Task<SessionPage> ListAsync(SessionQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return await Store.ListSessionsAsync(query, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
     public async Task<SessionInfo> UpdateAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));

@@ -18,6 +18,41 @@ public interface ISessionStore
     /// <summary>Lists every session, newest first (by creation), without reading any message.</summary>
     IAsyncEnumerable<SessionInfo> ListSessionsAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Lists one page of the sessions that match <paramref name="query"/>, newest first by creation (ties broken by id
+    /// descending, as <see cref="ListSessionsAsync(CancellationToken)"/>), without reading any message.
+    /// </summary>
+    /// <remarks>
+    /// <para>A page holds at most <see cref="SessionQuery.PageSize"/> sessions, all of which come after
+    /// <see cref="SessionQuery.After"/> in that order; <see cref="SessionPage.NextCursor"/> is
+    /// <see cref="SessionCursor.After"/> the page's last session when at least one more session matches, and null
+    /// otherwise. <see cref="SessionQuery.Matches"/> is the filter's definition.</para>
+    /// <para>The default implementation reads <see cref="ListSessionsAsync(CancellationToken)"/> and filters in memory (it
+    /// stops after the page and one more match); a database store should run the query in the database, indexed.</para>
+    /// </remarks>
+    /// <param name="query">The filters, the page size and the cursor (already validated by <see cref="SessionQuery"/>).</param>
+    /// <param name="cancellationToken">Cancels the listing.</param>
+    /// <returns>The page.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="query"/> is null.</exception>
+    async ValueTask<SessionPage> ListSessionsAsync(SessionQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var page = new List<SessionInfo>(Math.Min(query.PageSize, 64) + 1);
+        await foreach (var session in ListSessionsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if ((query.After is null || query.After.Precedes(session)) && query.Matches(session))
+            {
+                page.Add(session);
+                if (page.Count > query.PageSize)
+                {
+                    break;
+                }
+            }
+        }
+
+        return SessionPages.Of(page, query.PageSize);
+    }
+
     /// <summary>Inserts or replaces a session.</summary>
     ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default);
 

@@ -156,6 +156,28 @@ internal static class StoredRecords
     public static SessionInfo? ReadSession(string json, string? expectedId, out string? problem) =>
         ReadSession(Encoding.UTF8.GetBytes(json), expectedId, out problem);
 
+    /// <summary>
+    /// Whether <paramref name="a"/> and <paramref name="b"/> have the same creation time and metadata: the keys a SQL
+    /// store's listing index holds besides the session's own row, so an update that keeps them need not rewrite them.
+    /// </summary>
+    public static bool SameListingKeys(SessionInfo a, SessionInfo b)
+    {
+        if (a.CreatedAt.UtcTicks != b.CreatedAt.UtcTicks || a.Metadata.Count != b.Metadata.Count)
+        {
+            return false;
+        }
+
+        foreach (var (key, value) in a.Metadata)
+        {
+            if (!b.Metadata.TryGetValue(key, out string? other) || !string.Equals(value, other, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Why a deserialized session cannot be served, or null when it can (a null metadata map is fine: it reads as empty).</summary>
     private static string? CheckSession(SessionInfo session)
     {

@@ -1,0 +1,221 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace AgentCore;
+
+/// <summary>
+/// What <see cref="ISessionService.ListAsync(SessionQuery, CancellationToken)"/> lists: sessions matching every filter
+/// that is set, newest first by <see cref="SessionInfo.CreatedAt"/> (ties broken by id, descending — the order of
+/// <see cref="ISessionService.ListAsync(CancellationToken)"/>), one page at a time.
+/// </summary>
+/// <remarks>
+/// Every member is checked when it is set, so a query that exists is valid: a bad value is an
+/// <see cref="ArgumentException"/> whose message names it. To read the next page, pass the page's
+/// <see cref="SessionPage.NextCursor"/> in a query with the same filters (<c>query with { Cursor = page.NextCursor }</c>).
+/// </remarks>
+public sealed record SessionQuery
+{
+    /// <summary>The number of sessions a page holds at most unless <see cref="PageSize"/> says otherwise: 50.</summary>
+    public const int DefaultPageSize = 50;
+
+    /// <summary>The largest <see cref="PageSize"/> allowed: 1 000.</summary>
+    public const int MaxPageSize = 1_000;
+
+    private readonly IReadOnlyDictionary<string, string> _metadata = SessionInfo.EmptyMetadata;
+    private readonly string? _parentId;
+    private readonly int _pageSize = DefaultPageSize;
+    private readonly string? _cursor;
+    private readonly SessionCursor? _position;
+
+    /// <summary>
+    /// Metadata every listed session has: each key present in <see cref="SessionInfo.Metadata"/> with exactly that value
+    /// (ordinal, case-sensitive), for example <c>{ ["owner"] = "alice" }</c>. Empty (the default) filters nothing.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">Set to null.</exception>
+    /// <exception cref="ArgumentException">A key is empty, or a value is null.</exception>
+    public IReadOnlyDictionary<string, string> Metadata
+    {
+        get => _metadata;
+        init
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            var copy = new Dictionary<string, string>(value.Count, StringComparer.Ordinal);
+            foreach (var (key, text) in value)
+            {
+                if (string.IsNullOrEmpty(key))
+                {
+                    throw new ArgumentException("A metadata filter's key may not be empty.", nameof(Metadata));
+                }
+
+                copy[key] = text ?? throw new ArgumentException($"The metadata filter '{key}' has a null value.", nameof(Metadata));
+            }
+
+            _metadata = copy;
+        }
+    }
+
+    /// <summary>Lists only the sessions whose <see cref="SessionInfo.ParentId"/> is this id (its forks and children); null filters nothing.</summary>
+    /// <exception cref="ArgumentException">The id is malformed (the message names it).</exception>
+    public string? ParentId
+    {
+        get => _parentId;
+        init => _parentId = value is null ? null : Identifier.Validate(value, IdKind.Session, nameof(ParentId));
+    }
+
+    /// <summary>Lists only the sessions whose <see cref="SessionInfo.UpdatedAt"/> is later than this (exclusive); null filters nothing.</summary>
+    public DateTimeOffset? UpdatedAfter { get; init; }
+
+    /// <summary>Lists only the sessions whose <see cref="SessionInfo.UpdatedAt"/> is earlier than this (exclusive); null filters nothing.</summary>
+    public DateTimeOffset? UpdatedBefore { get; init; }
+
+    /// <summary>How many sessions a page holds at most: 1 to <see cref="MaxPageSize"/>; <see cref="DefaultPageSize"/> by default.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is below 1 or above <see cref="MaxPageSize"/>.</exception>
+    public int PageSize
+    {
+        get => _pageSize;
+        init
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1, nameof(PageSize));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, MaxPageSize, nameof(PageSize));
+            _pageSize = value;
+        }
+    }
+
+    /// <summary>
+    /// Where the page starts: the <see cref="SessionPage.NextCursor"/> of the page before; null (the default) for the first
+    /// page. Opaque: it names a position in the listing order, so a session created or deleted meanwhile never makes a
+    /// page repeat or skip another.
+    /// </summary>
+    /// <exception cref="ArgumentException">The value is not a cursor AgentCore wrote (the message names it).</exception>
+    public string? Cursor
+    {
+        get => _cursor;
+        init
+        {
+            _position = value is null ? null : SessionCursor.Parse(value, nameof(Cursor));
+            _cursor = value;
+        }
+    }
+
+    /// <summary>The position <see cref="Cursor"/> names, decoded; null for the first page. For stores that page natively.</summary>
+    public SessionCursor? After => _position;
+
+    /// <summary>Whether <paramref name="session"/> passes every filter of this query (the cursor and page size aside).</summary>
+    /// <param name="session">A session.</param>
+    /// <returns>True when the session has the metadata, the parent and an update time in range.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="session"/> is null.</exception>
+    public bool Matches(SessionInfo session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        if (_parentId is not null && !string.Equals(session.ParentId, _parentId, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (UpdatedAfter is { } after && session.UpdatedAt <= after)
+        {
+            return false;
+        }
+
+        if (UpdatedBefore is { } before && session.UpdatedAt >= before)
+        {
+            return false;
+        }
+
+        foreach (var (key, value) in _metadata)
+        {
+            if (session.Metadata is null || !session.Metadata.TryGetValue(key, out string? stored) || !string.Equals(stored, value, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+}
+
+/// <summary>One page of a <see cref="SessionQuery"/>'s listing.</summary>
+public sealed record SessionPage
+{
+    /// <summary>The sessions of the page, newest first (by creation, ties broken by id descending); at most the query's page size.</summary>
+    public required IReadOnlyList<SessionInfo> Sessions { get; init; }
+
+    /// <summary>The cursor of the next page (set it as <see cref="SessionQuery.Cursor"/>); null when this page is the last.</summary>
+    public string? NextCursor { get; init; }
+}
+
+/// <summary>
+/// A position in the session listing order (newest first by <see cref="SessionInfo.CreatedAt"/>, then by id descending):
+/// the page after it starts with the first session that comes after this creation time and id in that order.
+/// <see cref="ToString"/> gives the opaque text of <see cref="SessionQuery.Cursor"/>; <see cref="Parse(string)"/> reads it back.
+/// </summary>
+/// <param name="CreatedAt">The creation time of the last session of the page before.</param>
+/// <param name="SessionId">The id of that session.</param>
+/// <exception cref="ArgumentException"><paramref name="SessionId"/> is malformed (the message names it).</exception>
+public sealed record SessionCursor(DateTimeOffset CreatedAt, string SessionId)
+{
+    private const byte FormatVersion = 1;
+
+    /// <summary>The id of the last session of the page before.</summary>
+    public string SessionId { get; init; } = Identifier.Validate(SessionId, IdKind.Session, nameof(SessionId));
+
+    /// <summary>The position of <paramref name="session"/>: the next page starts after it.</summary>
+    /// <param name="session">The last session of a page.</param>
+    /// <returns>Its position.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="session"/> is null.</exception>
+    public static SessionCursor After(SessionInfo session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return new SessionCursor(session.CreatedAt, session.Id);
+    }
+
+    /// <summary>Whether <paramref name="session"/> comes after this position in the listing order (so it belongs to a later page).</summary>
+    /// <param name="session">A session.</param>
+    /// <returns>True when it was created earlier, or at the same time with a smaller id (ordinal).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="session"/> is null.</exception>
+    public bool Precedes(SessionInfo session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        int byTime = session.CreatedAt.UtcTicks.CompareTo(CreatedAt.UtcTicks);
+        return byTime < 0 || (byTime == 0 && string.CompareOrdinal(session.Id, SessionId) < 0);
+    }
+
+    /// <summary>Reads a cursor written by <see cref="ToString"/>.</summary>
+    /// <param name="cursor">The cursor's text.</param>
+    /// <returns>The position it names.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="cursor"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="cursor"/> is not a cursor (the message names it).</exception>
+    public static SessionCursor Parse(string cursor) => Parse(cursor, nameof(cursor));
+
+    internal static SessionCursor Parse(string cursor, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(cursor, paramName);
+        Span<byte> bytes = stackalloc byte[128];
+        if (cursor.Length is > 0 and <= 160
+            && System.Buffers.Text.Base64Url.IsValid(cursor.AsSpan(), out int length) && length is > 9 and <= 128
+            && System.Buffers.Text.Base64Url.DecodeFromChars(cursor.AsSpan(), bytes) == length
+            && bytes[0] == FormatVersion)
+        {
+            long ticks = BinaryPrimitives.ReadInt64BigEndian(bytes[1..9]);
+            string id = Encoding.ASCII.GetString(bytes[9..length]);
+            if (ticks >= DateTimeOffset.MinValue.UtcTicks && ticks <= DateTimeOffset.MaxValue.UtcTicks && Identifier.IsValid(id, IdKind.Session))
+            {
+                return new SessionCursor(new DateTimeOffset(ticks, TimeSpan.Zero), id);
+            }
+        }
+
+        string shown = cursor.Length > 80 ? cursor[..80] + "…" : cursor;
+        throw new ArgumentException($"'{shown}' is not a session listing cursor: pass a SessionPage.NextCursor unchanged.", paramName);
+    }
+
+    /// <summary>The cursor as opaque URL-safe text, for <see cref="SessionQuery.Cursor"/>.</summary>
+    /// <returns>The text <see cref="Parse(string)"/> reads.</returns>
+    public override string ToString()
+    {
+        Span<byte> bytes = stackalloc byte[9 + SessionId.Length];
+        bytes[0] = FormatVersion;
+        BinaryPrimitives.WriteInt64BigEndian(bytes[1..9], CreatedAt.UtcTicks);
+        Encoding.ASCII.GetBytes(SessionId, bytes[9..]);
+        return System.Buffers.Text.Base64Url.EncodeToString(bytes);
+    }
+}
