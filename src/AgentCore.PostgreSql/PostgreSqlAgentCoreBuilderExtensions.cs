@@ -10,10 +10,10 @@ namespace AgentCore;
 public static class PostgreSqlAgentCoreBuilderExtensions
 {
     /// <summary>
-    /// Keeps sessions in the PostgreSQL database <paramref name="connectionString"/> points to (<see cref="PostgresSessionStore"/>)
+    /// Keeps sessions in the PostgreSQL database <paramref name="connectionString"/> points to (<see cref="PostgreSqlSessionStore"/>)
     /// and, unless turned off in <see cref="PostgreSqlOptions"/>, takes the session busy lock with
-    /// <see cref="PostgresSessionLockProvider"/> (across app instances) and writes the usage history to the database
-    /// (<see cref="PostgresSessionHistory"/>). The tables are created on first use.
+    /// <see cref="PostgreSqlSessionLockProvider"/> (across app instances) and writes the usage history to the database
+    /// (<see cref="PostgreSqlSessionHistory"/>). The tables are created on first use.
     /// </summary>
     /// <param name="builder">The AgentCore builder.</param>
     /// <param name="connectionString">An Npgsql connection string, for example <c>Host=db;Database=app;Username=app;Password=…</c>.</param>
@@ -21,7 +21,7 @@ public static class PostgreSqlAgentCoreBuilderExtensions
     public static IAgentCoreBuilder UsePostgreSql(this IAgentCoreBuilder builder, string connectionString, Action<PostgreSqlOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        PostgresSessionStore.ValidConnectionString(connectionString);
+        PostgreSqlSessionStore.ValidConnectionString(connectionString);
         _ = new NpgsqlConnectionStringBuilder(connectionString); // a malformed connection string fails here, not at first use
         var options = new PostgreSqlOptions();
         configure?.Invoke(options);
@@ -71,31 +71,31 @@ public static class PostgreSqlAgentCoreBuilderExtensions
     private static IAgentCoreBuilder Register(IAgentCoreBuilder builder, string connectionString, PostgreSqlOptions options)
     {
         var services = builder.Services;
-        services.RemoveAll<PostgresDatabaseHolder>();
-        services.AddSingleton(_ => new PostgresDatabaseHolder(new PostgresDatabase(NpgsqlDataSource.Create(connectionString), ownsDataSource: true)));
-        builder.UseSessionStore(sp => new PostgresSessionStore(
-            sp.GetRequiredService<PostgresDatabaseHolder>().Database, ownsDatabase: false, sp.GetService<ILogger<PostgresSessionStore>>()));
+        services.RemoveAll<PostgreSqlDatabaseHolder>();
+        services.AddSingleton(_ => new PostgreSqlDatabaseHolder(new PostgreSqlDatabase(NpgsqlDataSource.Create(connectionString), ownsDataSource: true)));
+        builder.UseSessionStore(sp => new PostgreSqlSessionStore(
+            sp.GetRequiredService<PostgreSqlDatabaseHolder>().Database, ownsDatabase: false, sp.GetService<ILogger<PostgreSqlSessionStore>>()));
         if (options.UseHistory)
         {
             services.RemoveAll<ISessionHistory>();
-            services.AddSingleton<ISessionHistory>(sp => new PostgresSessionHistory(
-                sp.GetRequiredService<PostgresDatabaseHolder>().Database, ownsDatabase: false, sp.GetService<ILogger<PostgresSessionHistory>>()));
+            services.AddSingleton<ISessionHistory>(sp => new PostgreSqlSessionHistory(
+                sp.GetRequiredService<PostgreSqlDatabaseHolder>().Database, ownsDatabase: false, sp.GetService<ILogger<PostgreSqlSessionHistory>>()));
         }
 
         if (options.UseSessionLock)
         {
             services.RemoveAll<ISessionLockProvider>();
-            services.AddSingleton<ISessionLockProvider>(sp => new PostgresSessionLockProvider(
-                connectionString, sp.GetService<ILogger<PostgresSessionLockProvider>>()));
+            services.AddSingleton<ISessionLockProvider>(sp => new PostgreSqlSessionLockProvider(
+                connectionString, sp.GetService<ILogger<PostgreSqlSessionLockProvider>>()));
         }
 
         return builder;
     }
 
     /// <summary>The one data source the store and the history share; the container disposes it.</summary>
-    internal sealed class PostgresDatabaseHolder(PostgresDatabase database) : IAsyncDisposable, IDisposable
+    internal sealed class PostgreSqlDatabaseHolder(PostgreSqlDatabase database) : IAsyncDisposable, IDisposable
     {
-        public PostgresDatabase Database { get; } = database;
+        public PostgreSqlDatabase Database { get; } = database;
 
         public ValueTask DisposeAsync() => Database.DisposeAsync();
 

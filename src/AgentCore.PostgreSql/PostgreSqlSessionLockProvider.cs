@@ -24,7 +24,7 @@ namespace AgentCore;
 /// fires <see cref="ISessionLease.AbortRequested"/> as well: the turn must stop, as another instance may now take the session.</para>
 /// <para>One connection per running turn: size the server's <c>max_connections</c> for the turns all instances run at once.</para>
 /// </remarks>
-public sealed partial class PostgresSessionLockProvider : ISessionLockProvider, IAsyncDisposable, IDisposable
+public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider, IAsyncDisposable, IDisposable
 {
     /// <summary>The LISTEN/NOTIFY channel abort requests travel on; the payload is the session id.</summary>
     public const string AbortChannel = "agentcore_session_abort";
@@ -35,19 +35,19 @@ public sealed partial class PostgresSessionLockProvider : ISessionLockProvider, 
     private readonly ConcurrentDictionary<string, Lease> _held = new(StringComparer.Ordinal);
 
     /// <summary>Creates a lock provider for the database <paramref name="connectionString"/> points to.</summary>
-    public PostgresSessionLockProvider(string connectionString, ILogger<PostgresSessionLockProvider>? logger = null)
+    public PostgreSqlSessionLockProvider(string connectionString, ILogger<PostgreSqlSessionLockProvider>? logger = null)
     {
-        PostgresSessionStore.ValidConnectionString(connectionString);
+        PostgreSqlSessionStore.ValidConnectionString(connectionString);
         // Leases need connections of their own for their lifetime: a pooled connection would be reset (unlocking) or shared.
         _leaseConnections = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, Multiplexing = false });
         _queries = NpgsqlDataSource.Create(connectionString);
-        _logger = logger ?? NullLogger<PostgresSessionLockProvider>.Instance;
+        _logger = logger ?? NullLogger<PostgreSqlSessionLockProvider>.Instance;
     }
 
     /// <inheritdoc />
     public async ValueTask<ISessionLease?> TryAcquireAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         long key = LockKey(sessionId);
         var connection = await _leaseConnections.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -86,7 +86,7 @@ public sealed partial class PostgresSessionLockProvider : ISessionLockProvider, 
     /// </remarks>
     public bool RequestAbort(string sessionId)
     {
-        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         if (_held.TryGetValue(sessionId, out var local))
         {
             local.Abort();
@@ -141,7 +141,7 @@ public sealed partial class PostgresSessionLockProvider : ISessionLockProvider, 
 
     private sealed class Lease : ISessionLease
     {
-        private readonly PostgresSessionLockProvider _owner;
+        private readonly PostgreSqlSessionLockProvider _owner;
         private readonly long _key;
         private readonly NpgsqlConnection _connection;
         private readonly CancellationTokenSource _abort = new();
@@ -149,7 +149,7 @@ public sealed partial class PostgresSessionLockProvider : ISessionLockProvider, 
         private Task _listening = Task.CompletedTask;
         private int _released;
 
-        public Lease(PostgresSessionLockProvider owner, string sessionId, long key, NpgsqlConnection connection)
+        public Lease(PostgreSqlSessionLockProvider owner, string sessionId, long key, NpgsqlConnection connection)
         {
             _owner = owner;
             SessionId = sessionId;
