@@ -74,7 +74,7 @@ public sealed class PostgresSessionLockProviderTests
     }
 
     [Test]
-    public async Task RequestAbort_FromAnotherInstance_ReachesTheHolder()
+    public async Task RequestAbortAsync_FromAnotherInstance_ReachesTheHolder()
     {
         string sessionId = AgentCoreIds.NewSessionId();
         string otherSessionId = AgentCoreIds.NewSessionId();
@@ -83,7 +83,7 @@ public sealed class PostgresSessionLockProviderTests
         await using var otherLease = await holder.TryAcquireAsync(otherSessionId);
         var aborted = Signal(lease!.AbortRequested);
 
-        NewProvider().RequestAbort(sessionId).Should().BeTrue();
+        (await NewProvider().RequestAbortAsync(sessionId)).Should().BeTrue();
 
         await aborted.WaitAsync(Bound);
         otherLease!.AbortRequested.IsCancellationRequested.Should().BeFalse("only the named session is aborted");
