@@ -29,8 +29,6 @@ namespace AgentCore;
 /// </remarks>
 internal sealed partial class SessionEventHub : ISessionEvents
 {
-    /// <summary>Gaps (sequences skipped when a turn starts or a remote stream jumps) each log remembers for its readers.</summary>
-    private const int MaxGaps = 64;
 
     private readonly ConcurrentDictionary<string, SessionLog> _logs = new(StringComparer.Ordinal);
     // Copy on write: subscribing is rare, publishing is per streamed update, and enumerating the array allocates nothing.
@@ -203,30 +201,34 @@ internal sealed partial class SessionEventHub : ISessionEvents
                 return;
             }
 
-            if (sessionEvent.Sequence > log.Last + 1)
-            {
-                Jump(log, sessionEvent.Sequence - 1);
-            }
-
             waiting = Append(log, sessionEvent);
         }
 
         Wake(waiting);
     }
 
-    /// <summary>Writes the event (numbered <c>Last + 1</c>) into the ring; under the log's lock. Returns the readers to wake.</summary>
+    /// <summary>
+    /// Writes the event into the ring at the log's next index (slots are by index, not by sequence, so a log whose numbers
+    /// jump keeps its last <see cref="SessionLog.Capacity"/> events all the same); under the log's lock. Returns the readers to wake.
+    /// </summary>
     private TaskCompletionSource? Append(SessionLog log, SessionEvent sessionEvent)
     {
-        long sequence = sessionEvent.Sequence;
         var ring = log.Ring;
         if (log.Count >= ring.Length && ring.Length < log.Capacity)
         {
             ring = log.Grow();
         }
 
-        Volatile.Write(ref ring[sequence % ring.Length], sessionEvent);
-        Volatile.Write(ref log.Last, sequence);
-        log.Count++;
+        ref var slot = ref ring[log.Count % ring.Length];
+        if (slot is { } dropped)
+        {
+            log.DroppedLast = dropped.Event.Sequence;
+        }
+
+        // The slot first, then Count and Last: a reader that sees the new Count finds the event.
+        Volatile.Write(ref slot, new Slot(log.Count, sessionEvent));
+        Volatile.Write(ref log.Last, sessionEvent.Sequence);
+        Volatile.Write(ref log.Count, log.Count + 1);
         log.LastPublishedAt = _time.GetTimestamp();
         var waiting = log.Waiting;
         log.Waiting = null;
@@ -237,13 +239,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
     }
 
     /// <summary>Moves the log's last sequence forward to <paramref name="last"/> without an event; under the log's lock.</summary>
-    private static void Jump(SessionLog log, long last)
-    {
-        // The gap first, then Last: a reader that sees the new Last finds the gap too.
-        var gaps = log.Gaps;
-        Volatile.Write(ref log.Gaps, [.. gaps.Length >= MaxGaps ? gaps.AsSpan(1) : gaps, (log.Last, last + 1)]);
-        Volatile.Write(ref log.Last, last);
-    }
+    private static void Jump(SessionLog log, long last) => Volatile.Write(ref log.Last, last);
 
     private void DeliverToAll(SessionEvent sessionEvent)
     {
@@ -295,7 +291,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
                 var subscription = new SessionSubscription(log, afterSequence);
                 if (log.Synced.Task.IsCompleted)
                 {
-                    subscription.Next = FirstOf(log, afterSequence);
+                    subscription.Start(log, afterSequence, _relay is not null);
                 }
                 if (_relay is not null)
                 {
@@ -334,7 +330,9 @@ internal sealed partial class SessionEventHub : ISessionEvents
                     long target = Math.Min(now, log.FollowFrom ?? now);
                     if (target > log.Last)
                     {
+                        // Events up to the target are in the relay, not here: a resume before it is lagged.
                         Jump(log, target);
+                        log.Floor = target;
                     }
 
                     log.LiveFrom = Math.Max(now, log.Last);
@@ -398,45 +396,50 @@ internal sealed partial class SessionEventHub : ISessionEvents
         var log = subscription.Log;
         try
         {
-            if (subscription.Next is null)
+            if (!subscription.Started)
             {
                 // With a relay, subscribed before the follower knew where the session's stream stands.
                 await log.Synced.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                lock (log)
+                {
+                    // "From now" is after what was stored when the log synced.
+                    subscription.Start(log, subscription.After ?? log.LiveFrom, relayed: true);
+                }
             }
 
-            long next;
-            lock (log)
+            long next = subscription.NextIndex;
+            long after = subscription.Cursor;
+            if (subscription.Lagged)
             {
-                // Subscribed before the log was synced: "from now" is after what was stored when it synced.
-                next = subscription.Next ?? (subscription.After is null && log.LiveFrom is { } live ? live + 1 : FirstOf(log, subscription.After));
+                throw new SubscriberLaggedException(sessionId, after);
             }
-
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                long last = Volatile.Read(ref log.Last);
-                if (next <= last)
+                long count = Volatile.Read(ref log.Count);
+                if (next < count)
                 {
                     var ring = Volatile.Read(ref log.Ring);
-                    var item = Volatile.Read(ref ring[next % ring.Length]);
-                    if (item is null || item.Sequence != next)
+                    var slot = Volatile.Read(ref ring[next % ring.Length]);
+                    if (slot is null || slot.Index != next)
                     {
                         if (!ReferenceEquals(ring, Volatile.Read(ref log.Ring)))
                         {
                             continue;   // the ring grew while this was read: read the new one
                         }
 
-                        if (GapAt(log, next) is { } resume)
-                        {
-                            next = resume;   // numbers skipped when a turn started or a remote stream jumped
-                            continue;
-                        }
-
-                        // Overwritten by a later event (the ring went round past this reader), or never kept.
-                        throw new SubscriberLaggedException(sessionId, next - 1);
+                        // Overwritten by a later event: the ring went round past this reader.
+                        throw new SubscriberLaggedException(sessionId, after);
                     }
 
+                    var item = slot.Event;
                     next++;
+                    if (item.Sequence <= after)
+                    {
+                        continue;   // already had (a relayed stream may bring events from before a resume point)
+                    }
+
+                    after = item.Sequence;
                     yield return item;
                     continue;
                 }
@@ -444,7 +447,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
                 Task wait;
                 lock (log)
                 {
-                    if (Volatile.Read(ref log.Last) >= next)
+                    if (Volatile.Read(ref log.Count) > next)
                     {
                         continue;
                     }
@@ -461,27 +464,6 @@ internal sealed partial class SessionEventHub : ISessionEvents
             subscription.Leave();
             await subscription.Cancellation.DisposeAsync().ConfigureAwait(false);
         }
-    }
-
-    /// <summary>The first sequence a subscriber resuming after <paramref name="after"/> (null: from now) reads; under the log's lock.</summary>
-    private long FirstOf(SessionLog log, long? after) => after switch
-    {
-        // With a relay the events after it may still be on their way from another instance.
-        { } a when a < log.Last || _relay is not null => a + 1,
-        _ => log.Last + 1,
-    };
-
-    private static long? GapAt(SessionLog log, long sequence)
-    {
-        foreach (var (after, resume) in Volatile.Read(ref log.Gaps))
-        {
-            if (sequence > after && sequence < resume)
-            {
-                return resume;
-            }
-        }
-
-        return null;
     }
 
     private IAsyncEnumerable<SessionEvent> SubscribeAll(CancellationToken cancellationToken)
@@ -547,18 +529,21 @@ internal sealed partial class SessionEventHub : ISessionEvents
     {
         private const int InitialSize = 64;
 
-        public SessionEvent?[] Ring = new SessionEvent?[Math.Min(InitialSize, capacity)];
+        public Slot?[] Ring = new Slot?[Math.Min(InitialSize, capacity)];
 
         public readonly int Capacity = capacity;
 
-        /// <summary>The sequence of the last event (or the last number skipped by a jump).</summary>
+        /// <summary>The sequence of the last event (or the last number skipped when a turn started above it).</summary>
         public long Last = start;
 
-        /// <summary>The number of events written to the ring.</summary>
+        /// <summary>The number of events written to the ring: the index the next one takes.</summary>
         public long Count;
 
-        /// <summary>Ranges of sequences no event has: (the sequence before, the sequence after).</summary>
-        public (long After, long Resume)[] Gaps = [];
+        /// <summary>The sequence of the newest event the ring no longer holds; null while it holds them all.</summary>
+        public long? DroppedLast;
+
+        /// <summary>The log knows nothing of events up to this sequence (it was created, or synced, after them).</summary>
+        public long Floor = start;
 
         public long LastPublishedAt = createdAt;
 
@@ -587,19 +572,16 @@ internal sealed partial class SessionEventHub : ISessionEvents
         public CancellationTokenSource? Follower;
 
         /// <summary>Doubles the ring (up to the capacity), keeping every event; called under the lock when it is full.</summary>
-        public SessionEvent?[] Grow()
+        public Slot?[] Grow()
         {
             var old = Ring;
-            var grown = new SessionEvent?[Math.Min(old.Length * 2, Capacity)];
-            foreach (var item in old)
+            var grown = new Slot?[Math.Min(old.Length * 2, Capacity)];
+            for (long index = Math.Max(0, Count - old.Length); index < Count; index++)
             {
-                if (item is not null)
-                {
-                    grown[item.Sequence % grown.Length] = item;
-                }
+                grown[index % grown.Length] = old[index % old.Length];
             }
 
-            // Published before the next Last, so a reader that sees that Last sees this ring.
+            // Published before the next Count, so a reader that sees that Count sees this ring.
             Volatile.Write(ref Ring, grown);
             return grown;
         }
@@ -615,6 +597,9 @@ internal sealed partial class SessionEventHub : ISessionEvents
             return source;
         }
     }
+
+    /// <summary>A ring slot: an event and its index in the log, so a reader can tell it from one that overwrote it.</summary>
+    private sealed record Slot(long Index, SessionEvent Event);
 
     private sealed class Attachment(SessionEventHub hub, SessionLog log, string sessionId) : IAsyncDisposable
     {
@@ -633,8 +618,39 @@ internal sealed partial class SessionEventHub : ISessionEvents
         /// <summary>The sequence the subscriber resumes after; null: from now.</summary>
         public long? After { get; } = after;
 
-        /// <summary>The first sequence to read, when known at subscription (the log was synced).</summary>
-        public long? Next { get; set; }
+        public bool Started { get; private set; }
+
+        /// <summary>Events after the cursor are no longer kept: the first read throws <see cref="SubscriberLaggedException"/>.</summary>
+        public bool Lagged { get; private set; }
+
+        /// <summary>The index in the log's ring of the first event to read.</summary>
+        public long NextIndex { get; private set; }
+
+        /// <summary>The sequence of the last event the subscriber has: events up to it are skipped.</summary>
+        public long Cursor { get; private set; }
+
+        /// <summary>
+        /// Places the subscriber after <paramref name="after"/> (null: after the log's last event); under the log's lock.
+        /// When events after it are no longer kept, the first read throws <see cref="SubscriberLaggedException"/>.
+        /// </summary>
+        public void Start(SessionLog log, long? after, bool relayed)
+        {
+            Started = true;
+            long last = log.Last;
+            // Without a relay, a sequence beyond the last (one this process never published) also means "from now".
+            Cursor = after is { } a && (a < last || relayed) ? a : last;
+            var ring = log.Ring;
+            long oldest = Math.Max(0, log.Count - ring.Length);
+            long index = log.Count;
+            while (index > oldest && ring[(index - 1) % ring.Length]!.Event.Sequence > Cursor)
+            {
+                index--;
+            }
+
+            NextIndex = index;
+            // An event after the cursor is gone, or was never here.
+            Lagged = Cursor < log.Floor || (index == oldest && log.DroppedLast is { } dropped && dropped > Cursor);
+        }
 
         public CancellationTokenRegistration Cancellation { get; set; }
 
