@@ -192,7 +192,7 @@ public sealed class PostgreSqlSessionEventsTests
         string[] seenByC = (await c.ReadLineAsync()).Split(' ', 6);
         seenByC.Should().Equal(ownTurn, "c sees b's turn as b does");
 
-        await using var store = new PostgresSessionStore(_connectionString);
+        await using var store = new PostgreSqlSessionStore(_connectionString);
         (await store.GetMessagesAsync(sessionId)).Where(static m => m.Role == ChatRole.Assistant).Select(static m => m.Text)
             .Should().Equal("streamed on a and the rest", "from b");
         foreach (var worker in new[] { a, b, c })
