@@ -155,10 +155,31 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
                     signal = watch.Signal.Task;
                 }
 
-                await foreach (var sessionEvent in ReadAsync(sessionId, afterSequence, cancellationToken).ConfigureAwait(false))
+                while (true)
                 {
-                    afterSequence = sessionEvent.Sequence;
-                    yield return sessionEvent;
+                    List<SessionEvent> page;
+                    try
+                    {
+                        page = await ReadPageAsync(sessionId, afterSequence, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException && !cancellationToken.IsCancellationRequested)
+                    {
+                        // The rows stay: read again from the same sequence once the database answers.
+                        LogFollowRetried(ex, sessionId);
+                        await Task.Delay(s_retryDelay, _time, cancellationToken).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    foreach (var sessionEvent in page)
+                    {
+                        afterSequence = sessionEvent.Sequence;
+                        yield return sessionEvent;
+                    }
+
+                    if (page.Count < ReadPage)
+                    {
+                        break;
+                    }
                 }
 
                 await signal.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -450,6 +471,9 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Writing session events to PostgreSQL failed (attempt {Attempt}); retrying")]
     private partial void LogWriteRetried(Exception exception, int attempt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: reading its events from PostgreSQL failed; reading again")]
+    private partial void LogFollowRetried(Exception exception, string sessionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Listening for session events from other instances failed; reconnecting")]
     private partial void LogListenFailed(Exception exception);
