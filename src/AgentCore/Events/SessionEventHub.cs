@@ -293,6 +293,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
                 {
                     subscription.Start(log, afterSequence, _relay is not null);
                 }
+
                 if (_relay is not null)
                 {
                     if (afterSequence is { } from && !log.Synced.Task.IsCompleted)
@@ -413,6 +414,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
             {
                 throw new SubscriberLaggedException(sessionId, after);
             }
+
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
