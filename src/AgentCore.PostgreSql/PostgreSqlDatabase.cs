@@ -166,10 +166,12 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
                 return;
             }
 
-            await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var connectionScope = connection.ConfigureAwait(false);
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transactionScope = transaction.ConfigureAwait(false);
             var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)") { Parameters = { new NpgsqlParameter { Value = MigrationLockKey } } };
-            await using (var batch = new NpgsqlBatch(connection, transaction)
+            var batch = new NpgsqlBatch(connection, transaction)
             {
                 BatchCommands =
                 {
@@ -181,13 +183,15 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
                         )
                         """),
                 },
-            })
+            };
+            await using (batch.ConfigureAwait(false))
             {
                 await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
             int version;
-            await using (var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM agentcore_schema_version", connection, transaction))
+            var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM agentcore_schema_version", connection, transaction);
+            await using (read.ConfigureAwait(false))
             {
                 version = (int)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
             }
@@ -200,7 +204,8 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
 
             for (int next = version + 1; next <= SchemaVersion; next++)
             {
-                await using (var migrate = new NpgsqlCommand(Migrations[next - 1] + "\nINSERT INTO agentcore_schema_version (version) VALUES (" + next + ");", connection, transaction))
+                var migrate = new NpgsqlCommand(Migrations[next - 1] + "\nINSERT INTO agentcore_schema_version (version) VALUES (" + next + ");", connection, transaction);
+                await using (migrate.ConfigureAwait(false))
                 {
                     await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }

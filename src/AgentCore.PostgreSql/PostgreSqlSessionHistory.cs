@@ -59,9 +59,12 @@ public sealed partial class PostgreSqlSessionHistory : ISessionHistory, IAsyncDi
     public async IAsyncEnumerable<SessionHistoryEntry> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await _database.MigrateAsync(_logger, cancellationToken).ConfigureAwait(false);
-        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand("SELECT seq, data FROM agentcore_history ORDER BY seq", connection);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand("SELECT seq, data FROM agentcore_history ORDER BY seq", connection);
+        await using var commandScope = command.ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             SessionHistoryEntry? entry = null;
@@ -103,11 +106,13 @@ public sealed partial class PostgreSqlSessionHistory : ISessionHistory, IAsyncDi
         ArgumentNullException.ThrowIfNull(entry);
         string json = JsonSerializer.Serialize(entry, EntryJson);
         await _database.MigrateAsync(_logger, cancellationToken).ConfigureAwait(false);
-        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand("""
+        var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand("""
             INSERT INTO agentcore_history (kind, agent_id, session_id, recorded_at, total_tokens, cost_usd, data)
             VALUES ($1, $2, $3, $4, $5, $6, $7)
             """, connection);
+        await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.AddWithValue(kind);
         command.Parameters.AddWithValue(entry.AgentId ?? "");
         command.Parameters.AddWithValue(entry.SessionId ?? "");
@@ -130,8 +135,10 @@ public sealed partial class PostgreSqlSessionHistory : ISessionHistory, IAsyncDi
         }
 
         await _database.MigrateAsync(_logger, cancellationToken).ConfigureAwait(false);
-        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand("DELETE FROM agentcore_history WHERE session_id = ANY($1)", connection);
+        var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand("DELETE FROM agentcore_history WHERE session_id = ANY($1)", connection);
+        await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.AddWithValue(sessionIds.ToArray());
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -1169,7 +1169,7 @@ public abstract partial class SessionStoreConformanceTests
         return DamagedPart(node, damage)?.ToJsonString() ?? "null";
     }
 
-    private static JsonNode? DamagedPart(JsonObject part, MessageRecordDamage damage)
+    private static JsonObject? DamagedPart(JsonObject part, MessageRecordDamage damage)
     {
         var copy = JsonNode.Parse(part.ToJsonString())!.AsObject();
         switch (damage)

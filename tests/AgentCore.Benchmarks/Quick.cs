@@ -21,14 +21,45 @@ internal static partial class Quick
         bool Want(string name) => all || args.Contains("--only=" + name);
 
         Console.WriteLine($"AgentCore quick benchmarks — {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
-        if (Want("streaming")) await StreamingOverheadAsync();
-        if (Want("writes")) await WriteAmplificationAsync();
-        if (Want("load")) await LoadAndListAsync();
-        if (Want("query")) await QueryAsync();
-        if (Want("history")) await HistoryAsync();
-        if (Want("concurrency")) await ConcurrencyAsync();
-        if (Want("subscribers")) await SubscribersAsync();
-        if (Want("relay")) await RelayAsync();
+        if (Want("streaming"))
+        {
+            await StreamingOverheadAsync();
+        }
+
+        if (Want("writes"))
+        {
+            await WriteAmplificationAsync();
+        }
+
+        if (Want("load"))
+        {
+            await LoadAndListAsync();
+        }
+
+        if (Want("query"))
+        {
+            await QueryAsync();
+        }
+
+        if (Want("history"))
+        {
+            await HistoryAsync();
+        }
+
+        if (Want("concurrency"))
+        {
+            await ConcurrencyAsync();
+        }
+
+        if (Want("subscribers"))
+        {
+            await SubscribersAsync();
+        }
+
+        if (Want("relay"))
+        {
+            await RelayAsync();
+        }
 
         Console.WriteLine();
         Console.WriteLine($"{"figure",-58} {"measured",-26} {"goal",-12} met");
@@ -375,7 +406,10 @@ internal static partial class Quick
                          && messages[1].Parts.OfType<ToolPart>().Count(t => t.State == ToolState.Completed) == toolSteps
                          && messages[1].Text == "done"
                          && messages[1].Error is null;
-            if (!whole) lost++;
+            if (!whole)
+            {
+                lost++;
+            }
         }
 
         Report("1 000 concurrent sessions × 10 tool steps: turns/s", $"{sessionsCount / seconds:N0} ({seconds:F1} s)", "", null);

@@ -67,7 +67,7 @@ public static class AgentCoreServiceCollectionExtensions
         return AddAgentCoreServices(services, options);
     }
 
-    private static IAgentCoreBuilder AddAgentCoreServices(IServiceCollection services, OptionsBuilder<AgentCoreOptions> options)
+    private static AgentCoreBuilder AddAgentCoreServices(IServiceCollection services, OptionsBuilder<AgentCoreOptions> options)
     {
         // Defaults that depend on what was configured, applied after every Configure and binding, once.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<AgentCoreOptions>, AgentCoreDefaults>());

@@ -112,7 +112,8 @@ internal sealed partial class ContextFileSystemPromptProvider(IOptions<AgentCore
     {
         try
         {
-            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 4096, useAsync: true);
+            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 4096, useAsync: true);
+            await using var streamScope = stream.ConfigureAwait(false);
             byte[] buffer = new byte[Math.Min(stream.Length, MaxFileBytes)];
             int read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
             return Encoding.UTF8.GetString(buffer, 0, read);

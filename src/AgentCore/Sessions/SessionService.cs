@@ -30,7 +30,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ILoggerFactory _loggerFactory;
-    private readonly IReadOnlyList<ISystemPromptProvider> _systemPrompt;
+    private readonly ISystemPromptProvider[] _systemPrompt;
     private readonly CancellationTokenSource _stopping = new();
     private readonly HashSet<Task> _background = [];
     private readonly Lock _operationsGate = new();
@@ -53,7 +53,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         ILoggerFactory? loggerFactory = null)
     {
         Telemetry = telemetry;
-        _systemPrompt = systemPrompt.ToList();
+        _systemPrompt = systemPrompt.ToArray();
         Store = store;
         _models = models;
         Tools = tools;
@@ -198,8 +198,9 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     public async Task<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
-        await using var lease = await _locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
-                                ?? throw new SessionBusyException(sessionId);
+        var lease = await _locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
+                    ?? throw new SessionBusyException(sessionId);
+        await using var leaseScope = lease.ConfigureAwait(false);
         bool deleted = await Store.DeleteSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
         if (deleted)
         {
@@ -318,8 +319,9 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
 
     private async Task<SessionMessage> SummarizeCoreAsync(string sessionId, string? model, CancellationToken cancellationToken)
     {
-        await using var lease = await _locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
-                                ?? throw new SessionBusyException(sessionId);
+        var lease = await _locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
+                    ?? throw new SessionBusyException(sessionId);
+        await using var leaseScope = lease.ConfigureAwait(false);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.AbortRequested, _stopping.Token);
         var resolved = await ResolveModelAsync(model, linked.Token).ConfigureAwait(false);
         var (session, messages) = await LoadForTurnAsync(lease, linked.Token).ConfigureAwait(false);
@@ -430,7 +432,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         var (session, messages) = await LoadForTurnAsync(lease, cancellationToken).ConfigureAwait(false);
         var approvals = ToolApproval.Match(session.Id, messages, answers, nameof(request));
         var context = new SystemPromptContext(session, model.Info);
-        var sections = new List<string>(_systemPrompt.Count);
+        var sections = new List<string>(_systemPrompt.Length);
         foreach (var provider in _systemPrompt)
         {
             if (await provider.GetSectionAsync(context, cancellationToken).ConfigureAwait(false) is { Length: > 0 } section)
