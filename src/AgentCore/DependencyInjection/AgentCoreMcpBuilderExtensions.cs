@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace AgentCore;
 
 /// <summary>Registers MCP servers with <see cref="IAgentCoreBuilder"/>.</summary>
-public static class McpServerBuilderExtensions
+public static class AgentCoreMcpBuilderExtensions
 {
     /// <summary>
     /// Adds an MCP server whose tools every turn may call, named <c>&lt;name&gt;_&lt;tool&gt;</c>. The server starts on
