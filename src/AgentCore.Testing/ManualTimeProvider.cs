@@ -28,6 +28,7 @@ public sealed class ManualTimeProvider : TimeProvider
     }
 
     /// <summary>Creates a clock at <paramref name="start"/>.</summary>
+    /// <param name="start">The clock's first reading.</param>
     public ManualTimeProvider(DateTimeOffset start) => _start = start;
 
     /// <summary>Raised (outside the lock) whenever a timer is armed, with its due time: lets a test see a delay start.</summary>
@@ -82,6 +83,8 @@ public sealed class ManualTimeProvider : TimeProvider
     }
 
     /// <summary>Moves time forward by <paramref name="delta"/>, firing every timer that falls due on the way.</summary>
+    /// <param name="delta">How far to move the clock; not negative.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delta"/> is negative.</exception>
     public void Advance(TimeSpan delta)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(delta, TimeSpan.Zero);
@@ -116,6 +119,9 @@ public sealed class ManualTimeProvider : TimeProvider
     }
 
     /// <summary>Completes once at least <paramref name="count"/> timers are armed.</summary>
+    /// <param name="count">How many armed timers to wait for.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>A task that completes when the timers are armed.</returns>
     public Task WaitForTimersAsync(int count = 1, CancellationToken cancellationToken = default)
     {
         var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -28,6 +28,7 @@ public sealed class ScriptedChatClient : IChatClient
     }
 
     /// <summary>Creates a client that answers with <paramref name="fallback"/> whenever the queue is empty.</summary>
+    /// <param name="fallback">Builds the response to a call that finds the queue empty.</param>
     public ScriptedChatClient(Func<ScriptedCall, ScriptedResponse> fallback) => _fallback = fallback;
 
     /// <summary>Every call made so far, in order.</summary>
@@ -37,6 +38,9 @@ public sealed class ScriptedChatClient : IChatClient
     public int Remaining => _responses.Count;
 
     /// <summary>Queues the response to the next call.</summary>
+    /// <param name="response">The response to play.</param>
+    /// <returns>This client, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="response"/> is null.</exception>
     public ScriptedChatClient Enqueue(ScriptedResponse response)
     {
         ArgumentNullException.ThrowIfNull(response);
@@ -45,6 +49,9 @@ public sealed class ScriptedChatClient : IChatClient
     }
 
     /// <summary>Queues the response to the next call, built by <paramref name="build"/>.</summary>
+    /// <param name="build">Adds the steps of the response.</param>
+    /// <returns>This client, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="build"/> is null.</exception>
     public ScriptedChatClient Enqueue(Action<ScriptedResponse> build)
     {
         ArgumentNullException.ThrowIfNull(build);
@@ -54,6 +61,10 @@ public sealed class ScriptedChatClient : IChatClient
     }
 
     /// <summary>Queues a plain text reply.</summary>
+    /// <param name="text">The reply.</param>
+    /// <param name="input">The input tokens the reply reports.</param>
+    /// <param name="output">The output tokens the reply reports.</param>
+    /// <returns>This client, for chaining.</returns>
     public ScriptedChatClient EnqueueText(string text, long input = 0, long output = 0) =>
         Enqueue(r => r.Text(text).Usage(input, output));
 
@@ -125,9 +136,15 @@ public sealed class ScriptedResponse
     internal List<Step> Steps { get; } = [];
 
     /// <summary>Streams text, as one update.</summary>
+    /// <param name="text">The text.</param>
+    /// <returns>This response, for chaining.</returns>
     public ScriptedResponse Text(string text) => Content(() => new TextContent(text));
 
     /// <summary>Streams text split into updates of <paramref name="chunkSize"/> characters.</summary>
+    /// <param name="text">The text.</param>
+    /// <param name="chunkSize">The length of each update but the last.</param>
+    /// <returns>This response, for chaining.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="chunkSize"/> is less than 1.</exception>
     public ScriptedResponse TextChunks(string text, int chunkSize)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
@@ -140,9 +157,15 @@ public sealed class ScriptedResponse
     }
 
     /// <summary>Streams reasoning text.</summary>
+    /// <param name="text">The reasoning text.</param>
+    /// <returns>This response, for chaining.</returns>
     public ScriptedResponse Reasoning(string text) => Content(() => new TextReasoningContent(text));
 
     /// <summary>Asks for a tool call with arguments given as an object (serialized to JSON) or a dictionary.</summary>
+    /// <param name="callId">The call's id.</param>
+    /// <param name="name">The tool's name.</param>
+    /// <param name="arguments">The arguments; null for none.</param>
+    /// <returns>This response, for chaining.</returns>
     public ScriptedResponse ToolCall(string callId, string name, object? arguments = null)
     {
         var dictionary = arguments switch
@@ -155,6 +178,10 @@ public sealed class ScriptedResponse
     }
 
     /// <summary>Asks for a tool call whose arguments did not parse (the exception a client reports for them).</summary>
+    /// <param name="callId">The call's id.</param>
+    /// <param name="name">The tool's name.</param>
+    /// <param name="rawArguments">The argument text that failed to parse.</param>
+    /// <returns>This response, for chaining.</returns>
     public ScriptedResponse MalformedToolCall(string callId, string name, string rawArguments) =>
         Content(() => new FunctionCallContent(callId, name)
         {
@@ -163,6 +190,12 @@ public sealed class ScriptedResponse
         });
 
     /// <summary>Reports usage, as a <see cref="UsageContent"/>.</summary>
+    /// <param name="input">Input tokens, cached ones included.</param>
+    /// <param name="output">Output tokens, reasoning included.</param>
+    /// <param name="cachedInput">Input tokens read from the provider's cache.</param>
+    /// <param name="reasoning">Reasoning tokens.</param>
+    /// <param name="cacheWrite">Input tokens written to the provider's cache.</param>
+    /// <returns>This response, for chaining.</returns>
     public ScriptedResponse Usage(long input, long output, long cachedInput = 0, long reasoning = 0, long cacheWrite = 0)
     {
         return Content(() =>
@@ -185,6 +218,8 @@ public sealed class ScriptedResponse
     }
 
     /// <summary>Ends the response with a finish reason.</summary>
+    /// <param name="reason">The finish reason.</param>
+    /// <returns>This response, for chaining.</returns>
     public ScriptedResponse Finish(ChatFinishReason reason)
     {
         Steps.Add(new Emit(() => new ChatResponseUpdate { Role = ChatRole.Assistant, FinishReason = reason }));
@@ -192,6 +227,9 @@ public sealed class ScriptedResponse
     }
 
     /// <summary>Streams any content.</summary>
+    /// <param name="create">Creates the content when the stream reaches it.</param>
+    /// <returns>This response, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="create"/> is null.</exception>
     public ScriptedResponse Content(Func<AIContent> create)
     {
         ArgumentNullException.ThrowIfNull(create);
@@ -200,6 +238,9 @@ public sealed class ScriptedResponse
     }
 
     /// <summary>Streams a whole update.</summary>
+    /// <param name="create">Creates the update when the stream reaches it.</param>
+    /// <returns>This response, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="create"/> is null.</exception>
     public ScriptedResponse Update(Func<ChatResponseUpdate> create)
     {
         ArgumentNullException.ThrowIfNull(create);
@@ -208,6 +249,9 @@ public sealed class ScriptedResponse
     }
 
     /// <summary>Throws <paramref name="exception"/> at this point of the stream.</summary>
+    /// <param name="exception">The exception to throw.</param>
+    /// <returns>This response, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="exception"/> is null.</exception>
     public ScriptedResponse Throw(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
@@ -216,6 +260,9 @@ public sealed class ScriptedResponse
     }
 
     /// <summary>Pauses the stream until <paramref name="until"/> completes (or the call is cancelled).</summary>
+    /// <param name="until">The task to wait for.</param>
+    /// <returns>This response, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="until"/> is null.</exception>
     public ScriptedResponse WaitFor(Task until)
     {
         ArgumentNullException.ThrowIfNull(until);
@@ -224,6 +271,9 @@ public sealed class ScriptedResponse
     }
 
     /// <summary>Runs <paramref name="action"/> when the stream reaches this point (to signal a test).</summary>
+    /// <param name="action">The action to run.</param>
+    /// <returns>This response, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
     public ScriptedResponse Then(Action action)
     {
         ArgumentNullException.ThrowIfNull(action);
@@ -236,6 +286,7 @@ public sealed class ScriptedResponse
     }
 
     /// <summary>Pauses the stream until the call is cancelled: for abort tests.</summary>
+    /// <returns>This response, for chaining.</returns>
     public ScriptedResponse WaitForCancellation()
     {
         Steps.Add(new Wait(ct => Task.Delay(Timeout.Infinite, ct)));

@@ -15,6 +15,8 @@ public static class AgentCoreMcpBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="name">The server's name: 1 to 32 letters, digits, '_' or '-'; unique.</param>
     /// <param name="config">How to start or reach the server. Copied when the options are built.</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The name or the configuration is not valid (the message says why).</exception>
     /// <exception cref="InvalidOperationException">A server with this name was already added.</exception>
     /// <example>

@@ -19,6 +19,7 @@ public static class AgentCoreServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets <see cref="AgentCoreOptions"/>; validated when first resolved.</param>
     /// <returns>A builder to add chat clients, tools and stores.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> is null.</exception>
     public static IAgentCoreBuilder AddAgentCore(this IServiceCollection services, Action<AgentCoreOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);

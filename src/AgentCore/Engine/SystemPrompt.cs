@@ -20,6 +20,9 @@ public sealed record SystemPromptContext(SessionInfo Session, ModelInfo Model);
 public interface ISystemPromptProvider
 {
     /// <summary>The section's text, or null to add nothing this turn.</summary>
+    /// <param name="context">The session and the model of the turn.</param>
+    /// <param name="cancellationToken">Cancels the turn's start.</param>
+    /// <returns>The section's text, or null.</returns>
     ValueTask<string?> GetSectionAsync(SystemPromptContext context, CancellationToken cancellationToken = default);
 }
 

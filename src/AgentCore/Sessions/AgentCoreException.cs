@@ -6,9 +6,12 @@ namespace AgentCore;
 public class AgentCoreException : Exception
 {
     /// <summary>Creates the exception with a message.</summary>
+    /// <param name="message">What went wrong.</param>
     public AgentCoreException(string message) : base(message) { }
 
     /// <summary>Creates the exception with a message and the exception that caused it.</summary>
+    /// <param name="message">What went wrong.</param>
+    /// <param name="innerException">The exception that caused this one, or null.</param>
     public AgentCoreException(string message, Exception? innerException) : base(message, innerException) { }
 }
 
@@ -16,6 +19,7 @@ public class AgentCoreException : Exception
 public sealed class SessionNotFoundException : AgentCoreException
 {
     /// <summary>Creates the exception for <paramref name="sessionId"/>.</summary>
+    /// <param name="sessionId">The id that names no session.</param>
     public SessionNotFoundException(string sessionId)
         : base($"Session '{sessionId}' was not found.") => SessionId = sessionId;
 
@@ -24,12 +28,15 @@ public sealed class SessionNotFoundException : AgentCoreException
 }
 
 /// <summary>
-/// Thrown at once, without waiting, when a turn is started on a session that is already running one
-/// (in this process or, with a cross-instance lock, in another).
+/// Thrown without waiting, and before anything is changed, when a turn (or another operation that takes the session's
+/// lock: a summary, a delete, a fork, a revert) is started on a session that is already running one, in this process or,
+/// with a cross-instance lock, in another. <see cref="ISessionService.ChatStreamingAsync"/> throws it when its enumeration
+/// starts, not when it is called.
 /// </summary>
 public sealed class SessionBusyException : AgentCoreException
 {
     /// <summary>Creates the exception for <paramref name="sessionId"/>.</summary>
+    /// <param name="sessionId">The busy session.</param>
     public SessionBusyException(string sessionId)
         : base($"Session '{sessionId}' is busy with another turn. Wait for it to finish or abort it.") => SessionId = sessionId;
 
@@ -41,6 +48,9 @@ public sealed class SessionBusyException : AgentCoreException
 public sealed class ModelNotFoundException : AgentCoreException
 {
     /// <summary>Creates the exception for the model that was asked for and the models that are registered.</summary>
+    /// <param name="providerId">The provider asked for.</param>
+    /// <param name="modelId">The model asked for.</param>
+    /// <param name="available">The <c>provider/model</c> references that are registered.</param>
     public ModelNotFoundException(string providerId, string modelId, IEnumerable<string> available)
         : this(providerId, modelId, available.ToArray())
     {

@@ -18,6 +18,9 @@ public interface IToolSource
     string Name { get; }
 
     /// <summary>The tools available for a turn. Names must match <c>^[A-Za-z0-9_-]{1,64}$</c>.</summary>
+    /// <param name="context">The session and model of the turn.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The tools; empty for none.</returns>
     ValueTask<IReadOnlyList<AIFunction>> GetToolsAsync(ToolContext context, CancellationToken cancellationToken = default);
 }
 
@@ -25,5 +28,8 @@ public interface IToolSource
 public interface IToolRegistry
 {
     /// <summary>The tools for a turn, each name once.</summary>
+    /// <param name="context">The session and model of the turn.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The tools of every source in registration order; a tool whose name is not valid or already taken is left out with a warning.</returns>
     ValueTask<IReadOnlyList<AIFunction>> GetToolsAsync(ToolContext context, CancellationToken cancellationToken = default);
 }

@@ -14,6 +14,7 @@ namespace AgentCore;
 public interface IMcpServers
 {
     /// <summary>The state of every configured server, ordered by name.</summary>
+    /// <returns>One state per configured server.</returns>
     IReadOnlyList<McpServerState> GetStatus();
 
     /// <summary>
