@@ -248,19 +248,21 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
     private static async Task CopySchema1MessagesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, StoredRowReader rows, CancellationToken cancellationToken)
     {
         var sessionIds = new List<string>();
-        await using (var command = new NpgsqlCommand("SELECT DISTINCT session_id FROM agentcore_messages_v1", connection, transaction))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        var command = new NpgsqlCommand("SELECT DISTINCT session_id FROM agentcore_messages_v1", connection, transaction);
+        await using var commandScope = command.ConfigureAwait(false);
+        var idReader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (idReader.ConfigureAwait(false))
         {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            while (await idReader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                sessionIds.Add(reader.GetString(0));
+                sessionIds.Add(idReader.GetString(0));
             }
         }
 
         foreach (string sessionId in sessionIds)
         {
             var copy = rows.Schema1(sessionId);
-            await using (var batch = new NpgsqlBatch(connection, transaction)
+            var batch = new NpgsqlBatch(connection, transaction)
             {
                 BatchCommands =
                 {
@@ -268,8 +270,10 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
                     PostgreSqlSessionStore.Command(
                         "SELECT message_id, id, data, text FROM agentcore_parts_v1 WHERE session_id = $1 ORDER BY message_id, position, id", sessionId),
                 },
-            })
-            await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            };
+            await using var batchScope = batch.ConfigureAwait(false);
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
             {
                 await copy.AddMessagesAsync(reader, cancellationToken).ConfigureAwait(false);
                 await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
@@ -278,13 +282,15 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
 
             foreach (var message in copy.Messages)
             {
-                await using var write = new NpgsqlBatch(connection, transaction);
+                var write = new NpgsqlBatch(connection, transaction);
+                await using var writeScope = write.ConfigureAwait(false);
                 PostgreSqlSessionStore.AddWriteMessage(write, message);
                 await write.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
         }
 
-        await using var drop = new NpgsqlCommand("DROP TABLE agentcore_messages_v1; DROP TABLE agentcore_parts_v1;", connection, transaction);
+        var drop = new NpgsqlCommand("DROP TABLE agentcore_messages_v1; DROP TABLE agentcore_parts_v1;", connection, transaction);
+        await using var dropScope = drop.ConfigureAwait(false);
         await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -295,15 +301,18 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
     private static async Task CopyMetadataAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, StoredRowReader rows, CancellationToken cancellationToken)
     {
         List<SessionInfo> sessions;
-        await using (var command = new NpgsqlCommand("SELECT id, data FROM agentcore_sessions", connection, transaction))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        var command = new NpgsqlCommand("SELECT id, data FROM agentcore_sessions", connection, transaction);
+        await using var commandScope = command.ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
             sessions = await rows.SessionsWithMetadataAsync(reader, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var session in sessions)
         {
-            await using var batch = new NpgsqlBatch(connection, transaction);
+            var batch = new NpgsqlBatch(connection, transaction);
+            await using var batchScope = batch.ConfigureAwait(false);
             PostgreSqlSessionStore.AddReplaceMetadata(batch, session);
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }

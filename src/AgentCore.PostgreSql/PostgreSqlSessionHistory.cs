@@ -29,12 +29,18 @@ public sealed partial class PostgreSqlSessionHistory : ISessionHistory, IAsyncDi
     private readonly ILogger _logger;
 
     /// <summary>Creates a history in the database <paramref name="connectionString"/> points to.</summary>
+    /// <param name="connectionString">An Npgsql connection string; the history builds and owns a data source from it.</param>
+    /// <param name="logger">The logger; null for none.</param>
+    /// <exception cref="ArgumentException"><paramref name="connectionString"/> is null, empty or white space.</exception>
     public PostgreSqlSessionHistory(string connectionString, ILogger<PostgreSqlSessionHistory>? logger = null)
         : this(new PostgreSqlDatabase(NpgsqlDataSource.Create(PostgreSqlSessionStore.ValidConnectionString(connectionString)), ownsDataSource: true), ownsDatabase: true, logger)
     {
     }
 
     /// <summary>Creates a history on <paramref name="dataSource"/>, which stays the caller's to dispose.</summary>
+    /// <param name="dataSource">The data source to open connections from; not disposed by the history.</param>
+    /// <param name="logger">The logger; null for none.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="dataSource"/> is null.</exception>
     public PostgreSqlSessionHistory(NpgsqlDataSource dataSource, ILogger<PostgreSqlSessionHistory>? logger = null)
         : this(new PostgreSqlDatabase(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false), ownsDatabase: true, logger)
     {
@@ -90,6 +96,7 @@ public sealed partial class PostgreSqlSessionHistory : ISessionHistory, IAsyncDi
     }
 
     /// <summary>Closes the history's connections when it created its own data source.</summary>
+    /// <returns>A task that completes when the connections are closed.</returns>
     public async ValueTask DisposeAsync()
     {
         if (_ownsDatabase)

@@ -252,6 +252,15 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         }
     }
 
+    /// <summary>The statements that delete a session's rows, children first.</summary>
+    private static readonly string[] DeleteSessionStatements =
+    [
+        "DELETE FROM parts WHERE session_id = $id",
+        "DELETE FROM messages WHERE session_id = $id",
+        "DELETE FROM session_metadata WHERE session_id = $id",
+        "DELETE FROM sessions WHERE id = $id",
+    ];
+
     /// <inheritdoc />
     public ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default)
     {
@@ -259,13 +268,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         return InTransactionAsync(async (connection, ct) =>
         {
             int deleted = 0;
-            foreach (string sql in new[]
-            {
-                "DELETE FROM parts WHERE session_id = $id",
-                "DELETE FROM messages WHERE session_id = $id",
-                "DELETE FROM session_metadata WHERE session_id = $id",
-                "DELETE FROM sessions WHERE id = $id",
-            })
+            foreach (string sql in DeleteSessionStatements)
             {
                 using var command = Command(connection, sql, ("$id", sessionId));
                 deleted += await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);

@@ -10,6 +10,9 @@ public interface ISessionLockProvider
     /// Takes the lock of a session without waiting. Returns null when another turn holds it.
     /// Dispose the lease to release the lock.
     /// </summary>
+    /// <param name="sessionId">The session (a valid session id).</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The lease, or null when the lock is held elsewhere.</returns>
     ValueTask<ISessionLease?> TryAcquireAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>
