@@ -25,13 +25,3 @@ public interface ISessionLockProvider
     /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a well-formed session id.</exception>
     ValueTask<bool> RequestAbortAsync(string sessionId, CancellationToken cancellationToken = default);
 }
-
-/// <summary>A held session lock.</summary>
-public interface ISessionLease : IAsyncDisposable
-{
-    /// <summary>The locked session.</summary>
-    string SessionId { get; }
-
-    /// <summary>Cancelled when <see cref="ISessionLockProvider.RequestAbortAsync"/> is called for the session.</summary>
-    CancellationToken AbortRequested { get; }
-}
