@@ -108,6 +108,9 @@ internal static class SqliteDatabase
         CREATE INDEX sessions_by_parent ON sessions (parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
         CREATE INDEX sessions_by_update ON sessions (updated_at);
         """,
+
+        // 4: full-text search (SqliteSessionStore.SearchAsync): an FTS5 index of text parts and tool outputs, kept by triggers.
+        SqliteSearch.Migration,
     ];
 
     private static int s_initialized;

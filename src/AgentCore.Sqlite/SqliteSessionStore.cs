@@ -28,7 +28,7 @@ namespace AgentCore;
 public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     private readonly string _connectionString;
     private readonly SqliteStoreOptions _options;
