@@ -20,11 +20,26 @@ internal static class PostgreSqlSearch
     public const string Migration = """
         ALTER TABLE agentcore_parts ADD COLUMN search tsvector; -- NULL for parts not searched and parts of open messages
 
+        -- The words of a part: a text part's text, a tool part's output. PostgreSQL text cannot hold NUL: a NUL byte of a
+        -- text is read as a space, and an output holding an escaped NUL is not searched.
         CREATE FUNCTION agentcore_part_search(part_type text, part_data text, part_text bytea) RETURNS tsvector
-        LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-            SELECT to_tsvector('simple'::regconfig, regexp_replace(
-                CASE part_type WHEN 'text' THEN convert_from(part_text, 'UTF8') WHEN 'tool' THEN part_data::json ->> 'output' END,
-                '[[:punct:]]+', ' ', 'g'))
+        LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+        DECLARE
+            body text;
+            at integer;
+        BEGIN
+            IF part_type = 'text' AND part_text IS NOT NULL THEN
+                at := position('\x00'::bytea IN part_text);
+                WHILE at > 0 LOOP
+                    part_text := set_byte(part_text, at - 1, 32);
+                    at := position('\x00'::bytea IN part_text);
+                END LOOP;
+                body := convert_from(part_text, 'UTF8');
+            ELSIF part_type = 'tool' AND strpos(part_data, E'\\u0000') = 0 THEN
+                body := part_data::json ->> 'output';
+            END IF;
+            RETURN to_tsvector('simple'::regconfig, regexp_replace(coalesce(body, ''), '[[:punct:]]+', ' ', 'g'));
+        END
         $$;
 
         -- A part is searched once its message is completed: text streaming into a reply is not parsed on every append.
@@ -65,8 +80,8 @@ internal static class PostgreSqlSearch
         string.Join(" & ", query.Terms.Select(static t => "'" + t.Replace("'", "''", StringComparison.Ordinal) + "':*"));
 
     /// <summary>
-    /// The search command. Rows: session id, message id, part id, part type, the searched text, the message's role,
-    /// creation time and extra ticks, the score.
+    /// The search command. Rows: session id, message id, part id, part type, the text (UTF-8) of a text part, the JSON of
+    /// a tool part, the message's role, creation time and extra ticks, the score.
     /// </summary>
     /// <remarks>
     /// The inner query reads the GIN index, ranks the matches (<c>ts_rank</c>) after the filters — the session exists, the
@@ -95,7 +110,7 @@ internal static class PostgreSqlSearch
 
         command.CommandText = $"""
             SELECT h.session_id, h.message_id, h.id, p.type,
-                   CASE p.type WHEN 'text' THEN convert_from(p.text, 'UTF8') ELSE p.data::json ->> 'output' END,
+                   p.text, p.data,
                    m.role, m.created_at, m.created_at_extra_ticks, h.score
             FROM (
                 SELECT p.session_id, p.message_id, p.id, ts_rank(p.search, q.query)::float8 AS score

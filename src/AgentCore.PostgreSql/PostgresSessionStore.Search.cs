@@ -1,3 +1,5 @@
+using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.AI;
 
 namespace AgentCore;
@@ -21,7 +23,11 @@ public sealed partial class PostgresSessionStore
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (reader.IsDBNull(4))
+            bool tool = reader.GetString(3) == "tool";
+            string? text = tool
+                ? reader.IsDBNull(5) ? null : ToolOutput(reader.GetString(5))
+                : reader.IsDBNull(4) ? null : Encoding.UTF8.GetString(reader.GetFieldValue<byte[]>(4));
+            if (text is null)
             {
                 continue;
             }
@@ -31,14 +37,31 @@ public sealed partial class PostgresSessionStore
                 SessionId = reader.GetString(0),
                 MessageId = reader.GetString(1),
                 PartId = reader.GetString(2),
-                Source = reader.GetString(3) == "tool" ? SessionSearchSource.ToolOutput : SessionSearchSource.Text,
-                Snippet = query.Snippet(reader.GetString(4)),
-                Role = new ChatRole(reader.GetString(5)),
-                CreatedAt = new DateTimeOffset(reader.GetDateTime(6).Ticks + reader.GetInt16(7), TimeSpan.Zero),
-                Score = reader.GetDouble(8),
+                Source = tool ? SessionSearchSource.ToolOutput : SessionSearchSource.Text,
+                Snippet = query.Snippet(text),
+                Role = new ChatRole(reader.GetString(6)),
+                CreatedAt = new DateTimeOffset(reader.GetDateTime(7).Ticks + reader.GetInt16(8), TimeSpan.Zero),
+                Score = reader.GetDouble(9),
             });
         }
 
         return hits;
+    }
+
+    /// <summary>The output of a tool part's JSON; null when the JSON is not an object with a string <c>output</c>.</summary>
+    private static string? ToolOutput(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                   && document.RootElement.TryGetProperty("output", out var output) && output.ValueKind == JsonValueKind.String
+                ? output.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 }

@@ -6,7 +6,7 @@ namespace AgentCore;
 /// </summary>
 /// <remarks>
 /// At most <see cref="SessionSearchQuery.MaxSnippetLength"/> characters of the text, cut at word boundaries; an excerpt that
-/// does not start (or end) where the text does starts (or ends) with <c>…</c>. Line breaks and tabs are shown as spaces.
+/// does not start (or end) where the text does starts (or ends) with <c>…</c>. Control characters (line breaks, tabs) are shown as spaces.
 /// </remarks>
 public sealed record SearchSnippet
 {

@@ -136,7 +136,7 @@ internal static class SearchText
         int offset = builder.Length - begin;
         foreach (char c in text.AsSpan(begin, end - begin))
         {
-            builder.Append(c is '\r' or '\n' or '\t' or '\f' or '\v' ? ' ' : c);
+            builder.Append(char.IsControl(c) ? ' ' : c);
         }
 
         if (end < text.Length)
