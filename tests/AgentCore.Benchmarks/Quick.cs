@@ -25,6 +25,7 @@ internal static class Quick
         if (Want("writes")) await WriteAmplificationAsync();
         if (Want("load")) await LoadAndListAsync();
         if (Want("query")) await QueryAsync();
+        if (Want("search")) await SearchAsync();
         if (Want("history")) await HistoryAsync();
         if (Want("concurrency")) await ConcurrencyAsync();
         if (Want("subscribers")) await SubscribersAsync();
@@ -177,6 +178,8 @@ internal static class Quick
 
     private static Task QueryAsync() => ForEachStoreAsync(QueryAsync);
 
+    private static Task SearchAsync() => ForEachStoreAsync(SearchAsync);
+
     /// <summary>Runs <paramref name="scenario"/> over the file, in-memory, SQLite and (where installed) PostgreSQL stores.</summary>
     private static async Task ForEachStoreAsync(Func<string, Action<IAgentCoreBuilder, string>?, Task> scenario)
     {
@@ -250,6 +253,44 @@ internal static class Quick
             });
             bool sql = name is "sqlite" or "postgresql";
             Report($"list one owner's 50 of 10 000 sessions ({name} store), median", $"{median:F2} ms ({listed} listed)", sql ? "< 5 ms" : "", sql ? median < 5 && listed == 50 : null);
+        }
+
+        Scenarios.Delete(dir);
+    }
+
+    private static async Task SearchAsync(string name, Action<IAgentCoreBuilder, string>? build)
+    {
+        // 10 000 sessions × 20 completed messages of 25 words each from a 5 000-word vocabulary, so a word is in about
+        // 1 000 messages: ISessionService.SearchAsync for one word (a different one each run) ranks ~1 000 matches and
+        // returns the best 20 with snippets. The goal is for the SQL stores, which search an index; the file and
+        // in-memory stores scan every message and are shown for comparison.
+        const int Sessions = 10_000, PerSession = 20;
+        string dir = Scenarios.TempDirectory("search");
+        await using (var services = Scenarios.Services(dir, new ScriptedChatClient(), build is null ? null : b => build(b, dir)))
+        {
+            var store = services.GetRequiredService<ISessionStore>();
+            var sessions = services.GetRequiredService<ISessionService>();
+            long seeding = Stopwatch.GetTimestamp();
+            await Parallel.ForAsync(0, Sessions, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, _) =>
+            {
+                var session = Fixtures.OwnedSession(i, 200);
+                for (int m = 0; m < PerSession; m++)
+                {
+                    await store.SaveMessageAsync(Fixtures.WordsMessage(session.Id, (i * PerSession) + m));
+                }
+
+                await store.SaveSessionAsync(session);
+            });
+            Console.WriteLine($"search ({name} store): seeded {Sessions * PerSession:N0} messages in {Stopwatch.GetElapsedTime(seeding).TotalSeconds:F0} s");
+
+            int run = 0, found = 0;
+            double median = await SteadyMedianAsync(async () =>
+            {
+                var hits = await sessions.SearchAsync(new SessionSearchQuery(Fixtures.Word(run++ * 7919)));
+                found = hits.Count;
+            });
+            bool sql = name is "sqlite" or "postgresql";
+            Report($"search 200 000 messages for one word ({name} store), median", $"{median:F2} ms ({found} hits)", sql ? "< 50 ms" : "", sql ? median < 50 && found == 20 : null);
         }
 
         Scenarios.Delete(dir);
