@@ -102,7 +102,7 @@ public sealed class SearchAndShareApiTests() : SampleServerFixture(TimeSpan.Zero
     [Test]
     public async Task Share_UnknownSession_Returns404()
     {
-        using var response = await Client.PostAsync($"api/sessions/{AgentCoreIds.NewSessionId()}/share", content: null);
+        using var response = await Client.PostAsync($"api/sessions/ses_nosuchsession0000000/share", content: null);
 
         response.StatusCode.Should().Be(HttpStatusCode.NotFound);
     }

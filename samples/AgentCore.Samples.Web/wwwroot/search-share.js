@@ -55,7 +55,11 @@ $("search").addEventListener("submit", (event) => {
 
 // ---- Share ---------------------------------------------------------------------------------------------
 
+// The session the link shown was made for (null when none is shown).
+let sharedSessionId = null;
+
 function showShareLink(url) {
+  sharedSessionId = url === null ? null : state.sessionId;
   const field = $("share-url");
   field.value = url ?? "";
   field.hidden = url === null;
@@ -84,5 +88,7 @@ $("revoke").addEventListener("click", async () => {
   }
 });
 
-// A link is shown only for the session it was made for: hide it when another session is opened.
-new MutationObserver(() => showShareLink(null)).observe($("session-title"), { childList: true, characterData: true, subtree: true });
+// A link is shown only for the session it was made for: hide it when another session is opened (the header changes).
+new MutationObserver(() => {
+  if (sharedSessionId !== null && sharedSessionId !== state.sessionId) showShareLink(null);
+}).observe($("session-title"), { childList: true, characterData: true, subtree: true });

@@ -56,7 +56,9 @@ public sealed class SearchAndSharePageTests() : PageFixture(TimeSpan.Zero)
         string link = await url.InputValueAsync();
         link.Should().StartWith(Server.BaseAddress + "shared.html#");
 
-        var reader = await Page.Context.NewPageAsync();
+        // Another browser context: a visitor who shares nothing with the page that made the link.
+        await using var visitor = await Page.Context.Browser!.NewContextAsync();
+        var reader = await visitor.NewPageAsync();
         await reader.GotoAsync(link);
         await Expect(reader.Locator("body")).ToHaveAttributeAsync("data-ready", "true");
         await Expect(reader.Locator("#title")).ToHaveTextAsync("Shared in the browser");
@@ -72,7 +74,6 @@ public sealed class SearchAndSharePageTests() : PageFixture(TimeSpan.Zero)
         await Expect(reader.Locator("body")).ToHaveAttributeAsync("data-ready", "true");
         await Expect(reader.Locator("#title")).ToHaveTextAsync("Not shared");
         await Expect(reader.Locator(".message")).ToHaveCountAsync(0);
-        await reader.CloseAsync();
         TakePageErrors().Should().BeEmpty();
     }
 }
