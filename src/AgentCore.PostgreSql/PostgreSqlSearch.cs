@@ -86,7 +86,8 @@ internal static class PostgreSqlSearch
     /// <remarks>
     /// The inner query reads the GIN index, ranks the matches (<c>ts_rank</c>) after the filters — the session exists, the
     /// message is in its conversation (not after <c>revertedAfter</c>), the metadata pairs — and keeps the best
-    /// <c>$2</c>; only those rows' text is read. Ids are compared in the collation of each column's index.
+    /// <c>$2</c>; only those rows' text is read. A session's JSON is parsed only when it holds a revert point. Ids are
+    /// compared in the collation of each column's index.
     /// </remarks>
     public static NpgsqlCommand Command(SessionSearchQuery query)
     {
@@ -117,7 +118,7 @@ internal static class PostgreSqlSearch
                 FROM (SELECT to_tsquery('simple'::regconfig, $1) AS query) q
                 JOIN agentcore_parts p ON p.search @@ q.query
                 JOIN agentcore_sessions s ON s.id = (p.session_id COLLATE "default")
-                WHERE (s.data::json ->> 'revertedAfter' IS NULL OR p.message_id <= (s.data::json ->> 'revertedAfter') COLLATE "C"){metadata}
+                WHERE (strpos(s.data, '"revertedAfter"') = 0 OR p.message_id <= (s.data::json ->> 'revertedAfter') COLLATE "C"){metadata}
                 ORDER BY score DESC, p.message_id DESC, p.session_id DESC, p.id DESC
                 LIMIT $2
             ) h

@@ -89,7 +89,7 @@ internal static class SqliteSearch
     /// <remarks>
     /// The inner query ranks the index's matches (BM25, negated so higher is better) after the filters — the session exists,
     /// the message is in its conversation (not after <c>revertedAfter</c>), the metadata pairs — and keeps the best
-    /// <c>$limit</c>; only those rows' text is read.
+    /// <c>$limit</c>; only those rows' text is read. A session's JSON is parsed only when it holds a revert point.
     /// </remarks>
     public static (string Sql, (string Name, object Value)[] Parameters) Sql(SessionSearchQuery query)
     {
@@ -114,7 +114,7 @@ internal static class SqliteSearch
                 JOIN parts p ON p.rowid = parts_search.rowid
                 JOIN sessions s ON s.id = p.session_id
                 WHERE parts_search MATCH $match
-                  AND (json_extract(s.data, '$.revertedAfter') IS NULL OR p.message_id <= json_extract(s.data, '$.revertedAfter')){metadata}
+                  AND (instr(s.data, '"revertedAfter"') = 0 OR p.message_id <= json_extract(s.data, '$.revertedAfter')){metadata}
                 ORDER BY score DESC, p.message_id DESC, p.session_id DESC, p.id DESC
                 LIMIT $limit
             ) h
