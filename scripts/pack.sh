@@ -15,7 +15,7 @@ version="0.1.0-local.h$hash"
 stamp="$feed/local-version.props"
 
 if [ -f "$stamp" ] && grep -q "<AgentCoreLocalVersion>$version<" "$stamp" \
-   && [ "$(find "$feed" -name "*.$version.nupkg" | wc -l)" -eq "$(ls -d src/*/ | wc -l)" ]; then
+   && [ "$(find "$feed" -name "*.$version.nupkg" | wc -l)" -eq "$(ls src/*/*.csproj | wc -l)" ]; then
   echo "packages $version are up to date in $feed"
   exit 0
 fi

@@ -10,10 +10,10 @@ namespace AgentCore;
 public static class PostgreSqlAgentCoreBuilderExtensions
 {
     /// <summary>
-    /// Keeps sessions in the PostgreSQL database <paramref name="connectionString"/> points to (<see cref="PostgresSessionStore"/>)
+    /// Keeps sessions in the PostgreSQL database <paramref name="connectionString"/> points to (<see cref="PostgreSqlSessionStore"/>)
     /// and, unless turned off in <see cref="PostgreSqlOptions"/>, takes the session busy lock with
-    /// <see cref="PostgresSessionLockProvider"/> (across app instances) and writes the usage history to the database
-    /// (<see cref="PostgresSessionHistory"/>). The tables are created on first use.
+    /// <see cref="PostgreSqlSessionLockProvider"/> (across app instances) and writes the usage history to the database
+    /// (<see cref="PostgreSqlSessionHistory"/>). The tables are created on first use.
     /// </summary>
     /// <param name="builder">The AgentCore builder.</param>
     /// <param name="connectionString">An Npgsql connection string, for example <c>Host=db;Database=app;Username=app;Password=…</c>.</param>
@@ -21,11 +21,35 @@ public static class PostgreSqlAgentCoreBuilderExtensions
     public static IAgentCoreBuilder UsePostgreSql(this IAgentCoreBuilder builder, string connectionString, Action<PostgreSqlOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        PostgresSessionStore.ValidConnectionString(connectionString);
+        PostgreSqlSessionStore.ValidConnectionString(connectionString);
         _ = new NpgsqlConnectionStringBuilder(connectionString); // a malformed connection string fails here, not at first use
         var options = new PostgreSqlOptions();
         configure?.Invoke(options);
-        return Register(builder, connectionString, options);
+        return Register(builder, _ => NpgsqlDataSource.Create(connectionString), ownsDataSource: true, options);
+    }
+
+    /// <summary>
+    /// Keeps sessions in PostgreSQL (see <see cref="UsePostgreSql(IAgentCoreBuilder, string, Action{PostgreSqlOptions}?)"/>) on the
+    /// data source <paramref name="dataSourceFactory"/> returns, for example the one the app registered itself:
+    /// <c>UsePostgreSql(sp =&gt; sp.GetRequiredService&lt;NpgsqlDataSource&gt;())</c>. The store, the busy lock and the usage
+    /// history share it (each running turn keeps one of its connections: see <see cref="PostgreSqlSessionLockProvider"/>).
+    /// </summary>
+    /// <param name="builder">The AgentCore builder.</param>
+    /// <param name="dataSourceFactory">
+    /// Returns the data source, once, when the store is first resolved. AgentCore does not dispose it: return one the
+    /// container owns (registered as a service), or dispose it yourself after the container. It must not multiplex.
+    /// </param>
+    /// <param name="configure">Changes <see cref="PostgreSqlOptions"/> (its <c>ConnectionString</c> is not used).</param>
+    /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="dataSourceFactory"/> is null.</exception>
+    public static IAgentCoreBuilder UsePostgreSql(
+        this IAgentCoreBuilder builder, Func<IServiceProvider, NpgsqlDataSource> dataSourceFactory, Action<PostgreSqlOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(dataSourceFactory);
+        var options = new PostgreSqlOptions();
+        configure?.Invoke(options);
+        return Register(builder, dataSourceFactory, ownsDataSource: false, options);
     }
 
     /// <summary>
@@ -65,37 +89,42 @@ public static class PostgreSqlAgentCoreBuilderExtensions
             throw new ArgumentException($"{setting} is not a valid Npgsql connection string: {ex.Message}", nameof(configuration), ex);
         }
 
-        return Register(builder, options.ConnectionString, options);
+        string connectionString = options.ConnectionString;
+        return Register(builder, _ => NpgsqlDataSource.Create(connectionString), ownsDataSource: true, options);
     }
 
-    private static IAgentCoreBuilder Register(IAgentCoreBuilder builder, string connectionString, PostgreSqlOptions options)
+    private static IAgentCoreBuilder Register(
+        IAgentCoreBuilder builder, Func<IServiceProvider, NpgsqlDataSource> dataSource, bool ownsDataSource, PostgreSqlOptions options)
     {
         var services = builder.Services;
-        services.RemoveAll<PostgresDatabaseHolder>();
-        services.AddSingleton(_ => new PostgresDatabaseHolder(new PostgresDatabase(NpgsqlDataSource.Create(connectionString), ownsDataSource: true)));
-        builder.UseSessionStore(sp => new PostgresSessionStore(
-            sp.GetRequiredService<PostgresDatabaseHolder>().Database, ownsDatabase: false, sp.GetService<ILogger<PostgresSessionStore>>()));
+        services.RemoveAll<PostgreSqlDatabaseHolder>();
+        // One data source for the store, the history and the lock; disposed with the container when AgentCore created it.
+        services.AddSingleton(sp => new PostgreSqlDatabaseHolder(new PostgreSqlDatabase(
+            dataSource(sp) ?? throw new InvalidOperationException("The data source factory given to UsePostgreSql returned null."), ownsDataSource)));
+        builder.UseSessionStore(sp => new PostgreSqlSessionStore(
+            sp.GetRequiredService<PostgreSqlDatabaseHolder>().Database, ownsDatabase: false, sp.GetService<ILogger<PostgreSqlSessionStore>>()));
         if (options.UseHistory)
         {
             services.RemoveAll<ISessionHistory>();
-            services.AddSingleton<ISessionHistory>(sp => new PostgresSessionHistory(
-                sp.GetRequiredService<PostgresDatabaseHolder>().Database, ownsDatabase: false, sp.GetService<ILogger<PostgresSessionHistory>>()));
+            services.AddSingleton<ISessionHistory>(sp => new PostgreSqlSessionHistory(
+                sp.GetRequiredService<PostgreSqlDatabaseHolder>().Database, ownsDatabase: false, sp.GetService<ILogger<PostgreSqlSessionHistory>>()));
         }
 
         if (options.UseSessionLock)
         {
             services.RemoveAll<ISessionLockProvider>();
-            services.AddSingleton<ISessionLockProvider>(sp => new PostgresSessionLockProvider(
-                connectionString, sp.GetService<ILogger<PostgresSessionLockProvider>>()));
+            services.AddSingleton<ISessionLockProvider>(sp => new PostgreSqlSessionLockProvider(
+                sp.GetRequiredService<PostgreSqlDatabaseHolder>().Database.DataSource, ownsDataSource: false,
+                sp.GetService<ILogger<PostgreSqlSessionLockProvider>>()));
         }
 
         return builder;
     }
 
-    /// <summary>The one data source the store and the history share; the container disposes it.</summary>
-    internal sealed class PostgresDatabaseHolder(PostgresDatabase database) : IAsyncDisposable, IDisposable
+    /// <summary>The one data source the store, the history and the lock share; the container disposes it (when AgentCore created it).</summary>
+    internal sealed class PostgreSqlDatabaseHolder(PostgreSqlDatabase database) : IAsyncDisposable, IDisposable
     {
-        public PostgresDatabase Database { get; } = database;
+        public PostgreSqlDatabase Database { get; } = database;
 
         public ValueTask DisposeAsync() => Database.DisposeAsync();
 

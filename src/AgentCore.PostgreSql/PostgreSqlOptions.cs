@@ -10,11 +10,11 @@ public sealed class PostgreSqlOptions
     public string? ConnectionString { get; set; }
 
     /// <summary>
-    /// Whether the session busy lock becomes <see cref="PostgresSessionLockProvider"/>, holding across every app instance
+    /// Whether the session busy lock becomes <see cref="PostgreSqlSessionLockProvider"/>, holding across every app instance
     /// on the database, with an abort that reaches the instance running the turn. Default true.
     /// </summary>
     public bool UseSessionLock { get; set; } = true;
 
-    /// <summary>Whether the usage history goes to the database too (<see cref="PostgresSessionHistory"/>). Default true.</summary>
+    /// <summary>Whether the usage history goes to the database too (<see cref="PostgreSqlSessionHistory"/>). Default true.</summary>
     public bool UseHistory { get; set; } = true;
 }

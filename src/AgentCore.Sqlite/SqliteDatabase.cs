@@ -1,10 +1,18 @@
+using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace AgentCore;
 
-/// <summary>Opening connections to an AgentCore SQLite database, and its schema migrations.</summary>
-internal static class SqliteDatabase
+/// <summary>
+/// An AgentCore SQLite database file: its connections (pooled, with AgentCore's settings, retried while another process
+/// holds the write lock) and its schema migrations, run once per instance in one write transaction.
+/// </summary>
+internal sealed partial class SqliteDatabase
 {
+    /// <summary>The schema version this package writes.</summary>
+    public const int SchemaVersion = 4;
+
     /// <summary>
     /// The schema, one script per version: script <c>i</c> takes the database from version <c>i</c> to <c>i + 1</c>.
     /// Never edit a released script; add the next one.
@@ -50,7 +58,7 @@ internal static class SqliteDatabase
 
         // 2: a message's own fields as columns, so loading a session parses no JSON for them; a part's type as a column,
         // and text and reasoning parts (an id and their text) without JSON. The schema 1 tables are renamed; the store
-        // copies their rows (SqliteSessionStore.CopySchema1MessagesAsync) and drops them in the same transaction.
+        // copies their rows (SqliteDatabase.CopySchema1MessagesAsync) and drops them in the same transaction.
         """
         DROP INDEX parts_in_order;
         ALTER TABLE messages RENAME TO messages_v1;
@@ -93,7 +101,7 @@ internal static class SqliteDatabase
         // 3: filtered listings (SqliteSessionStore.ListSessionsAsync(SessionQuery)). A session's metadata as rows, with the
         // session's creation time, so "owner = alice" reads one index range already in listing order and stops after a
         // page; the parent and update time indexed. The store fills session_metadata from the sessions' JSON
-        // (SqliteSessionStore.CopyMetadataAsync) in the same transaction.
+        // (SqliteDatabase.CopyMetadataAsync) in the same transaction.
         """
         CREATE TABLE session_metadata (
             session_id TEXT    NOT NULL,
@@ -115,8 +123,98 @@ internal static class SqliteDatabase
 
     private static int s_initialized;
 
+    private readonly SqliteStoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _migrationGate = new(1, 1);
+    private volatile bool _migrated;
+
+    /// <summary>Opens (on first use) the database file at the full path <paramref name="path"/>.</summary>
+    public SqliteDatabase(string path, SqliteStoreOptions options, TimeProvider time, ILogger logger)
+    {
+        DatabasePath = path;
+        _options = options;
+        _time = time;
+        _logger = logger;
+        Rows = new StoredRowReader(logger);
+        ConnectionString = ConnectionStringOf(path);
+    }
+
+    /// <summary>The full path of the database file.</summary>
+    public string DatabasePath { get; }
+
+    /// <summary>The connection string the database's connections are opened with.</summary>
+    public string ConnectionString { get; }
+
+    /// <summary>Reads rows back into records, with the store's logger.</summary>
+    public StoredRowReader Rows { get; }
+
+    /// <summary>
+    /// Creates the database or brings its schema up to <see cref="SchemaVersion"/>; idempotent, and once per instance.
+    /// </summary>
+    public async ValueTask MigrateAsync(CancellationToken cancellationToken)
+    {
+        if (_migrated)
+        {
+            return;
+        }
+
+        await _migrationGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_migrated)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
+                await WithRetryAsync(MigrateCoreAsync, cancellationToken).ConfigureAwait(false);
+                _migrated = true;
+            }
+        }
+        finally
+        {
+            _migrationGate.Release();
+        }
+    }
+
+    /// <summary>Runs <paramref name="operation"/> on a connection of the migrated database (see <see cref="WithRetryAsync"/>).</summary>
+    public async ValueTask<T> RunAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        await MigrateAsync(cancellationToken).ConfigureAwait(false);
+        return await WithRetryAsync(operation, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs <paramref name="operation"/> in a write transaction, taken up front (<c>BEGIN IMMEDIATE</c>).</summary>
+    public ValueTask<T> InTransactionAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken) =>
+        RunAsync(async (connection, ct) =>
+        {
+            // BEGIN IMMEDIATE: take the write lock up front, so a transaction never fails half-way on a lock upgrade.
+            using var transaction = connection.BeginTransaction(deferred: false);
+            T result = await operation(connection, ct).ConfigureAwait(false);
+            transaction.Commit();
+            return result;
+        }, cancellationToken);
+
+    /// <summary>Returns the database's pooled connections to the system.</summary>
+    public void ClearPool()
+    {
+        using var connection = new SqliteConnection(ConnectionString);
+        SqliteConnection.ClearPool(connection);
+    }
+
+    /// <summary>A command on <paramref name="connection"/> with named parameters (null as <c>NULL</c>).</summary>
+    public static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        }
+
+        return command;
+    }
+
     /// <summary>The connection string of the database file at <paramref name="path"/>.</summary>
-    public static string ConnectionString(string path) => new SqliteConnectionStringBuilder
+    private static string ConnectionStringOf(string path) => new SqliteConnectionStringBuilder
     {
         DataSource = path,
         Mode = SqliteOpenMode.ReadWriteCreate,
@@ -128,7 +226,7 @@ internal static class SqliteDatabase
     }.ToString();
 
     /// <summary>Opens a connection with AgentCore's per-connection settings.</summary>
-    public static async Task<SqliteConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)
+    private static async Task<SqliteConnection> OpenAsync(string connectionString, CancellationToken cancellationToken)
     {
         EnsureInitialized();
         var connection = new SqliteConnection(connectionString);
@@ -154,7 +252,7 @@ internal static class SqliteDatabase
     /// not a database, corrupt, cannot be opened, read-only, or on a full disk — naming the file and the way out; null
     /// for other errors (which are rethrown as they are).
     /// </summary>
-    public static AgentCoreException? Unusable(SqliteException exception, string path)
+    private static AgentCoreException? Unusable(SqliteException exception, string path)
     {
         string? problem = (exception.SqliteErrorCode & 0xFF) switch
         {
@@ -178,7 +276,149 @@ internal static class SqliteDatabase
     }
 
     /// <summary>Whether <paramref name="exception"/> means another connection holds a lock (<c>SQLITE_BUSY</c> or <c>SQLITE_LOCKED</c>).</summary>
-    public static bool IsBusy(SqliteException exception) => exception.SqliteErrorCode is 5 or 6;
+    private static bool IsBusy(SqliteException exception) => exception.SqliteErrorCode is 5 or 6;
+
+    /// <summary>Runs <paramref name="operation"/> on a new connection, again while the database is busy, until the busy timeout.</summary>
+    private async ValueTask<T> WithRetryAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        long started = _time.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(5);
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = await OpenAsync(ConnectionString, cancellationToken).ConfigureAwait(false);
+                return await operation(connection, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SqliteException ex) when (IsBusy(ex) && _time.GetElapsedTime(started) < _options.BusyTimeout)
+            {
+                LogBusy(DatabasePath, attempt);
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(200).Ticks));
+            }
+            catch (SqliteException ex) when (Unusable(ex, DatabasePath) is { } unusable)
+            {
+                throw unusable;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs the scripts of <see cref="Migrations"/> the database lacks and their data steps, in one write transaction.
+    /// A new version: add its script to <see cref="Migrations"/>, raise <see cref="SchemaVersion"/>, and add its data step
+    /// (if any) below.
+    /// </summary>
+    private async Task<bool> MigrateCoreAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        using (var wal = Command(connection, "PRAGMA journal_mode = WAL"))
+        {
+            await wal.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        using var transaction = connection.BeginTransaction(deferred: false);
+        using var read = Command(connection, "PRAGMA user_version");
+        int version = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
+        if (version > SchemaVersion)
+        {
+            throw new InvalidOperationException(
+                $"The database '{DatabasePath}' has schema version {version}, newer than the {SchemaVersion} this version of AgentCore.Sqlite knows. Upgrade the package.");
+        }
+
+        for (int next = version + 1; next <= SchemaVersion; next++)
+        {
+            using (var migrate = Command(connection, Migrations[next - 1]))
+            {
+                await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            if (next == 2)
+            {
+                await CopySchema1MessagesAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (next == 3)
+            {
+                await CopyMetadataAsync(connection, cancellationToken).ConfigureAwait(false);
+            }
+
+            LogMigrated(DatabasePath, next);
+        }
+
+        using (var write = Command(connection, $"PRAGMA user_version = {SchemaVersion}"))
+        {
+            await write.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        transaction.Commit();
+        return true;
+    }
+
+    /// <summary>
+    /// Schema 2's data step: copies every message of schema 1's tables (<c>messages_v1</c>, <c>parts_v1</c>: JSON), read
+    /// as schema 1 was read, into the new tables, one session at a time, then drops the old tables. Corrupt rows are
+    /// skipped with a warning, as reading them did.
+    /// </summary>
+    private async Task CopySchema1MessagesAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        var sessionIds = new List<string>();
+        using (var command = Command(connection, "SELECT DISTINCT session_id FROM messages_v1"))
+        using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                sessionIds.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (string sessionId in sessionIds)
+        {
+            var copy = Rows.Schema1(sessionId);
+            using (var command = Command(connection, "SELECT id, data FROM messages_v1 WHERE session_id = $id ORDER BY id", ("$id", sessionId)))
+            using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await copy.AddMessagesAsync(reader, cancellationToken).ConfigureAwait(false);
+            }
+
+            using (var command = Command(connection, "SELECT message_id, id, data, text FROM parts_v1 WHERE session_id = $id ORDER BY message_id, position, id", ("$id", sessionId)))
+            using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await copy.AddPartsAsync(reader, cancellationToken).ConfigureAwait(false);
+            }
+
+            foreach (var message in copy.Messages)
+            {
+                await SqliteSessionStore.WriteMessageAsync(connection, message, SqliteSessionStore.PartRows(message), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        using var drop = Command(connection, "DROP TABLE messages_v1; DROP TABLE parts_v1;");
+        await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Schema 3's data step: writes the metadata rows of every stored session, read from its JSON as a read would (a
+    /// corrupt session is skipped with a warning, and stays unlisted as before).
+    /// </summary>
+    private async Task CopyMetadataAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        List<SessionInfo> sessions;
+        using (var command = Command(connection, "SELECT id, data FROM sessions"))
+        using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            sessions = await Rows.SessionsWithMetadataAsync(reader, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var session in sessions)
+        {
+            await SqliteSessionStore.ReplaceMetadataAsync(connection, session, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Migrated SQLite database {Path} to schema version {Version}")]
+    private partial void LogMigrated(string path, int version);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "SQLite database {Path} is busy; retrying (attempt {Attempt})")]
+    private partial void LogBusy(string path, int attempt);
 
     private static void EnsureInitialized()
     {

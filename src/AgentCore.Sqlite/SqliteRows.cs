@@ -13,7 +13,7 @@ namespace AgentCore;
 /// <see cref="SqliteException"/> Microsoft.Data.Sqlite would, so the store's busy retry applies. A span is valid until
 /// the next <see cref="Step"/>.
 /// </remarks>
-internal sealed class SqliteRows : IDisposable
+internal sealed class SqliteRows : IStoredRow, IDisposable
 {
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _statement;

@@ -1,6 +1,5 @@
-using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
+using AgentCore.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -28,14 +27,9 @@ namespace AgentCore;
 public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = SqliteDatabase.SchemaVersion;
 
-    private readonly string _connectionString;
-    private readonly SqliteStoreOptions _options;
-    private readonly TimeProvider _time;
-    private readonly ILogger _logger;
-    private readonly SemaphoreSlim _migrationGate = new(1, 1);
-    private volatile bool _migrated;
+    private readonly SqliteDatabase _database;
 
     /// <summary>Creates a store in the database file <paramref name="path"/> (created, with its folder, when first used).</summary>
     public SqliteSessionStore(string path, ILogger<SqliteSessionStore>? logger = null, TimeProvider? timeProvider = null)
@@ -49,15 +43,12 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        DatabasePath = Path.GetFullPath(path);
-        _options = options;
-        _time = timeProvider ?? TimeProvider.System;
-        _logger = logger ?? NullLogger<SqliteSessionStore>.Instance;
-        _connectionString = SqliteDatabase.ConnectionString(DatabasePath);
+        _database = new SqliteDatabase(
+            Path.GetFullPath(path), options, timeProvider ?? TimeProvider.System, logger ?? NullLogger<SqliteSessionStore>.Instance);
     }
 
     /// <summary>The full path of the database file.</summary>
-    public string DatabasePath { get; }
+    public string DatabasePath => _database.DatabasePath;
 
     /// <summary>
     /// Creates the database or brings its schema up to <see cref="SchemaVersion"/>. Idempotent; every other method
@@ -68,33 +59,12 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// The file is not an SQLite database, is corrupt, cannot be opened or written, or its disk is full: the message names
     /// the file and the way out (the <see cref="SqliteException"/> is the inner exception). Every other method throws it too.
     /// </exception>
-    public async ValueTask MigrateAsync(CancellationToken cancellationToken = default)
-    {
-        if (_migrated)
-        {
-            return;
-        }
-
-        await _migrationGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            if (!_migrated)
-            {
-                Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
-                await WithRetryAsync(MigrateCoreAsync, cancellationToken).ConfigureAwait(false);
-                _migrated = true;
-            }
-        }
-        finally
-        {
-            _migrationGate.Release();
-        }
-    }
+    public ValueTask MigrateAsync(CancellationToken cancellationToken = default) => _database.MigrateAsync(cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         string? json = await RunAsync(async (connection, ct) =>
         {
             using var command = Command(connection, "SELECT data FROM sessions WHERE id = $id", ("$id", sessionId));
@@ -201,7 +171,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// <remarks>Atomic across connections and processes: the read, <paramref name="update"/> and the write are one write transaction.</remarks>
     public async ValueTask<SessionInfo?> UpdateSessionAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default)
     {
-        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         ArgumentNullException.ThrowIfNull(update);
         return await InTransactionAsync<SessionInfo?>(async (connection, ct) =>
         {
@@ -211,13 +181,13 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 return null;
             }
 
-            if (StoredRecords.Updated(current, update) is not { } changed)
+            if (StoredRecords.ApplyUpdate(current, update) is not { } changed)
             {
                 return current;
             }
 
             await UpsertSessionAsync(connection, changed, ct).ConfigureAwait(false);
-            if (!StoredRecords.SameListingKeys(current, changed))
+            if (!StoredValues.SameListingKeys(current, changed))
             {
                 await ReplaceMetadataAsync(connection, changed, ct).ConfigureAwait(false);
             }
@@ -242,12 +212,12 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             ("$id", session.Id), ("$parent", session.ParentId), ("$created", session.CreatedAt.UtcTicks),
             ("$updated", session.UpdatedAt.UtcTicks), ("$input", session.Tokens.Input), ("$output", session.Tokens.Output),
             ("$reasoning", session.Tokens.Reasoning), ("$cacheRead", session.Tokens.CacheRead),
-            ("$cacheWrite", session.Tokens.CacheWrite), ("$cost", StoredRecords.FormatDecimal(session.Cost)), ("$data", json));
+            ("$cacheWrite", session.Tokens.CacheWrite), ("$cost", StoredValues.FormatDecimal(session.Cost)), ("$data", json));
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Writes <paramref name="session"/>'s metadata rows in place of those stored before.</summary>
-    private static async Task ReplaceMetadataAsync(SqliteConnection connection, SessionInfo session, CancellationToken cancellationToken)
+    internal static async Task ReplaceMetadataAsync(SqliteConnection connection, SessionInfo session, CancellationToken cancellationToken)
     {
         using (var delete = Command(connection, "DELETE FROM session_metadata WHERE session_id = $id", ("$id", session.Id)))
         {
@@ -272,7 +242,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// <inheritdoc />
     public ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         return InTransactionAsync(async (connection, ct) =>
         {
             int deleted = 0;
@@ -327,7 +297,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// </remarks>
     public async ValueTask<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         return await RunAsync((connection, ct) =>
         {
             using var transaction = connection.BeginTransaction(deferred: true);
@@ -341,7 +311,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     public async ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidateMessage(message);
-        var parts = StoredParts(message);
+        var parts = PartRows(message);
         await InTransactionAsync(async (connection, ct) =>
         {
             await WriteMessageAsync(connection, message, parts, ct).ConfigureAwait(false);
@@ -357,8 +327,8 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     public async ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidatePart(message, part);
-        byte[]? appended = StoredRecords.AppendableText(part, appendedText);
-        (string Type, string? Json, byte[]? Text)? whole = appended is null ? StoredRecords.SplitPart(part) : null;
+        byte[]? appended = StoredParts.AppendableText(part, appendedText);
+        (string Type, string? Json, byte[]? Text)? whole = appended is null ? StoredParts.Split(part) : null;
         await InTransactionAsync(async (connection, ct) =>
         {
             await UpsertHeaderAsync(connection, message, ct).ConfigureAwait(false);
@@ -374,7 +344,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                     return true;
                 }
 
-                whole = StoredRecords.SplitPart(part); // Not stored yet after all: store it whole.
+                whole = StoredParts.Split(part); // Not stored yet after all: store it whole.
             }
 
             using var upsert = Command(connection, """
@@ -392,14 +362,10 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     }
 
     /// <summary>Returns this store's pooled connections to the system.</summary>
-    public void Dispose()
-    {
-        using var connection = new SqliteConnection(_connectionString);
-        SqliteConnection.ClearPool(connection);
-    }
+    public void Dispose() => _database.ClearPool();
 
     /// <summary>Writes a whole message: its own fields, and its parts in place of any stored before.</summary>
-    private static async Task WriteMessageAsync(
+    internal static async Task WriteMessageAsync(
         SqliteConnection connection, SessionMessage message, List<(string Id, (string Type, string? Json, byte[]? Text) Row)> parts, CancellationToken cancellationToken)
     {
         await UpsertHeaderAsync(connection, message, cancellationToken).ConfigureAwait(false);
@@ -427,8 +393,8 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     }
 
     /// <summary>The rows of a message's parts, taken before the write (which may be retried).</summary>
-    private static List<(string Id, (string Type, string? Json, byte[]? Text) Row)> StoredParts(SessionMessage message) =>
-        message.Parts.Select(static p => (p.Id, StoredRecords.SplitPart(p))).ToList();
+    internal static List<(string Id, (string Type, string? Json, byte[]? Text) Row)> PartRows(SessionMessage message) =>
+        message.Parts.Select(static p => (p.Id, StoredParts.Split(p))).ToList();
 
     /// <summary>Inserts or updates a message's own fields (every column but the parts).</summary>
     private static async Task UpsertHeaderAsync(SqliteConnection connection, SessionMessage message, CancellationToken cancellationToken)
@@ -447,12 +413,12 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 is_summary = excluded.is_summary, summarized_through = excluded.summarized_through, finish_reason = excluded.finish_reason,
                 error = excluded.error
             """,
-            ("$session", message.SessionId), ("$id", message.Id), ("$role", StoredRecords.RoleValue(message.Role)),
+            ("$session", message.SessionId), ("$id", message.Id), ("$role", StoredValues.RoleValue(message.Role)),
             ("$created", message.CreatedAt.UtcTicks), ("$completed", message.CompletedAt?.UtcTicks),
             ("$provider", message.ProviderId), ("$model", message.ModelId),
             ("$input", message.Tokens.Input), ("$output", message.Tokens.Output), ("$reasoning", message.Tokens.Reasoning),
             ("$cacheRead", message.Tokens.CacheRead), ("$cacheWrite", message.Tokens.CacheWrite),
-            ("$cost", StoredRecords.FormatDecimal(message.Cost)), ("$summary", message.IsSummary ? 1 : 0),
+            ("$cost", StoredValues.FormatDecimal(message.Cost)), ("$summary", message.IsSummary ? 1 : 0),
             ("$through", message.SummarizedThrough), ("$finish", message.FinishReason), ("$error", StoredRecords.SerializeError(message.Error)));
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -460,402 +426,37 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// <summary>The messages of a session and their parts; call inside a read transaction.</summary>
     private List<SessionMessage> ReadMessages(SqliteConnection connection, string sessionId, CancellationToken cancellationToken)
     {
-        var messages = new List<SessionMessage>();
-        using (var rows = SqliteRows.Query(connection, """
-            SELECT id, role, created_at, completed_at, provider_id, model_id, input_tokens, output_tokens, reasoning_tokens,
-                   cache_read_tokens, cache_write_tokens, cost, is_summary, summarized_through, finish_reason, error
-            FROM messages WHERE session_id = $session ORDER BY id
-            """, sessionId))
+        var read = _database.Rows.Messages(sessionId);
+        using (var rows = SqliteRows.Query(connection, $"SELECT {StoredRowReader.MessageColumns} FROM messages WHERE session_id = $session ORDER BY id", sessionId))
         {
-            string? provider = null, model = null, finish = null;
             while (rows.Step())
             {
-                if (ReadMessage(rows, sessionId, ref provider, ref model, ref finish) is { } message)
-                {
-                    messages.Add(message);
-                }
+                read.AddMessage(rows);
             }
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        using (var rows = SqliteRows.Query(connection, """
-            SELECT message_id, id, type, data, text FROM parts WHERE session_id = $session ORDER BY message_id, position, id
-            """, sessionId))
+        using (var rows = SqliteRows.Query(
+            connection, $"SELECT {StoredRowReader.PartColumns} FROM parts WHERE session_id = $session ORDER BY message_id, position, id", sessionId))
         {
-            // Both scans are in id order: walk the messages along the parts (parts of a corrupt or missing message are skipped).
-            int at = 0;
-            while (rows.Step())
+            while (rows.Step() && read.AddPart(rows))
             {
-                int order = 0;
-                while (at < messages.Count && (order = CompareAscii(messages[at].Id, rows.Bytes(0))) < 0)
-                {
-                    at++;
-                }
-
-                if (at == messages.Count)
-                {
-                    break;
-                }
-
-                if (order == 0 && ReadPart(rows, messages[at]) is { } part)
-                {
-                    messages[at].Parts.Add(part);
-                }
             }
         }
 
-        return messages;
+        return read.Messages;
     }
 
-    /// <summary>A message's own fields from a row of <see cref="ReadMessages"/>' first scan; null (with a warning) when the row is corrupt.</summary>
-    private SessionMessage? ReadMessage(SqliteRows rows, string sessionId, ref string? provider, ref string? model, ref string? finish)
-    {
-        string id = rows.String(0);
-        string? problem = null;
-        DateTimeOffset? completedAt = null;
-        MessageError? error = null;
-        // The id, the role and the values' ranges are StoredRecords.CheckMessage's to judge; here, what the columns hold.
-        if (!rows.IsInteger(2) || StoredRecords.UtcFromTicks(rows.Int64(2)) is not { } createdAt)
-        {
-            problem = "its creation time is not a time";
-        }
-        else if (!rows.IsNull(3) && (!rows.IsInteger(3) || (completedAt = StoredRecords.UtcFromTicks(rows.Int64(3))) is null))
-        {
-            problem = "its completion time is not a time";
-        }
-        else if (!rows.IsInteger(6) || !rows.IsInteger(7) || !rows.IsInteger(8) || !rows.IsInteger(9) || !rows.IsInteger(10) || !rows.IsInteger(12))
-        {
-            problem = "its token counts or summary flag are not integers";
-        }
-        else if (StoredRecords.ParseDecimal(rows.Bytes(11)) is not { } cost)
-        {
-            problem = "its cost is not a number";
-        }
-        else if (!rows.IsNull(15) && (error = StoredRecords.DeserializeError(rows.Bytes(15))) is null)
-        {
-            problem = "its error is not an error";
-        }
-        else
-        {
-            var message = new SessionMessage
-            {
-                Id = id,
-                SessionId = sessionId,
-                Role = StoredRecords.Role(rows.Bytes(1)) ?? default,
-                CreatedAt = createdAt,
-                CompletedAt = completedAt,
-                ProviderId = rows.IsNull(4) ? null : StoredRecords.CachedString(rows.Bytes(4), ref provider),
-                ModelId = rows.IsNull(5) ? null : StoredRecords.CachedString(rows.Bytes(5), ref model),
-                Tokens = new TokenUsage(rows.Int64(6), rows.Int64(7), rows.Int64(8), rows.Int64(9), rows.Int64(10)),
-                Cost = cost,
-                IsSummary = rows.Int64(12) != 0,
-                SummarizedThrough = rows.NullableString(13),
-                FinishReason = rows.IsNull(14) ? null : StoredRecords.CachedString(rows.Bytes(14), ref finish),
-                Error = error,
-            };
-            if ((problem = StoredRecords.CheckMessage(message, sessionId, skippedParts: null)) is null)
-            {
-                return message;
-            }
-        }
-
-        LogCorruptMessage(sessionId, id, problem);
-        return null;
-    }
-
-    /// <summary>A part from a row of <see cref="ReadMessages"/>' second scan; null (with a warning) when the row is corrupt.</summary>
-    private MessagePart? ReadPart(SqliteRows rows, SessionMessage message)
-    {
-        string id = rows.String(1);
-        string problem;
-        if (!Identifier.IsValid(id, IdKind.Part))
-        {
-            problem = "its id is malformed";
-        }
-        else if (rows.IsNull(3))
-        {
-            if (StoredRecords.TextualPart(rows.Bytes(2), id, rows.Bytes(4)) is { } textual)
-            {
-                return textual;
-            }
-
-            problem = "it has no JSON and is not a text or reasoning part";
-        }
-        else if (StoredRecords.ReadPart(rows.Bytes(3), id, out string? bad) is { } part)
-        {
-            return part;
-        }
-        else
-        {
-            problem = bad!;
-        }
-
-        LogCorruptPart(message.SessionId, message.Id, id, problem);
-        return null;
-    }
-
-    /// <summary>Compares an ASCII id with UTF-8 bytes the way SQLite's BINARY collation orders them.</summary>
-    private static int CompareAscii(string id, ReadOnlySpan<byte> utf8)
-    {
-        int length = Math.Min(id.Length, utf8.Length);
-        for (int i = 0; i < length; i++)
-        {
-            int difference = id[i] - utf8[i];
-            if (difference != 0)
-            {
-                return difference;
-            }
-        }
-
-        return id.Length - utf8.Length;
-    }
-
-    private async Task<bool> MigrateCoreAsync(SqliteConnection connection, CancellationToken cancellationToken)
-    {
-        using (var wal = Command(connection, "PRAGMA journal_mode = WAL"))
-        {
-            await wal.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        using var transaction = connection.BeginTransaction(deferred: false);
-        using var read = Command(connection, "PRAGMA user_version");
-        int version = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
-        if (version > SchemaVersion)
-        {
-            throw new InvalidOperationException(
-                $"The database '{DatabasePath}' has schema version {version}, newer than the {SchemaVersion} this version of AgentCore.Sqlite knows. Upgrade the package.");
-        }
-
-        for (int next = version + 1; next <= SchemaVersion; next++)
-        {
-            using (var migrate = Command(connection, SqliteDatabase.Migrations[next - 1]))
-            {
-                await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            if (next == 2)
-            {
-                await CopySchema1MessagesAsync(connection, cancellationToken).ConfigureAwait(false);
-            }
-
-            if (next == 3)
-            {
-                await CopyMetadataAsync(connection, cancellationToken).ConfigureAwait(false);
-            }
-
-            LogMigrated(DatabasePath, next);
-        }
-
-        using (var write = Command(connection, $"PRAGMA user_version = {SchemaVersion}"))
-        {
-            await write.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        transaction.Commit();
-        return true;
-    }
-
-    /// <summary>
-    /// Schema 2's data step: copies every message of schema 1's tables (<c>messages_v1</c>, <c>parts_v1</c>: JSON), read
-    /// as schema 1 was read, into the new tables, one session at a time, then drops the old tables. Corrupt rows are
-    /// skipped with a warning, as reading them did.
-    /// </summary>
-    private async Task CopySchema1MessagesAsync(SqliteConnection connection, CancellationToken cancellationToken)
-    {
-        var sessionIds = new List<string>();
-        using (var command = Command(connection, "SELECT DISTINCT session_id FROM messages_v1"))
-        using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                sessionIds.Add(reader.GetString(0));
-            }
-        }
-
-        foreach (string sessionId in sessionIds)
-        {
-            var messages = new List<SessionMessage>();
-            var byId = new Dictionary<string, SessionMessage>(StringComparer.Ordinal);
-            using (var command = Command(connection, "SELECT id, data FROM messages_v1 WHERE session_id = $id ORDER BY id", ("$id", sessionId)))
-            using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    string id = reader.GetString(0);
-                    if (ReadHeaderV1(sessionId, id, reader.GetString(1)) is { } message)
-                    {
-                        messages.Add(message);
-                        byId[id] = message;
-                    }
-                }
-            }
-
-            using (var command = Command(connection, """
-                SELECT message_id, id, data, text FROM parts_v1 WHERE session_id = $id ORDER BY message_id, position, id
-                """, ("$id", sessionId)))
-            using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    if (byId.TryGetValue(reader.GetString(0), out var message)
-                        && ReadPartV1(sessionId, message.Id, reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3)) is { } part)
-                    {
-                        message.Parts.Add(part);
-                    }
-                }
-            }
-
-            foreach (var message in messages)
-            {
-                await WriteMessageAsync(connection, message, StoredParts(message), cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        using var drop = Command(connection, "DROP TABLE messages_v1; DROP TABLE parts_v1;");
-        await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Schema 3's data step: writes the metadata rows of every stored session, read from its JSON as a read would (a
-    /// corrupt session is skipped with a warning, and stays unlisted as before).
-    /// </summary>
-    private async Task CopyMetadataAsync(SqliteConnection connection, CancellationToken cancellationToken)
-    {
-        var sessions = new List<SessionInfo>();
-        using (var command = Command(connection, "SELECT id, data FROM sessions"))
-        using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                if (ReadSession(reader.GetString(0), reader.GetString(1)) is { Metadata.Count: > 0 } session)
-                {
-                    sessions.Add(session);
-                }
-            }
-        }
-
-        foreach (var session in sessions)
-        {
-            await ReplaceMetadataAsync(connection, session, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private SessionMessage? ReadHeaderV1(string sessionId, string id, string json)
-    {
-        var message = StoredRecords.ReadHeaderV1(json, sessionId, id, out string? problem);
-        if (message is null)
-        {
-            LogCorruptMessage(sessionId, id, problem!);
-        }
-
-        return message;
-    }
-
-    private MessagePart? ReadPartV1(string sessionId, string messageId, string id, string json, byte[]? text)
-    {
-        var part = StoredRecords.ReadPartV1(json, text, id, out string? problem);
-        if (part is null)
-        {
-            LogCorruptPart(sessionId, messageId, id, problem!);
-        }
-
-        return part;
-    }
-
-    private async ValueTask<T> RunAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
-    {
-        await MigrateAsync(cancellationToken).ConfigureAwait(false);
-        return await WithRetryAsync(operation, cancellationToken).ConfigureAwait(false);
-    }
+    private ValueTask<T> RunAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken) =>
+        _database.RunAsync(operation, cancellationToken);
 
     private ValueTask<T> InTransactionAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken) =>
-        RunAsync(async (connection, ct) =>
-        {
-            // BEGIN IMMEDIATE: take the write lock up front, so a transaction never fails half-way on a lock upgrade.
-            using var transaction = connection.BeginTransaction(deferred: false);
-            T result = await operation(connection, ct).ConfigureAwait(false);
-            transaction.Commit();
-            return result;
-        }, cancellationToken);
+        _database.InTransactionAsync(operation, cancellationToken);
 
-    /// <summary>Runs <paramref name="operation"/> on a new connection, again while the database is busy, until the busy timeout.</summary>
-    private async ValueTask<T> WithRetryAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
-    {
-        long started = _time.GetTimestamp();
-        var delay = TimeSpan.FromMilliseconds(5);
-        for (int attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await using var connection = await SqliteDatabase.OpenAsync(_connectionString, cancellationToken).ConfigureAwait(false);
-                return await operation(connection, cancellationToken).ConfigureAwait(false);
-            }
-            catch (SqliteException ex) when (SqliteDatabase.IsBusy(ex) && _time.GetElapsedTime(started) < _options.BusyTimeout)
-            {
-                LogBusy(DatabasePath, attempt);
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(200).Ticks));
-            }
-            catch (SqliteException ex) when (SqliteDatabase.Unusable(ex, DatabasePath) is { } unusable)
-            {
-                throw unusable;
-            }
-        }
-    }
+    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters) =>
+        SqliteDatabase.Command(connection, sql, parameters);
 
-    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
+    private SessionInfo? ReadSession(string id, string json) => _database.Rows.Session(id, json);
 
-        return command;
-    }
-
-    private SessionInfo? ReadSession(string id, string json)
-    {
-        if (StoredRecords.ReadSession(json, id, out string? problem) is { } session)
-        {
-            return session;
-        }
-
-        LogCorruptSession(id, problem!);
-        return null;
-    }
-
-    /// <summary>A session from a row of (data, id); null (with a warning) when the row is corrupt.</summary>
-    private SessionInfo? ReadSession(SqliteRows rows)
-    {
-        string? problem;
-        if (StoredRecords.ReadSession(rows.Bytes(0), expectedId: null, out problem) is { } session)
-        {
-            if (System.Text.Ascii.Equals(rows.Bytes(1), session.Id))
-            {
-                return session;
-            }
-
-            problem = "the record holds another session than its key says";
-        }
-
-        LogCorruptSession(rows.String(1), problem!);
-        return null;
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Migrated SQLite database {Path} to schema version {Version}")]
-    private partial void LogMigrated(string path, int version);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "SQLite database {Path} is busy; retrying (attempt {Attempt})")]
-    private partial void LogBusy(string path, int attempt);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt session {SessionId}: {Reason}")]
-    private partial void LogCorruptSession(string sessionId, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt message {MessageId} of session {SessionId}: {Reason}")]
-    private partial void LogCorruptMessage(string sessionId, string messageId, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt part {PartId} of message {MessageId} of session {SessionId}: {Reason}")]
-    private partial void LogCorruptPart(string sessionId, string messageId, string partId, string reason);
+    private SessionInfo? ReadSession(SqliteRows rows) => _database.Rows.Session(rows);
 }

@@ -11,7 +11,7 @@ namespace AgentCore.Testing;
 /// <remarks>
 /// What the suite holds a provider to: a free session's lock is granted at once with a lease naming the session and not
 /// aborted; a held lock is refused at once (null), by the same instance and by any other; other sessions are not blocked;
-/// disposing a lease (or the provider, when it is disposable) frees the lock for every instance; <see cref="ISessionLockProvider.RequestAbort"/>
+/// disposing a lease (or the provider, when it is disposable) frees the lock for every instance; <see cref="ISessionLockProvider.RequestAbortAsync"/>
 /// cancels a holder's <see cref="ISessionLease.AbortRequested"/> in the same instance at once and returns false when nobody
 /// holds the lock; malformed ids are rejected with an <see cref="ArgumentException"/> naming the value. How an abort
 /// travels between instances is the provider's own business: test it in the derived fixture.
@@ -120,29 +120,29 @@ public abstract class SessionLockProviderConformanceTests
 
     /// <summary>An abort requested through the instance holding the lock cancels the lease at once.</summary>
     [Test]
-    public async Task RequestAbort_HolderInSameProvider_CancelsAtOnce()
+    public async Task RequestAbortAsync_HolderInSameProvider_CancelsAtOnce()
     {
         var provider = NewProvider();
         string sessionId = AgentCoreIds.NewSessionId();
         await using var lease = await provider.TryAcquireAsync(sessionId);
 
-        provider.RequestAbort(sessionId).Should().BeTrue();
+        (await provider.RequestAbortAsync(sessionId)).Should().BeTrue();
 
         lease!.AbortRequested.IsCancellationRequested.Should().BeTrue();
     }
 
     /// <summary>With nobody holding the lock (never, or no longer), an abort reaches no one and says so.</summary>
     [Test]
-    public async Task RequestAbort_NobodyHoldsTheLock_ReturnsFalse()
+    public async Task RequestAbortAsync_NobodyHoldsTheLock_ReturnsFalse()
     {
         string sessionId = AgentCoreIds.NewSessionId();
         var provider = NewProvider();
-        provider.RequestAbort(sessionId).Should().BeFalse();
+        (await provider.RequestAbortAsync(sessionId)).Should().BeFalse();
         var lease = await provider.TryAcquireAsync(sessionId);
         await lease!.DisposeAsync();
 
-        NewProvider().RequestAbort(sessionId).Should().BeFalse();
-        provider.RequestAbort(sessionId).Should().BeFalse();
+        (await NewProvider().RequestAbortAsync(sessionId)).Should().BeFalse();
+        (await provider.RequestAbortAsync(sessionId)).Should().BeFalse();
     }
 
     /// <summary>Malformed ids never reach the shared state: an <see cref="ArgumentException"/> names them.</summary>
@@ -154,8 +154,8 @@ public abstract class SessionLockProviderConformanceTests
         {
             await FluentActions.Awaiting(() => provider.TryAcquireAsync(bad).AsTask())
                 .Should().ThrowAsync<ArgumentException>().WithMessage($"*{bad}*");
-            FluentActions.Invoking(() => provider.RequestAbort(bad))
-                .Should().Throw<ArgumentException>().WithMessage($"*{bad}*");
+            await FluentActions.Awaiting(() => provider.RequestAbortAsync(bad).AsTask())
+                .Should().ThrowAsync<ArgumentException>().WithMessage($"*{bad}*");
         }
     }
 

@@ -27,8 +27,8 @@ public sealed class PostgresConfigurationTests
         var store = provider.GetRequiredService<ISessionStore>();
         await store.SaveSessionAsync(new SessionInfo { Id = AgentCoreIds.NewSessionId(), Title = "bound", CreatedAt = DateTimeOffset.UnixEpoch, UpdatedAt = DateTimeOffset.UnixEpoch });
 
-        store.Should().BeOfType<PostgresSessionStore>();
-        provider.GetRequiredService<ISessionLockProvider>().Should().BeOfType<PostgresSessionLockProvider>();
+        store.Should().BeOfType<PostgreSqlSessionStore>();
+        provider.GetRequiredService<ISessionLockProvider>().Should().BeOfType<PostgreSqlSessionLockProvider>();
         provider.GetRequiredService<ISessionHistory>().Should().BeOfType<JsonlSessionHistory>("UseHistory is false");
     }
 

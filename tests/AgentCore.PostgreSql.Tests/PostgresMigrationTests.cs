@@ -38,7 +38,7 @@ public sealed class PostgresMigrationTests
             Id = AgentCoreIds.NewMessageId(), SessionId = session.Id, Role = Microsoft.Extensions.AI.ChatRole.Assistant, CreatedAt = t0.AddSeconds(1),
             Parts = [new TextPart { Id = AgentCoreIds.NewPartId(), Text = "a pangolin still streaming" }],
         };
-        await using (var writer = new PostgresSessionStore(_connectionString))
+        await using (var writer = new PostgreSqlSessionStore(_connectionString))
         {
             await writer.SaveSessionAsync(session);
             await writer.SaveMessageAsync(done);
@@ -47,7 +47,7 @@ public sealed class PostgresMigrationTests
 
         await ScalarAsync(DropSchema4 + "DELETE FROM agentcore_schema_version WHERE version = 4;");
 
-        await using var store = new PostgresSessionStore(_connectionString);
+        await using var store = new PostgreSqlSessionStore(_connectionString);
         await store.MigrateAsync();
 
         (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4");
@@ -62,7 +62,7 @@ public sealed class PostgresMigrationTests
     [Test]
     public async Task SearchAsync_TextWithNulCharacters_StoredAndFound()
     {
-        await using var store = new PostgresSessionStore(_connectionString);
+        await using var store = new PostgreSqlSessionStore(_connectionString);
         var session = NewSession();
         await store.SaveSessionAsync(session);
         var message = new SessionMessage
@@ -86,8 +86,8 @@ public sealed class PostgresMigrationTests
     [Test]
     public async Task MigrateAsync_ManyInstancesAtOnce_MigrateOnceAndAllWork()
     {
-        var stores = Enumerable.Range(0, 6).Select(_ => new PostgresSessionStore(_connectionString)).ToList();
-        var history = new PostgresSessionHistory(_connectionString);
+        var stores = Enumerable.Range(0, 6).Select(_ => new PostgreSqlSessionStore(_connectionString)).ToList();
+        var history = new PostgreSqlSessionHistory(_connectionString);
         var start = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var work = stores.Select(store => Task.Run(async () =>
@@ -116,29 +116,29 @@ public sealed class PostgresMigrationTests
     public async Task MigrateAsync_Twice_KeepsDataAndVersion()
     {
         var session = NewSession();
-        await using (var first = new PostgresSessionStore(_connectionString))
+        await using (var first = new PostgreSqlSessionStore(_connectionString))
         {
             await first.SaveSessionAsync(session);
         }
 
-        await using var second = new PostgresSessionStore(_connectionString);
+        await using var second = new PostgreSqlSessionStore(_connectionString);
         await second.MigrateAsync();
         await second.MigrateAsync();
 
         (await second.GetSessionAsync(session.Id)).Should().BeEquivalentTo(session);
-        (await ScalarAsync("SELECT count(*) FROM agentcore_schema_version")).Should().Be((long)PostgresDatabase.SchemaVersion);
+        (await ScalarAsync("SELECT count(*) FROM agentcore_schema_version")).Should().Be((long)PostgreSqlDatabase.SchemaVersion);
     }
 
     [Test]
     public async Task MigrateAsync_NewerSchema_ThrowsNamingTheVersion()
     {
-        await using (var store = new PostgresSessionStore(_connectionString))
+        await using (var store = new PostgreSqlSessionStore(_connectionString))
         {
             await store.MigrateAsync();
         }
 
         await ScalarAsync("INSERT INTO agentcore_schema_version (version) VALUES (99)");
-        await using var older = new PostgresSessionStore(_connectionString);
+        await using var older = new PostgreSqlSessionStore(_connectionString);
 
         await FluentActions.Awaiting(() => older.GetSessionAsync(AgentCoreIds.NewSessionId()).AsTask())
             .Should().ThrowAsync<InvalidOperationException>().WithMessage("*99*");
@@ -148,7 +148,7 @@ public sealed class PostgresMigrationTests
     public async Task MigrateAsync_Schema1DatabaseWithMessages_CopiesThemToSchema2AndDropsTheOldTables()
     {
         // A database as schema 1 left it: two sessions' messages as JSON, and one message row that no longer parses.
-        await ScalarAsync(PostgresDatabase.Migrations[0] + """
+        await ScalarAsync(PostgreSqlDatabase.Migrations[0] + """
             CREATE TABLE agentcore_schema_version (version integer NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
             INSERT INTO agentcore_schema_version (version) VALUES (1);
             """);
@@ -177,7 +177,7 @@ public sealed class PostgresMigrationTests
                 first, corrupt, AgentCoreIds.NewPartId());
         }
 
-        await using var store = new PostgresSessionStore(_connectionString);
+        await using var store = new PostgreSqlSessionStore(_connectionString);
         await store.MigrateAsync();
 
         (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4");
@@ -206,7 +206,7 @@ public sealed class PostgresMigrationTests
             Metadata = new Dictionary<string, string> { ["owner"] = i == 1 ? "grace" : "ada", ["tenant"] = "acme" },
         }).ToList();
         var corrupt = owned[0] with { Id = AgentCoreIds.NewSessionId(), CreatedAt = t0.AddSeconds(9) };
-        await using (var writer = new PostgresSessionStore(_connectionString))
+        await using (var writer = new PostgreSqlSessionStore(_connectionString))
         {
             foreach (var session in owned.Append(corrupt))
             {
@@ -224,7 +224,7 @@ public sealed class PostgresMigrationTests
             DELETE FROM agentcore_schema_version WHERE version IN (3, 4);
             """);
 
-        await using var store = new PostgresSessionStore(_connectionString);
+        await using var store = new PostgreSqlSessionStore(_connectionString);
         await store.MigrateAsync();
 
         (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4");
@@ -237,7 +237,7 @@ public sealed class PostgresMigrationTests
     [Test]
     public async Task ListSessionsAsync_QueryByOwnerOfManySessions_ReadsTheMetadataIndexInOrder()
     {
-        await using var store = new PostgresSessionStore(_connectionString);
+        await using var store = new PostgreSqlSessionStore(_connectionString);
         var t0 = DateTimeOffset.UtcNow;
         // One owner holds most sessions, so only reading its index range in order (and stopping after the page) is cheap.
         for (int i = 0; i < 600; i++)
@@ -250,7 +250,7 @@ public sealed class PostgresMigrationTests
         }
 
         await ScalarAsync("ANALYZE agentcore_sessions; ANALYZE agentcore_session_metadata;");
-        await using var command = PostgresQueries.ListCommand(new SessionQuery { Metadata = new Dictionary<string, string> { ["owner"] = "u7" } }, after: null, limit: 51);
+        await using var command = PostgreSqlQueries.ListCommand(new SessionQuery { Metadata = new Dictionary<string, string> { ["owner"] = "u7" } }, after: null, limit: 51);
         command.CommandText = "EXPLAIN " + command.CommandText;
         await using var connection = new NpgsqlConnection(_connectionString);
         await connection.OpenAsync();
@@ -271,7 +271,7 @@ public sealed class PostgresMigrationTests
     [Test]
     public async Task GetMessagesAsync_PartsOfMessagesInterleaved_EachMessageGetsItsOwnInOrder()
     {
-        await using var store = new PostgresSessionStore(_connectionString);
+        await using var store = new PostgreSqlSessionStore(_connectionString);
         string sessionId = AgentCoreIds.NewSessionId();
         var messages = Schema1Rows.Conversation(sessionId);
         foreach (var message in messages)
@@ -290,7 +290,7 @@ public sealed class PostgresMigrationTests
     [Test]
     public async Task SaveMessageAsync_Times_StoredAsTimestampsExactToTheTick()
     {
-        await using var store = new PostgresSessionStore(_connectionString);
+        await using var store = new PostgreSqlSessionStore(_connectionString);
         var message = Schema1Rows.Conversation(AgentCoreIds.NewSessionId())[2];
 
         await store.SaveMessageAsync(message);
@@ -303,7 +303,7 @@ public sealed class PostgresMigrationTests
     [Test]
     public async Task SaveSessionAsync_Totals_StoredAsColumns()
     {
-        await using var store = new PostgresSessionStore(_connectionString);
+        await using var store = new PostgreSqlSessionStore(_connectionString);
         var session = NewSession() with { Tokens = new TokenUsage(11, 22, 3, 44, 5), Cost = 1.25m };
 
         await store.SaveSessionAsync(session);

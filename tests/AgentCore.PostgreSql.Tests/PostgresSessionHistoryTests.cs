@@ -15,7 +15,7 @@ public sealed class PostgresSessionHistoryTests
     [Test]
     public async Task ReadAsync_StartAndEndRecorded_RoundTripsInOrder()
     {
-        await using var history = new PostgresSessionHistory(_connectionString);
+        await using var history = new PostgreSqlSessionHistory(_connectionString);
         string sessionId = AgentCoreIds.NewSessionId();
         var start = new SessionHistoryEntry
         {
@@ -50,7 +50,7 @@ public sealed class PostgresSessionHistoryTests
     [Test]
     public async Task DeleteSessionsAsync_SomeSessions_DeletesOnlyTheirEntries()
     {
-        await using var history = new PostgresSessionHistory(_connectionString);
+        await using var history = new PostgreSqlSessionHistory(_connectionString);
         string doomed = AgentCoreIds.NewSessionId();
         string kept = AgentCoreIds.NewSessionId();
         await history.RecordStartAsync(new SessionHistoryEntry { SessionId = doomed, Timestamp = 1 });
@@ -67,7 +67,7 @@ public sealed class PostgresSessionHistoryTests
     [Test]
     public async Task ReadAsync_CorruptRow_SkippedOthersRead()
     {
-        await using var history = new PostgresSessionHistory(_connectionString);
+        await using var history = new PostgreSqlSessionHistory(_connectionString);
         var first = new SessionHistoryEntry { SessionId = AgentCoreIds.NewSessionId(), Timestamp = 1 };
         var second = new SessionHistoryEntry { SessionId = AgentCoreIds.NewSessionId(), Timestamp = 2 };
         await history.RecordStartAsync(first);
@@ -81,7 +81,7 @@ public sealed class PostgresSessionHistoryTests
     [Test]
     public async Task ReadAsync_Empty_ReturnsNothing()
     {
-        await using var history = new PostgresSessionHistory(_connectionString);
+        await using var history = new PostgreSqlSessionHistory(_connectionString);
 
         (await ReadAllAsync(history)).Should().BeEmpty();
     }
@@ -93,9 +93,9 @@ public sealed class PostgresSessionHistoryTests
         services.AddAgentCore(o => o.DataDirectory = Path.GetTempPath()).UsePostgreSql(_connectionString);
         await using var provider = services.BuildServiceProvider();
 
-        var store = provider.GetRequiredService<ISessionStore>().Should().BeOfType<PostgresSessionStore>().Subject;
-        provider.GetRequiredService<ISessionLockProvider>().Should().BeOfType<PostgresSessionLockProvider>();
-        var history = provider.GetRequiredService<ISessionHistory>().Should().BeOfType<PostgresSessionHistory>().Subject;
+        var store = provider.GetRequiredService<ISessionStore>().Should().BeOfType<PostgreSqlSessionStore>().Subject;
+        provider.GetRequiredService<ISessionLockProvider>().Should().BeOfType<PostgreSqlSessionLockProvider>();
+        var history = provider.GetRequiredService<ISessionHistory>().Should().BeOfType<PostgreSqlSessionHistory>().Subject;
         var session = new SessionInfo { Id = AgentCoreIds.NewSessionId(), Title = "t", CreatedAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow };
         await store.SaveSessionAsync(session);
         await history.RecordStartAsync(new SessionHistoryEntry { SessionId = session.Id });
@@ -111,8 +111,8 @@ public sealed class PostgresSessionHistoryTests
             .UsePostgreSql(_connectionString, o => { o.UseHistory = false; o.UseSessionLock = false; });
         await using var provider = services.BuildServiceProvider();
 
-        provider.GetRequiredService<ISessionStore>().Should().BeOfType<PostgresSessionStore>();
-        provider.GetRequiredService<ISessionLockProvider>().Should().NotBeOfType<PostgresSessionLockProvider>();
+        provider.GetRequiredService<ISessionStore>().Should().BeOfType<PostgreSqlSessionStore>();
+        provider.GetRequiredService<ISessionLockProvider>().Should().NotBeOfType<PostgreSqlSessionLockProvider>();
         provider.GetRequiredService<ISessionHistory>().Should().BeOfType<JsonlSessionHistory>();
     }
 

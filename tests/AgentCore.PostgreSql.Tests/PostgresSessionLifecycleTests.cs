@@ -3,9 +3,9 @@ using NUnit.Framework;
 
 namespace AgentCore.PostgreSql.Tests;
 
-/// <summary>The lifecycle suite (fork, revert, export/import, purge) over <see cref="PostgresSessionStore"/>, a new database for each store.</summary>
+/// <summary>The lifecycle suite (fork, revert, export/import, purge) over <see cref="PostgreSqlSessionStore"/>, a new database for each store.</summary>
 [TestFixture]
 public sealed class PostgresSessionLifecycleTests : SessionLifecycleTests
 {
-    protected override ISessionStore CreateStore() => new PostgresSessionStore(PostgresServer.CreateDatabase());
+    protected override ISessionStore CreateStore() => new PostgreSqlSessionStore(PostgresServer.CreateDatabase());
 }

@@ -12,5 +12,5 @@ public sealed class PostgresSessionLockProviderConformanceTests : SessionLockPro
     [SetUp]
     public void CreateDatabase() => _connectionString = PostgresServer.CreateDatabase();
 
-    protected override ISessionLockProvider CreateProvider() => new PostgresSessionLockProvider(_connectionString);
+    protected override ISessionLockProvider CreateProvider() => new PostgreSqlSessionLockProvider(_connectionString);
 }

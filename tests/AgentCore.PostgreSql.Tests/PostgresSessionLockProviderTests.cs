@@ -7,7 +7,7 @@ namespace AgentCore.PostgreSql.Tests;
 public sealed class PostgresSessionLockProviderTests
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
-    private readonly List<PostgresSessionLockProvider> _providers = [];
+    private readonly List<PostgreSqlSessionLockProvider> _providers = [];
     private string _connectionString = null!;
 
     [SetUp]
@@ -41,7 +41,7 @@ public sealed class PostgresSessionLockProviderTests
     public async Task DisposeAsync_Lease_UnlocksOnItsConnectionWithoutWarnings()
     {
         var logger = new ListLogger();
-        await using var provider = new PostgresSessionLockProvider(_connectionString, logger);
+        await using var provider = new PostgreSqlSessionLockProvider(_connectionString, logger);
         string sessionId = AgentCoreIds.NewSessionId();
         var lease = await provider.TryAcquireAsync(sessionId);
 
@@ -74,7 +74,7 @@ public sealed class PostgresSessionLockProviderTests
     }
 
     [Test]
-    public async Task RequestAbort_FromAnotherInstance_ReachesTheHolder()
+    public async Task RequestAbortAsync_FromAnotherInstance_ReachesTheHolder()
     {
         string sessionId = AgentCoreIds.NewSessionId();
         string otherSessionId = AgentCoreIds.NewSessionId();
@@ -83,7 +83,7 @@ public sealed class PostgresSessionLockProviderTests
         await using var otherLease = await holder.TryAcquireAsync(otherSessionId);
         var aborted = Signal(lease!.AbortRequested);
 
-        NewProvider().RequestAbort(sessionId).Should().BeTrue();
+        (await NewProvider().RequestAbortAsync(sessionId)).Should().BeTrue();
 
         await aborted.WaitAsync(Bound);
         otherLease!.AbortRequested.IsCancellationRequested.Should().BeFalse("only the named session is aborted");
@@ -92,11 +92,11 @@ public sealed class PostgresSessionLockProviderTests
     [Test]
     public void LockKey_SameId_StableAndDistinct()
     {
-        PostgresSessionLockProvider.LockKey("ses_abc").Should().Be(PostgresSessionLockProvider.LockKey("ses_abc"));
-        PostgresSessionLockProvider.LockKey("ses_abc").Should().NotBe(PostgresSessionLockProvider.LockKey("ses_abd"));
+        PostgreSqlSessionLockProvider.LockKey("ses_abc").Should().Be(PostgreSqlSessionLockProvider.LockKey("ses_abc"));
+        PostgreSqlSessionLockProvider.LockKey("ses_abc").Should().NotBe(PostgreSqlSessionLockProvider.LockKey("ses_abd"));
     }
 
-    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger<PostgresSessionLockProvider>
+    private sealed class ListLogger : Microsoft.Extensions.Logging.ILogger<PostgreSqlSessionLockProvider>
     {
         public List<string> Messages { get; } = [];
 
@@ -113,16 +113,16 @@ public sealed class PostgresSessionLockProviderTests
         }
     }
 
-    private PostgresSessionLockProvider NewProvider()
+    private PostgreSqlSessionLockProvider NewProvider()
     {
-        var provider = new PostgresSessionLockProvider(_connectionString);
+        var provider = new PostgreSqlSessionLockProvider(_connectionString);
         _providers.Add(provider);
         return provider;
     }
 
     private async Task<int?> HolderPidAsync(string sessionId)
     {
-        long key = PostgresSessionLockProvider.LockKey(sessionId);
+        long key = PostgreSqlSessionLockProvider.LockKey(sessionId);
         await using var connection = new NpgsqlConnection(_connectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("""

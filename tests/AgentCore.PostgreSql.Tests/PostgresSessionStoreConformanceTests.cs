@@ -4,7 +4,7 @@ using NUnit.Framework;
 
 namespace AgentCore.PostgreSql.Tests;
 
-/// <summary>Runs the store conformance suite against <see cref="PostgresSessionStore"/>, a new database for each test.</summary>
+/// <summary>Runs the store conformance suite against <see cref="PostgreSqlSessionStore"/>, a new database for each test.</summary>
 [TestFixture]
 public sealed class PostgresSessionStoreConformanceTests : SessionStoreConformanceTests
 {
@@ -13,10 +13,10 @@ public sealed class PostgresSessionStoreConformanceTests : SessionStoreConforman
     protected override ISessionStore CreateStore()
     {
         _connectionString = PostgresServer.CreateDatabase();
-        return new PostgresSessionStore(_connectionString);
+        return new PostgreSqlSessionStore(_connectionString);
     }
 
-    protected override ISessionStore? CreateStoreOnSameData() => new PostgresSessionStore(_connectionString);
+    protected override ISessionStore? CreateStoreOnSameData() => new PostgreSqlSessionStore(_connectionString);
 
     protected override async ValueTask<bool> CorruptSessionAsync(ISessionStore store, string sessionId)
     {

@@ -4,7 +4,7 @@ using NUnit.Framework;
 namespace AgentCore.PostgreSql.Tests;
 
 /// <summary>
-/// Two processes on one PostgreSQL database, writing and chatting through AgentCore, with <see cref="PostgresSessionLockProvider"/>
+/// Two processes on one PostgreSQL database, writing and chatting through AgentCore, with <see cref="PostgreSqlSessionLockProvider"/>
 /// (advisory locks, LISTEN/NOTIFY aborts) between them and the usage history in the database.
 /// </summary>
 [TestFixture]
@@ -29,11 +29,11 @@ public sealed class PostgresTwoProcessTests : TwoProcessTests
     [TearDown]
     public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
 
-    protected override ISessionStore OpenStore() => new PostgresSessionStore(_connectionString);
+    protected override ISessionStore OpenStore() => new PostgreSqlSessionStore(_connectionString);
 
     protected override async IAsyncEnumerable<SessionHistoryEntry> ReadHistoryAsync()
     {
-        await using var history = new PostgresSessionHistory(_connectionString);
+        await using var history = new PostgreSqlSessionHistory(_connectionString);
         await foreach (var entry in history.ReadAsync())
         {
             yield return entry;
@@ -43,7 +43,7 @@ public sealed class PostgresTwoProcessTests : TwoProcessTests
     // The server ends a killed process's backend, and with it its advisory locks, once it sees the connection closed.
     protected override Task WaitUntilLockFreeAsync(string sessionId) => WaitForLockReleaseAsync(_connectionString, sessionId);
 
-    protected override ISessionLockProvider OpenLockProvider() => new PostgresSessionLockProvider(_connectionString);
+    protected override ISessionLockProvider OpenLockProvider() => new PostgreSqlSessionLockProvider(_connectionString);
 
     /// <summary>
     /// Waits until no one holds the session's advisory lock: takes it with a blocking <c>pg_advisory_lock</c> (bounded by
@@ -58,8 +58,8 @@ public sealed class PostgresTwoProcessTests : TwoProcessTests
             BatchCommands =
             {
                 new Npgsql.NpgsqlBatchCommand("SET lock_timeout = '60s'"),
-                new Npgsql.NpgsqlBatchCommand("SELECT pg_advisory_lock($1)") { Parameters = { new() { Value = PostgresSessionLockProvider.LockKey(sessionId) } } },
-                new Npgsql.NpgsqlBatchCommand("SELECT pg_advisory_unlock($1)") { Parameters = { new() { Value = PostgresSessionLockProvider.LockKey(sessionId) } } },
+                new Npgsql.NpgsqlBatchCommand("SELECT pg_advisory_lock($1)") { Parameters = { new() { Value = PostgreSqlSessionLockProvider.LockKey(sessionId) } } },
+                new Npgsql.NpgsqlBatchCommand("SELECT pg_advisory_unlock($1)") { Parameters = { new() { Value = PostgreSqlSessionLockProvider.LockKey(sessionId) } } },
             },
         };
         await batch.ExecuteNonQueryAsync();

@@ -10,7 +10,7 @@ namespace AgentCore.Sqlite.Tests;
 public sealed class StoredColumnsTests
 {
     private const string Because =
-        "every field needs a column in both SQL stores (a schema migration in SqliteDatabase and PostgresDatabase, read and written " +
+        "every field needs a column in both SQL stores (a schema migration in SqliteDatabase and PostgreSqlDatabase, read and written " +
         "by both stores), a line in StoredRecords.HeaderOf and a value in the conformance suite's EveryPartMessage";
 
     [Test]

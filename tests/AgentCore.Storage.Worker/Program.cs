@@ -48,7 +48,7 @@ async Task<int> LockAsync()
     {
         "file" => new FileSessionLockProvider(Path.Combine(target, "locks"), TimeSpan.FromMilliseconds(20)),
         "sqlite" => new FileSessionLockProvider(Path.GetFullPath(target) + ".locks", TimeSpan.FromMilliseconds(20)),
-        _ => new PostgresSessionLockProvider(target),
+        _ => new PostgreSqlSessionLockProvider(target),
     };
     await using var disposeProvider = (IAsyncDisposable)provider;
     var lease = await provider.TryAcquireAsync(sessionId);
@@ -80,7 +80,7 @@ async Task<int> WriteAsync(int count, string writer)
     {
         "file" => new FileSessionStore(target),
         "sqlite" => new SqliteSessionStore(target),
-        _ => new PostgresSessionStore(target),
+        _ => new PostgreSqlSessionStore(target),
     };
     try
     {

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace AgentCore;
 
 /// <summary>
@@ -12,7 +10,7 @@ namespace AgentCore;
 /// taker, in this process or another, fails at once, and the operating system releases the lock when its holder
 /// exits or dies, so a crashed process never leaves a session busy. The lock files are empty and stay in place
 /// (deleting them while others may open them would let two holders in).</para>
-/// <para><see cref="RequestAbort"/> reaches a holder of another provider instance (in another process or this one)
+/// <para><see cref="RequestAbortAsync"/> reaches a holder of another provider instance (in another process or this one)
 /// through a marker file the holder's lease checks every <see cref="AbortPollInterval"/>; a holder of this instance
 /// is aborted at once. The poll waits on other processes, so the default registrations run it on
 /// <see cref="TimeProvider.System"/>, whatever clock the app injects.</para>
@@ -26,7 +24,7 @@ public sealed class FileSessionLockProvider : ISessionLockProvider, IDisposable,
 
     private readonly string _directory;
     private readonly TimeProvider _time;
-    private readonly ConcurrentDictionary<string, Lease> _held = new(StringComparer.Ordinal);
+    private readonly SessionLeases _leases = new();
 
     /// <summary>Creates a lock provider whose lock files live in <paramref name="directory"/> (created when first needed).</summary>
     /// <param name="directory">The folder of the lock files; every process that shares the sessions must use the same one.</param>
@@ -66,7 +64,7 @@ public sealed class FileSessionLockProvider : ISessionLockProvider, IDisposable,
     /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a well-formed session id.</exception>
     public ValueTask<ISessionLease?> TryAcquireAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         cancellationToken.ThrowIfCancellationRequested();
         Directory.CreateDirectory(_directory);
         if (TryLock(sessionId) is not { } file)
@@ -77,7 +75,7 @@ public sealed class FileSessionLockProvider : ISessionLockProvider, IDisposable,
         // An abort that arrived after the previous holder finished is not meant for this turn.
         FileAppender.TryDelete(AbortMarker(sessionId));
         var lease = new Lease(this, sessionId, file);
-        _held[sessionId] = lease;
+        _leases.Add(lease);
         lease.StartPolling();
         return ValueTask.FromResult<ISessionLease?>(lease);
     }
@@ -86,48 +84,39 @@ public sealed class FileSessionLockProvider : ISessionLockProvider, IDisposable,
     /// <remarks>
     /// Returns true when the session's lock is held through this instance (its lease is aborted at once) or through
     /// another one, in this process or another (it is asked through a marker file and aborts within the poll interval).
+    /// Completes synchronously: it only checks and writes local files.
     /// </remarks>
     /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a well-formed session id.</exception>
-    public bool RequestAbort(string sessionId)
+    public ValueTask<bool> RequestAbortAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
-        if (_held.TryGetValue(sessionId, out var local))
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_leases.TryAbort(sessionId))
         {
-            local.Abort();
-            return true;
+            return ValueTask.FromResult(true);
         }
 
         if (!File.Exists(LockPath(sessionId)))
         {
-            return false;
+            return ValueTask.FromResult(false);
         }
 
         if (TryLock(sessionId) is { } free)
         {
             free.Dispose(); // Nobody holds it.
-            return false;
+            return ValueTask.FromResult(false);
         }
 
         File.WriteAllBytes(AbortMarker(sessionId), []);
-        return true;
+        return ValueTask.FromResult(true);
     }
 
     /// <summary>Releases every lock this provider still holds.</summary>
-    public void Dispose()
-    {
-        foreach (var lease in _held.Values)
-        {
-            lease.Release();
-        }
-    }
+    public void Dispose() => SynchronousDisposal.Run(DisposeAsync);
 
     /// <summary>Releases every lock this provider still holds.</summary>
-    /// <returns>A completed task: releasing a lock does not wait.</returns>
-    public ValueTask DisposeAsync()
-    {
-        Dispose();
-        return ValueTask.CompletedTask;
-    }
+    /// <returns>A task that completes when the locks are released (at once: releasing a file lock does not wait).</returns>
+    public ValueTask DisposeAsync() => _leases.ReleaseAllAsync();
 
     private FileStream? TryLock(string sessionId)
     {
@@ -145,64 +134,32 @@ public sealed class FileSessionLockProvider : ISessionLockProvider, IDisposable,
 
     private string AbortMarker(string sessionId) => Path.Combine(_directory, sessionId + ".abort");
 
-    private sealed class Lease : ISessionLease
+    private sealed class Lease : SessionLease
     {
         private readonly FileSessionLockProvider _owner;
         private readonly FileStream _file;
-        private readonly CancellationTokenSource _abort = new();
         private ITimer? _timer;
-        private int _released;
 
         public Lease(FileSessionLockProvider owner, string sessionId, FileStream file)
+            : base(owner._leases, sessionId)
         {
             _owner = owner;
-            SessionId = sessionId;
             _file = file;
-            AbortRequested = _abort.Token;
         }
-
-        public string SessionId { get; }
-
-        // Kept from the start, so reading it after the lease is released does not throw.
-        public CancellationToken AbortRequested { get; }
 
         public void StartPolling() =>
             _timer = _owner._time.CreateTimer(static state => ((Lease)state!).Poll(), this, _owner.AbortPollInterval, _owner.AbortPollInterval);
 
-        public void Abort()
+        protected override ValueTask ReleaseLockAsync()
         {
-            try
-            {
-                _abort.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // Released in the meantime: nothing left to abort.
-            }
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            Release();
-            return ValueTask.CompletedTask;
-        }
-
-        public void Release()
-        {
-            if (Interlocked.Exchange(ref _released, 1) != 0)
-            {
-                return;
-            }
-
             _timer?.Dispose();
-            _owner._held.TryRemove(new KeyValuePair<string, Lease>(SessionId, this));
             _file.Dispose(); // Closing the handle releases the operating-system lock.
-            _abort.Dispose();
+            return ValueTask.CompletedTask;
         }
 
         private void Poll()
         {
-            if (Volatile.Read(ref _released) != 0 || _abort.IsCancellationRequested)
+            if (IsReleased || AbortRequested.IsCancellationRequested)
             {
                 return;
             }

@@ -13,10 +13,14 @@ public interface ISessionLockProvider
     ValueTask<ISessionLease?> TryAcquireAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Asks the holder of a session's lock to abort its turn, wherever it runs.
-    /// Returns false when no holder is known.
+    /// Asks the holder of a session's lock to abort its turn, wherever it runs: its lease's
+    /// <see cref="ISessionLease.AbortRequested"/> fires.
     /// </summary>
-    bool RequestAbort(string sessionId);
+    /// <param name="sessionId">The session whose turn to abort.</param>
+    /// <param name="cancellationToken">Cancels the request (a provider that asks over the network stops waiting).</param>
+    /// <returns>Whether a holder was known (and asked); false when nobody holds the lock.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a well-formed session id.</exception>
+    ValueTask<bool> RequestAbortAsync(string sessionId, CancellationToken cancellationToken = default);
 }
 
 /// <summary>A held session lock.</summary>
@@ -25,6 +29,6 @@ public interface ISessionLease : IAsyncDisposable
     /// <summary>The locked session.</summary>
     string SessionId { get; }
 
-    /// <summary>Cancelled when <see cref="ISessionLockProvider.RequestAbort"/> is called for the session.</summary>
+    /// <summary>Cancelled when <see cref="ISessionLockProvider.RequestAbortAsync"/> is called for the session.</summary>
     CancellationToken AbortRequested { get; }
 }

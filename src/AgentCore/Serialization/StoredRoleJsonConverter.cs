@@ -17,8 +17,8 @@ internal sealed class StoredRoleJsonConverter : JsonConverter<ChatRole>
     {
         JsonTokenType.Null => default,
         // A well-known role as AgentCore writes it (unescaped) is matched on its bytes: it costs no string.
-        JsonTokenType.String when !reader.ValueIsEscaped && !reader.HasValueSequence && StoredRecords.WellKnownRole(reader.ValueSpan) is { } known => known,
-        JsonTokenType.String => StoredRecords.Role(reader.GetString()!) ?? default,
+        JsonTokenType.String when !reader.ValueIsEscaped && !reader.HasValueSequence && StoredValues.WellKnownRole(reader.ValueSpan) is { } known => known,
+        JsonTokenType.String => StoredValues.Role(reader.GetString()!) ?? default,
         _ => throw new JsonException($"A role must be a JSON string, not {reader.TokenType}."),
     };
 

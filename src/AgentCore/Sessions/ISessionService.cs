@@ -111,7 +111,22 @@ public interface ISessionService
     Task<SessionMessage> SummarizeAsync(string sessionId, string? model = null, CancellationToken cancellationToken = default);
 
     /// <summary>Aborts the turn the session is running. Returns false when it runs none.</summary>
+    /// <param name="sessionId">The session whose turn to abort.</param>
+    /// <returns>Whether a running turn was found and asked to abort.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a well-formed session id.</exception>
+    /// <remarks>
+    /// With the in-process and file locks this returns at once. With a lock provider that asks over the network (PostgreSQL,
+    /// for a turn on another instance) it waits for that round trip; prefer <see cref="AbortAsync"/> where you can await.
+    /// </remarks>
     bool Abort(string sessionId);
+
+    /// <summary>Aborts the turn the session is running, wherever it runs, without blocking a thread on the lock provider's I/O.</summary>
+    /// <param name="sessionId">The session whose turn to abort.</param>
+    /// <param name="cancellationToken">Stops waiting for the lock provider.</param>
+    /// <returns>Whether a running turn was found and asked to abort.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a well-formed session id.</exception>
+    /// <remarks>The default implementation calls <see cref="Abort"/>; <see cref="SessionService"/>'s asks the lock provider asynchronously.</remarks>
+    ValueTask<bool> AbortAsync(string sessionId, CancellationToken cancellationToken = default) => ValueTask.FromResult(Abort(sessionId));
 
     /// <summary>
     /// Copies a session into a new one: <see cref="SessionInfo.ParentId"/> is the source, the title is the source's

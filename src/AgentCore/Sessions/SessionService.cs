@@ -217,10 +217,29 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// The lock provider's <see cref="ISessionLockProvider.RequestAbortAsync"/> completes at once for a holder in this
+    /// process and for the in-process and file locks; only a request that must go over the network (PostgreSQL) blocks the
+    /// calling thread until it is answered. AgentCore's providers never resume on the caller's synchronization context, so
+    /// the wait cannot deadlock; <see cref="AbortAsync"/> does not block at all.
+    /// </remarks>
     public bool Abort(string sessionId)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
-        return _locks.RequestAbort(sessionId);
+        var pending = _locks.RequestAbortAsync(sessionId, CancellationToken.None);
+        if (pending.IsCompleted)
+        {
+            return pending.GetAwaiter().GetResult();
+        }
+
+        return pending.AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <inheritdoc />
+    public ValueTask<bool> AbortAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        return _locks.RequestAbortAsync(sessionId, cancellationToken);
     }
 
     /// <inheritdoc />

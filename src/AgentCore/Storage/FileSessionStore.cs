@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AgentCore.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -122,7 +123,7 @@ public sealed partial class FileSessionStore : ISessionStore
                 return null;
             }
 
-            if (StoredRecords.Updated(current, update) is not { } changed)
+            if (StoredRecords.ApplyUpdate(current, update) is not { } changed)
             {
                 return current;
             }

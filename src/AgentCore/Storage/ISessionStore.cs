@@ -1,3 +1,4 @@
+using AgentCore.Storage;
 
 namespace AgentCore;
 
@@ -116,7 +117,7 @@ public interface ISessionStore
             return null;
         }
 
-        if (StoredRecords.Updated(current, update) is not { } changed)
+        if (StoredRecords.ApplyUpdate(current, update) is not { } changed)
         {
             return current;
         }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using AgentCore.Storage;
 
 namespace AgentCore;
 
@@ -60,7 +61,7 @@ public sealed class InMemorySessionStore : ISessionStore
             }
 
             var current = ReadSession(json);
-            if (StoredRecords.Updated(current, update) is not { } changed)
+            if (StoredRecords.ApplyUpdate(current, update) is not { } changed)
             {
                 return ValueTask.FromResult<SessionInfo?>(current);
             }

@@ -2,29 +2,31 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Microsoft.Extensions.AI;
 
-namespace AgentCore;
+namespace AgentCore.Storage;
 
 /// <summary>
-/// How the stores keep records: a session whole as JSON; for the database stores, a message's own fields as
-/// columns and its parts as rows (type, JSON, and the streamed text apart so it can grow by appends).
+/// The store-author API: what every <see cref="ISessionStore"/> needs to keep AgentCore's records the way AgentCore's own
+/// stores do — the checks of what it is asked to save (well-formed ids, a role, no null part), the read-modify-write of
+/// <see cref="ISessionStore.UpdateSessionAsync"/>, AgentCore's JSON of sessions, messages, parts and errors, and the
+/// checks of what it reads back, so a corrupt record is skipped with a warning instead of failing a read.
 /// </summary>
 /// <remarks>
-/// Shared by the file store and the database store packages (they see AgentCore's internals). The database
-/// stores keep every field of <see cref="SessionMessage"/> except <see cref="SessionMessage.Parts"/> in a column of
-/// their own, and text and reasoning parts (an id and their text) without JSON: a field added to either type needs a
-/// column (a schema migration) in both database stores; <c>StoredColumnsTests</c> (AgentCore.Sqlite.Tests) fails until then.
+/// <para>The file, SQLite and PostgreSQL stores use exactly these members, as a third-party store would. The JSON is
+/// AgentCore's source-generated shape (see <see cref="AgentCoreJson"/>); a store may keep some fields in columns
+/// of its own instead, as the database stores do (they keep every field of <see cref="SessionMessage"/> except
+/// <see cref="SessionMessage.Parts"/> in a column, and text and reasoning parts without JSON: a field added to either
+/// type needs a column, a schema migration, in both database stores; <c>StoredColumnsTests</c> in AgentCore.Sqlite.Tests
+/// fails until then).</para>
+/// <para>A <c>Read…</c> method returns null with a <c>problem</c> saying why when the record cannot be served; the
+/// problem never quotes the record's content, so it can be logged as the reason of a warning.</para>
 /// </remarks>
-internal static class StoredRecords
+public static class StoredRecords
 {
-    /// <summary>The type discriminator of <see cref="TextPart"/>.</summary>
-    public const string TextType = "text";
-
-    /// <summary>The type discriminator of <see cref="ReasoningPart"/>.</summary>
-    public const string ReasoningType = "reasoning";
-
-    /// <summary>Checks a session to save: not null, with a well-formed id and parent id (ArgumentException naming them).</summary>
+    /// <summary>Checks a session a store is asked to save: not null, with a well-formed id and parent id.</summary>
+    /// <param name="session">The session to save.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="session"/> is null.</exception>
+    /// <exception cref="ArgumentException">Its id or parent id is malformed (the message names the value).</exception>
     public static void ValidateSession(SessionInfo session)
     {
         ArgumentNullException.ThrowIfNull(session);
@@ -36,9 +38,12 @@ internal static class StoredRecords
     }
 
     /// <summary>
-    /// Checks a message to save: not null, with a well-formed message id and session id, a role, and parts that are not
-    /// null (ArgumentException naming them), so that no store writes a record it could not read back.
+    /// Checks a message a store is asked to save: not null, with a well-formed message id and session id, a role, and
+    /// parts that are not null, so that no store writes a record it could not read back.
     /// </summary>
+    /// <param name="message">The message to save.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="message"/> is null.</exception>
+    /// <exception cref="ArgumentException">An id is malformed, the role is blank, or the parts or one of them is null (the message says which).</exception>
     public static void ValidateMessage(SessionMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -63,7 +68,14 @@ internal static class StoredRecords
         }
     }
 
-    /// <summary>Checks a part to save with its message (see <see cref="ValidateMessage"/>): not null, with a well-formed part id.</summary>
+    /// <summary>
+    /// Checks the arguments of <see cref="ISessionStore.SavePartAsync"/>: the message as <see cref="ValidateMessage"/> does,
+    /// and the part not null, with a well-formed part id.
+    /// </summary>
+    /// <param name="message">The message the part belongs to.</param>
+    /// <param name="part">The part to save.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="message"/> or <paramref name="part"/> is null.</exception>
+    /// <exception cref="ArgumentException">The message is not valid (see <see cref="ValidateMessage"/>) or the part's id is malformed.</exception>
     public static void ValidatePart(SessionMessage message, MessagePart part)
     {
         ValidateMessage(message);
@@ -71,7 +83,11 @@ internal static class StoredRecords
         Identifier.Validate(part.Id, IdKind.Part, nameof(part));
     }
 
-    /// <summary>Checks the arguments of <see cref="ISessionStore.DeleteMessagesAsync"/>: well-formed ids (ArgumentException naming them).</summary>
+    /// <summary>Checks the arguments of <see cref="ISessionStore.DeleteMessagesAsync"/>: well-formed ids.</summary>
+    /// <param name="sessionId">The session whose messages are deleted.</param>
+    /// <param name="messageIds">The ids of the messages to delete.</param>
+    /// <exception cref="ArgumentNullException">An argument or one of the ids is null.</exception>
+    /// <exception cref="ArgumentException">An id is malformed (the message names the value).</exception>
     public static void ValidateMessageIds(string sessionId, IReadOnlyCollection<string> messageIds)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
@@ -86,11 +102,16 @@ internal static class StoredRecords
     /// Runs the function of <see cref="ISessionStore.UpdateSessionAsync"/> on the stored session: null when it changed nothing
     /// (it returned <paramref name="current"/> itself), else the session to save.
     /// </summary>
-    /// <exception cref="ArgumentNullException"><paramref name="update"/> returned null.</exception>
+    /// <param name="current">The session as stored.</param>
+    /// <param name="update">The caller's function.</param>
+    /// <returns>The session to save, or null when there is nothing to save (return <paramref name="current"/> then).</returns>
+    /// <exception cref="ArgumentNullException">An argument is null, or <paramref name="update"/> returned null.</exception>
     /// <exception cref="InvalidOperationException"><paramref name="update"/> changed the session's id.</exception>
     /// <exception cref="ArgumentException"><paramref name="update"/> returned a malformed parent id (see <see cref="ValidateSession"/>).</exception>
-    public static SessionInfo? Updated(SessionInfo current, Func<SessionInfo, SessionInfo> update)
+    public static SessionInfo? ApplyUpdate(SessionInfo current, Func<SessionInfo, SessionInfo> update)
     {
+        ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(update);
         var changed = update(current);
         if (ReferenceEquals(changed, current))
         {
@@ -108,7 +129,7 @@ internal static class StoredRecords
     }
 
     /// <summary>A copy of <paramref name="message"/>'s own fields, with no parts.</summary>
-    public static SessionMessage HeaderOf(SessionMessage message) => new()
+    internal static SessionMessage HeaderOf(SessionMessage message) => new()
     {
         Id = message.Id,
         SessionId = message.SessionId,
@@ -126,15 +147,25 @@ internal static class StoredRecords
         FinishReason = message.FinishReason,
     };
 
-    /// <summary>The JSON of a session.</summary>
-    public static string SerializeSession(SessionInfo session) =>
-        JsonSerializer.Serialize(session, AgentCoreJsonContext.Default.SessionInfo);
+    /// <summary>The JSON of a session, as <see cref="ReadSession(ReadOnlySpan{byte}, string?, out string?)"/> reads it.</summary>
+    /// <param name="session">The session.</param>
+    /// <returns>The session as JSON.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="session"/> is null.</exception>
+    public static string SerializeSession(SessionInfo session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return JsonSerializer.Serialize(session, AgentCoreJsonContext.Default.SessionInfo);
+    }
 
     /// <summary>
     /// Reads a stored session: null, with <paramref name="problem"/> saying why (without quoting the content), when the
     /// bytes are not a session AgentCore can serve — not JSON, a field missing, null or of the wrong type, a malformed id, or
     /// (when <paramref name="expectedId"/> is given) another session's id.
     /// </summary>
+    /// <param name="utf8Json">The stored JSON, UTF-8.</param>
+    /// <param name="expectedId">The id the record is stored under, or null not to check it.</param>
+    /// <param name="problem">Why the record cannot be served; null when it can.</param>
+    /// <returns>The session (its metadata never null), or null.</returns>
     public static SessionInfo? ReadSession(ReadOnlySpan<byte> utf8Json, string? expectedId, out string? problem)
     {
         var session = Deserialize(utf8Json, AgentCoreJsonContext.Default.SessionInfo, out problem);
@@ -153,29 +184,15 @@ internal static class StoredRecords
     }
 
     /// <summary>Reads a stored session from JSON text (see the UTF-8 overload).</summary>
-    public static SessionInfo? ReadSession(string json, string? expectedId, out string? problem) =>
-        ReadSession(Encoding.UTF8.GetBytes(json), expectedId, out problem);
-
-    /// <summary>
-    /// Whether <paramref name="a"/> and <paramref name="b"/> have the same creation time and metadata: the keys a SQL
-    /// store's listing index holds besides the session's own row, so an update that keeps them need not rewrite them.
-    /// </summary>
-    public static bool SameListingKeys(SessionInfo a, SessionInfo b)
+    /// <param name="json">The stored JSON.</param>
+    /// <param name="expectedId">The id the record is stored under, or null not to check it.</param>
+    /// <param name="problem">Why the record cannot be served; null when it can.</param>
+    /// <returns>The session (its metadata never null), or null.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="json"/> is null.</exception>
+    public static SessionInfo? ReadSession(string json, string? expectedId, out string? problem)
     {
-        if (a.CreatedAt.UtcTicks != b.CreatedAt.UtcTicks || a.Metadata.Count != b.Metadata.Count)
-        {
-            return false;
-        }
-
-        foreach (var (key, value) in a.Metadata)
-        {
-            if (!b.Metadata.TryGetValue(key, out string? other) || !string.Equals(value, other, StringComparison.Ordinal))
-            {
-                return false;
-            }
-        }
-
-        return true;
+        ArgumentNullException.ThrowIfNull(json);
+        return ReadSession(Encoding.UTF8.GetBytes(json), expectedId, out problem);
     }
 
     /// <summary>Why a deserialized session cannot be served, or null when it can (a null metadata map is fine: it reads as empty).</summary>
@@ -220,9 +237,16 @@ internal static class StoredRecords
     /// another session's id, a blank role, negative usage, a malformed error or summary reference. Parts it cannot serve
     /// (null, unknown, a field missing, null or of the wrong type, see <see cref="CheckPart"/>) are removed, each reported
     /// to <paramref name="skippedParts"/> (when given) with its id (or position) and the reason, and the rest of the message is kept.
+    /// Null parts read as an empty list.
     /// </summary>
-    public static string? CheckMessage(SessionMessage message, string sessionId, List<(string Part, string Problem)>? skippedParts)
+    /// <param name="message">The message as read (its parts may be changed).</param>
+    /// <param name="sessionId">The session it is stored under.</param>
+    /// <param name="skippedParts">Receives each removed part's id (or <c>#position</c>) and why; may be null.</param>
+    /// <returns>Why the message cannot be served, or null when it can.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="message"/> is null.</exception>
+    public static string? CheckMessage(SessionMessage message, string sessionId, ICollection<(string Part, string Problem)>? skippedParts = null)
     {
+        ArgumentNullException.ThrowIfNull(message);
         if (!Identifier.IsValid(message.Id, IdKind.Message))
         {
             return "its id is missing or malformed";
@@ -276,6 +300,8 @@ internal static class StoredRecords
     /// Why a deserialized part cannot be served (null when it can): null, a malformed id, or a field the engine relies
     /// on missing, null or out of range (text, media type, tool call id and name, tool state, usage, attachments).
     /// </summary>
+    /// <param name="part">The part as read.</param>
+    /// <returns>Why the part cannot be served, or null when it can.</returns>
     public static string? CheckPart(MessagePart? part) => part switch
     {
         null => "it is null",
@@ -321,14 +347,14 @@ internal static class StoredRecords
     /// Whether <paramref name="exception"/>, thrown while deserializing a stored record, means the record is unreadable
     /// (malformed JSON, a missing required field, a value the type rejects such as a blank role, an unknown part type).
     /// </summary>
-    public static bool IsUnreadable(Exception exception) =>
+    internal static bool IsUnreadable(Exception exception) =>
         exception is JsonException or ArgumentException or NotSupportedException or InvalidOperationException or FormatException or OverflowException;
 
     /// <summary>
     /// Deserializes a stored record; on an unreadable one (see <see cref="IsUnreadable"/>) returns the default with
     /// <paramref name="problem"/> saying why (see <see cref="Describe"/>), else with <paramref name="problem"/> null.
     /// </summary>
-    public static T? Deserialize<T>(ReadOnlySpan<byte> utf8Json, JsonTypeInfo<T> typeInfo, out string? problem)
+    internal static T? Deserialize<T>(ReadOnlySpan<byte> utf8Json, JsonTypeInfo<T> typeInfo, out string? problem)
     {
         try
         {
@@ -343,258 +369,92 @@ internal static class StoredRecords
     }
 
     /// <summary>What went wrong reading a record, for a log: never the exception's message, which may quote the content.</summary>
-    public static string Describe(Exception exception) => exception is JsonException json
+    internal static string Describe(Exception exception) => exception is JsonException json
         ? JsonErrors.Describe(json)
         : $"the record holds a value its type rejects ({exception.GetType().Name})";
 
-    // ---- message fields as columns ----
-
-    /// <summary>The role as stored: its value (<c>user</c>, <c>assistant</c>, ...).</summary>
-    public static string RoleValue(ChatRole role) => role.Value;
-
-    /// <summary>The role a stored value names, without allocating for the four well-known roles; null for a blank value.</summary>
-    public static ChatRole? Role(ReadOnlySpan<byte> utf8)
-    {
-        if (WellKnownRole(utf8) is { } known)
-        {
-            return known;
-        }
-
-        string value = Encoding.UTF8.GetString(utf8);
-        return string.IsNullOrWhiteSpace(value) ? null : new ChatRole(value);
-    }
-
-    /// <summary>One of the four well-known roles when <paramref name="utf8"/> spells it; null otherwise.</summary>
-    public static ChatRole? WellKnownRole(ReadOnlySpan<byte> utf8)
-    {
-        if (utf8.SequenceEqual("assistant"u8))
-        {
-            return ChatRole.Assistant;
-        }
-
-        if (utf8.SequenceEqual("user"u8))
-        {
-            return ChatRole.User;
-        }
-
-        if (utf8.SequenceEqual("system"u8))
-        {
-            return ChatRole.System;
-        }
-
-        if (utf8.SequenceEqual("tool"u8))
-        {
-            return ChatRole.Tool;
-        }
-
-        return null;
-    }
-
-    /// <summary>The role a stored value names, reusing the four well-known roles; null for a blank value.</summary>
-    public static ChatRole? Role(string value) => value switch
-    {
-        "assistant" => ChatRole.Assistant,
-        "user" => ChatRole.User,
-        "system" => ChatRole.System,
-        "tool" => ChatRole.Tool,
-        _ when string.IsNullOrWhiteSpace(value) => null,
-        _ => new ChatRole(value),
-    };
-
-    /// <summary>A message's error as stored: JSON (any text survives, NUL included, and new fields need no new column).</summary>
+    /// <summary>A message's error as JSON (any text survives, NUL included, and a new field needs no new column).</summary>
+    /// <param name="error">The error, or null.</param>
+    /// <returns>The JSON, or null for no error.</returns>
     public static string? SerializeError(MessageError? error) =>
         error is null ? null : JsonSerializer.Serialize(error, AgentCoreJsonContext.Default.MessageError);
 
     /// <summary>Reads what <see cref="SerializeError"/> wrote; null when it is not an error (not JSON, no message, an unknown kind).</summary>
+    /// <param name="utf8Json">The stored JSON, UTF-8.</param>
+    /// <returns>The error, or null.</returns>
     public static MessageError? DeserializeError(ReadOnlySpan<byte> utf8Json) =>
         Deserialize(utf8Json, AgentCoreJsonContext.Default.MessageError, out _) is { Message: not null } error && Enum.IsDefined(error.Kind)
             ? error
             : null;
 
-    /// <summary>A UTC instant from ticks; null when the ticks are out of range.</summary>
-    public static DateTimeOffset? UtcFromTicks(long ticks) =>
-        ticks is >= 0 and <= 3_155_378_975_999_999_999 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
-
-    /// <summary>A decimal as invariant text, exactly.</summary>
-    public static string FormatDecimal(decimal value) => value.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>Reads what <see cref="FormatDecimal"/> wrote, from ASCII bytes; null when they are not a number.</summary>
-    public static decimal? ParseDecimal(ReadOnlySpan<byte> ascii)
+    /// <summary>The JSON of a message, parts included, as <see cref="DeserializeMessage"/> reads it.</summary>
+    /// <param name="message">The message.</param>
+    /// <returns>The message as UTF-8 JSON.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="message"/> is null.</exception>
+    public static byte[] SerializeMessage(SessionMessage message)
     {
-        if (ascii.Length == 1 && ascii[0] == (byte)'0')
-        {
-            return 0m;
-        }
-
-        if (ascii.IsEmpty || ascii.Length > 64)
-        {
-            return null;
-        }
-
-        Span<char> chars = stackalloc char[ascii.Length];
-        if (System.Text.Ascii.ToUtf16(ascii, chars, out int written) != System.Buffers.OperationStatus.Done)
-        {
-            return null;
-        }
-
-        return decimal.TryParse(chars[..written], NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out decimal value)
-            ? value
-            : null;
+        ArgumentNullException.ThrowIfNull(message);
+        return JsonSerializer.SerializeToUtf8Bytes(message, AgentCoreJsonContext.Default.SessionMessage);
     }
 
     /// <summary>
-    /// Returns <paramref name="last"/> when it spells <paramref name="utf8"/> (ASCII), else decodes the bytes and
-    /// remembers the string: repeated values (provider and model ids, finish reasons) share one string per load.
+    /// Deserializes a stored message without checking it: null, with <paramref name="problem"/> saying why, when the bytes
+    /// are not the JSON of a message. Check the result with <see cref="CheckMessage"/> before serving it.
     /// </summary>
-    public static string CachedString(ReadOnlySpan<byte> utf8, ref string? last)
+    /// <param name="utf8Json">The stored JSON, UTF-8.</param>
+    /// <param name="problem">Why the bytes are not a message; null when they are.</param>
+    /// <returns>The message, or null.</returns>
+    public static SessionMessage? DeserializeMessage(ReadOnlySpan<byte> utf8Json, out string? problem)
     {
-        if (last is not null && System.Text.Ascii.Equals(utf8, last))
+        var message = Deserialize(utf8Json, AgentCoreJsonContext.Default.SessionMessage, out problem);
+        if (message is null)
         {
-            return last;
+            problem ??= "the record holds no message";
         }
 
-        return last = Encoding.UTF8.GetString(utf8);
+        return message;
     }
 
-    // ---- parts ----
+    /// <summary>The JSON of a part, its <c>type</c> discriminator first, as <see cref="ReadPart"/> reads it.</summary>
+    /// <param name="part">The part.</param>
+    /// <returns>The part as UTF-8 JSON.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="part"/> is null.</exception>
+    public static byte[] SerializePart(MessagePart part)
+    {
+        ArgumentNullException.ThrowIfNull(part);
+        return JsonSerializer.SerializeToUtf8Bytes(part, AgentCoreJsonContext.Default.MessagePart);
+    }
 
     /// <summary>
-    /// A part as the database stores it: its type, its JSON (null for text and reasoning parts, which are an id
-    /// and their text) and, for text and reasoning parts, the text as UTF-8 (so it can grow by appends).
+    /// Deserializes a stored part without checking it (see <see cref="ReadPart"/> for the checked read): null, with
+    /// <paramref name="problem"/> saying why, when the bytes are not the JSON of a part of a known type.
     /// </summary>
-    public static (string Type, string? Json, byte[]? Text) SplitPart(MessagePart part)
+    /// <param name="utf8Json">The stored JSON, UTF-8.</param>
+    /// <param name="problem">Why the bytes are not a part; null when they are.</param>
+    /// <returns>The part, or null.</returns>
+    public static MessagePart? DeserializePart(ReadOnlySpan<byte> utf8Json, out string? problem)
     {
-        switch (part)
+        var part = Deserialize(utf8Json, AgentCoreJsonContext.Default.MessagePart, out problem);
+        if (part is null)
         {
-            case TextPart text:
-                return (TextType, null, Encoding.UTF8.GetBytes(text.Text));
-            case ReasoningPart reasoning:
-                return (ReasoningType, null, Encoding.UTF8.GetBytes(reasoning.Text));
-            default:
-                byte[] json = JsonSerializer.SerializeToUtf8Bytes(part, AgentCoreJsonContext.Default.MessagePart);
-                return (TypeOf(json), Encoding.UTF8.GetString(json), null);
+            problem ??= "the record holds no part";
         }
+
+        return part;
     }
-
-    /// <summary>A text or reasoning part read from its columns; null when <paramref name="type"/> is neither.</summary>
-    public static MessagePart? TextualPart(ReadOnlySpan<byte> type, string id, ReadOnlySpan<byte> text)
-    {
-        if (type.SequenceEqual("text"u8))
-        {
-            return new TextPart { Id = id, Text = Encoding.UTF8.GetString(text) };
-        }
-
-        if (type.SequenceEqual("reasoning"u8))
-        {
-            return new ReasoningPart { Id = id, Text = Encoding.UTF8.GetString(text) };
-        }
-
-        return null;
-    }
-
-    /// <summary>A text or reasoning part read from its columns; null when <paramref name="type"/> is neither.</summary>
-    public static MessagePart? TextualPart(string type, string id, string text) => type switch
-    {
-        TextType => new TextPart { Id = id, Text = text },
-        ReasoningType => new ReasoningPart { Id = id, Text = text },
-        _ => null,
-    };
 
     /// <summary>
-    /// Reads a part stored as JSON: null, with <paramref name="problem"/> saying why (without quoting the content), when it
-    /// is not a part AgentCore can serve (see <see cref="CheckPart"/>) or not the part with the id <paramref name="id"/>.
+    /// Reads a part stored as JSON: null, with <paramref name="problem"/> saying why, when it is not a part AgentCore can
+    /// serve (see <see cref="CheckPart"/>) or not the part with the id <paramref name="id"/>.
     /// </summary>
+    /// <param name="utf8Json">The stored JSON, UTF-8.</param>
+    /// <param name="id">The id the part is stored under.</param>
+    /// <param name="problem">Why the part cannot be served; null when it can.</param>
+    /// <returns>The part, or null.</returns>
     public static MessagePart? ReadPart(ReadOnlySpan<byte> utf8Json, string id, out string? problem)
     {
         var part = Deserialize(utf8Json, AgentCoreJsonContext.Default.MessagePart, out problem);
         problem ??= CheckPart(part) ?? (part!.Id == id ? null : "the row holds another part than its key says");
         return problem is null ? part : null;
-    }
-
-    /// <summary>The text a <see cref="TextPart"/> or <see cref="ReasoningPart"/> grew by, as UTF-8; null for other parts.</summary>
-    public static byte[]? AppendableText(MessagePart part, string? appendedText) =>
-        appendedText is not null && part is TextPart or ReasoningPart ? Encoding.UTF8.GetBytes(appendedText) : null;
-
-    private static string TypeOf(ReadOnlySpan<byte> json)
-    {
-        // The polymorphic serializer writes the discriminator first.
-        var reader = new Utf8JsonReader(json);
-        if (reader.Read() && reader.TokenType == JsonTokenType.StartObject && reader.Read() && reader.ValueTextEquals("type"u8)
-            && reader.Read() && reader.TokenType == JsonTokenType.String)
-        {
-            return reader.GetString()!;
-        }
-
-        throw new InvalidOperationException("A message part serialized without its type discriminator first.");
-    }
-
-    // ---- schema 1, read only by the migrations ----
-
-    /// <summary>
-    /// Schema 1: reads a message's own fields from JSON (parts come separately); null, with <paramref name="problem"/> saying
-    /// why, when the row is not a well-formed message <paramref name="id"/> of session <paramref name="sessionId"/>.
-    /// </summary>
-    public static SessionMessage? ReadHeaderV1(string json, string sessionId, string id, out string? problem)
-    {
-        try
-        {
-            var message = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionMessage);
-            if (message is not null && Identifier.IsValid(message.Id, IdKind.Message) && Identifier.IsValid(message.SessionId, IdKind.Session)
-                && message.Id == id && message.SessionId == sessionId)
-            {
-                message.Parts = [];
-                problem = null;
-                return message;
-            }
-
-            problem = "the row holds no message with its id";
-        }
-        catch (JsonException ex)
-        {
-            problem = JsonErrors.Describe(ex);
-        }
-
-        return null;
-    }
-
-    /// <summary>
-    /// Schema 1: reads a part from its JSON and its text column; null, with <paramref name="problem"/> saying why, when the
-    /// JSON is not a well-formed part with the id <paramref name="id"/>.
-    /// </summary>
-    public static MessagePart? ReadPartV1(string json, byte[]? text, string id, out string? problem)
-    {
-        MessagePart? part;
-        try
-        {
-            part = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.MessagePart);
-        }
-        catch (JsonException ex)
-        {
-            problem = JsonErrors.Describe(ex);
-            return null;
-        }
-
-        if (part?.Id is null || part.Id != id)
-        {
-            problem = "the row holds no part with its id";
-            return null;
-        }
-
-        if (text is not null)
-        {
-            string decoded = Encoding.UTF8.GetString(text);
-            switch (part)
-            {
-                case TextPart t:
-                    t.Text = decoded;
-                    break;
-                case ReasoningPart r:
-                    r.Text = decoded;
-                    break;
-            }
-        }
-
-        problem = null;
-        return part;
     }
 }

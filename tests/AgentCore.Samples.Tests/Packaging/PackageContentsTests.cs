@@ -1,4 +1,6 @@
 using System.IO.Compression;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
 using System.Xml.Linq;
 using AgentCore.Samples.Tests.Support;
 
@@ -49,9 +51,39 @@ public sealed class PackageContentsTests
         if (id != "AgentCore")
         {
             metadata.Descendants().Where(e => e.Name.LocalName == "dependency")
-                .Should().Contain(d => (string?)d.Attribute("id") == "AgentCore" && (string?)d.Attribute("version") == version,
-                    $"{id} depends on the AgentCore package of the same version");
+                .Should().Contain(d => (string?)d.Attribute("id") == "AgentCore" && (string?)d.Attribute("version") == $"[{version}]",
+                    $"{id} depends on exactly the AgentCore package of the same version (built against it, it runs only with it)");
         }
+    }
+
+    [TestCaseSource(nameof(Packages))]
+    public void Assembly_AsPacked_GrantsNoInternalsToAnotherPackage(string id)
+    {
+        using var package = ZipFile.OpenRead(Path.Combine(Feed, $"{id}.{Repository.LocalPackageVersion()}.nupkg"));
+        using var assembly = new MemoryStream();
+        using (var entry = package.GetEntry($"lib/net10.0/{id}.dll")!.Open())
+        {
+            entry.CopyTo(assembly);
+        }
+
+        assembly.Position = 0;
+        using var pe = new PEReader(assembly);
+        var metadata = pe.GetMetadataReader();
+        var granted = new List<string>();
+        foreach (var handle in metadata.GetAssemblyDefinition().GetCustomAttributes())
+        {
+            var attribute = metadata.GetCustomAttribute(handle);
+            if (attribute.Constructor.Kind == HandleKind.MemberReference
+                && metadata.GetMemberReference((MemberReferenceHandle)attribute.Constructor).Parent is { Kind: HandleKind.TypeReference } parent
+                && metadata.GetString(metadata.GetTypeReference((TypeReferenceHandle)parent).Name) == "InternalsVisibleToAttribute")
+            {
+                var blob = metadata.GetBlobReader(attribute.Value);
+                blob.ReadUInt16(); // prolog
+                granted.Add(blob.ReadSerializedString()!);
+            }
+        }
+
+        granted.Should().NotIntersectWith(Packages, $"{id} shares no internals with another package: they use its public API or linked source");
     }
 
     [TestCaseSource(nameof(Packages))]

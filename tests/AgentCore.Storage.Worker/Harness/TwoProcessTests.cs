@@ -89,7 +89,7 @@ public abstract partial class TwoProcessTests
         try
         {
             (await provider.TryAcquireAsync(sessionId)).Should().BeNull();
-            provider.RequestAbort(sessionId).Should().BeTrue();
+            (await provider.RequestAbortAsync(sessionId)).Should().BeTrue();
             (await holder.ReadLineAsync()).Should().Be("aborted");
 
             await holder.WriteLineAsync("release");
@@ -120,7 +120,7 @@ public abstract partial class TwoProcessTests
 
             await using var lease = await provider.TryAcquireAsync(sessionId);
             lease.Should().NotBeNull("a dead process's lock is freed");
-            provider.RequestAbort(AgentCoreIds.NewSessionId()).Should().BeFalse();
+            (await provider.RequestAbortAsync(AgentCoreIds.NewSessionId())).Should().BeFalse();
         }
         finally
         {

@@ -284,7 +284,7 @@ public sealed class AgentCoreServiceCollectionExtensionsTests
     {
         public ValueTask<ISessionLease?> TryAcquireAsync(string sessionId, CancellationToken cancellationToken = default) => ValueTask.FromResult<ISessionLease?>(null);
 
-        public bool RequestAbort(string sessionId) => false;
+        public ValueTask<bool> RequestAbortAsync(string sessionId, CancellationToken cancellationToken = default) => ValueTask.FromResult(false);
     }
 
     private sealed class NullSource : IToolSource

@@ -306,10 +306,10 @@ public sealed class BusyAndAbortTests
         public ValueTask<ISessionLease?> TryAcquireAsync(string sessionId, CancellationToken cancellationToken = default) =>
             ValueTask.FromResult<ISessionLease?>(null);
 
-        public bool RequestAbort(string sessionId)
+        public ValueTask<bool> RequestAbortAsync(string sessionId, CancellationToken cancellationToken = default)
         {
             AbortRequests.Add(sessionId);
-            return true;
+            return ValueTask.FromResult(true);
         }
     }
 

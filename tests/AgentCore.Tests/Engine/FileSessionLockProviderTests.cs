@@ -26,7 +26,7 @@ public sealed class FileSessionLockProviderTests
     }
 
     [Test]
-    public async Task RequestAbort_HolderInAnotherProvider_CancelsAtItsNextPoll()
+    public async Task RequestAbortAsync_HolderInAnotherProvider_CancelsAtItsNextPoll()
     {
         var time = new ManualTimeProvider();
         var holder = NewProvider(time);
@@ -35,7 +35,7 @@ public sealed class FileSessionLockProviderTests
         time.Advance(PollInterval);
         lease!.AbortRequested.IsCancellationRequested.Should().BeFalse();
 
-        NewProvider().RequestAbort(sessionId).Should().BeTrue();
+        (await NewProvider().RequestAbortAsync(sessionId)).Should().BeTrue();
         time.Advance(PollInterval);
 
         lease.AbortRequested.IsCancellationRequested.Should().BeTrue();
@@ -48,7 +48,7 @@ public sealed class FileSessionLockProviderTests
         string sessionId = AgentCoreIds.NewSessionId();
         var other = NewProvider(new ManualTimeProvider()); // its lease never polls, so the marker stays
         var earlier = await other.TryAcquireAsync(sessionId);
-        NewProvider().RequestAbort(sessionId).Should().BeTrue(); // reaches the earlier holder's folder, but it leaves unaborted
+        (await NewProvider().RequestAbortAsync(sessionId)).Should().BeTrue(); // reaches the earlier holder's folder, but it leaves unaborted
         await earlier!.DisposeAsync();
 
         await using var lease = await NewProvider(time).TryAcquireAsync(sessionId);
@@ -65,8 +65,8 @@ public sealed class FileSessionLockProviderTests
         {
             await FluentActions.Awaiting(() => provider.TryAcquireAsync(bad).AsTask())
                 .Should().ThrowAsync<ArgumentException>().WithMessage($"*{bad}*");
-            FluentActions.Invoking(() => provider.RequestAbort(bad))
-                .Should().Throw<ArgumentException>().WithMessage($"*{bad}*");
+            await FluentActions.Awaiting(() => provider.RequestAbortAsync(bad).AsTask())
+                .Should().ThrowAsync<ArgumentException>().WithMessage($"*{bad}*");
         }
 
         Directory.Exists(Path.Combine(_directory, "etc")).Should().BeFalse();

@@ -1,6 +1,7 @@
 namespace AgentCore;
 
 /// <summary>Builds a <see cref="SessionPage"/> from the matches of a query, read one past the page.</summary>
+/// <remarks>Linked source (<c>src/Shared</c>), compiled into each store package as an internal type.</remarks>
 internal static class SessionPages
 {
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -17,29 +18,33 @@ namespace AgentCore;
 /// <c>total_tokens</c> and <c>cost_usd</c>. <see cref="ReadAsync"/> streams entries in the order written, skipping a
 /// corrupt row with a warning.
 /// </remarks>
-public sealed partial class PostgresSessionHistory : ISessionHistory, IAsyncDisposable, IDisposable
+public sealed partial class PostgreSqlSessionHistory : ISessionHistory, IAsyncDisposable, IDisposable
 {
-    private readonly PostgresDatabase _database;
+    /// <summary>AgentCore's JSON of an entry (letta-code's shape), from its source-generated metadata.</summary>
+    private static readonly JsonTypeInfo<SessionHistoryEntry> EntryJson =
+        (JsonTypeInfo<SessionHistoryEntry>)AgentCoreJson.Options.GetTypeInfo(typeof(SessionHistoryEntry));
+
+    private readonly PostgreSqlDatabase _database;
     private readonly bool _ownsDatabase;
     private readonly ILogger _logger;
 
     /// <summary>Creates a history in the database <paramref name="connectionString"/> points to.</summary>
-    public PostgresSessionHistory(string connectionString, ILogger<PostgresSessionHistory>? logger = null)
-        : this(new PostgresDatabase(NpgsqlDataSource.Create(PostgresSessionStore.ValidConnectionString(connectionString)), ownsDataSource: true), ownsDatabase: true, logger)
+    public PostgreSqlSessionHistory(string connectionString, ILogger<PostgreSqlSessionHistory>? logger = null)
+        : this(new PostgreSqlDatabase(NpgsqlDataSource.Create(PostgreSqlSessionStore.ValidConnectionString(connectionString)), ownsDataSource: true), ownsDatabase: true, logger)
     {
     }
 
     /// <summary>Creates a history on <paramref name="dataSource"/>, which stays the caller's to dispose.</summary>
-    public PostgresSessionHistory(NpgsqlDataSource dataSource, ILogger<PostgresSessionHistory>? logger = null)
-        : this(new PostgresDatabase(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false), ownsDatabase: true, logger)
+    public PostgreSqlSessionHistory(NpgsqlDataSource dataSource, ILogger<PostgreSqlSessionHistory>? logger = null)
+        : this(new PostgreSqlDatabase(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false), ownsDatabase: true, logger)
     {
     }
 
-    internal PostgresSessionHistory(PostgresDatabase database, bool ownsDatabase, ILogger? logger)
+    internal PostgreSqlSessionHistory(PostgreSqlDatabase database, bool ownsDatabase, ILogger? logger)
     {
         _database = database;
         _ownsDatabase = ownsDatabase;
-        _logger = logger ?? NullLogger<PostgresSessionHistory>.Instance;
+        _logger = logger ?? NullLogger<PostgreSqlSessionHistory>.Instance;
     }
 
     /// <inheritdoc />
@@ -63,7 +68,7 @@ public sealed partial class PostgresSessionHistory : ISessionHistory, IAsyncDisp
             long seq = reader.GetInt64(0);
             try
             {
-                entry = JsonSerializer.Deserialize(reader.GetString(1), AgentCoreJsonContext.Default.SessionHistoryEntry);
+                entry = JsonSerializer.Deserialize(reader.GetString(1), EntryJson);
                 if (entry is null)
                 {
                     LogCorruptEntry(seq, "the row holds no entry");
@@ -96,7 +101,7 @@ public sealed partial class PostgresSessionHistory : ISessionHistory, IAsyncDisp
     private async ValueTask InsertAsync(string kind, SessionHistoryEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        string json = JsonSerializer.Serialize(entry, AgentCoreJsonContext.Default.SessionHistoryEntry);
+        string json = JsonSerializer.Serialize(entry, EntryJson);
         await _database.MigrateAsync(_logger, cancellationToken).ConfigureAwait(false);
         await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand("""

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -14,42 +13,67 @@ namespace AgentCore;
 /// </summary>
 /// <remarks>
 /// <para>Each lease holds a session-level advisory lock (<c>pg_try_advisory_lock</c>, key: a stable 64-bit hash of the
-/// session id) on a dedicated, unpooled connection. A second taker, on any instance, gets null at once. The lock is
+/// session id) on a connection it keeps for the turn. A second taker, on any instance, gets null at once. The lock is
 /// released when the lease is disposed, and by the server when the holder's connection ends: a crashed instance
 /// frees its sessions as soon as the server notices the connection is gone (see <c>docs/scaling-out.md</c> on TCP
 /// keepalives for hosts that vanish without closing their connections).</para>
-/// <para><see cref="RequestAbort"/> sends <c>NOTIFY agentcore_session_abort</c> with the session id when the lock is held
+/// <para><see cref="RequestAbortAsync"/> sends <c>NOTIFY agentcore_session_abort</c> with the session id when the lock is held
 /// anywhere (it checks <c>pg_locks</c>); every lease <c>LISTEN</c>s on its connection, and the holder's
 /// <see cref="ISessionLease.AbortRequested"/> fires. If the lease's connection breaks, the lock is gone, so the lease
 /// fires <see cref="ISessionLease.AbortRequested"/> as well: the turn must stop, as another instance may now take the session.</para>
-/// <para>One connection per running turn: size the server's <c>max_connections</c> for the turns all instances run at once.</para>
+/// <para>A lease keeps one connection of the provider's data source (pooled; shared with the store and the history under
+/// <c>UsePostgreSql</c>) for its turn: size the pool's <c>Maximum Pool Size</c> and the server's <c>max_connections</c> for the
+/// turns all instances run at once, plus the store's own use.</para>
 /// </remarks>
-public sealed partial class PostgresSessionLockProvider : ISessionLockProvider, IAsyncDisposable, IDisposable
+public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider, IAsyncDisposable, IDisposable
 {
     /// <summary>The LISTEN/NOTIFY channel abort requests travel on; the payload is the session id.</summary>
     public const string AbortChannel = "agentcore_session_abort";
 
-    private readonly NpgsqlDataSource _leaseConnections;
-    private readonly NpgsqlDataSource _queries;
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<string, Lease> _held = new(StringComparer.Ordinal);
+    private readonly SessionLeases _leases = new();
 
-    /// <summary>Creates a lock provider for the database <paramref name="connectionString"/> points to.</summary>
-    public PostgresSessionLockProvider(string connectionString, ILogger<PostgresSessionLockProvider>? logger = null)
+    /// <summary>Creates a lock provider for the database <paramref name="connectionString"/> points to, on a data source of its own.</summary>
+    /// <param name="connectionString">An Npgsql connection string.</param>
+    /// <param name="logger">Logs a lost or unclean lock; may be null.</param>
+    /// <exception cref="ArgumentException"><paramref name="connectionString"/> is empty, malformed, or turns on multiplexing.</exception>
+    public PostgreSqlSessionLockProvider(string connectionString, ILogger<PostgreSqlSessionLockProvider>? logger = null)
+        : this(NpgsqlDataSource.Create(PostgreSqlSessionStore.ValidConnectionString(connectionString)), ownsDataSource: true, logger)
     {
-        PostgresSessionStore.ValidConnectionString(connectionString);
-        // Leases need connections of their own for their lifetime: a pooled connection would be reset (unlocking) or shared.
-        _leaseConnections = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, Multiplexing = false });
-        _queries = NpgsqlDataSource.Create(connectionString);
-        _logger = logger ?? NullLogger<PostgresSessionLockProvider>.Instance;
+    }
+
+    /// <summary>Creates a lock provider on <paramref name="dataSource"/> (shared with the store, say), which stays the caller's to dispose.</summary>
+    /// <param name="dataSource">The data source; each held lock keeps one of its connections open for the turn.</param>
+    /// <param name="logger">Logs a lost or unclean lock; may be null.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="dataSource"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="dataSource"/> multiplexes its connections (a lease needs a connection of its own to listen on).</exception>
+    public PostgreSqlSessionLockProvider(NpgsqlDataSource dataSource, ILogger<PostgreSqlSessionLockProvider>? logger = null)
+        : this(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false, logger)
+    {
+    }
+
+    internal PostgreSqlSessionLockProvider(NpgsqlDataSource dataSource, bool ownsDataSource, ILogger? logger)
+    {
+        if (new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).Multiplexing)
+        {
+            throw new ArgumentException(
+                "The session lock needs a data source without multiplexing: each lease keeps a connection of its own to hold the lock and listen for aborts.",
+                nameof(dataSource));
+        }
+
+        _dataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
+        _logger = logger ?? NullLogger<PostgreSqlSessionLockProvider>.Instance;
     }
 
     /// <inheritdoc />
     public async ValueTask<ISessionLease?> TryAcquireAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         long key = LockKey(sessionId);
-        var connection = await _leaseConnections.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             // LISTEN first, in the same round trip: an abort sent once the lock is ours is never missed.
@@ -68,7 +92,7 @@ public sealed partial class PostgresSessionLockProvider : ISessionLockProvider, 
             }
 
             var lease = new Lease(this, sessionId, key, connection);
-            _held[sessionId] = lease;
+            _leases.Add(lease);
             lease.Start();
             return lease;
         }
@@ -81,21 +105,21 @@ public sealed partial class PostgresSessionLockProvider : ISessionLockProvider, 
 
     /// <inheritdoc />
     /// <remarks>
-    /// A holder in this instance is aborted at once. Otherwise one query notifies the holder if the session's lock is
-    /// held on any instance; returns whether it was. This call does network I/O (the interface is synchronous).
+    /// A holder in this instance is aborted at once, without I/O. Otherwise one query notifies the holder if the session's
+    /// lock is held on any instance; returns whether it was.
     /// </remarks>
-    public bool RequestAbort(string sessionId)
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a well-formed session id.</exception>
+    public async ValueTask<bool> RequestAbortAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
-        if (_held.TryGetValue(sessionId, out var local))
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
+        if (_leases.TryAbort(sessionId))
         {
-            local.Abort();
             return true;
         }
 
         long key = LockKey(sessionId);
-        using var connection = _queries.OpenConnection();
-        using var command = new NpgsqlCommand($"""
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand($"""
             SELECT pg_notify('{AbortChannel}', $1)
             FROM pg_locks
             WHERE locktype = 'advisory' AND granted AND objsubid = 1
@@ -106,20 +130,19 @@ public sealed partial class PostgresSessionLockProvider : ISessionLockProvider, 
         command.Parameters.AddWithValue(sessionId);
         command.Parameters.AddWithValue((long)((ulong)key >> 32));
         command.Parameters.AddWithValue(key & 0xFFFF_FFFFL);
-        using var reader = command.ExecuteReader();
-        return reader.Read();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Releases every lock this provider holds and closes its connections.</summary>
+    /// <summary>Releases every lock this provider holds and, when it created its data source, closes its connections.</summary>
     public async ValueTask DisposeAsync()
     {
-        foreach (var lease in _held.Values)
-        {
-            await lease.DisposeAsync().ConfigureAwait(false);
-        }
+        await _leases.ReleaseAllAsync().ConfigureAwait(false);
 
-        await _leaseConnections.DisposeAsync().ConfigureAwait(false);
-        await _queries.DisposeAsync().ConfigureAwait(false);
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>The same as <see cref="DisposeAsync"/>, for a container disposed synchronously (blocks until the locks are released).</summary>
@@ -139,70 +162,52 @@ public sealed partial class PostgresSessionLockProvider : ISessionLockProvider, 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release the lock of session {SessionId} cleanly; closing its connection releases it")]
     private partial void LogReleaseFailed(string sessionId, Exception exception);
 
-    private sealed class Lease : ISessionLease
+    private sealed class Lease : SessionLease
     {
-        private readonly PostgresSessionLockProvider _owner;
+        private readonly PostgreSqlSessionLockProvider _owner;
         private readonly long _key;
         private readonly NpgsqlConnection _connection;
-        private readonly CancellationTokenSource _abort = new();
         private readonly CancellationTokenSource _stop = new();
         private Task _listening = Task.CompletedTask;
-        private int _released;
 
-        public Lease(PostgresSessionLockProvider owner, string sessionId, long key, NpgsqlConnection connection)
+        public Lease(PostgreSqlSessionLockProvider owner, string sessionId, long key, NpgsqlConnection connection)
+            : base(owner._leases, sessionId)
         {
             _owner = owner;
-            SessionId = sessionId;
             _key = key;
             _connection = connection;
-            AbortRequested = _abort.Token;
             _connection.Notification += OnNotification;
         }
 
-        public string SessionId { get; }
-
-        // Kept from the start, so reading it after the lease is released does not throw.
-        public CancellationToken AbortRequested { get; }
-
         public void Start() => _listening = Task.Run(ListenAsync);
 
-        public void Abort()
+        protected override async ValueTask ReleaseLockAsync()
         {
-            try
-            {
-                _abort.Cancel();
-            }
-            catch (ObjectDisposedException)
-            {
-                // Released in the meantime: nothing left to abort.
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (Interlocked.Exchange(ref _released, 1) != 0)
-            {
-                return;
-            }
-
-            _owner._held.TryRemove(new KeyValuePair<string, Lease>(SessionId, this));
             await _stop.CancelAsync().ConfigureAwait(false);
             await _listening.ConfigureAwait(false);
             _connection.Notification -= OnNotification;
             try
             {
-                // Unlock explicitly: closing alone releases the lock only once the server has processed the disconnect.
-                await using var unlock = new NpgsqlCommand("SELECT pg_advisory_unlock($1)", _connection);
-                unlock.Parameters.AddWithValue(_key);
+                // Unlock and stop listening explicitly: the connection goes back to the data source's pool, and closing it
+                // there releases nothing until it is reset.
+                await using var unlock = new NpgsqlBatch(_connection)
+                {
+                    BatchCommands =
+                    {
+                        new NpgsqlBatchCommand($"UNLISTEN {AbortChannel}"),
+                        new NpgsqlBatchCommand("SELECT pg_advisory_unlock($1)") { Parameters = { new NpgsqlParameter { Value = _key } } },
+                    },
+                };
                 await unlock.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
             {
                 _owner.LogReleaseFailed(SessionId, ex);
+                // The lock may still be held on this connection: keep it out of the pool, so closing it releases the lock.
+                NpgsqlConnection.ClearPool(_connection);
             }
 
             await _connection.DisposeAsync().ConfigureAwait(false);
-            _abort.Dispose();
             _stop.Dispose();
         }
 

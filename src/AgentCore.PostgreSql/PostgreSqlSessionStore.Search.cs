@@ -5,7 +5,7 @@ using Microsoft.Extensions.AI;
 namespace AgentCore;
 
 /// <summary>Full-text search from the <c>tsvector</c> column and its GIN index (<see cref="PostgreSqlSearch"/>).</summary>
-public sealed partial class PostgresSessionStore
+public sealed partial class PostgreSqlSessionStore
 {
     /// <inheritdoc />
     /// <remarks>

@@ -1,7 +1,6 @@
 using System.Data;
 using System.Runtime.CompilerServices;
-using System.Text;
-using System.Text.Json;
+using AgentCore.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
@@ -24,29 +23,31 @@ namespace AgentCore;
 /// sees half a write. A corrupt row is skipped with a warning. Times round-trip exactly: sessions' from their JSON,
 /// messages' as <c>timestamptz</c> plus the 100 ns ticks below the microsecond (as UTC instants).</para>
 /// </remarks>
-public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposable, IDisposable
+public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDisposable, IDisposable
 {
-    private readonly PostgresDatabase _database;
+    private readonly PostgreSqlDatabase _database;
     private readonly bool _ownsDatabase;
     private readonly ILogger _logger;
+    private readonly StoredRowReader _rows;
 
     /// <summary>Creates a store on the database <paramref name="connectionString"/> points to.</summary>
-    public PostgresSessionStore(string connectionString, ILogger<PostgresSessionStore>? logger = null)
-        : this(new PostgresDatabase(NpgsqlDataSource.Create(ValidConnectionString(connectionString)), ownsDataSource: true), ownsDatabase: true, logger)
+    public PostgreSqlSessionStore(string connectionString, ILogger<PostgreSqlSessionStore>? logger = null)
+        : this(new PostgreSqlDatabase(NpgsqlDataSource.Create(ValidConnectionString(connectionString)), ownsDataSource: true), ownsDatabase: true, logger)
     {
     }
 
     /// <summary>Creates a store on <paramref name="dataSource"/>, which stays the caller's to dispose.</summary>
-    public PostgresSessionStore(NpgsqlDataSource dataSource, ILogger<PostgresSessionStore>? logger = null)
-        : this(new PostgresDatabase(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false), ownsDatabase: true, logger)
+    public PostgreSqlSessionStore(NpgsqlDataSource dataSource, ILogger<PostgreSqlSessionStore>? logger = null)
+        : this(new PostgreSqlDatabase(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false), ownsDatabase: true, logger)
     {
     }
 
-    internal PostgresSessionStore(PostgresDatabase database, bool ownsDatabase, ILogger? logger)
+    internal PostgreSqlSessionStore(PostgreSqlDatabase database, bool ownsDatabase, ILogger? logger)
     {
         _database = database;
         _ownsDatabase = ownsDatabase;
-        _logger = logger ?? NullLogger<PostgresSessionStore>.Instance;
+        _logger = logger ?? NullLogger<PostgreSqlSessionStore>.Instance;
+        _rows = new StoredRowReader(_logger);
     }
 
     /// <summary>
@@ -59,7 +60,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     /// <inheritdoc />
     public async ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand("SELECT data FROM agentcore_sessions WHERE id = $1", connection);
         command.Parameters.AddWithValue(sessionId);
@@ -73,10 +74,10 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = new NpgsqlCommand("SELECT data, id FROM agentcore_sessions ORDER BY created_at DESC, id DESC", connection);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        var buffer = new Utf8Buffer();
+        var row = new NpgsqlRow(reader, new NpgsqlRow.Buffers());
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (ReadSession(reader, buffer) is { } session)
+            if (_rows.Session(row) is { } session)
             {
                 yield return session;
             }
@@ -105,12 +106,12 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
         var found = new List<SessionInfo>();
-        var buffer = new Utf8Buffer();
+        var buffers = new NpgsqlRow.Buffers();
         (DateTime CreatedAt, string Id)? after = query.After is { } cursor ? (cursor.CreatedAt.UtcDateTime, cursor.SessionId) : null;
         while (true)
         {
             int wanted = query.PageSize + 1 - found.Count;
-            await using var command = PostgresQueries.ListCommand(query, after, wanted);
+            await using var command = PostgreSqlQueries.ListCommand(query, after, wanted);
             command.Connection = connection;
             command.Transaction = transaction;
             int read = 0;
@@ -120,7 +121,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
                 {
                     read++;
                     after = (reader.GetDateTime(2), reader.GetString(1));
-                    if (ReadSession(reader, buffer) is { } session && query.Matches(session))
+                    if (_rows.Session(new NpgsqlRow(reader, buffers)) is { } session && query.Matches(session))
                     {
                         found.Add(session);
                     }
@@ -146,7 +147,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     /// </remarks>
     public async ValueTask<SessionInfo?> UpdateSessionAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default)
     {
-        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         ArgumentNullException.ThrowIfNull(update);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -162,12 +163,12 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
             return null;
         }
 
-        if (StoredRecords.Updated(current, update) is not { } changed)
+        if (StoredRecords.ApplyUpdate(current, update) is not { } changed)
         {
             return current;
         }
 
-        await UpsertSessionAsync(connection, changed, transaction, withMetadata: !StoredRecords.SameListingKeys(current, changed), cancellationToken).ConfigureAwait(false);
+        await UpsertSessionAsync(connection, changed, transaction, withMetadata: !StoredValues.SameListingKeys(current, changed), cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return changed;
     }
@@ -212,7 +213,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     }
 
     /// <summary>Adds the commands that write <paramref name="session"/>'s metadata rows in place of those stored before.</summary>
-    private static void AddReplaceMetadata(NpgsqlBatch batch, SessionInfo session)
+    internal static void AddReplaceMetadata(NpgsqlBatch batch, SessionInfo session)
     {
         batch.BatchCommands.Add(Command("DELETE FROM agentcore_session_metadata WHERE session_id = $1", session.Id));
         if (session.Metadata.Count > 0)
@@ -228,7 +229,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     /// <inheritdoc />
     public async ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         // One batch runs as one implicit transaction.
         await using var batch = new NpgsqlBatch(connection)
@@ -276,10 +277,10 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     /// </remarks>
     public async ValueTask<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default)
     {
-        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
-        var messages = await ReadMessagesAsync(connection, transaction, sessionId, _logger, cancellationToken).ConfigureAwait(false);
+        var messages = await ReadMessagesAsync(connection, transaction, sessionId, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return messages;
     }
@@ -302,7 +303,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     public async ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidatePart(message, part);
-        byte[]? appended = StoredRecords.AppendableText(part, appendedText);
+        byte[]? appended = StoredParts.AppendableText(part, appendedText);
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         if (appended is null)
         {
@@ -335,7 +336,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
     /// <summary>Inserts or replaces a part whole; a new part goes after the message's others.</summary>
     private static NpgsqlBatchCommand UpsertPart(SessionMessage message, MessagePart part)
     {
-        var (type, json, text) = StoredRecords.SplitPart(part);
+        var (type, json, text) = StoredParts.Split(part);
         var upsert = Command("""
             INSERT INTO agentcore_parts (session_id, message_id, id, position, type, data, text)
             VALUES ($1, $2, $3,
@@ -379,7 +380,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         batch.BatchCommands.Add(Command("DELETE FROM agentcore_parts WHERE session_id = $1 AND message_id = $2", message.SessionId, message.Id));
         for (int i = 0; i < message.Parts.Count; i++)
         {
-            var (type, json, text) = StoredRecords.SplitPart(message.Parts[i]);
+            var (type, json, text) = StoredParts.Split(message.Parts[i]);
             var insert = Command(
                 "INSERT INTO agentcore_parts (session_id, message_id, id, position, type, data, text) VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 message.SessionId, message.Id, message.Parts[i].Id, i, type);
@@ -411,7 +412,7 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         var p = command.Parameters;
         p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = message.SessionId });
         p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = message.Id });
-        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = StoredRecords.RoleValue(message.Role) });
+        p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = StoredValues.RoleValue(message.Role) });
         p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = created });
         p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Smallint, Value = createdExtra });
         p.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = completed is { } c1 ? c1.Item1 : DBNull.Value });
@@ -438,247 +439,56 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         return (new DateTime(ticks - (ticks % 10), DateTimeKind.Utc), (short)(ticks % 10));
     }
 
-    /// <summary>Joins what <see cref="SplitTime"/> split; null when the extra ticks are out of range.</summary>
-    private static DateTimeOffset? JoinTime(DateTime microseconds, short extraTicks) =>
-        extraTicks is >= 0 and <= 9 && microseconds.Ticks <= DateTime.MaxValue.Ticks - extraTicks
-            ? new DateTimeOffset(microseconds.Ticks + extraTicks, TimeSpan.Zero)
-            : null;
-
     /// <summary>
-    /// The messages of a session and their parts;
-    /// call inside a repeatable-read transaction. Corrupt rows are skipped with a warning.
+    /// The messages of a session and their parts, from two ordered scans in one round trip (the id columns collate as
+    /// "C", byte by byte); call inside a repeatable-read transaction. Corrupt rows are skipped with a warning.
     /// </summary>
-    private static async Task<List<SessionMessage>> ReadMessagesAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, string sessionId, ILogger logger,
-        CancellationToken cancellationToken)
+    /// <remarks>
+    /// The columns are those of <see cref="StoredRowReader.MessageColumns"/>, as the SQLite store keeps them: times as UTC ticks
+    /// (the microseconds plus the extra ticks; -1 when they are not a time), the cost as text, the summary flag as an integer.
+    /// </remarks>
+    private async Task<List<SessionMessage>> ReadMessagesAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string sessionId, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection, transaction)
         {
             BatchCommands =
             {
-                Command("""
-                    SELECT id, role, created_at, created_at_extra_ticks, completed_at, completed_at_extra_ticks, provider_id, model_id,
-                           input_tokens, output_tokens, reasoning_tokens, cache_read_tokens, cache_write_tokens, cost, is_summary,
-                           summarized_through, finish_reason, error
+                Command($"""
+                    SELECT id, role, {Ticks("created_at")}, CASE WHEN completed_at IS NOT NULL THEN {Ticks("completed_at")} END,
+                           provider_id, model_id, input_tokens, output_tokens, reasoning_tokens, cache_read_tokens, cache_write_tokens,
+                           cost::text, is_summary::int::bigint, summarized_through, finish_reason, error
                     FROM agentcore_messages WHERE session_id = $1 ORDER BY id
                     """, sessionId),
-                Command("SELECT message_id, id, type, data, text FROM agentcore_parts WHERE session_id = $1 ORDER BY message_id, position, id", sessionId),
+                Command($"SELECT {StoredRowReader.PartColumns} FROM agentcore_parts WHERE session_id = $1 ORDER BY message_id, position, id", sessionId),
             },
         };
-        var messages = new List<SessionMessage>();
-        var buffer = new Utf8Buffer();
+        var read = _rows.Messages(sessionId);
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var row = new NpgsqlRow(reader, new NpgsqlRow.Buffers());
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (ReadMessage(reader, sessionId, buffer, logger) is { } message)
-            {
-                messages.Add(message);
-            }
+            read.AddMessage(row);
         }
 
-        // Both scans are in id order (the id columns collate as "C", byte by byte): walk the messages along the parts
-        // (parts of a corrupt or missing message are skipped).
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-        int at = 0;
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && read.AddPart(row))
         {
-            string messageId = reader.GetString(0);
-            int order = 0;
-            while (at < messages.Count && (order = string.CompareOrdinal(messages[at].Id, messageId)) < 0)
-            {
-                at++;
-            }
-
-            if (at == messages.Count)
-            {
-                break;
-            }
-
-            if (order == 0 && ReadPart(reader, messages[at], buffer, logger) is { } part)
-            {
-                messages[at].Parts.Add(part);
-            }
         }
 
-        return messages;
-    }
-
-    /// <summary>A message's own fields from a row of the first scan; null (with a warning) when the row is corrupt.</summary>
-    private static SessionMessage? ReadMessage(NpgsqlDataReader reader, string sessionId, Utf8Buffer buffer, ILogger logger)
-    {
-        string id = reader.GetString(0);
-        // The id, the role and the values' ranges are StoredRecords.CheckMessage's to judge; here, what the columns hold.
-        if (JoinTime(reader.GetFieldValue<DateTime>(2), reader.GetInt16(3)) is not { } createdAt)
-        {
-            LogCorruptMessage(logger, sessionId, id, "its creation time is not a time");
-            return null;
-        }
-
-        DateTimeOffset? completedAt = null;
-        if (!reader.IsDBNull(4) && (completedAt = reader.IsDBNull(5) ? null : JoinTime(reader.GetFieldValue<DateTime>(4), reader.GetInt16(5))) is null)
-        {
-            LogCorruptMessage(logger, sessionId, id, "its completion time is not a time");
-            return null;
-        }
-
-        var message = new SessionMessage
-        {
-            Id = id,
-            SessionId = sessionId,
-            Role = StoredRecords.Role(reader.GetString(1)) ?? default,
-            CreatedAt = createdAt,
-            CompletedAt = completedAt,
-            ProviderId = reader.IsDBNull(6) ? null : reader.GetString(6),
-            ModelId = reader.IsDBNull(7) ? null : reader.GetString(7),
-            Tokens = new TokenUsage(reader.GetInt64(8), reader.GetInt64(9), reader.GetInt64(10), reader.GetInt64(11), reader.GetInt64(12)),
-            Cost = reader.GetDecimal(13),
-            IsSummary = reader.GetBoolean(14),
-            SummarizedThrough = reader.IsDBNull(15) ? null : reader.GetString(15),
-            FinishReason = reader.IsDBNull(16) ? null : reader.GetString(16),
-        };
-        string? problem = !reader.IsDBNull(17) && (message.Error = StoredRecords.DeserializeError(buffer.Read(reader, 17))) is null
-            ? "its error is not an error"
-            : StoredRecords.CheckMessage(message, sessionId, skippedParts: null);
-        if (problem is null)
-        {
-            return message;
-        }
-
-        LogCorruptMessage(logger, sessionId, id, problem);
-        return null;
-    }
-
-    /// <summary>A part from a row of the second scan; null (with a warning) when the row is corrupt.</summary>
-    private static MessagePart? ReadPart(NpgsqlDataReader reader, SessionMessage message, Utf8Buffer buffer, ILogger logger)
-    {
-        string id = reader.GetString(1);
-        string problem;
-        if (!Identifier.IsValid(id, IdKind.Part))
-        {
-            problem = "its id is malformed";
-        }
-        else if (reader.IsDBNull(3))
-        {
-            if (StoredRecords.TextualPart(reader.GetString(2), id, reader.IsDBNull(4) ? "" : buffer.ReadString(reader, 4)) is { } textual)
-            {
-                return textual;
-            }
-
-            problem = "it has no JSON and is not a text or reasoning part";
-        }
-        else if (StoredRecords.ReadPart(buffer.Read(reader, 3), id, out string? bad) is { } part)
-        {
-            return part;
-        }
-        else
-        {
-            problem = bad!;
-        }
-
-        LogCorruptPart(logger, message.SessionId, message.Id, id, problem);
-        return null;
+        return read.Messages;
     }
 
     /// <summary>
-    /// Schema 2's data step: copies every message of schema 1's tables (<c>agentcore_messages_v1</c>, <c>agentcore_parts_v1</c>:
-    /// JSON), read as schema 1 was read, into the new tables, one session at a time, then drops the old tables. Corrupt
-    /// rows are skipped with a warning, as reading them did.
+    /// The SQL of a stored time as UTC ticks: the <c>timestamptz</c> to the microsecond plus the extra ticks (what
+    /// <see cref="SplitTime"/> split); -1 (not a time) when the time is infinite or the extra ticks are out of range.
     /// </summary>
-    internal static async Task CopySchema1MessagesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ILogger logger, CancellationToken cancellationToken)
-    {
-        var sessionIds = new List<string>();
-        await using (var command = new NpgsqlCommand("SELECT DISTINCT session_id FROM agentcore_messages_v1", connection, transaction))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                sessionIds.Add(reader.GetString(0));
-            }
-        }
+    private static string Ticks(string column) => $"""
+        CASE WHEN isfinite({column}) AND {column}_extra_ticks BETWEEN 0 AND 9
+             THEN (extract(epoch FROM {column}) * 1000000)::bigint * 10 + 621355968000000000 + {column}_extra_ticks ELSE -1 END
+        """;
 
-        foreach (string sessionId in sessionIds)
-        {
-            var messages = new List<SessionMessage>();
-            var byId = new Dictionary<string, SessionMessage>(StringComparer.Ordinal);
-            await using (var batch = new NpgsqlBatch(connection, transaction)
-            {
-                BatchCommands =
-                {
-                    Command("SELECT id, data FROM agentcore_messages_v1 WHERE session_id = $1 ORDER BY id", sessionId),
-                    Command("SELECT message_id, id, data, text FROM agentcore_parts_v1 WHERE session_id = $1 ORDER BY message_id, position, id", sessionId),
-                },
-            })
-            await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    string id = reader.GetString(0);
-                    if (ReadHeaderV1(sessionId, id, reader.GetString(1), logger) is { } message)
-                    {
-                        messages.Add(message);
-                        byId[id] = message;
-                    }
-                }
-
-                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    if (byId.TryGetValue(reader.GetString(0), out var message)
-                        && ReadPartV1(sessionId, message.Id, reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3), logger) is { } part)
-                    {
-                        message.Parts.Add(part);
-                    }
-                }
-            }
-
-            foreach (var message in messages)
-            {
-                await using var write = new NpgsqlBatch(connection, transaction);
-                AddWriteMessage(write, message);
-                await write.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
-        }
-
-        await using var drop = new NpgsqlCommand("DROP TABLE agentcore_messages_v1; DROP TABLE agentcore_parts_v1;", connection, transaction);
-        await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Schema 3's data step: writes the metadata rows of every stored session, read from its JSON as a read would (a
-    /// corrupt session is skipped with a warning, and stays unlisted as before).
-    /// </summary>
-    internal static async Task CopyMetadataAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, ILogger logger, CancellationToken cancellationToken)
-    {
-        var sessions = new List<SessionInfo>();
-        await using (var command = new NpgsqlCommand("SELECT id, data FROM agentcore_sessions", connection, transaction))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
-        {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                string id = reader.GetString(0);
-                if (StoredRecords.ReadSession(reader.GetString(1), id, out string? problem) is { } session)
-                {
-                    if (session.Metadata.Count > 0)
-                    {
-                        sessions.Add(session);
-                    }
-                }
-                else
-                {
-                    LogCorruptSession(logger, id, problem!);
-                }
-            }
-        }
-
-        foreach (var session in sessions)
-        {
-            await using var batch = new NpgsqlBatch(connection, transaction);
-            AddReplaceMetadata(batch, session);
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static NpgsqlBatchCommand Command(string sql, params object[] parameters)
+    internal static NpgsqlBatchCommand Command(string sql, params object[] parameters)
     {
         var command = new NpgsqlBatchCommand(sql);
         foreach (object value in parameters)
@@ -689,81 +499,5 @@ public sealed partial class PostgresSessionStore : ISessionStore, IAsyncDisposab
         return command;
     }
 
-    private SessionInfo? ReadSession(string id, string json)
-    {
-        if (StoredRecords.ReadSession(json, id, out string? problem) is { } session)
-        {
-            return session;
-        }
-
-        LogCorruptSession(_logger, id, problem!);
-        return null;
-    }
-
-    /// <summary>A session from a row of (data, id); null (with a warning) when the row is corrupt.</summary>
-    private SessionInfo? ReadSession(NpgsqlDataReader reader, Utf8Buffer buffer)
-    {
-        string id = reader.GetString(1);
-        if (StoredRecords.ReadSession(buffer.Read(reader, 0), id, out string? problem) is { } session)
-        {
-            return session;
-        }
-
-        LogCorruptSession(_logger, id, problem!);
-        return null;
-    }
-
-    private static SessionMessage? ReadHeaderV1(string sessionId, string id, string json, ILogger logger)
-    {
-        var message = StoredRecords.ReadHeaderV1(json, sessionId, id, out string? problem);
-        if (message is null)
-        {
-            LogCorruptMessage(logger, sessionId, id, problem!);
-        }
-
-        return message;
-    }
-
-    private static MessagePart? ReadPartV1(string sessionId, string messageId, string id, string json, byte[]? text, ILogger logger)
-    {
-        var part = StoredRecords.ReadPartV1(json, text, id, out string? problem);
-        if (part is null)
-        {
-            LogCorruptPart(logger, sessionId, messageId, id, problem!);
-        }
-
-        return part;
-    }
-
-    /// <summary>Reads text and bytea columns as raw bytes into one reused buffer, so JSON parses from UTF-8 without a string in between.</summary>
-    private sealed class Utf8Buffer
-    {
-        private byte[] _bytes = new byte[4096];
-
-        /// <summary>The raw bytes of column <paramref name="ordinal"/> (UTF-8 for text); valid until the next read.</summary>
-        public ReadOnlySpan<byte> Read(NpgsqlDataReader reader, int ordinal)
-        {
-            using var stream = reader.GetStream(ordinal);
-            int length = checked((int)stream.Length);
-            if (_bytes.Length < length)
-            {
-                _bytes = new byte[Math.Max(length, _bytes.Length * 2)];
-            }
-
-            stream.ReadExactly(_bytes, 0, length);
-            return _bytes.AsSpan(0, length);
-        }
-
-        /// <summary>Column <paramref name="ordinal"/>'s bytes decoded as UTF-8.</summary>
-        public string ReadString(NpgsqlDataReader reader, int ordinal) => Encoding.UTF8.GetString(Read(reader, ordinal));
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt session {SessionId}: {Reason}")]
-    private static partial void LogCorruptSession(ILogger logger, string sessionId, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt message {MessageId} of session {SessionId}: {Reason}")]
-    private static partial void LogCorruptMessage(ILogger logger, string sessionId, string messageId, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt part {PartId} of message {MessageId} of session {SessionId}: {Reason}")]
-    private static partial void LogCorruptPart(ILogger logger, string sessionId, string messageId, string partId, string reason);
+    private SessionInfo? ReadSession(string id, string json) => _rows.Session(id, json);
 }

@@ -5,8 +5,8 @@ using NpgsqlTypes;
 
 namespace AgentCore;
 
-/// <summary>The SQL of a filtered session listing (<see cref="PostgresSessionStore.ListSessionsAsync(SessionQuery, CancellationToken)"/>).</summary>
-internal static class PostgresQueries
+/// <summary>The SQL of a filtered session listing (<see cref="PostgreSqlSessionStore.ListSessionsAsync(SessionQuery, CancellationToken)"/>).</summary>
+internal static class PostgreSqlQueries
 {
     private const long TicksPerMicrosecond = 10;
 

@@ -7,7 +7,7 @@ namespace AgentCore;
 /// An AgentCore PostgreSQL database: the data source, and the schema migrations run once per data source
 /// (and, across processes, one at a time under a transaction-level advisory lock).
 /// </summary>
-internal sealed partial class PostgresDatabase : IAsyncDisposable
+internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
 {
     /// <summary>The schema version this package writes.</summary>
     public const int SchemaVersion = 4;
@@ -73,7 +73,7 @@ internal sealed partial class PostgresDatabase : IAsyncDisposable
         // 2: a message's own fields as columns, so loading a session parses no JSON for them; a part's type as a column,
         // and text and reasoning parts (an id and their text) without JSON. Ids collate as "C" (byte order), the order
         // a load merges messages and parts in. The schema 1 tables are renamed; the store copies their rows
-        // (PostgresSessionStore.CopySchema1MessagesAsync) and drops them in the same transaction.
+        // (PostgreSqlDatabase.CopySchema1MessagesAsync) and drops them in the same transaction.
         """
         ALTER TABLE agentcore_messages RENAME TO agentcore_messages_v1;
         ALTER INDEX agentcore_messages_pkey RENAME TO agentcore_messages_v1_pkey;
@@ -117,10 +117,10 @@ internal sealed partial class PostgresDatabase : IAsyncDisposable
         CREATE INDEX agentcore_parts_in_order ON agentcore_parts (session_id, message_id, position, id);
         """,
 
-        // 3: filtered listings (PostgresSessionStore.ListSessionsAsync(SessionQuery)). A session's metadata as rows, with the
+        // 3: filtered listings (PostgreSqlSessionStore.ListSessionsAsync(SessionQuery)). A session's metadata as rows, with the
         // session's creation time, so "owner = alice" reads one index range already in listing order and stops after a
         // page; the parent and update time indexed. session_id keeps agentcore_sessions.id's collation, so both list in
-        // the same order. The store fills the table from the sessions' JSON (PostgresSessionStore.CopyMetadataAsync) in
+        // the same order. The store fills the table from the sessions' JSON (PostgreSqlDatabase.CopyMetadataAsync) in
         // the same transaction.
         """
         CREATE TABLE agentcore_session_metadata (
@@ -145,7 +145,7 @@ internal sealed partial class PostgresDatabase : IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private volatile bool _migrated;
 
-    public PostgresDatabase(NpgsqlDataSource dataSource, bool ownsDataSource)
+    public PostgreSqlDatabase(NpgsqlDataSource dataSource, bool ownsDataSource)
     {
         DataSource = dataSource;
         _ownsDataSource = ownsDataSource;
@@ -210,12 +210,12 @@ internal sealed partial class PostgresDatabase : IAsyncDisposable
 
                 if (next == 2)
                 {
-                    await PostgresSessionStore.CopySchema1MessagesAsync(connection, transaction, logger, cancellationToken).ConfigureAwait(false);
+                    await CopySchema1MessagesAsync(connection, transaction, new StoredRowReader(logger), cancellationToken).ConfigureAwait(false);
                 }
 
                 if (next == 3)
                 {
-                    await PostgresSessionStore.CopyMetadataAsync(connection, transaction, logger, cancellationToken).ConfigureAwait(false);
+                    await CopyMetadataAsync(connection, transaction, new StoredRowReader(logger), cancellationToken).ConfigureAwait(false);
                 }
 
                 LogMigrated(logger, connection.Database, next);
@@ -235,6 +235,75 @@ internal sealed partial class PostgresDatabase : IAsyncDisposable
         if (_ownsDataSource)
         {
             await DataSource.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Schema 2's data step: copies every message of schema 1's tables (<c>agentcore_messages_v1</c>, <c>agentcore_parts_v1</c>:
+    /// JSON), read as schema 1 was read, into the new tables, one session at a time, then drops the old tables. Corrupt
+    /// rows are skipped with a warning, as reading them did.
+    /// </summary>
+    private static async Task CopySchema1MessagesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, StoredRowReader rows, CancellationToken cancellationToken)
+    {
+        var sessionIds = new List<string>();
+        await using (var command = new NpgsqlCommand("SELECT DISTINCT session_id FROM agentcore_messages_v1", connection, transaction))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                sessionIds.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (string sessionId in sessionIds)
+        {
+            var copy = rows.Schema1(sessionId);
+            await using (var batch = new NpgsqlBatch(connection, transaction)
+            {
+                BatchCommands =
+                {
+                    PostgreSqlSessionStore.Command("SELECT id, data FROM agentcore_messages_v1 WHERE session_id = $1 ORDER BY id", sessionId),
+                    PostgreSqlSessionStore.Command(
+                        "SELECT message_id, id, data, text FROM agentcore_parts_v1 WHERE session_id = $1 ORDER BY message_id, position, id", sessionId),
+                },
+            })
+            await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await copy.AddMessagesAsync(reader, cancellationToken).ConfigureAwait(false);
+                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                await copy.AddPartsAsync(reader, cancellationToken).ConfigureAwait(false);
+            }
+
+            foreach (var message in copy.Messages)
+            {
+                await using var write = new NpgsqlBatch(connection, transaction);
+                PostgreSqlSessionStore.AddWriteMessage(write, message);
+                await write.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await using var drop = new NpgsqlCommand("DROP TABLE agentcore_messages_v1; DROP TABLE agentcore_parts_v1;", connection, transaction);
+        await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Schema 3's data step: writes the metadata rows of every stored session, read from its JSON as a read would (a
+    /// corrupt session is skipped with a warning, and stays unlisted as before).
+    /// </summary>
+    private static async Task CopyMetadataAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, StoredRowReader rows, CancellationToken cancellationToken)
+    {
+        List<SessionInfo> sessions;
+        await using (var command = new NpgsqlCommand("SELECT id, data FROM agentcore_sessions", connection, transaction))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            sessions = await rows.SessionsWithMetadataAsync(reader, cancellationToken).ConfigureAwait(false);
+        }
+
+        foreach (var session in sessions)
+        {
+            await using var batch = new NpgsqlBatch(connection, transaction);
+            PostgreSqlSessionStore.AddReplaceMetadata(batch, session);
+            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -7,7 +7,8 @@ namespace AgentCore;
 /// <remarks>
 /// The asynchronous disposal runs on the thread pool and the calling thread blocks until it ends. It never resumes on
 /// the caller's <see cref="SynchronizationContext"/> (a UI thread, or a context that runs one item at a time), so it
-/// cannot deadlock waiting for a thread it is blocking. Prefer <c>await using</c> where the caller can await.
+/// cannot deadlock waiting for a thread it is blocking. Prefer <c>await using</c> where the caller can await. Linked source
+/// (<c>src/Shared</c>), compiled into each package that needs it as an internal type.
 /// </remarks>
 internal static class SynchronousDisposal
 {
