@@ -137,7 +137,7 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
         CREATE INDEX agentcore_sessions_by_update ON agentcore_sessions (updated_at);
         """,
 
-        // 4: full-text search (PostgresSessionStore.SearchAsync): a tsvector of text parts and tool outputs, kept by triggers, GIN-indexed.
+        // 4: full-text search (PostgreSqlSessionStore.SearchAsync): a tsvector of text parts and tool outputs, kept by triggers, GIN-indexed.
         PostgreSqlSearch.Migration,
     ];
 
