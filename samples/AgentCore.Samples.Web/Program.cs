@@ -11,6 +11,8 @@ using AgentCore.Samples.Web;
 // Settings (appsettings.json, environment variables or the command line):
 //   --urls                      where to listen (ASP.NET Core's own setting)
 //   AgentCore:DataDirectory     where sessions are stored (any AgentCoreOptions member binds from the AgentCore section)
+//   AgentCore:PostgreSql:ConnectionString  keep sessions in PostgreSQL instead, with events across instances: run two
+//                               instances on one database and a page on either follows a turn running on the other
 //   ANTHROPIC_API_KEY           talk to Claude through Anthropic's official SDK; without it, the offline demo model answers
 //   Anthropic:Model ...         the Claude model and its limits and prices (see AnthropicSettings)
 //   Demo:WordDelayMilliseconds  how long the demo model waits between words, so streaming is visible (default 30)
@@ -36,6 +38,11 @@ var agentCore = builder.Services.AddAgentCore(options =>
     // The library's default is the user's local application data folder; the sample keeps its sessions apart.
     options.DataDirectory = Path.Combine(Path.GetTempPath(), "agentcore-web-sample"));
 builder.Services.AddOptions<AgentCoreOptions>().Bind(builder.Configuration.GetSection("AgentCore"));
+// Several instances on one database: sessions, the busy lock and the events of every turn shared between them.
+if (builder.Configuration.GetSection("AgentCore:PostgreSql") is { } postgreSql && !string.IsNullOrEmpty(postgreSql["ConnectionString"]))
+{
+    agentCore.UsePostgreSql(postgreSql, o => o.UseEvents = true);
+}
 
 var chatModel = ChatModels.Register(agentCore, builder.Configuration);
 builder.Services.AddSingleton(chatModel);

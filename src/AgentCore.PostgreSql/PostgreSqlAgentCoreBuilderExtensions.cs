@@ -13,7 +13,8 @@ public static class PostgreSqlAgentCoreBuilderExtensions
     /// Keeps sessions in the PostgreSQL database <paramref name="connectionString"/> points to (<see cref="PostgreSqlSessionStore"/>)
     /// and, unless turned off in <see cref="PostgreSqlOptions"/>, takes the session busy lock with
     /// <see cref="PostgreSqlSessionLockProvider"/> (across app instances) and writes the usage history to the database
-    /// (<see cref="PostgreSqlSessionHistory"/>). The tables are created on first use.
+    /// (<see cref="PostgreSqlSessionHistory"/>). With <see cref="PostgreSqlOptions.UseEvents"/>, session events cross instances
+    /// through the database too. The tables are created on first use.
     /// </summary>
     /// <param name="builder">The AgentCore builder.</param>
     /// <param name="connectionString">An Npgsql connection string, for example <c>Host=db;Database=app;Username=app;Password=…</c>.</param>
@@ -55,7 +56,7 @@ public static class PostgreSqlAgentCoreBuilderExtensions
     /// <summary>
     /// Keeps sessions in PostgreSQL (see <see cref="UsePostgreSql(IAgentCoreBuilder, string, Action{PostgreSqlOptions}?)"/>) with
     /// <see cref="PostgreSqlOptions"/> bound from <paramref name="configuration"/>: <c>ConnectionString</c>, <c>UseSessionLock</c>,
-    /// <c>UseHistory</c>.
+    /// <c>UseHistory</c>, <c>UseEvents</c>, <c>EventRetention</c>.
     /// </summary>
     /// <param name="builder">The AgentCore builder.</param>
     /// <param name="configuration">The section, for example <c>builder.Configuration.GetSection("AgentCore:PostgreSql")</c>.</param>
@@ -116,6 +117,19 @@ public static class PostgreSqlAgentCoreBuilderExtensions
             services.AddSingleton<ISessionLockProvider>(sp => new PostgreSqlSessionLockProvider(
                 sp.GetRequiredService<PostgreSqlDatabaseHolder>().Database.DataSource, ownsDataSource: false,
                 sp.GetService<ILogger<PostgreSqlSessionLockProvider>>()));
+        }
+
+        if (options.UseEvents)
+        {
+            if (options.EventRetention <= TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), options.EventRetention, "PostgreSqlOptions.EventRetention must be positive.");
+            }
+
+            services.RemoveAll<ISessionEventRelay>();
+            services.AddSingleton<ISessionEventRelay>(sp => new PostgreSqlSessionEventRelay(
+                sp.GetRequiredService<PostgreSqlDatabaseHolder>().Database.DataSource, options.EventRetention,
+                sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetService<ILogger<PostgreSqlSessionEventRelay>>()));
         }
 
         return builder;

@@ -17,4 +17,16 @@ public sealed class PostgreSqlOptions
 
     /// <summary>Whether the usage history goes to the database too (<see cref="PostgreSqlSessionHistory"/>). Default true.</summary>
     public bool UseHistory { get; set; } = true;
+
+    /// <summary>
+    /// Whether session events cross instances through the database: a subscriber on one instance
+    /// (<see cref="ISessionEvents.SubscribeAsync(string?, long?, CancellationToken)"/>) receives, and can replay, the events of
+    /// a turn running on another. Costs one write per batch of a turn's events (an <c>agentcore_events</c> table) and one
+    /// listening connection per instance. Default false: a single instance, or one that streams a turn only to the request
+    /// that started it, does not need it. See <c>docs/scaling-out.md</c>.
+    /// </summary>
+    public bool UseEvents { get; set; }
+
+    /// <summary>How long events stay in the database for replay when <see cref="UseEvents"/> is on (default 1 hour).</summary>
+    public TimeSpan EventRetention { get; set; } = TimeSpan.FromHours(1);
 }

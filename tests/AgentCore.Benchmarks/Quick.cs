@@ -11,7 +11,7 @@ namespace AgentCore.Benchmarks;
 /// <c>--quick</c>: runs every scenario a few times and prints each figure next to its goal. Medians of wall-clock
 /// runs on this machine, not BenchmarkDotNet's statistics: use the full run for publishable numbers.
 /// </summary>
-internal static class Quick
+internal static partial class Quick
 {
     private static readonly List<(string Name, string Figure, string Goal, bool? Met)> Rows = [];
 
@@ -29,6 +29,7 @@ internal static class Quick
         if (Want("history")) await HistoryAsync();
         if (Want("concurrency")) await ConcurrencyAsync();
         if (Want("subscribers")) await SubscribersAsync();
+        if (Want("relay")) await RelayAsync();
 
         Console.WriteLine();
         Console.WriteLine($"{"figure",-58} {"measured",-26} {"goal",-12} met");

@@ -137,6 +137,10 @@ async Task<int> WriteAsync(int count, string writer)
 //                  (inside the summary call, after a turn that filled the context), and, with "pausing": completed
 //                  (the reply stored complete, nothing after), history (its history end entry written, the totals not
 //                  yet), totals (the totals written).
+//   follow <after> subscribes to the session's events after sequence <after> (ISessionEvents, "postgres-events" carries
+//                  them across processes), prints "following", and at each TurnCompleted prints "followed <count> <first
+//                  sequence> <last sequence> <consecutive: True|False> <text of the turn's text deltas>" for the events since
+//                  the previous TurnCompleted.
 //   quit           waits for a turn still running, then exits 0 (so does the end of stdin).
 // A turn prints "completed <exit reason> <error kind or none> <text of the reply>" when its event stream has ended (the
 // session's lock is free again by then), "busy" when the session is
@@ -174,6 +178,8 @@ async Task<int> ChatAsync(string dataDirectory, bool pausing)
 
     TaskCompletionSource release = new(TaskCreationOptions.RunContinuationsAsynchronously);
     Task running = Task.CompletedTask;
+    using var following = new CancellationTokenSource();
+    Task followed = Task.CompletedTask;
     Console.WriteLine("ready");
     while (await Console.In.ReadLineAsync() is { } line)
     {
@@ -221,8 +227,16 @@ async Task<int> ChatAsync(string dataDirectory, bool pausing)
             case "crash":
                 running = CrashAsync(argument);
                 break;
+            case "follow":
+                var events = provider.GetRequiredService<ISessionEvents>()
+                    .SubscribeAsync(sessionId, long.Parse(argument, System.Globalization.CultureInfo.InvariantCulture), following.Token);
+                Console.WriteLine("following");
+                followed = FollowAsync(events);
+                break;
             case "quit":
                 await running;
+                await following.CancelAsync();
+                await followed;
                 return 0;
             default:
                 Console.WriteLine($"unknown command {words[0]}");
@@ -231,7 +245,35 @@ async Task<int> ChatAsync(string dataDirectory, bool pausing)
     }
 
     await running;
+    await following.CancelAsync();
+    await followed;
     return 0;
+
+    static async Task FollowAsync(IAsyncEnumerable<SessionEvent> events)
+    {
+        var turn = new List<SessionEvent>();
+        try
+        {
+            await foreach (var sessionEvent in events)
+            {
+                turn.Add(sessionEvent);
+                if (sessionEvent is TurnCompleted)
+                {
+                    bool consecutive = turn.Select((e, i) => e.Sequence == turn[0].Sequence + i).All(static ok => ok);
+                    string text = string.Concat(turn.OfType<TextDelta>().Select(static d => d.Text));
+                    Console.WriteLine($"followed {turn.Count} {turn[0].Sequence} {turn[^1].Sequence} {consecutive} {text}");
+                    turn.Clear();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception ex)
+        {
+            Console.WriteLine($"failed {ex.GetType().Name}: {ex.Message.ReplaceLineEndings(" ")}");
+        }
+    }
 
     async Task CrashAsync(string point)
     {

@@ -12,7 +12,7 @@ internal static class WorkerAgentCore
 
     /// <summary>
     /// AgentCore with <paramref name="client"/> as <see cref="Model"/>, on the backend: <c>file</c> (the defaults: the file
-    /// store in <paramref name="dataDirectory"/> and its cross-process lock), <c>sqlite</c> or <c>postgres</c> on <paramref name="target"/>.
+    /// store in <paramref name="dataDirectory"/> and its cross-process lock), <c>sqlite</c>, <c>postgres</c> or <c>postgres-events</c> (events across instances too) on <paramref name="target"/>.
     /// </summary>
     public static IAgentCoreBuilder Add(IServiceCollection services, string backend, string target, string dataDirectory, IChatClient client)
     {
@@ -30,6 +30,9 @@ internal static class WorkerAgentCore
                 break;
             case "sqlite":
                 builder.UseSqlite(target, o => o.AbortPollInterval = TimeSpan.FromMilliseconds(20));
+                break;
+            case "postgres-events":
+                builder.UsePostgreSql(target, o => o.UseEvents = true);
                 break;
             default:
                 builder.UsePostgreSql(target);

@@ -40,7 +40,6 @@ internal sealed partial class Turn
     private readonly SemaphoreSlim _persistGate = new(1, 1);
     private readonly SessionMessage _user;
     private readonly SessionMessage _message;
-    private ChannelWriter<SessionEvent>? _events;
     private StepState? _step;
     private List<SessionMessage> _history;
     private int _stepNumber;
@@ -86,7 +85,6 @@ internal sealed partial class Turn
     /// <param name="turnToken">Cancelled by the caller's token or by <see cref="ISessionService.Abort"/>.</param>
     public async Task<TurnOutcome> RunAsync(ChannelWriter<SessionEvent> events, CancellationToken callerToken, CancellationToken turnToken)
     {
-        _events = events;
         // Started here, on the turn's own task: the model's chat spans, tool calls, compaction and title nest under it.
         using var activity = _activity = AgentCoreInstrumentation.StartTurn(SessionId, _setup.Model, _options.AgentId);
         long startedAt = _time.GetTimestamp();
@@ -571,9 +569,10 @@ internal sealed partial class Turn
             // change nothing was published, and the caller's stream still gets the session as it is.
             SessionUpdated? published = null;
             var session = await _service.ReconcileTotalsAsync(SessionId, [.. _history, _user, _message], e => published = e).ConfigureAwait(false);
-            if (session is not null)
+            if (published is null && session is not null)
             {
-                _events?.TryWrite(published ?? new SessionUpdated(SessionId, session));
+                // Published (numbered) like every event of the turn; the session's stream hands it to the caller's.
+                _service.Events.Publish(new SessionUpdated(SessionId, session));
             }
         }
         catch (Exception ex)
@@ -682,8 +681,8 @@ internal sealed partial class Turn
 
     private void Emit(SessionEvent sessionEvent)
     {
-        // Publishing assigns the Sequence, so the caller's stream carries it too.
-        _events?.TryWrite(_service.Events.Publish(sessionEvent));
+        // Publishing assigns the Sequence and writes the event to the caller's stream, which the turn attached to the session.
+        _service.Events.Publish(sessionEvent);
     }
 
     private string NewPartId() => Identifier.Create(IdKind.Part, _time);

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace AgentCore;
@@ -13,24 +15,44 @@ namespace AgentCore;
 /// (write a slot, wake the waiting readers with one queued work item), a slow subscriber holds no memory of its own, and
 /// replay after a reconnect is reading the ring from an older cursor. Subscribers of all sessions get a bounded channel each.
 /// </summary>
-internal sealed class SessionEventHub : ISessionEvents
+/// <remarks>
+/// <para>A running turn attaches its own stream (<see cref="AttachAsync"/>): every event of the session published while it
+/// runs, a background title's included, goes to the turn's stream under the same lock that numbers it, so the caller's
+/// stream is gap-free from the first event to <see cref="TurnCompleted"/>.</para>
+/// <para>With an <see cref="ISessionEventRelay"/>, the events published while this instance runs a session's turn are also
+/// handed to the relay, and a session with subscribers here is followed through it: events of turns running on other
+/// instances are republished under their own sequences. A turn numbers on from the greatest of this log, the relay's last
+/// stored sequence and the clock (microseconds since 1970), so sequences keep increasing across turns run on different
+/// instances. Events raised outside a turn of this instance (a rename, a title that lands after the turn) take no number
+/// then: they reach subscribers of all sessions on this instance, with <see cref="SessionEvent.Sequence"/> 0, and are
+/// not part of any session's replayable stream.</para>
+/// </remarks>
+internal sealed partial class SessionEventHub : ISessionEvents
 {
+
     private readonly ConcurrentDictionary<string, SessionLog> _logs = new(StringComparer.Ordinal);
     // Copy on write: subscribing is rare, publishing is per streamed update, and enumerating the array allocates nothing.
     private ImmutableArray<AllSessionsSubscriber> _allSessions = [];
     private readonly TimeProvider _time;
     private readonly SessionEventsOptions _options;
+    private readonly ISessionEventRelay? _relay;
+    private readonly ILogger _logger;
     private long _lastSweep;
 
-    public SessionEventHub(TimeProvider time, IOptions<SessionEventsOptions> options)
+    public SessionEventHub(TimeProvider time, IOptions<SessionEventsOptions> options, ISessionEventRelay? relay = null, ILogger<SessionEventHub>? logger = null)
     {
         _time = time;
         _options = options.Value;
         _options.Validate();
+        _relay = relay;
+        _logger = logger ?? NullLogger<SessionEventHub>.Instance;
         _lastSweep = time.GetTimestamp();
     }
 
-    /// <summary>Assigns the event its <see cref="SessionEvent.Sequence"/> and delivers it; returns the same instance.</summary>
+    /// <summary>
+    /// Assigns the event its <see cref="SessionEvent.Sequence"/> and delivers it; returns the same instance. With a relay,
+    /// an event of a session this instance runs no turn of takes no number and reaches subscribers of all sessions only.
+    /// </summary>
     public SessionEvent Publish(SessionEvent sessionEvent)
     {
         while (true)
@@ -44,34 +66,195 @@ internal sealed class SessionEventHub : ISessionEvents
                     continue;
                 }
 
-                long sequence = log.Last + 1;
-                sessionEvent.AssignSequence(sequence);
-                var ring = log.Ring;
-                if (sequence - log.Start > ring.Length && ring.Length < log.Capacity)
+                if (_relay is not null && log.Attached == 0)
                 {
-                    ring = log.Grow();
+                    DeliverToAll(sessionEvent);
+                    return sessionEvent;
                 }
 
-                Volatile.Write(ref ring[sequence % ring.Length], sessionEvent);
-                Volatile.Write(ref log.Last, sequence);
-                log.LastPublishedAt = _time.GetTimestamp();
-                waiting = log.Waiting;
-                log.Waiting = null;
-
-                // Under the log's lock, so subscribers of all sessions see a session's events in sequence order too.
-                foreach (var subscriber in _allSessions)
+                sessionEvent.AssignSequence(log.Last + 1);
+                waiting = Append(log, sessionEvent);
+                if (_relay is not null)
                 {
-                    subscriber.Deliver(sessionEvent);
+                    _relay.Append(sessionEvent);
+                }
+
+                if (log.TurnStream is { } turn)
+                {
+                    turn.TryWrite(sessionEvent);
+                    if (sessionEvent is TurnCompleted)
+                    {
+                        log.TurnStream = null;   // the turn's stream ends with its TurnCompleted
+                    }
                 }
             }
 
-            if (waiting is not null)
-            {
-                // One work item whatever the number of readers; it queues each reader's continuation in turn.
-                ThreadPool.UnsafeQueueUserWorkItem(static s => s.TrySetResult(), waiting, preferLocal: false);
-            }
-
+            Wake(waiting);
             return sessionEvent;
+        }
+    }
+
+    /// <summary>
+    /// Attaches a running turn (or summary) of this instance to its session: from now until the returned handle is
+    /// disposed, the session's events are numbered here (and relayed), and until its <see cref="TurnCompleted"/> each is
+    /// also written to <paramref name="turnStream"/>. Dispose after the turn's last event and before releasing the
+    /// session's lock: with a relay, disposing waits until the turn's events are stored.
+    /// </summary>
+    public async ValueTask<IAsyncDisposable> AttachAsync(string sessionId, ChannelWriter<SessionEvent>? turnStream, CancellationToken cancellationToken = default)
+    {
+        SessionLog log;
+        while (true)
+        {
+            log = _logs.GetOrAdd(sessionId, static (_, hub) => hub.NewLog(), this);
+            lock (log)
+            {
+                if (log.Removed)
+                {
+                    continue;
+                }
+
+                log.Attached++;   // keeps the log from being swept while the turn runs
+                break;
+            }
+        }
+
+        if (_relay is not null)
+        {
+            long floor = _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+            try
+            {
+                bool followed;
+                lock (log)
+                {
+                    followed = log.Follower is not null && log.Synced.Task.IsCompletedSuccessfully;
+                }
+
+                if (followed)
+                {
+                    // Subscribers here follow the session: give them the end of the previous turn (run elsewhere) first.
+                    await foreach (var sessionEvent in _relay.ReadAsync(sessionId, Volatile.Read(ref log.Last), cancellationToken).ConfigureAwait(false))
+                    {
+                        PublishRemote(log, sessionEvent);
+                    }
+                }
+                else if (await _relay.GetLastSequenceAsync(sessionId, cancellationToken).ConfigureAwait(false) is { } stored)
+                {
+                    floor = Math.Max(floor, stored);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                LogRelayFailed(ex, sessionId);
+            }
+
+            lock (log)
+            {
+                if (floor > log.Last)
+                {
+                    Jump(log, floor);
+                }
+            }
+        }
+
+        lock (log)
+        {
+            log.TurnStream = turnStream;
+        }
+
+        return new Attachment(this, log, sessionId);
+    }
+
+    private async ValueTask DetachAsync(SessionLog log, string sessionId)
+    {
+        lock (log)
+        {
+            log.TurnStream = null;
+        }
+
+        if (_relay is not null)
+        {
+            try
+            {
+                await _relay.FlushAsync(sessionId).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                LogRelayFailed(ex, sessionId);
+            }
+        }
+
+        lock (log)
+        {
+            log.Attached--;
+            log.LastPublishedAt = _time.GetTimestamp();
+        }
+    }
+
+    /// <summary>Republishes an event another instance numbered; one this log already has is skipped.</summary>
+    private void PublishRemote(SessionLog log, SessionEvent sessionEvent)
+    {
+        TaskCompletionSource? waiting;
+        lock (log)
+        {
+            if (log.Removed || sessionEvent.Sequence <= log.Last)
+            {
+                return;
+            }
+
+            waiting = Append(log, sessionEvent);
+        }
+
+        Wake(waiting);
+    }
+
+    /// <summary>
+    /// Writes the event into the ring at the log's next index (slots are by index, not by sequence, so a log whose numbers
+    /// jump keeps its last <see cref="SessionLog.Capacity"/> events all the same); under the log's lock. Returns the readers to wake.
+    /// </summary>
+    private TaskCompletionSource? Append(SessionLog log, SessionEvent sessionEvent)
+    {
+        var ring = log.Ring;
+        if (log.Count >= ring.Length && ring.Length < log.Capacity)
+        {
+            ring = log.Grow();
+        }
+
+        ref var slot = ref ring[log.Count % ring.Length];
+        if (slot is { } dropped)
+        {
+            log.DroppedLast = dropped.Event.Sequence;
+        }
+
+        // The slot first, then Count and Last: a reader that sees the new Count finds the event.
+        Volatile.Write(ref slot, new Slot(log.Count, sessionEvent));
+        Volatile.Write(ref log.Last, sessionEvent.Sequence);
+        Volatile.Write(ref log.Count, log.Count + 1);
+        log.LastPublishedAt = _time.GetTimestamp();
+        var waiting = log.Waiting;
+        log.Waiting = null;
+
+        // Under the log's lock, so subscribers of all sessions see a session's events in sequence order too.
+        DeliverToAll(sessionEvent);
+        return waiting;
+    }
+
+    /// <summary>Moves the log's last sequence forward to <paramref name="last"/> without an event; under the log's lock.</summary>
+    private static void Jump(SessionLog log, long last) => Volatile.Write(ref log.Last, last);
+
+    private void DeliverToAll(SessionEvent sessionEvent)
+    {
+        foreach (var subscriber in _allSessions)
+        {
+            subscriber.Deliver(sessionEvent);
+        }
+    }
+
+    private static void Wake(TaskCompletionSource? waiting)
+    {
+        if (waiting is not null)
+        {
+            // One work item whatever the number of readers; it queues each reader's continuation in turn.
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.TrySetResult(), waiting, preferLocal: false);
         }
     }
 
@@ -105,15 +288,89 @@ internal sealed class SessionEventHub : ISessionEvents
                 }
 
                 log.Subscribers++;
-                long last = log.Last;
-                long next = afterSequence is { } after && after < last ? after + 1 : last + 1;
-                var subscription = new SessionSubscription(log, next);
+                var subscription = new SessionSubscription(log, afterSequence);
+                if (log.Synced.Task.IsCompleted)
+                {
+                    subscription.Start(log, afterSequence, _relay is not null);
+                }
+
+                if (_relay is not null)
+                {
+                    if (afterSequence is { } from && !log.Synced.Task.IsCompleted)
+                    {
+                        log.FollowFrom = Math.Min(log.FollowFrom ?? from, from);
+                    }
+
+                    log.Follower ??= StartFollowing(sessionId, log);
+                }
 
                 // A caller that cancels before (or without) enumerating must not keep the log alive.
                 subscription.Cancellation = cancellationToken.Register(static state => ((SessionSubscription)state!).Leave(), subscription);
                 return ReadAsync(sessionId, subscription, cancellationToken);
             }
         }
+    }
+
+    /// <summary>
+    /// Follows a session through the relay while it has subscribers here: first finds where its stream stands (the last
+    /// stored sequence, or the oldest one a subscriber asked to resume after), then republishes what other instances store.
+    /// </summary>
+    private CancellationTokenSource StartFollowing(string sessionId, SessionLog log)
+    {
+        var stop = new CancellationTokenSource();
+        var synced = log.Synced;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                long? stored = await _relay!.GetLastSequenceAsync(sessionId, stop.Token).ConfigureAwait(false);
+                long from;
+                lock (log)
+                {
+                    long now = stored ?? log.Last;
+                    long target = Math.Min(now, log.FollowFrom ?? now);
+                    if (target > log.Last)
+                    {
+                        // Events up to the target are in the relay, not here: a resume before it is lagged.
+                        Jump(log, target);
+                        log.Floor = target;
+                    }
+
+                    log.LiveFrom = Math.Max(now, log.Last);
+                    log.FollowFrom = null;
+                    from = log.Last;
+                }
+
+                synced.TrySetResult();
+                await foreach (var sessionEvent in _relay.FollowAsync(sessionId, from, stop.Token).ConfigureAwait(false))
+                {
+                    PublishRemote(log, sessionEvent);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex)
+            {
+                LogRelayFailed(ex, sessionId);
+            }
+            finally
+            {
+                lock (log)
+                {
+                    if (ReferenceEquals(log.Follower, stop))
+                    {
+                        // Failed while still wanted: subscribers waiting to start do so from what this log has.
+                        log.Follower = null;
+                        log.LiveFrom ??= log.Last;
+                    }
+                }
+
+                synced.TrySetResult();
+                stop.Dispose();
+            }
+        });
+        return stop;
     }
 
     private SessionLog NewLog()
@@ -128,38 +385,63 @@ internal sealed class SessionEventHub : ISessionEvents
         }
 
         // A session's numbering starts from the clock (microseconds since 1970), so a log created after the old one was
-        // swept, or in a restarted process, continues above any sequence handed out before.
-        long start = _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
-        return new SessionLog(_options.ReplayCapacity, start, _time.GetTimestamp());
+        // swept, or in a restarted process, continues above any sequence handed out before. With a relay, a log starts
+        // unsynced: its follower finds where the session's stream stands, and a turn numbers on from the relay's last.
+        long start = _relay is null ? _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000 : 0;
+        return new SessionLog(_options.ReplayCapacity, start, _time.GetTimestamp(), synced: _relay is null);
     }
 
     private async IAsyncEnumerable<SessionEvent> ReadAsync(
         string sessionId, SessionSubscription subscription, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var log = subscription.Log;
-        long next = subscription.Next;
         try
         {
+            if (!subscription.Started)
+            {
+                // With a relay, subscribed before the follower knew where the session's stream stands.
+                await log.Synced.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                lock (log)
+                {
+                    // "From now" is after what was stored when the log synced.
+                    subscription.Start(log, subscription.After ?? log.LiveFrom, relayed: true);
+                }
+            }
+
+            long next = subscription.NextIndex;
+            long after = subscription.Cursor;
+            if (subscription.Lagged)
+            {
+                throw new SubscriberLaggedException(sessionId, after);
+            }
+
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                long last = Volatile.Read(ref log.Last);
-                if (next <= last)
+                long count = Volatile.Read(ref log.Count);
+                if (next < count)
                 {
                     var ring = Volatile.Read(ref log.Ring);
-                    var item = Volatile.Read(ref ring[next % ring.Length]);
-                    if (item is null || item.Sequence != next)
+                    var slot = Volatile.Read(ref ring[next % ring.Length]);
+                    if (slot is null || slot.Index != next)
                     {
                         if (!ReferenceEquals(ring, Volatile.Read(ref log.Ring)))
                         {
                             continue;   // the ring grew while this was read: read the new one
                         }
 
-                        // Overwritten by a later event (the ring went round past this reader), or never kept.
-                        throw new SubscriberLaggedException(sessionId, next - 1);
+                        // Overwritten by a later event: the ring went round past this reader.
+                        throw new SubscriberLaggedException(sessionId, after);
                     }
 
+                    var item = slot.Event;
                     next++;
+                    if (item.Sequence <= after)
+                    {
+                        continue;   // already had (a relayed stream may bring events from before a resume point)
+                    }
+
+                    after = item.Sequence;
                     yield return item;
                     continue;
                 }
@@ -167,7 +449,7 @@ internal sealed class SessionEventHub : ISessionEvents
                 Task wait;
                 lock (log)
                 {
-                    if (Volatile.Read(ref log.Last) >= next)
+                    if (Volatile.Read(ref log.Count) > next)
                     {
                         continue;
                     }
@@ -232,7 +514,7 @@ internal sealed class SessionEventHub : ISessionEvents
         {
             lock (log)
             {
-                if (log.Subscribers == 0 && _time.GetElapsedTime(log.LastPublishedAt) >= _options.Retention)
+                if (log.Subscribers == 0 && log.Attached == 0 && _time.GetElapsedTime(log.LastPublishedAt) >= _options.Retention)
                 {
                     log.Removed = true;
                     _logs.TryRemove(new KeyValuePair<string, SessionLog>(sessionId, log));
@@ -245,50 +527,132 @@ internal sealed class SessionEventHub : ISessionEvents
     /// One session's recent events. <see cref="Last"/>, <see cref="Ring"/> and its slots are written under the lock,
     /// read without it. The ring starts small and doubles up to the capacity, so a session with a few events holds little.
     /// </summary>
-    private sealed class SessionLog(int capacity, long start, long createdAt)
+    private sealed class SessionLog(int capacity, long start, long createdAt, bool synced)
     {
         private const int InitialSize = 64;
 
-        public SessionEvent?[] Ring = new SessionEvent?[Math.Min(InitialSize, capacity)];
+        public Slot?[] Ring = new Slot?[Math.Min(InitialSize, capacity)];
 
         public readonly int Capacity = capacity;
 
-        /// <summary>The sequence before the log's first event.</summary>
-        public readonly long Start = start;
-
+        /// <summary>The sequence of the last event (or the last number skipped when a turn started above it).</summary>
         public long Last = start;
+
+        /// <summary>The number of events written to the ring: the index the next one takes.</summary>
+        public long Count;
+
+        /// <summary>The sequence of the newest event the ring no longer holds; null while it holds them all.</summary>
+        public long? DroppedLast;
+
+        /// <summary>The log knows nothing of events up to this sequence (it was created, or synced, after them).</summary>
+        public long Floor = start;
 
         public long LastPublishedAt = createdAt;
 
         public int Subscribers;
 
+        /// <summary>Running turns of this instance attached to the session (one, under the session's lock).</summary>
+        public int Attached;
+
+        /// <summary>The running turn's own stream, until its <see cref="TurnCompleted"/>.</summary>
+        public ChannelWriter<SessionEvent>? TurnStream;
+
         public bool Removed;
 
         public TaskCompletionSource? Waiting;
 
+        /// <summary>With a relay: completed once the follower knows where the session's stream stands.</summary>
+        public TaskCompletionSource Synced = NewSynced(synced);
+
+        /// <summary>With a relay: the oldest sequence a subscriber asked to resume after before the log was synced.</summary>
+        public long? FollowFrom;
+
+        /// <summary>With a relay: the last sequence stored when the log was synced; "from now" starts after it.</summary>
+        public long? LiveFrom;
+
+        /// <summary>With a relay: stops the task following the session while it has subscribers here.</summary>
+        public CancellationTokenSource? Follower;
+
         /// <summary>Doubles the ring (up to the capacity), keeping every event; called under the lock when it is full.</summary>
-        public SessionEvent?[] Grow()
+        public Slot?[] Grow()
         {
             var old = Ring;
-            var grown = new SessionEvent?[Math.Min(old.Length * 2, Capacity)];
-            for (long sequence = Math.Max(Start + 1, Last - old.Length + 1); sequence <= Last; sequence++)
+            var grown = new Slot?[Math.Min(old.Length * 2, Capacity)];
+            for (long index = Math.Max(0, Count - old.Length); index < Count; index++)
             {
-                grown[sequence % grown.Length] = old[sequence % old.Length];
+                grown[index % grown.Length] = old[index % old.Length];
             }
 
-            // Published before the next Last, so a reader that sees that Last sees this ring.
+            // Published before the next Count, so a reader that sees that Count sees this ring.
             Volatile.Write(ref Ring, grown);
             return grown;
         }
+
+        public static TaskCompletionSource NewSynced(bool synced)
+        {
+            var source = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (synced)
+            {
+                source.TrySetResult();
+            }
+
+            return source;
+        }
     }
 
-    private sealed class SessionSubscription(SessionLog log, long next)
+    /// <summary>A ring slot: an event and its index in the log, so a reader can tell it from one that overwrote it.</summary>
+    private sealed record Slot(long Index, SessionEvent Event);
+
+    private sealed class Attachment(SessionEventHub hub, SessionLog log, string sessionId) : IAsyncDisposable
+    {
+        private int _disposed;
+
+        public ValueTask DisposeAsync() =>
+            Interlocked.Exchange(ref _disposed, 1) == 0 ? hub.DetachAsync(log, sessionId) : ValueTask.CompletedTask;
+    }
+
+    private sealed class SessionSubscription(SessionLog log, long? after)
     {
         private int _left;
 
         public SessionLog Log { get; } = log;
 
-        public long Next { get; } = next;
+        /// <summary>The sequence the subscriber resumes after; null: from now.</summary>
+        public long? After { get; } = after;
+
+        public bool Started { get; private set; }
+
+        /// <summary>Events after the cursor are no longer kept: the first read throws <see cref="SubscriberLaggedException"/>.</summary>
+        public bool Lagged { get; private set; }
+
+        /// <summary>The index in the log's ring of the first event to read.</summary>
+        public long NextIndex { get; private set; }
+
+        /// <summary>The sequence of the last event the subscriber has: events up to it are skipped.</summary>
+        public long Cursor { get; private set; }
+
+        /// <summary>
+        /// Places the subscriber after <paramref name="after"/> (null: after the log's last event); under the log's lock.
+        /// When events after it are no longer kept, the first read throws <see cref="SubscriberLaggedException"/>.
+        /// </summary>
+        public void Start(SessionLog log, long? after, bool relayed)
+        {
+            Started = true;
+            long last = log.Last;
+            // Without a relay, a sequence beyond the last (one this process never published) also means "from now".
+            Cursor = after is { } a && (a < last || relayed) ? a : last;
+            var ring = log.Ring;
+            long oldest = Math.Max(0, log.Count - ring.Length);
+            long index = log.Count;
+            while (index > oldest && ring[(index - 1) % ring.Length]!.Event.Sequence > Cursor)
+            {
+                index--;
+            }
+
+            NextIndex = index;
+            // An event after the cursor is gone, or was never here.
+            Lagged = Cursor < log.Floor || (index == oldest && log.DroppedLast is { } dropped && dropped > Cursor);
+        }
 
         public CancellationTokenRegistration Cancellation { get; set; }
 
@@ -299,6 +663,14 @@ internal sealed class SessionEventHub : ISessionEvents
                 lock (Log)
                 {
                     Log.Subscribers--;
+                    if (Log.Subscribers == 0 && Log.Follower is { } follower)
+                    {
+                        // Nobody follows the session here any more: stop reading it, and find where it stands again next time.
+                        Log.Follower = null;
+                        Log.LiveFrom = null;
+                        Log.Synced = SessionLog.NewSynced(synced: false);
+                        follower.Cancel();
+                    }
                 }
             }
         }
@@ -320,4 +692,7 @@ internal sealed class SessionEventHub : ISessionEvents
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the event relay failed; events of the session may not reach other instances")]
+    private partial void LogRelayFailed(Exception exception, string sessionId);
 }

@@ -323,6 +323,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.AbortRequested, _stopping.Token);
         var resolved = await ResolveModelAsync(model, linked.Token).ConfigureAwait(false);
         var (session, messages) = await LoadForTurnAsync(lease, linked.Token).ConfigureAwait(false);
+        await using var attachment = (await Events.AttachAsync(sessionId, turnStream: null, linked.Token).ConfigureAwait(false)).ConfigureAwait(false);
         var compaction = new Compaction(this, _options, _time, _loggerFactory.CreateLogger<Compaction>());
         var summary = await compaction.CompactAsync(session, resolved, messages, keepFromId: null, e => Events.Publish(e), linked.Token).ConfigureAwait(false)
                       ?? throw new InvalidOperationException($"Session '{sessionId}' has nothing to summarize since its last summary.");
@@ -373,6 +374,8 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         var running = Task.Run(
             async () =>
             {
+                // The turn's stream gets every event of the session while the turn runs (a title's too), so it has no gaps.
+                var attachment = await Events.AttachAsync(sessionId, channel.Writer, CancellationToken.None).ConfigureAwait(false);
                 try
                 {
                     return await turn.RunAsync(channel.Writer, cancellationToken, turnCancellation.Token).ConfigureAwait(false);
@@ -381,6 +384,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
                 {
                     try
                     {
+                        await attachment.DisposeAsync().ConfigureAwait(false);
                         await lease.DisposeAsync().ConfigureAwait(false);
                     }
                     finally

@@ -1,0 +1,211 @@
+using AgentCore.Storage.Worker;
+using AgentCore.Testing;
+using FluentAssertions;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using NUnit.Framework;
+
+namespace AgentCore.PostgreSql.Tests;
+
+/// <summary>
+/// Session events across instances on one PostgreSQL database (<c>UsePostgreSql(cs, o =&gt; o.UseEvents = true)</c>): two
+/// service providers in this process, then two and three real processes of <c>AgentCore.Storage.Worker</c>.
+/// </summary>
+[TestFixture]
+public sealed class PostgreSqlSessionEventsTests
+{
+    private static readonly ModelInfo Model = new("scripted", "model", contextWindow: 100_000, maxOutputTokens: 4_000);
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
+
+    private string _connectionString = null!;
+    private string _directory = null!;
+
+    [SetUp]
+    public void CreateDatabase()
+    {
+        _connectionString = PostgresServer.CreateDatabase();
+        _directory = Directory.CreateTempSubdirectory("agentcore-pg-events-").FullName;
+    }
+
+    [TearDown]
+    public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
+
+    private ServiceProvider Instance(ScriptedChatClient client)
+    {
+        var services = new ServiceCollection();
+        services.AddAgentCore(o =>
+            {
+                o.DataDirectory = _directory;
+                o.DefaultModel = Model.Reference;
+                o.GenerateTitles = false;
+                o.IncludeContextFiles = false;
+            })
+            .AddChatClient(Model.ProviderId, client, [Model])
+            .UsePostgreSql(_connectionString, o => o.UseEvents = true);
+        return services.BuildServiceProvider();
+    }
+
+    private static async Task<List<SessionEvent>> TurnAsync(ServiceProvider instance, string sessionId, string text)
+    {
+        var events = new List<SessionEvent>();
+        await foreach (var sessionEvent in instance.GetRequiredService<ISessionService>().ChatStreamingAsync(new ChatRequest { SessionId = sessionId, Text = text }))
+        {
+            events.Add(sessionEvent);
+        }
+
+        return events;
+    }
+
+    /// <summary>Reads events until <paramref name="turns"/> TurnCompleted events have been read.</summary>
+    private static async Task<List<SessionEvent>> ReadTurnsAsync(IAsyncEnumerator<SessionEvent> events, int turns = 1)
+    {
+        var read = new List<SessionEvent>();
+        while (turns > 0)
+        {
+            (await events.MoveNextAsync().AsTask().WaitAsync(Bound)).Should().BeTrue();
+            read.Add(events.Current);
+            turns -= events.Current is TurnCompleted ? 1 : 0;
+        }
+
+        return read;
+    }
+
+    private static IEnumerable<(long, string)> Shape(IEnumerable<SessionEvent> events) =>
+        events.Select(static e => (e.Sequence, SessionEventJson.TypeOf(e)));
+
+    [Test]
+    public async Task SubscribeAsync_TurnRunningOnAnotherInstance_ReceivesEveryEventOnceInOrder()
+    {
+        var parked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var client = new ScriptedChatClient().Enqueue(r => r.Text("one ").Text("two ").Then(parked.SetResult).WaitFor(release.Task)
+            .Text("three ").Text("four").Usage(10, 5).Finish(ChatFinishReason.Stop));
+        await using var a = Instance(client);
+        await using var b = Instance(new ScriptedChatClient());
+        var session = await a.GetRequiredService<ISessionService>().CreateAsync();
+        using var stop = new CancellationTokenSource();
+        await using var following = b.GetRequiredService<ISessionEvents>().SubscribeAsync(session.Id, 0, stop.Token).GetAsyncEnumerator(stop.Token);
+
+        var turn = TurnAsync(a, session.Id, "count");
+        await parked.Task.WaitAsync(Bound);
+        var beforeRelease = following.MoveNextAsync();   // the events so far reach b while the turn is parked on a
+        (await beforeRelease.AsTask().WaitAsync(Bound)).Should().BeTrue();
+        var followed = new List<SessionEvent> { following.Current };
+        release.SetResult();
+        var streamed = await turn.WaitAsync(Bound);
+        followed.AddRange(await ReadTurnsAsync(following));
+
+        Shape(followed).Should().Equal(Shape(streamed), "b gets a's events under their sequences, none lost, none twice, in order");
+        streamed.Select(static e => e.Sequence).Should().Equal(Enumerable.Range(0, streamed.Count).Select(i => streamed[0].Sequence + i));
+        string text = string.Concat(followed.OfType<TextDelta>().Select(static d => d.Text));
+        var stored = await b.GetRequiredService<ISessionService>().GetMessagesAsync(session.Id);
+        text.Should().Be("one two three four").And.Be(stored[^1].Text);
+        ((TurnCompleted)followed[^1]).Message.Text.Should().Be(stored[^1].Text, "large events cross instances whole");
+    }
+
+    [Test]
+    public async Task SubscribeAsync_AfterASequenceSeenOnAnotherInstance_ReplaysTheRestThenLive()
+    {
+        var client = new ScriptedChatClient()
+            .Enqueue(r => r.Text("alpha ").Text("beta ").Text("gamma").Usage(10, 5).Finish(ChatFinishReason.Stop))
+            .Enqueue(r => r.Text("delta").Usage(10, 5).Finish(ChatFinishReason.Stop));
+        await using var a = Instance(client);
+        await using var b = Instance(new ScriptedChatClient());
+        var session = await a.GetRequiredService<ISessionService>().CreateAsync();
+        var first = await TurnAsync(a, session.Id, "first");
+
+        using var stop = new CancellationTokenSource();
+        await using var resumed = b.GetRequiredService<ISessionEvents>().SubscribeAsync(session.Id, first[2].Sequence, stop.Token).GetAsyncEnumerator(stop.Token);
+        var replayed = await ReadTurnsAsync(resumed);
+        var second = await TurnAsync(a, session.Id, "second");
+        var live = await ReadTurnsAsync(resumed);
+
+        Shape(replayed).Should().Equal(Shape(first.Skip(3)));
+        Shape(live).Should().Equal(Shape(second));
+        second[0].Sequence.Should().BeGreaterThan(first[^1].Sequence);
+    }
+
+    [Test]
+    public async Task ChatStreamingAsync_TurnsAlternatingBetweenInstances_SequencesKeepIncreasingAndAFollowerSeesAll()
+    {
+        var clientA = new ScriptedChatClient();
+        var clientB = new ScriptedChatClient();
+        await using var a = Instance(clientA);
+        await using var b = Instance(clientB);
+        await using var watcher = Instance(new ScriptedChatClient());
+        var session = await a.GetRequiredService<ISessionService>().CreateAsync();
+        using var stop = new CancellationTokenSource();
+        await using var following = watcher.GetRequiredService<ISessionEvents>().SubscribeAsync(session.Id, 0, stop.Token).GetAsyncEnumerator(stop.Token);
+
+        var turns = new List<List<SessionEvent>>();
+        for (int i = 0; i < 4; i++)
+        {
+            var (instance, client) = i % 2 == 0 ? (a, clientA) : (b, clientB);
+            client.Enqueue(r => r.Text($"reply {i}").Usage(10, 5).Finish(ChatFinishReason.Stop));
+            turns.Add(await TurnAsync(instance, session.Id, $"turn {i}"));
+        }
+
+        var all = turns.SelectMany(static t => t).ToList();
+        all.Select(static e => e.Sequence).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
+        Shape(await ReadTurnsAsync(following, turns: 4)).Should().Equal(Shape(all));
+    }
+
+    [Test]
+    public async Task Follow_TurnInAnotherProcess_WatchedLiveReplayedByAThirdAndNumberingContinuesAcrossProcesses()
+    {
+        string sessionId;
+        await using (var setup = Instance(new ScriptedChatClient()))
+        {
+            sessionId = (await setup.GetRequiredService<ISessionService>().CreateAsync()).Id;
+        }
+
+        await using var a = await StartAsync(sessionId);
+        await using var b = await StartAsync(sessionId);
+        await b.WriteLineAsync("follow 0");
+        (await b.ReadLineAsync()).Should().Be("following", b.Errors);
+
+        await a.WriteLineAsync("park streamed on a");
+        (await a.ReadLineAsync()).Should().Be("parked", a.Errors);
+        await a.WriteLineAsync("release");
+        (await a.ReadLineAsync()).Should().Be("completed completed none streamed on a and the rest", a.Errors);
+        string[] watched = (await b.ReadLineAsync()).Split(' ', 6);
+        watched[0].Should().Be("followed", b.Errors);
+        watched[4].Should().Be("True", "the turn's events are consecutive");
+        watched[5].Should().Be("streamed on a and the rest");
+        int count = int.Parse(watched[1], System.Globalization.CultureInfo.InvariantCulture);
+        long firstSequence = long.Parse(watched[2], System.Globalization.CultureInfo.InvariantCulture);
+        long lastSequence = long.Parse(watched[3], System.Globalization.CultureInfo.InvariantCulture);
+        (lastSequence - firstSequence + 1).Should().Be(count);
+
+        // A third process resumes after the second event it saw elsewhere: it gets the rest of that turn, then b's turn live.
+        await using var c = await StartAsync(sessionId);
+        await c.WriteLineAsync($"follow {firstSequence + 1}");
+        (await c.ReadLineAsync()).Should().Be("following", c.Errors);
+        string replayed = await c.ReadLineAsync();
+        replayed.Should().StartWith($"followed {count - 2} {firstSequence + 2} {lastSequence} True ", c.Errors).And.EndWith("and the rest");
+
+        await b.WriteLineAsync("say from b");
+        var onB = new[] { await b.ReadLineAsync(), await b.ReadLineAsync() };
+        onB.Should().Contain("completed completed none from b", b.Errors);
+        string[] ownTurn = onB.Single(static l => l.StartsWith("followed ", StringComparison.Ordinal)).Split(' ', 6);
+        long.Parse(ownTurn[2], System.Globalization.CultureInfo.InvariantCulture).Should().BeGreaterThan(lastSequence, "numbering continues across processes");
+        string[] seenByC = (await c.ReadLineAsync()).Split(' ', 6);
+        seenByC.Should().Equal(ownTurn, "c sees b's turn as b does");
+
+        await using var store = new PostgreSqlSessionStore(_connectionString);
+        (await store.GetMessagesAsync(sessionId)).Where(static m => m.Role == ChatRole.Assistant).Select(static m => m.Text)
+            .Should().Equal("streamed on a and the rest", "from b");
+        foreach (var worker in new[] { a, b, c })
+        {
+            await worker.WriteLineAsync("quit");
+            (await worker.WaitForExitAsync()).Should().Be(0, worker.Errors);
+        }
+    }
+
+    private async Task<WorkerProcess> StartAsync(string sessionId)
+    {
+        var worker = WorkerProcess.Start("chat", "postgres-events", _connectionString, sessionId, _directory);
+        (await worker.ReadLineAsync()).Should().Be("ready", worker.Errors);
+        return worker;
+    }
+}
