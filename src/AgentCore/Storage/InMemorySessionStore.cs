@@ -9,13 +9,14 @@ namespace AgentCore;
 /// An <see cref="ISessionStore"/> that keeps everything in memory, for tests and throwaway sessions.
 /// </summary>
 /// <remarks>
-/// Records are kept serialized, so what a caller reads back is a copy: changing it changes nothing stored,
-/// exactly as with a durable store. Ids are validated the same way.
+/// Sessions are kept serialized and messages as private deep copies, so what a caller reads back is a copy: changing
+/// it changes nothing stored, exactly as with a durable store. Ids are validated the same way.
 /// </remarks>
 public sealed class InMemorySessionStore : ISessionStore
 {
     private readonly ConcurrentDictionary<string, byte[]> _sessions = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte[]>> _messages = new(StringComparer.Ordinal);
+    // A stored message is a deep copy that is never changed: a save replaces it, a read copies it again.
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, SessionMessage>> _messages = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
@@ -91,10 +92,14 @@ public sealed class InMemorySessionStore : ISessionStore
             return ValueTask.FromResult<IReadOnlyList<SessionMessage>>([]);
         }
 
-        var messages = byId.ToArray()
-            .OrderBy(static pair => pair.Key, StringComparer.Ordinal)
-            .Select(static pair => JsonSerializer.Deserialize(pair.Value, AgentCoreJsonContext.Default.SessionMessage)!)
-            .ToList();
+        var stored = byId.ToArray();
+        Array.Sort(stored, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        var messages = new List<SessionMessage>(stored.Length);
+        foreach (var (_, message) in stored)
+        {
+            messages.Add(MessageCopies.Copy(message));
+        }
+
         return ValueTask.FromResult<IReadOnlyList<SessionMessage>>(messages);
     }
 
@@ -103,12 +108,12 @@ public sealed class InMemorySessionStore : ISessionStore
     {
         StoredRecords.ValidateMessage(message);
         var byId = _messages.GetOrAdd(message.SessionId, static _ => new(StringComparer.Ordinal));
-        byId[message.Id] = JsonSerializer.SerializeToUtf8Bytes(message, AgentCoreJsonContext.Default.SessionMessage);
+        byId[message.Id] = MessageCopies.Copy(message);
         return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />
-    /// <remarks>Validates the part's id, then saves the whole message.</remarks>
+    /// <remarks>Validates the part's id, then saves the whole message (a copy of its fields, without serializing).</remarks>
     public ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidatePart(message, part);
