@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using AgentCore.Storage;
 
 namespace AgentCore;
@@ -9,12 +8,13 @@ namespace AgentCore;
 /// An <see cref="ISessionStore"/> that keeps everything in memory, for tests and throwaway sessions.
 /// </summary>
 /// <remarks>
-/// Sessions are kept serialized and messages as private deep copies, so what a caller reads back is a copy: changing
-/// it changes nothing stored, exactly as with a durable store. Ids are validated the same way.
+/// Records are kept as private copies (a session is immutable once its metadata is copied; a message is copied deeply
+/// when saved and again when read), so changing what a caller saved or read back changes nothing stored, exactly as with
+/// a durable store. Ids are validated the same way.
 /// </remarks>
 public sealed class InMemorySessionStore : ISessionStore
 {
-    private readonly ConcurrentDictionary<string, byte[]> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SessionInfo> _sessions = new(StringComparer.Ordinal);
     // A stored message is a deep copy that is never changed: a save replaces it, a read copies it again.
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, SessionMessage>> _messages = new(StringComparer.Ordinal);
 
@@ -22,13 +22,13 @@ public sealed class InMemorySessionStore : ISessionStore
     public ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
-        return ValueTask.FromResult(_sessions.TryGetValue(sessionId, out var json) ? ReadSession(json) : null);
+        return ValueTask.FromResult(_sessions.TryGetValue(sessionId, out var session) ? session : null);
     }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<SessionInfo> ListSessionsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var sessions = _sessions.Values.Select(ReadSession).ToList();
+        var sessions = _sessions.Values.ToList();
         sessions.Sort(SessionOrder.NewestFirst);
         foreach (var session in sessions)
         {
@@ -43,7 +43,7 @@ public sealed class InMemorySessionStore : ISessionStore
     public ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidateSession(session);
-        _sessions[session.Id] = JsonSerializer.SerializeToUtf8Bytes(session, AgentCoreJsonContext.Default.SessionInfo);
+        _sessions[session.Id] = Stored(session);
         return ValueTask.CompletedTask;
     }
 
@@ -56,20 +56,20 @@ public sealed class InMemorySessionStore : ISessionStore
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!_sessions.TryGetValue(sessionId, out var json))
+            if (!_sessions.TryGetValue(sessionId, out var current))
             {
                 return ValueTask.FromResult<SessionInfo?>(null);
             }
 
-            var current = ReadSession(json);
             if (StoredRecords.ApplyUpdate(current, update) is not { } changed)
             {
                 return ValueTask.FromResult<SessionInfo?>(current);
             }
 
-            if (_sessions.TryUpdate(sessionId, JsonSerializer.SerializeToUtf8Bytes(changed, AgentCoreJsonContext.Default.SessionInfo), json))
+            var stored = Stored(changed);
+            if (_sessions.TryUpdate(sessionId, stored, current))
             {
-                return ValueTask.FromResult<SessionInfo?>(changed);
+                return ValueTask.FromResult<SessionInfo?>(stored);
             }
         }
     }
@@ -136,6 +136,11 @@ public sealed class InMemorySessionStore : ISessionStore
         return ValueTask.FromResult(deleted);
     }
 
-    private static SessionInfo ReadSession(byte[] json) =>
-        JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionInfo)!;
+    /// <summary>The session as stored: its metadata copied into a dictionary nobody else holds or can change.</summary>
+    private static SessionInfo Stored(SessionInfo session) => session with
+    {
+        Metadata = session.Metadata is null or { Count: 0 }
+            ? System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty
+            : new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>(session.Metadata, StringComparer.Ordinal)),
+    };
 }
