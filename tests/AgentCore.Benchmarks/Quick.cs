@@ -32,7 +32,7 @@ internal static partial class Quick
         Console.WriteLine($"AgentCore quick benchmarks — {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
         long started = Stopwatch.GetTimestamp();
         await using var stores = new BenchStores();
-        var sideBySide = new SideBySide(stores, quick: !args.Contains("--long"));
+        await using var sideBySide = new SideBySide(stores, quick: !args.Contains("--long"));
         if (Want("step")) await sideBySide.ToolStepAsync();
         if (Want("concurrency")) await sideBySide.ConcurrencyAsync();
         if (Want("streaming")) await sideBySide.StreamingAsync();
