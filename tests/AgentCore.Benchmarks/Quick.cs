@@ -22,10 +22,10 @@ internal static partial class Quick
     {
         var only = args.Where(a => a.StartsWith("--only=", StringComparison.Ordinal)).Select(a => a["--only=".Length..]).ToHashSet(StringComparer.Ordinal);
         bool Want(string name) => only.Count == 0 ? SideBySideScenarios.Contains(name) : only.Contains(name);
-        var unknown = only.Except([.. SideBySideScenarios, "paced", "journal", "subscribers"]).ToList();
+        var unknown = only.Except([.. SideBySideScenarios, "paced", "journal", "subscribers", "relay"]).ToList();
         if (unknown.Count > 0)
         {
-            Console.Error.WriteLine($"Unknown scenario {string.Join(", ", unknown)}: use {string.Join(", ", SideBySideScenarios)}, paced, journal or subscribers.");
+            Console.Error.WriteLine($"Unknown scenario {string.Join(", ", unknown)}: use {string.Join(", ", SideBySideScenarios)}, paced, journal, subscribers or relay.");
             return 2;
         }
 
