@@ -123,6 +123,9 @@ internal sealed partial class SqliteDatabase
 
     private static int s_initialized;
 
+    // The SQLite connections (kept open by the pool) that already run with the settings OpenAsync gives them.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
+
     private readonly SqliteStoreOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -233,11 +236,17 @@ internal sealed partial class SqliteDatabase
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (Configured.TryGetValue(connection.Handle!, out _))
+            {
+                return connection; // A pooled connection keeps its settings: set them once per SQLite connection.
+            }
+
             using var command = connection.CreateCommand();
             // busy_timeout: SQLite itself waits up to a second for another writer before reporting SQLITE_BUSY (the store
             // then retries until its BusyTimeout); synchronous=NORMAL is safe in WAL mode and much faster than FULL.
             command.CommandText = "PRAGMA busy_timeout = 1000; PRAGMA synchronous = NORMAL;";
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            Configured.AddOrUpdate(connection.Handle!, Configured);
             return connection;
         }
         catch
