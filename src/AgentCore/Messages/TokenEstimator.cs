@@ -15,6 +15,9 @@ internal static class TokenEstimator
     /// <summary>What content that is not text (an image, a file) counts for: a fixed allowance.</summary>
     public const int NonTextContentTokens = 256;
 
+    /// <summary>Tool-call arguments as providers send them: compact JSON (M.E.AI's defaults indent).</summary>
+    private static readonly JsonSerializerOptions CompactJson = new(AIJsonUtilities.DefaultOptions) { WriteIndented = false };
+
     private static readonly Lazy<Tokenizer> Encoding = new(
         static () => TiktokenTokenizer.CreateForEncoding("o200k_base"), LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -32,7 +35,7 @@ internal static class TokenEstimator
                 tokens += content switch
                 {
                     TextContent t => Count(t.Text),
-                    FunctionCallContent c => Count(c.Name) + Count(JsonSerializer.Serialize(c.Arguments, AIJsonUtilities.DefaultOptions)),
+                    FunctionCallContent c => Count(c.Name) + Count(JsonSerializer.Serialize(c.Arguments, CompactJson)),
                     FunctionResultContent { Result: string s } => Count(s),
                     FunctionResultContent { Result: IEnumerable<AIContent> items } =>
                         items.OfType<TextContent>().Sum(static t => (long)Count(t.Text)) + NonTextContentTokens,
