@@ -63,7 +63,16 @@ internal sealed partial class OfflineDemoChatClient(TimeProvider? time = null, T
             yield break;
         }
 
-        string reply = Reply(prompt, said, modelId, options);
+        if (modelId == TitleModelId)
+        {
+            // A title comes back in one piece, at once: it is short, and nobody watches it stream.
+            string title = Title(said);
+            yield return new ChatResponseUpdate(ChatRole.Assistant, title) { ModelId = modelId };
+            yield return Finish(modelId, ChatFinishReason.Stop, input, output: title.Split(' ').Length);
+            yield break;
+        }
+
+        string reply = Reply(prompt, said, options);
         string[] words = reply.Split(' ');
         for (int i = 0; i < words.Length; i++)
         {
@@ -80,15 +89,16 @@ internal sealed partial class OfflineDemoChatClient(TimeProvider? time = null, T
         yield return Finish(modelId, ChatFinishReason.Stop, input, output: words.Length);
     }
 
-    /// <summary>The reply: a title, what the tool said, a summary, or the user's words repeated.</summary>
-    private static string Reply(List<ChatMessage> prompt, string said, string modelId, ChatOptions? options)
+    /// <summary>A title: the first six words of the message, capitalized.</summary>
+    private static string Title(string said)
     {
-        if (modelId == TitleModelId)
-        {
-            string title = string.Join(' ', Words().Matches(said).Take(6).Select(static m => m.Value));
-            return title.Length == 0 ? "Demo chat" : char.ToUpperInvariant(title[0]) + title[1..];
-        }
+        string title = string.Join(' ', Words().Matches(said).Take(6).Select(static m => m.Value));
+        return title.Length == 0 ? "Demo chat" : char.ToUpperInvariant(title[0]) + title[1..];
+    }
 
+    /// <summary>The reply: what the tool said, a summary, or the user's words repeated.</summary>
+    private static string Reply(List<ChatMessage> prompt, string said, ChatOptions? options)
+    {
         if (prompt.LastOrDefault()?.Contents.OfType<FunctionResultContent>().FirstOrDefault() is { } result)
         {
             string? name = prompt.SelectMany(static m => m.Contents).OfType<FunctionCallContent>()
