@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
@@ -55,28 +54,6 @@ internal sealed partial class Compaction
 
     private static double UsableWindow(ModelInfo model) => Math.Max(0, model.ContextWindow - model.MaxOutputTokens);
 
-    /// <summary>Estimates the tokens of chat messages: characters / 4.</summary>
-    public static long EstimateTokens(IEnumerable<ChatMessage> messages)
-    {
-        long characters = 0;
-        foreach (var message in messages)
-        {
-            foreach (var content in message.Contents)
-            {
-                characters += content switch
-                {
-                    TextContent t => t.Text.Length,
-                    FunctionCallContent c => c.Name.Length + JsonSerializer.Serialize(c.Arguments, AIJsonUtilities.DefaultOptions).Length,
-                    FunctionResultContent { Result: string s } => s.Length,
-                    FunctionResultContent { Result: IEnumerable<AIContent> items } => items.OfType<TextContent>().Sum(static t => t.Text.Length) + 1024,
-                    _ => 1024,
-                };
-            }
-        }
-
-        return characters / 4;
-    }
-
     /// <summary>
     /// Compacts a session: prunes old tool outputs, then summarizes the messages since the previous summary
     /// (folded in) up to, not including, <paramref name="keepFromId"/> (null: all of them).
@@ -96,7 +73,7 @@ internal sealed partial class Compaction
 
         var prompt = new List<ChatMessage>();
         PromptBuilder.AppendConversation(messages, prompt);
-        long before = LastReplyTokens(messages) ?? EstimateTokens(prompt);
+        long before = LastReplyTokens(messages) ?? TokenEstimator.Count(prompt);
         publish(new CompactionStarted(session.Id, before));
 
         using var activity = AgentCoreInstrumentation.StartModelOperation(AgentCoreInstrumentation.CompactionOperation, session.Id, model);
@@ -119,7 +96,7 @@ internal sealed partial class Compaction
 
         var after = new List<ChatMessage>();
         PromptBuilder.AppendConversation([.. messages, summary], after);
-        long estimateAfter = EstimateTokens(after);
+        long estimateAfter = TokenEstimator.Count(after);
         publish(new CompactionFinished(session.Id, before, estimateAfter));
         LogCompacted(session.Id, before, estimateAfter);
         return summary;
@@ -146,7 +123,7 @@ internal sealed partial class Compaction
                     continue;
                 }
 
-                protectedTokens += tool.Output.Length / 4;
+                protectedTokens += TokenEstimator.Count(tool.Output);
                 if (protectedTokens > _options.PruneProtectedTokens)
                 {
                     tool.Compacted = true;
