@@ -4,6 +4,7 @@ using System.Text.Json;
 using AgentCore.Testing;
 using AgentCore.TestInfrastructure;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AgentCore.Benchmarks;
 
@@ -182,7 +183,7 @@ internal static partial class Quick
     private static async Task WriteAmplificationAsync()
     {
         string dir = Scenarios.TempDirectory("writes");
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         // 250 updates per second: the clock moves 4 ms between updates.
         var client = new ScriptedChatClient(_ => Scenarios.Reply(Scenarios.ReplyUpdates, () => clock.Advance(TimeSpan.FromMilliseconds(4))));
         await using var services = Scenarios.Services(dir, client, time: clock);

@@ -4,6 +4,7 @@ using AgentCore.Testing;
 using FluentAssertions;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 
 namespace AgentCore.TestInfrastructure;
@@ -620,7 +621,7 @@ public abstract partial class SessionLifecycleTests
     }
 }
 
-/// <summary>AgentCore over one store, a <see cref="ScriptedChatClient"/> and a <see cref="ManualTimeProvider"/>.</summary>
+/// <summary>AgentCore over one store, a <see cref="ScriptedChatClient"/> and a <see cref="FakeTimeProvider"/>.</summary>
 internal sealed class LifecycleHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _provider;
@@ -648,7 +649,7 @@ internal sealed class LifecycleHarness : IAsyncDisposable
 
     public ScriptedChatClient Client { get; } = new();
 
-    public ManualTimeProvider Time { get; } = new();
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
 
     public ISessionService Sessions => _provider.GetRequiredService<ISessionService>();
 

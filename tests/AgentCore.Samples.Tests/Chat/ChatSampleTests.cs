@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using AgentCore.Samples.Tests.Support;
+using AgentCore.Tests.Support;
 using Microsoft.Extensions.AI;
 
 namespace AgentCore.Samples.Tests.Chat;
