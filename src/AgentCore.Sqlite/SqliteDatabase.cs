@@ -11,7 +11,7 @@ namespace AgentCore;
 internal sealed partial class SqliteDatabase
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     /// <summary>
     /// The schema, one script per version: script <c>i</c> takes the database from version <c>i</c> to <c>i + 1</c>.
@@ -116,6 +116,9 @@ internal sealed partial class SqliteDatabase
         CREATE INDEX sessions_by_parent ON sessions (parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
         CREATE INDEX sessions_by_update ON sessions (updated_at);
         """,
+
+        // 4: full-text search (SqliteSessionStore.SearchAsync): an FTS5 index of text parts and tool outputs, kept by triggers.
+        SqliteSearch.Migration,
     ];
 
     private static int s_initialized;

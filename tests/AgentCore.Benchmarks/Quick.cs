@@ -23,10 +23,10 @@ internal static partial class Quick
     {
         var only = args.Where(a => a.StartsWith("--only=", StringComparison.Ordinal)).Select(a => a["--only=".Length..]).ToHashSet(StringComparer.Ordinal);
         bool Want(string name) => only.Count == 0 ? SideBySideScenarios.Contains(name) : only.Contains(name);
-        var unknown = only.Except([.. SideBySideScenarios, "paced", "journal", "subscribers", "relay"]).ToList();
+        var unknown = only.Except([.. SideBySideScenarios, "paced", "journal", "subscribers", "relay", "search"]).ToList();
         if (unknown.Count > 0)
         {
-            Console.Error.WriteLine($"Unknown scenario {string.Join(", ", unknown)}: use {string.Join(", ", SideBySideScenarios)}, paced, journal, subscribers or relay.");
+            Console.Error.WriteLine($"Unknown scenario {string.Join(", ", unknown)}: use {string.Join(", ", SideBySideScenarios)}, paced, journal, subscribers, relay or search.");
             return 2;
         }
 
@@ -48,6 +48,7 @@ internal static partial class Quick
         if (Want("journal")) await WriteAmplificationAsync();
         if (Want("subscribers")) await SubscribersAsync();
         if (Want("relay")) await RelayAsync();
+        if (Want("search")) await SearchAsync(stores);
 
         Console.WriteLine();
         Console.WriteLine($"{"goal",-52} {"AgentCore",-30} {"MAF, same run",-22} {"goal",-14} met");

@@ -14,7 +14,7 @@ namespace AgentCore.TestInfrastructure;
 /// derives a fixture that creates its store. The export tests compare every store's export with one committed file
 /// (<c>session-export.v1.json</c>), so a session moves exactly between any two stores.
 /// </summary>
-public abstract class SessionLifecycleTests
+public abstract partial class SessionLifecycleTests
 {
     private static readonly ModelPricing Pricing = new(InputPerMillion: 3m, OutputPerMillion: 15m, CacheReadPerMillion: 0.3m, CacheWritePerMillion: 3.75m);
     private readonly List<LifecycleHarness> _harnesses = [];
