@@ -32,7 +32,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
-# The package path, as users take it: pack the four packages into artifacts/packages (the folder feed in nuget.config),
+# The package path, as users take it: pack every package under src/ into artifacts/packages (the folder feed in nuget.config),
 # then build every sample from them. tests/AgentCore.Samples.Tests checks the packages and runs the built samples.
 ./scripts/pack.sh >"$results/pack.log" 2>&1 \
   || { cat "$results/pack.log" >&2; echo "scripts/pack.sh failed" >&2; echo "0 passed, 1 failed"; exit 1; }

@@ -25,6 +25,7 @@ internal sealed partial class ChatApp
             case "/help":
                 _out.WriteLine(Help);
                 _out.WriteLine(LifecycleHelp);
+                _out.WriteLine(SearchHelp);
                 break;
             case "/new":
                 _current = null;
@@ -60,10 +61,14 @@ internal sealed partial class ChatApp
             case "/import":
                 await ImportAsync(argument);
                 break;
+            case "/search":
+                await SearchAsync(argument);
+                break;
             default:
                 _out.WriteLine($"Unknown command {words[0]}. Commands:");
                 _out.WriteLine(Help);
                 _out.WriteLine(LifecycleHelp);
+                _out.WriteLine(SearchHelp);
                 break;
         }
 

@@ -59,6 +59,7 @@ app.UseStaticFiles();
 app.MapHealthChecks("/health");
 app.MapGet("/api/info", (ChatModelDescription model) => model);
 app.MapSessionApi();
+app.MapSearchAndShareApi();
 
 app.Logger.LogChatModel(chatModel.Model, chatModel.Offline);
 app.Run();

@@ -12,7 +12,7 @@ namespace AgentCore;
 /// is one <see cref="ISessionService.ChatStreamingAsync"/> in the AgentCore session the <see cref="AgentCoreAgentSession"/> names.
 /// </summary>
 /// <remarks>
-/// <para>Everything a turn does is AgentCore's: the session's history is loaded from and persisted to the
+/// <para>Everything a turn does is AgentCore's: the session's conversation is loaded from and persisted to the
 /// <see cref="ISessionStore"/> as it streams; tools come from AgentCore's registry (local functions and MCP servers) and
 /// run in AgentCore's loop; compaction, the generated title, usage and cost are AgentCore's. A session running another
 /// turn fails the run, without waiting for it, with <see cref="SessionBusyException"/>; cancelling the run's token, or
@@ -22,7 +22,7 @@ namespace AgentCore;
 /// <see cref="AgentCoreAgentProperties"/>: session id, message id, cost in USD, exit reason and model.
 /// <see cref="AgentResponse.ResponseId"/> is the id of the stored assistant message.</para>
 /// <para>Input messages must be user messages (text, <see cref="DataContent"/>, <see cref="UriContent"/>): the system
-/// prompt is AgentCore's (<see cref="AgentCoreOptions.SystemPrompt"/>) and the history is the session's.</para>
+/// prompt is AgentCore's (<see cref="AgentCoreOptions.SystemPrompt"/>) and the conversation is the session's.</para>
 /// </remarks>
 public sealed class AgentCoreAgent : AIAgent
 {
@@ -276,7 +276,7 @@ public sealed class AgentCoreAgent : AIAgent
             if (message.Role != ChatRole.User)
             {
                 throw new ArgumentException(
-                    $"AgentCoreAgent takes user messages only, not '{message.Role}': the system prompt is AgentCoreOptions.SystemPrompt and the history is the session's.",
+                    $"AgentCoreAgent takes user messages only, not '{message.Role}': the system prompt is AgentCoreOptions.SystemPrompt and the conversation is the session's.",
                     nameof(messages));
             }
 

@@ -10,7 +10,7 @@ namespace AgentCore;
 internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     /// <summary>The advisory lock key that serializes migrations across processes ("agentcore:migrations").</summary>
     private const long MigrationLockKey = 0x6167_6e74_636f_7265;
@@ -136,6 +136,9 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
         CREATE INDEX agentcore_sessions_by_parent ON agentcore_sessions (parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
         CREATE INDEX agentcore_sessions_by_update ON agentcore_sessions (updated_at);
         """,
+
+        // 4: full-text search (PostgreSqlSessionStore.SearchAsync): a tsvector of text parts and tool outputs, kept by triggers, GIN-indexed.
+        PostgreSqlSearch.Migration,
     ];
 
     private readonly bool _ownsDataSource;

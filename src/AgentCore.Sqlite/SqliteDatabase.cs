@@ -14,7 +14,7 @@ namespace AgentCore;
 internal sealed partial class SqliteDatabase
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     /// <summary>
     /// The schema, one script per version: script <c>i</c> takes the database from version <c>i</c> to <c>i + 1</c>.
@@ -119,9 +119,15 @@ internal sealed partial class SqliteDatabase
         CREATE INDEX sessions_by_parent ON sessions (parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
         CREATE INDEX sessions_by_update ON sessions (updated_at);
         """,
+
+        // 4: full-text search (SqliteSessionStore.SearchAsync): an FTS5 index of text parts and tool outputs, kept by triggers.
+        SqliteSearch.Migration,
     ];
 
     private static int s_initialized;
+
+    // The SQLite connections (kept open by the pool) that already run with the settings OpenAsync gives them.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SQLitePCL.sqlite3, object> Configured = new();
 
     private readonly SqliteStoreOptions _options;
     private readonly TimeProvider _time;
@@ -233,11 +239,17 @@ internal sealed partial class SqliteDatabase
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (Configured.TryGetValue(connection.Handle!, out _))
+            {
+                return connection; // A pooled connection keeps its settings: set them once per SQLite connection.
+            }
+
             using var command = connection.CreateCommand();
             // busy_timeout: SQLite itself waits up to a second for another writer before reporting SQLITE_BUSY (the store
             // then retries until its BusyTimeout); synchronous=NORMAL is safe in WAL mode and much faster than FULL.
             command.CommandText = "PRAGMA busy_timeout = 1000; PRAGMA synchronous = NORMAL;";
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            Configured.AddOrUpdate(connection.Handle!, Configured);
             return connection;
         }
         catch

@@ -34,6 +34,37 @@ internal static class Fixtures
         Cost = 0.42m,
     };
 
+    private const int Vocabulary = 5_000;
+    private static readonly string[] Syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "ti", "vo", "ze", "pa", "qui", "do", "fe", "gu", "ha", "ji"];
+
+    /// <summary>Word <paramref name="i"/> (modulo 5 000) of a made-up vocabulary: three or four syllables, all distinct.</summary>
+    public static string Word(int i)
+    {
+        int n = ((i % Vocabulary) + Vocabulary) % Vocabulary;
+        var word = new StringBuilder();
+        for (int s = 0; s < 4 && (s < 3 || n >= 4096); s++)
+        {
+            word.Append(Syllables[(n >> (4 * s)) & 15]);
+        }
+
+        return word.ToString();
+    }
+
+    /// <summary>A completed message of 25 words of the vocabulary (spread evenly over it), user and assistant in turn.</summary>
+    public static SessionMessage WordsMessage(string sessionId, int i)
+    {
+        var text = new StringBuilder();
+        var random = new Random(i);
+        for (int w = 0; w < 25; w++)
+        {
+            text.Append(w == 0 ? "" : " ").Append(Word(random.Next(Vocabulary)));
+        }
+
+        var message = Message(sessionId, i);
+        message.Parts = [new TextPart { Id = AgentCoreIds.NewPartId(), Text = text.ToString() }];
+        return message;
+    }
+
     /// <summary>Session <paramref name="i"/> of <paramref name="owners"/> owners (round robin), with an owner and a tenant in its metadata.</summary>
     public static SessionInfo OwnedSession(int i, int owners) => Session(i) with
     {

@@ -12,6 +12,77 @@ public sealed class PostgresMigrationTests
     [SetUp]
     public void CreateDatabase() => _connectionString = PostgresServer.CreateDatabase();
 
+    /// <summary>What schema 4 adds (the search column, its functions, triggers and index): dropped to make a schema 3 database.</summary>
+    private const string DropSchema4 = """
+        DROP TRIGGER agentcore_parts_search ON agentcore_parts;
+        DROP TRIGGER agentcore_messages_search_insert ON agentcore_messages;
+        DROP TRIGGER agentcore_messages_search_completed ON agentcore_messages;
+        DROP FUNCTION agentcore_parts_search();
+        DROP FUNCTION agentcore_messages_search();
+        DROP FUNCTION agentcore_part_search(text, text, bytea);
+        ALTER TABLE agentcore_parts DROP COLUMN search;
+        """;
+
+    [Test]
+    public async Task MigrateAsync_Schema3DatabaseWithMessages_IndexesThemSoSearchFindsThem()
+    {
+        var t0 = new DateTimeOffset(2026, 5, 6, 7, 8, 9, TimeSpan.Zero).AddTicks(1_234_567);
+        var session = NewSession();
+        var done = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = session.Id, Role = Microsoft.Extensions.AI.ChatRole.User, CreatedAt = t0, CompletedAt = t0,
+            Parts = [new TextPart { Id = AgentCoreIds.NewPartId(), Text = "the pangolin migrated" }],
+        };
+        var open = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = session.Id, Role = Microsoft.Extensions.AI.ChatRole.Assistant, CreatedAt = t0.AddSeconds(1),
+            Parts = [new TextPart { Id = AgentCoreIds.NewPartId(), Text = "a pangolin still streaming" }],
+        };
+        await using (var writer = new PostgreSqlSessionStore(_connectionString))
+        {
+            await writer.SaveSessionAsync(session);
+            await writer.SaveMessageAsync(done);
+            await writer.SaveMessageAsync(open);
+        }
+
+        await ScalarAsync(DropSchema4 + "DELETE FROM agentcore_schema_version WHERE version = 4;");
+
+        await using var store = new PostgreSqlSessionStore(_connectionString);
+        await store.MigrateAsync();
+
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4");
+        var hits = await store.SearchAsync(new SessionSearchQuery("pangolin"));
+        hits.Select(static h => h.MessageId).Should().Equal(done.Id);
+        hits[0].CreatedAt.Should().Be(t0);
+        open.CompletedAt = t0.AddSeconds(2);
+        await store.SaveMessageAsync(open);
+        (await store.SearchAsync(new SessionSearchQuery("pangolin"))).Should().HaveCount(2);
+    }
+
+    [Test]
+    public async Task SearchAsync_TextWithNulCharacters_StoredAndFound()
+    {
+        await using var store = new PostgreSqlSessionStore(_connectionString);
+        var session = NewSession();
+        await store.SaveSessionAsync(session);
+        var message = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = session.Id, Role = Microsoft.Extensions.AI.ChatRole.Assistant,
+            CreatedAt = session.CreatedAt, CompletedAt = session.CreatedAt,
+            Parts =
+            [
+                new TextPart { Id = AgentCoreIds.NewPartId(), Text = "a\0nul\0 before the okapi" },
+                new ToolPart { Id = AgentCoreIds.NewPartId(), CallId = "c", ToolName = "t", State = ToolState.Completed, Output = "okapi\0binary" },
+            ],
+        };
+
+        await store.SaveMessageAsync(message);
+
+        var hits = await store.SearchAsync(new SessionSearchQuery("okapi"));
+        hits.Should().ContainSingle().Which.Snippet.Text.Should().Be("a nul  before the okapi");
+        (await store.SearchAsync(new SessionSearchQuery("nul"))).Should().ContainSingle();
+    }
+
     [Test]
     public async Task MigrateAsync_ManyInstancesAtOnce_MigrateOnceAndAllWork()
     {
@@ -32,7 +103,7 @@ public sealed class PostgresMigrationTests
         await Task.WhenAll(work);
 
         (await ScalarAsync("SELECT count(*) FROM agentcore_sessions")).Should().Be(6L);
-        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3");
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4");
         foreach (var store in stores)
         {
             await store.DisposeAsync();
@@ -109,7 +180,7 @@ public sealed class PostgresMigrationTests
         await using var store = new PostgreSqlSessionStore(_connectionString);
         await store.MigrateAsync();
 
-        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3");
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4");
         (await ScalarAsync("SELECT count(*) FROM pg_class WHERE relname LIKE 'agentcore_%v1%'")).Should().Be(0L);
         foreach (var (sessionId, expected) in conversations)
         {
@@ -149,13 +220,14 @@ public sealed class PostgresMigrationTests
             DROP INDEX agentcore_sessions_by_update;
             CREATE INDEX agentcore_sessions_by_parent ON agentcore_sessions (parent_id) WHERE parent_id IS NOT NULL;
             UPDATE agentcore_sessions SET data = '{"{\"id\": "}' WHERE id = '{corrupt.Id}';
-            DELETE FROM agentcore_schema_version WHERE version = 3;
+            {DropSchema4}
+            DELETE FROM agentcore_schema_version WHERE version IN (3, 4);
             """);
 
         await using var store = new PostgreSqlSessionStore(_connectionString);
         await store.MigrateAsync();
 
-        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3");
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4");
         (await ScalarAsync("SELECT count(*) FROM agentcore_session_metadata")).Should().Be(6L);
         var page = await store.ListSessionsAsync(new SessionQuery { Metadata = new Dictionary<string, string> { ["owner"] = "ada" } });
         page.Sessions.Select(static s => s.Id).Should().Equal(owned[2].Id, owned[0].Id);

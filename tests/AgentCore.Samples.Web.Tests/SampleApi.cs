@@ -13,8 +13,8 @@ internal static class SampleApi
 {
     /// <summary>The reply the offline demo model gives to <paramref name="said"/> (no tool call).</summary>
     public static string DemoReply(string said) =>
-        "I am AgentCore's offline demo model, not a real one (set ANTHROPIC_API_KEY to talk to Claude). " +
-        $"You said: \"{said}\". Mention the time to see me call a tool.";
+        "This is AgentCore's offline demo model, not a real one: set ANTHROPIC_API_KEY to talk to Claude. It repeats what " +
+        $"you say, and calls a tool when you mention the time or a note. You said: \"{said}\"";
 
     public static async Task<JsonElement> CreateSessionAsync(this HttpClient client, string? title = null)
     {

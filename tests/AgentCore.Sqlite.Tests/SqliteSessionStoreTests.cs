@@ -102,6 +102,64 @@ public sealed class SqliteSessionStoreTests
             .Should().ThrowAsync<InvalidOperationException>().WithMessage("*99*");
     }
 
+    /// <summary>What schema 4 adds (the search index and its triggers): dropped to make a schema 3 database.</summary>
+    private const string DropSchema4 = """
+        DROP TRIGGER parts_search_insert;
+        DROP TRIGGER parts_search_update;
+        DROP TRIGGER parts_search_delete;
+        DROP TRIGGER messages_search_completed;
+        DROP TRIGGER messages_search_reopened;
+        DROP TRIGGER messages_search_insert;
+        DROP TRIGGER messages_search_delete;
+        DROP TABLE parts_search;
+        """;
+
+    [Test]
+    public async Task MigrateAsync_NewFile_HasFts5AndTheSearchIndex()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+
+        await store.MigrateAsync();
+
+        (await ScalarAsync("SELECT sqlite_compileoption_used('ENABLE_FTS5')")).Should().Be(1L);
+        (await ScalarAsync("SELECT count(*) FROM sqlite_master WHERE name = 'parts_search'")).Should().Be(1L);
+        (await ScalarAsync("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'")).Should().Be(7L);
+    }
+
+    [Test]
+    public async Task MigrateAsync_Schema3DatabaseWithMessages_IndexesThemSoSearchFindsThem()
+    {
+        var session = new SessionInfo { Id = AgentCoreIds.NewSessionId(), Title = "t", CreatedAt = T0, UpdatedAt = T0 };
+        var done = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = session.Id, Role = Microsoft.Extensions.AI.ChatRole.User, CreatedAt = T0, CompletedAt = T0,
+            Parts = [new TextPart { Id = AgentCoreIds.NewPartId(), Text = "the pangolin migrated" }],
+        };
+        var open = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = session.Id, Role = Microsoft.Extensions.AI.ChatRole.Assistant, CreatedAt = T0.AddSeconds(1),
+            Parts = [new TextPart { Id = AgentCoreIds.NewPartId(), Text = "a pangolin still streaming" }],
+        };
+        using (var writer = new SqliteSessionStore(DatabasePath))
+        {
+            await writer.SaveSessionAsync(session);
+            await writer.SaveMessageAsync(done);
+            await writer.SaveMessageAsync(open);
+        }
+
+        SqliteConnection.ClearAllPools();
+        await ExecuteAsync(DropSchema4 + "PRAGMA user_version = 3;");
+
+        using var store = new SqliteSessionStore(DatabasePath);
+        await store.MigrateAsync();
+
+        (await ScalarAsync("PRAGMA user_version")).Should().Be(4L);
+        (await store.SearchAsync(new SessionSearchQuery("pangolin"))).Select(static h => h.MessageId).Should().Equal(done.Id);
+        open.CompletedAt = T0.AddSeconds(2);
+        await store.SaveMessageAsync(open);
+        (await store.SearchAsync(new SessionSearchQuery("pangolin"))).Should().HaveCount(2);
+    }
+
     [Test]
     public async Task MigrateAsync_Schema1DatabaseWithMessages_CopiesThemToSchema2AndDropsTheOldTables()
     {
@@ -175,13 +233,14 @@ public sealed class SqliteSessionStoreTests
             DROP INDEX sessions_by_update;
             CREATE INDEX sessions_by_parent ON sessions (parent_id) WHERE parent_id IS NOT NULL;
             UPDATE sessions SET data = '{"{\"id\": "}' WHERE id = '{corrupt.Id}';
+            {DropSchema4}
             PRAGMA user_version = 2;
             """);
 
         using var store = new SqliteSessionStore(DatabasePath);
         await store.MigrateAsync();
 
-        (await ScalarAsync("PRAGMA user_version")).Should().Be(3L);
+        (await ScalarAsync("PRAGMA user_version")).Should().Be((long)SqliteSessionStore.SchemaVersion);
         (await ScalarAsync("SELECT count(*) FROM session_metadata")).Should().Be(6L);
         var page = await store.ListSessionsAsync(new SessionQuery { Metadata = new Dictionary<string, string> { ["owner"] = "ada" } });
         page.Sessions.Select(static s => s.Id).Should().Equal(owned[2].Id, owned[0].Id);

@@ -11,6 +11,11 @@
 //     stdout. With "pausing", the store and the history are wrapped so that "crash" can stop a turn between their writes.
 //   approval <file|sqlite|postgres> <target> <session id> <data directory>
 //     AgentCore on the store, as for chat, with a tool that needs approval: asks for it, or answers what waits (see ApprovalCommand.cs).
+//   messages file <data directory> <session id> <count> <label>
+//   history  file <data directory> <session id> <count> <label>
+//     prints "ready", waits for "go" on stdin, then makes the writes of ConcurrentWrites.cs (messages with appends to the
+//     file store, or start entries to the JSONL history) while the test process makes the same ones. Exits 0, or 3 when
+//     the store or the history logged a warning (written to stderr).
 // Every line is flushed at once; the test reads them instead of sleeping.
 using AgentCore;
 using AgentCore.Storage.Worker;
@@ -21,7 +26,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 
 if (args.Length < 4)
 {
-    Console.Error.WriteLine("usage: lock|write|chat|approval file|sqlite|postgres <target> <session id> [count writer | data directory [pausing]]");
+    Console.Error.WriteLine("usage: lock|write|chat|approval|messages|history file|sqlite|postgres <target> <session id> [count writer | data directory [pausing]]");
     return 2;
 }
 
@@ -37,9 +42,33 @@ switch (command)
         return await ChatAsync(args[4], args.Length > 5 && args[5] == "pausing");
     case "approval":
         return await ApprovalCommand.RunAsync(backend, target, sessionId, args[4]);
+    case "messages" or "history" when backend == "file":
+        return await ConcurrentWritesAsync(command == "messages", int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture), args[5]);
     default:
         Console.Error.WriteLine($"unknown command {command}");
         return 2;
+}
+
+async Task<int> ConcurrentWritesAsync(bool messages, int count, string label)
+{
+    var logger = new StderrLogger();
+    Console.WriteLine("ready");
+    if (await Console.In.ReadLineAsync() != "go")
+    {
+        Console.Error.WriteLine("expected 'go' on stdin");
+        return 2;
+    }
+
+    if (messages)
+    {
+        await ConcurrentWrites.WriteMessagesAsync(new FileSessionStore(target, logger.For<FileSessionStore>()), sessionId, count, label);
+    }
+    else
+    {
+        await ConcurrentWrites.WriteHistoryAsync(new JsonlSessionHistory(target, logger.For<JsonlSessionHistory>()), sessionId, count, label);
+    }
+
+    return logger.Warnings == 0 ? 0 : 3;
 }
 
 async Task<int> LockAsync()

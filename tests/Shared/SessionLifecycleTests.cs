@@ -4,6 +4,7 @@ using AgentCore.Testing;
 using FluentAssertions;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using NUnit.Framework;
 
 namespace AgentCore.TestInfrastructure;
@@ -13,7 +14,7 @@ namespace AgentCore.TestInfrastructure;
 /// derives a fixture that creates its store. The export tests compare every store's export with one committed file
 /// (<c>session-export.v1.json</c>), so a session moves exactly between any two stores.
 /// </summary>
-public abstract class SessionLifecycleTests
+public abstract partial class SessionLifecycleTests
 {
     private static readonly ModelPricing Pricing = new(InputPerMillion: 3m, OutputPerMillion: 15m, CacheReadPerMillion: 0.3m, CacheWritePerMillion: 3.75m);
     private readonly List<LifecycleHarness> _harnesses = [];
@@ -620,7 +621,7 @@ public abstract class SessionLifecycleTests
     }
 }
 
-/// <summary>AgentCore over one store, a <see cref="ScriptedChatClient"/> and a <see cref="ManualTimeProvider"/>.</summary>
+/// <summary>AgentCore over one store, a <see cref="ScriptedChatClient"/> and a <see cref="FakeTimeProvider"/>.</summary>
 internal sealed class LifecycleHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _provider;
@@ -648,7 +649,7 @@ internal sealed class LifecycleHarness : IAsyncDisposable
 
     public ScriptedChatClient Client { get; } = new();
 
-    public ManualTimeProvider Time { get; } = new();
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
 
     public ISessionService Sessions => _provider.GetRequiredService<ISessionService>();
 

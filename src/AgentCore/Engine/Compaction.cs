@@ -1,25 +1,24 @@
-using System.Text.Json;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
 namespace AgentCore;
 
 /// <summary>
-/// Context management: when a session needs compacting, pruning old tool outputs, writing summaries with the
-/// model, and building prompts that start from the latest summary. See <c>docs/compaction.md</c>.
+/// Context management: when a session needs compacting, pruning old tool outputs, and writing summaries with the
+/// model. Prompts start from the latest summary (see <see cref="PromptBuilder"/>). See <c>docs/compaction.md</c>.
 /// </summary>
 internal sealed partial class Compaction
 {
-    private readonly SessionService _service;
+    private readonly SessionRuntime _runtime;
     private readonly AgentCoreOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public Compaction(SessionService service, AgentCoreOptions options, TimeProvider time, ILogger logger)
+    public Compaction(SessionRuntime runtime, ILogger logger)
     {
-        _service = service;
-        _options = options;
-        _time = time;
+        _runtime = runtime;
+        _options = runtime.Options;
+        _time = runtime.Time;
         _logger = logger;
     }
 
@@ -56,67 +55,6 @@ internal sealed partial class Compaction
     private static double UsableWindow(ModelInfo model) => Math.Max(0, model.ContextWindow - model.MaxOutputTokens);
 
     /// <summary>
-    /// Appends the chat messages a prompt carries: the latest summary (introduced as such) and the messages after
-    /// what it covers, or every message when there is no summary. System messages and older summaries are left out.
-    /// </summary>
-    public static void AppendHistory(IReadOnlyList<SessionMessage> messages, List<ChatMessage> prompt)
-    {
-        int summaryIndex = LastSummaryIndex(messages);
-        string? coveredThrough = null;
-        if (summaryIndex >= 0)
-        {
-            var summary = messages[summaryIndex];
-            prompt.Add(new ChatMessage(ChatRole.User, PromptTemplates.Load("summary-preface.txt") + "\n\n<summary>\n" + summary.Text + "\n</summary>"));
-            coveredThrough = summary.SummarizedThrough ?? summary.Id;
-        }
-
-        foreach (var message in messages)
-        {
-            if (message.Role != ChatRole.System && !message.IsSummary &&
-                (coveredThrough is null || string.CompareOrdinal(message.Id, coveredThrough) > 0))
-            {
-                PromptConversion.AppendChatMessages(message, prompt);
-            }
-        }
-    }
-
-    /// <summary>The index of the latest completed summary, or −1.</summary>
-    public static int LastSummaryIndex(IReadOnlyList<SessionMessage> messages)
-    {
-        for (int i = messages.Count - 1; i >= 0; i--)
-        {
-            if (messages[i] is { IsSummary: true, CompletedAt: not null, Error: null })
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
-
-    /// <summary>Estimates the tokens of chat messages: characters / 4.</summary>
-    public static long EstimateTokens(IEnumerable<ChatMessage> messages)
-    {
-        long characters = 0;
-        foreach (var message in messages)
-        {
-            foreach (var content in message.Contents)
-            {
-                characters += content switch
-                {
-                    TextContent t => t.Text.Length,
-                    FunctionCallContent c => c.Name.Length + JsonSerializer.Serialize(c.Arguments, AIJsonUtilities.DefaultOptions).Length,
-                    FunctionResultContent { Result: string s } => s.Length,
-                    FunctionResultContent { Result: IEnumerable<AIContent> items } => items.OfType<TextContent>().Sum(static t => t.Text.Length) + 1024,
-                    _ => 1024,
-                };
-            }
-        }
-
-        return characters / 4;
-    }
-
-    /// <summary>
     /// Compacts a session: prunes old tool outputs, then summarizes the messages since the previous summary
     /// (folded in) up to, not including, <paramref name="keepFromId"/> (null: all of them).
     /// Returns null when there is nothing to summarize.
@@ -127,15 +65,15 @@ internal sealed partial class Compaction
         Action<SessionEvent> publish, CancellationToken cancellationToken)
     {
         var covered = messages.Where(m => keepFromId is null || string.CompareOrdinal(m.Id, keepFromId) < 0).ToList();
-        int previous = LastSummaryIndex(covered);
+        int previous = PromptBuilder.LastSummaryIndex(covered);
         if (!covered.Skip(previous + 1).Any(static m => m.Role != ChatRole.System && !m.IsSummary))
         {
             return null;
         }
 
-        var history = new List<ChatMessage>();
-        AppendHistory(messages, history);
-        long before = LastReplyTokens(messages) ?? EstimateTokens(history);
+        var prompt = new List<ChatMessage>();
+        PromptBuilder.AppendConversation(messages, prompt);
+        long before = LastReplyTokens(messages) ?? TokenEstimator.Count(prompt);
         publish(new CompactionStarted(session.Id, before));
 
         using var activity = AgentCoreInstrumentation.StartModelOperation(AgentCoreInstrumentation.CompactionOperation, session.Id, model);
@@ -148,17 +86,17 @@ internal sealed partial class Compaction
         }
         catch (Exception ex)
         {
-            _service.Telemetry.EndModelOperation(activity, AgentCoreInstrumentation.CompactionOperation, model, default, null, ex, _time.GetElapsedTime(startedAt), null);
+            _runtime.Telemetry.EndModelOperation(activity, AgentCoreInstrumentation.CompactionOperation, model, default, null, ex, _time.GetElapsedTime(startedAt), null);
             throw;
         }
 
-        _service.Telemetry.EndModelOperation(activity, AgentCoreInstrumentation.CompactionOperation, model, summary.Tokens, summary.Cost, null,
+        _runtime.Telemetry.EndModelOperation(activity, AgentCoreInstrumentation.CompactionOperation, model, summary.Tokens, summary.Cost, null,
             _time.GetElapsedTime(startedAt), _options.EnableSensitiveTelemetryData ? summary.Text : null, summary.FinishReason);
         publish(new MessageUpdated(session.Id, summary));
 
         var after = new List<ChatMessage>();
-        AppendHistory([.. messages, summary], after);
-        long estimateAfter = EstimateTokens(after);
+        PromptBuilder.AppendConversation([.. messages, summary], after);
+        long estimateAfter = TokenEstimator.Count(after);
         publish(new CompactionFinished(session.Id, before, estimateAfter));
         LogCompacted(session.Id, before, estimateAfter);
         return summary;
@@ -185,7 +123,7 @@ internal sealed partial class Compaction
                     continue;
                 }
 
-                protectedTokens += tool.Output.Length / 4;
+                protectedTokens += TokenEstimator.Count(tool.Output);
                 if (protectedTokens > _options.PruneProtectedTokens)
                 {
                     tool.Compacted = true;
@@ -196,7 +134,7 @@ internal sealed partial class Compaction
 
             if (changed)
             {
-                await _service.Store.SaveMessageAsync(messages[i], cancellationToken).ConfigureAwait(false);
+                await _runtime.Store.SaveMessageAsync(messages[i], cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -211,12 +149,12 @@ internal sealed partial class Compaction
     /// <summary>
     /// Writes the summary of <paramref name="covered"/> with the model and stores it as an assistant message flagged
     /// <see cref="SessionMessage.IsSummary"/>, with its usage and cost. The caller adds it to the session's totals (the turn
-    /// when it ends, <c>SummarizeAsync</c> at once) through <see cref="SessionService.ReconcileTotalsAsync"/>.
+    /// when it ends, <c>SummarizeAsync</c> at once) through <see cref="SessionRuntime.ReconcileTotalsAsync"/>.
     /// </summary>
     private async Task<SessionMessage> SummarizeAsync(SessionInfo session, ResolvedModel model, List<SessionMessage> covered, CancellationToken cancellationToken)
     {
         var request = new List<ChatMessage> { new(ChatRole.System, PromptTemplates.Load("summary.txt")) };
-        AppendHistory(covered, request);
+        PromptBuilder.AppendConversation(covered, request);
         request.Add(new ChatMessage(ChatRole.User, "Write the summary of the conversation so far now, as the system message asks."));
         var options = new ChatOptions { ModelId = model.Info.ModelId, MaxOutputTokens = model.Info.MaxOutputTokens };
 
@@ -257,7 +195,7 @@ internal sealed partial class Compaction
             FinishReason = response.FinishReason?.Value ?? ChatFinishReason.Stop.Value,
             Parts = [new TextPart { Id = Identifier.Create(IdKind.Part, _time), Text = text }],
         };
-        await _service.Store.SaveMessageAsync(summary, CancellationToken.None).ConfigureAwait(false);
+        await _runtime.Store.SaveMessageAsync(summary, CancellationToken.None).ConfigureAwait(false);
         return summary;
     }
 

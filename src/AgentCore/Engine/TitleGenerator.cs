@@ -15,7 +15,46 @@ internal static partial class TitleGenerator
     public const int MaxOutputTokens = 80;
     public const int MaxLength = 100;
 
-    public static async Task GenerateAsync(SessionService service, string sessionId, ResolvedModel model, IReadOnlyList<MessagePart> userParts, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts naming a session in the background of <paramref name="runtime"/> (tracked, and cancelled when it is
+    /// disposed), with <see cref="AgentCoreOptions.TitleModel"/> or else the turn's model.
+    /// </summary>
+    /// <param name="runtime">The runtime the turn runs in.</param>
+    /// <param name="sessionId">The session to name.</param>
+    /// <param name="turnModel">The turn's model, used when no title model is set.</param>
+    /// <param name="userParts">The session's first user message.</param>
+    public static void Start(SessionRuntime runtime, string sessionId, ResolvedModel turnModel, IReadOnlyList<MessagePart> userParts)
+    {
+        var logger = runtime.LoggerFactory.CreateLogger(typeof(TitleGenerator));
+        runtime.RunInBackground(async token =>
+        {
+            ResolvedModel model = turnModel;
+            if (runtime.Options.TitleModel is { } reference)
+            {
+                try
+                {
+                    model = await runtime.ResolveModelAsync(reference, token).ConfigureAwait(false);
+                }
+                catch (ModelNotFoundException ex)
+                {
+                    LogTitleModelMissing(logger, ex, reference);
+                    return;
+                }
+            }
+
+            await GenerateAsync(runtime, sessionId, model, userParts, logger, token).ConfigureAwait(false);
+        });
+    }
+
+    /// <summary>Names the session now; see the class summary. Never throws.</summary>
+    /// <param name="runtime">The runtime the turn runs in.</param>
+    /// <param name="sessionId">The session to name.</param>
+    /// <param name="model">The model that writes the title.</param>
+    /// <param name="userParts">The session's first user message.</param>
+    /// <param name="logger">Where failures are logged.</param>
+    /// <param name="cancellationToken">Cancels the call (the runtime is being disposed).</param>
+    /// <returns>A task that completes when the title is stored, or the attempt has failed.</returns>
+    public static async Task GenerateAsync(SessionRuntime runtime, string sessionId, ResolvedModel model, IReadOnlyList<MessagePart> userParts, ILogger logger, CancellationToken cancellationToken)
     {
         try
         {
@@ -32,7 +71,7 @@ internal static partial class TitleGenerator
             };
             var options = new ChatOptions { ModelId = model.Info.ModelId, MaxOutputTokens = MaxOutputTokens };
             using var activity = AgentCoreInstrumentation.StartModelOperation(AgentCoreInstrumentation.TitleOperation, sessionId, model);
-            var stats = new SessionStats(service.Time);
+            var stats = new SessionStats(runtime.Time);
             long startedAt = stats.StartApiCall();
             ChatResponse response;
             try
@@ -41,7 +80,7 @@ internal static partial class TitleGenerator
             }
             catch (Exception ex)
             {
-                service.Telemetry.EndModelOperation(activity, AgentCoreInstrumentation.TitleOperation, model, default, null, ex, service.Time.GetElapsedTime(startedAt), null);
+                runtime.Telemetry.EndModelOperation(activity, AgentCoreInstrumentation.TitleOperation, model, default, null, ex, runtime.Time.GetElapsedTime(startedAt), null);
                 throw;
             }
 
@@ -49,22 +88,22 @@ internal static partial class TitleGenerator
             decimal cost = UsageAccounting.Cost(usage, model.Info.Pricing);
             stats.RecordStep(usage, startedAt);
             string? title = Clean(response.Text);
-            service.Telemetry.EndModelOperation(activity, AgentCoreInstrumentation.TitleOperation, model, usage, cost, null, service.Time.GetElapsedTime(startedAt),
-                service.Options.EnableSensitiveTelemetryData ? title : null, response.FinishReason?.Value);
+            runtime.Telemetry.EndModelOperation(activity, AgentCoreInstrumentation.TitleOperation, model, usage, cost, null, runtime.Time.GetElapsedTime(startedAt),
+                runtime.Options.EnableSensitiveTelemetryData ? title : null, response.FinishReason?.Value);
             if (title is null)
             {
                 LogEmpty(logger, sessionId);
             }
 
-            // The history first, so whoever sees the new title (SessionUpdated) finds the call in the history too.
+            // The usage history first, so whoever sees the new title (SessionUpdated) finds the call in it too.
             if (usage != default)
             {
-                await service.RecordHistoryAsync(service.HistoryEntryOf(sessionId, model.Info, stats, cost, end: false)).ConfigureAwait(false);
-                await service.RecordHistoryAsync(service.HistoryEntryOf(sessionId, model.Info, stats, cost, end: true)).ConfigureAwait(false);
+                await runtime.RecordHistoryAsync(runtime.HistoryEntryOf(sessionId, model.Info, stats, cost, end: false)).ConfigureAwait(false);
+                await runtime.RecordHistoryAsync(runtime.HistoryEntryOf(sessionId, model.Info, stats, cost, end: true)).ConfigureAwait(false);
             }
 
             // Title and usage in one write: the call was made (and billed) whether or not its answer was usable.
-            await service.ChangeSessionAsync(sessionId, s =>
+            await runtime.ChangeSessionAsync(sessionId, s =>
             {
                 var named = title is not null && s.HasDefaultTitle ? s with { Title = title } : s;
                 // Usage of no message: recorded in the checkpoint too, so a later recount (a revert, a lost checkpoint message) keeps it.
@@ -103,6 +142,9 @@ internal static partial class TitleGenerator
 
     [GeneratedRegex(@"<think>.*?(</think>|$)", RegexOptions.Singleline | RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex Thinking();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The title model '{Reference}' is not registered; no title is generated")]
+    private static partial void LogTitleModelMissing(ILogger logger, Exception exception, string reference);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: generating a title failed; the default title stays")]
     private static partial void LogFailed(ILogger logger, Exception exception, string sessionId);

@@ -71,7 +71,7 @@ internal sealed partial class Turn
             return true;
         }
 
-        _policies ??= _service.Services.GetServices<IToolApprovalPolicy>().ToList();
+        _policies ??= _runtime.Services.GetServices<IToolApprovalPolicy>().ToList();
         foreach (var policy in _policies)
         {
             if (await policy.RequiresApprovalAsync(new ToolApprovalContext(_setup.Session, call, tool), token).ConfigureAwait(false))

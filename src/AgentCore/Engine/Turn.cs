@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
@@ -15,7 +16,7 @@ internal sealed record TurnOutcome(SessionMessage Message, ExitReason ExitReason
 /// One turn of conversation, top to bottom: persist the user's message, open the assistant's, then step —
 /// stream from the model, turn updates into parts and events, run the tools it asked for, record usage and
 /// cost — until the model answers without tools or the step limit is reached; then close the message,
-/// record the history and bring the session's totals up to date. Created by <see cref="SessionService"/> with the
+/// record the usage history and bring the session's totals up to date. Created by <see cref="RunStreamingAsync"/> with the
 /// session's lock held; never throws (failures end the turn and become its outcome).
 /// </summary>
 [SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
@@ -34,7 +35,7 @@ internal sealed partial class Turn
     /// <summary>The finish reason of a step the turn's abort cut off.</summary>
     private const string AbortedFinishReason = "aborted";
 
-    private readonly SessionService _service;
+    private readonly SessionRuntime _runtime;
     private readonly TurnSetup _setup;
     private readonly AgentCoreOptions _options;
     private readonly TimeProvider _time;
@@ -44,25 +45,152 @@ internal sealed partial class Turn
     private readonly SessionMessage _user;
     private readonly SessionMessage _message;
     private StepState? _step;
-    private List<SessionMessage> _history;
+    private List<SessionMessage> _conversation;
     private int _stepNumber;
     private int _toolCalls;
     private bool _compactedForOverflow;
     private Activity? _activity;
 
-    public Turn(SessionService service, TurnSetup setup, AgentCoreOptions options, TimeProvider time, ILogger logger)
+    /// <summary>
+    /// A turn as <see cref="ISessionService.ChatStreamingAsync"/> streams it, top to bottom: takes the session's lock
+    /// (failing fast with <see cref="SessionBusyException"/>), prepares what the turn reads (<see cref="PrepareAsync"/>),
+    /// runs it (<see cref="RunAsync"/>) on a task of its own while relaying its events to the caller, releases the lock on
+    /// every path and rethrows the turn's failure, if any, after <see cref="TurnCompleted"/>.
+    /// </summary>
+    /// <param name="runtime">What the turn uses: store, models, tools, lock, events, history, options, clock.</param>
+    /// <param name="request">The caller's request, validated.</param>
+    /// <param name="userParts">The user's message as parts (empty when the request only answers approval requests).</param>
+    /// <param name="answers">The request's answers to approval requests.</param>
+    /// <param name="cancellationToken">The caller's cancellation: cancelling it aborts the turn.</param>
+    /// <returns>The turn's events, <see cref="TurnCompleted"/> last.</returns>
+    public static async IAsyncEnumerable<SessionEvent> RunStreamingAsync(
+        SessionRuntime runtime, ChatRequest request, List<MessagePart> userParts, List<ToolApprovalResponseContent> answers, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        _service = service;
+        string sessionId = request.SessionId;
+        runtime.EnterOperation();
+        ISessionLease lease;
+        TurnSetup setup;
+        try
+        {
+            // Until the turn runs, disposing the service cancels the start as well.
+            using var starting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, runtime.Stopping);
+            lease = await runtime.Locks.TryAcquireAsync(sessionId, starting.Token).ConfigureAwait(false)
+                    ?? throw new SessionBusyException(sessionId);
+            try
+            {
+                setup = await PrepareAsync(runtime, lease, request, userParts, answers, starting.Token).ConfigureAwait(false);
+            }
+            catch
+            {
+                await lease.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+        catch (OperationCanceledException) when (runtime.IsStopping && !cancellationToken.IsCancellationRequested)
+        {
+            runtime.ExitOperation();
+            throw SessionRuntime.Disposed();
+        }
+        catch
+        {
+            runtime.ExitOperation();
+            throw;
+        }
+
+        var turnCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.AbortRequested, runtime.Stopping);
+        var channel = Channel.CreateUnbounded<SessionEvent>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+        var turn = new Turn(runtime, setup);
+
+        // The lock is released by the task that runs the turn, so disposing the service can wait for the whole turn
+        // (message persisted, lock released) whether or not the caller still reads the stream.
+        var running = Task.Run(
+            async () =>
+            {
+                // The turn's stream gets every event of the session while the turn runs (a title's too), so it has no gaps.
+                var attachment = await runtime.Events.AttachAsync(sessionId, channel.Writer, CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    return await turn.RunAsync(channel.Writer, cancellationToken, turnCancellation.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    try
+                    {
+                        await attachment.DisposeAsync().ConfigureAwait(false);
+                        await lease.DisposeAsync().ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        runtime.ExitOperation();
+                    }
+                }
+            },
+            CancellationToken.None);
+        TurnOutcome outcome;
+        try
+        {
+            while (await channel.Reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                while (channel.Reader.TryRead(out var sessionEvent))
+                {
+                    yield return sessionEvent;
+                }
+            }
+        }
+        finally
+        {
+            if (!running.IsCompleted)
+            {
+                // The caller stopped listening before the turn ended: abort it.
+                await turnCancellation.CancelAsync().ConfigureAwait(false);
+            }
+
+            outcome = await running.ConfigureAwait(false);
+            turnCancellation.Dispose();
+        }
+
+        if (outcome.Failure is { } failure)
+        {
+            ExceptionDispatchInfo.Throw(failure);
+        }
+    }
+
+    /// <summary>
+    /// Everything the turn reads before its first write: the model, the session and its conversation (repaired after a
+    /// crash, see <see cref="SessionRuntime.LoadForTurnAsync"/>), the calls waiting for approval the request answers,
+    /// and the system prompt's sections.
+    /// </summary>
+    private static async Task<TurnSetup> PrepareAsync(SessionRuntime runtime, ISessionLease lease, ChatRequest request, List<MessagePart> userParts, List<ToolApprovalResponseContent> answers, CancellationToken cancellationToken)
+    {
+        var model = await runtime.ResolveModelAsync(request.Model, cancellationToken).ConfigureAwait(false);
+        var (session, messages) = await runtime.LoadForTurnAsync(lease, cancellationToken).ConfigureAwait(false);
+        var approvals = ToolApproval.Match(session.Id, messages, answers, nameof(request));
+        var context = new SystemPromptContext(session, model.Info);
+        var sections = new List<string>(runtime.SystemPrompt.Count);
+        foreach (var provider in runtime.SystemPrompt)
+        {
+            if (await provider.GetSectionAsync(context, cancellationToken).ConfigureAwait(false) is { Length: > 0 } section)
+            {
+                sections.Add(section);
+            }
+        }
+
+        return new TurnSetup(session, model, userParts, messages, sections, request.Options, approvals, request.Budget);
+    }
+
+    private Turn(SessionRuntime runtime, TurnSetup setup)
+    {
+        _runtime = runtime;
         _setup = setup;
-        _options = options;
-        _time = time;
-        _logger = logger;
-        _stats = new SessionStats(time);
-        _history = [.. setup.History];
-        var now = time.GetUtcNow();
+        _options = runtime.Options;
+        _time = runtime.Time;
+        _logger = runtime.LoggerFactory.CreateLogger<Turn>();
+        _stats = new SessionStats(_time);
+        _conversation = [.. setup.Conversation];
+        var now = _time.GetUtcNow();
         _user = new SessionMessage
         {
-            Id = Identifier.Create(IdKind.Message, time),
+            Id = Identifier.Create(IdKind.Message, _time),
             SessionId = setup.Session.Id,
             Role = ChatRole.User,
             Parts = setup.UserParts,
@@ -71,7 +199,7 @@ internal sealed partial class Turn
         };
         _message = new SessionMessage
         {
-            Id = Identifier.Create(IdKind.Message, time),
+            Id = Identifier.Create(IdKind.Message, _time),
             SessionId = setup.Session.Id,
             Role = ChatRole.Assistant,
             CreatedAt = now,
@@ -95,10 +223,10 @@ internal sealed partial class Turn
         Exception? failure = null;
         try
         {
-            await _service.RecordHistoryAsync(HistoryEntry(exitReason: null)).ConfigureAwait(false);
-            if (_options.GenerateTitles && _history.Count == 0 && _setup.Session.HasDefaultTitle)
+            await _runtime.RecordHistoryAsync(HistoryEntry(exitReason: null)).ConfigureAwait(false);
+            if (_options.GenerateTitles && _conversation.Count == 0 && _setup.Session.HasDefaultTitle)
             {
-                _service.StartTitleGeneration(SessionId, _setup.Model, _setup.UserParts);
+                TitleGenerator.Start(_runtime, SessionId, _setup.Model, _setup.UserParts);
             }
 
             // The user's request is stored first, so it survives whatever follows, word for word; then the reply, open,
@@ -109,10 +237,10 @@ internal sealed partial class Turn
                 await PersistUserMessageAsync().ConfigureAwait(false);
             }
 
-            await PersistAsync(() => _service.Store.SaveMessageAsync(_message, CancellationToken.None)).ConfigureAwait(false);
+            await PersistAsync(() => _runtime.Store.SaveMessageAsync(_message, CancellationToken.None)).ConfigureAwait(false);
             Emit(new MessageUpdated(SessionId, Snapshot(_message)));
             await ResolveApprovalsAsync(turnToken).ConfigureAwait(false);
-            if (_options.AutoCompaction && Compaction.ShouldCompact(_history, _setup.Model.Info, _options.CompactionThreshold))
+            if (_options.AutoCompaction && Compaction.ShouldCompact(_conversation, _setup.Model.Info, _options.CompactionThreshold))
             {
                 await CompactAsync(keepFromId: _user.Id, turnToken).ConfigureAwait(false);
             }
@@ -160,7 +288,7 @@ internal sealed partial class Turn
         }
 
         (exitReason, failure) = await FinishAsync(exitReason, failure).ConfigureAwait(false);
-        _service.Telemetry.EndTurn(activity, _setup.Model, _message, exitReason, failure, _stepNumber, _toolCalls,
+        _runtime.Telemetry.EndTurn(activity, _setup.Model, _message, exitReason, failure, _stepNumber, _toolCalls,
             _time.GetElapsedTime(startedAt), _options.EnableSensitiveTelemetryData ? _user.Parts : null);
         Emit(new TurnCompleted(SessionId, Snapshot(_message), exitReason));
         events.TryComplete();
@@ -169,33 +297,25 @@ internal sealed partial class Turn
 
     private async Task PersistUserMessageAsync()
     {
-        await PersistAsync(() => _service.Store.SaveMessageAsync(_user, CancellationToken.None)).ConfigureAwait(false);
+        await PersistAsync(() => _runtime.Store.SaveMessageAsync(_user, CancellationToken.None)).ConfigureAwait(false);
         Emit(new MessageUpdated(SessionId, Snapshot(_user)));
     }
 
     /// <summary>Summarizes the session (see <see cref="Compaction"/>), keeping the messages from <paramref name="keepFromId"/> on.</summary>
     private async Task<SessionMessage?> CompactAsync(string? keepFromId, CancellationToken token)
     {
-        var compaction = new Compaction(_service, _options, _time, _logger);
-        var summary = await compaction.CompactAsync(_setup.Session, _setup.Model, _history, keepFromId, Emit, token).ConfigureAwait(false);
+        var compaction = new Compaction(_runtime, _logger);
+        var summary = await compaction.CompactAsync(_setup.Session, _setup.Model, _conversation, keepFromId, Emit, token).ConfigureAwait(false);
         if (summary is not null)
         {
-            _history.Add(summary);
+            _conversation.Add(summary);
         }
 
         return summary;
     }
 
-    /// <summary>The prompt of the next step: the system prompt, the history from the latest summary on, this turn so far.</summary>
-    private List<ChatMessage> BuildPrompt()
-    {
-        var prompt = new List<ChatMessage>(_history.Count + 4)
-        {
-            new(ChatRole.System, [.. _setup.SystemPrompt.Select(static section => (AIContent)new TextContent(section))]),
-        };
-        Compaction.AppendHistory([.. _history, _user, _message], prompt);
-        return prompt;
-    }
+    /// <summary>The prompt of the next step (see <see cref="PromptBuilder"/>): the system prompt, the conversation from the latest summary on, this turn so far.</summary>
+    private List<ChatMessage> BuildPrompt() => PromptBuilder.ForStep(_setup.SystemPrompt, [.. _conversation, _user, _message]);
 
     /// <summary>One model call: streams it (retrying transient failures) and returns the tool calls it asked for.</summary>
     private async Task<List<(FunctionCallContent Call, ToolPart Part)>> RunStepAsync(bool lastStep, CancellationToken token)
@@ -252,7 +372,7 @@ internal sealed partial class Turn
 
     /// <summary>The registry's tools for this session and model.</summary>
     private ValueTask<IReadOnlyList<AIFunction>> RegistryToolsAsync(CancellationToken token) =>
-        _service.Tools.GetToolsAsync(new ToolContext(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId), token);
+        _runtime.Tools.GetToolsAsync(new ToolContext(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId), token);
 
     /// <summary>Turns one streamed update into parts and events.</summary>
     private async ValueTask ApplyAsync(ChatResponseUpdate update)
@@ -484,11 +604,11 @@ internal sealed partial class Turn
         ToolInvoker.Outcome outcome;
         try
         {
-            outcome = await WithAbortGraceAsync(ToolInvoker.InvokeAsync(call, tools, _service.Services, _options.MaxToolOutputBytes, _time, token), token).ConfigureAwait(false);
+            outcome = await WithAbortGraceAsync(ToolInvoker.InvokeAsync(call, tools, _runtime.Services, _options.MaxToolOutputBytes, _time, token), token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
-            _service.Telemetry.EndTool(activity, part, AgentCoreInstrumentation.AbortedErrorType, null, sensitive: false);
+            _runtime.Telemetry.EndTool(activity, part, AgentCoreInstrumentation.AbortedErrorType, null, sensitive: false);
             throw;
         }
 
@@ -501,7 +621,7 @@ internal sealed partial class Turn
             LogToolFailed(SessionId, part.ToolName, part.CallId);
         }
 
-        _service.Telemetry.EndTool(activity, part, outcome.ErrorType, part.Error, _options.EnableSensitiveTelemetryData);
+        _runtime.Telemetry.EndTool(activity, part, outcome.ErrorType, part.Error, _options.EnableSensitiveTelemetryData);
 
         await SavePartAsync(owner, part).ConfigureAwait(false);
         Emit(new ToolCallUpdated(SessionId, owner.Id, Snapshot(part)));
@@ -519,7 +639,7 @@ internal sealed partial class Turn
 
     /// <summary>
     /// Closes the assistant message on every path — partial text kept, usage so far recorded, open tool calls
-    /// closed — then updates the session's totals and the history. Failures here are logged; a failure to
+    /// closed — then updates the session's totals and the usage history. Failures here are logged; a failure to
     /// persist the completion becomes the turn's failure when it had none.
     /// </summary>
     private async Task<(ExitReason ExitReason, Exception? Failure)> FinishAsync(ExitReason exitReason, Exception? failure)
@@ -550,7 +670,7 @@ internal sealed partial class Turn
                 _ => null,
             };
             _message.CompletedAt = _time.GetUtcNow();
-            await PersistAsync(() => _service.Store.SaveMessageAsync(_message, CancellationToken.None)).ConfigureAwait(false);
+            await PersistAsync(() => _runtime.Store.SaveMessageAsync(_message, CancellationToken.None)).ConfigureAwait(false);
             Emit(new MessageUpdated(SessionId, Snapshot(_message)));
         }
         catch (Exception ex)
@@ -562,20 +682,20 @@ internal sealed partial class Turn
             }
         }
 
-        // The history's end entry before the totals: should the process die in between, the next load finds the reply
+        // The usage history's end entry before the totals: should the process die in between, the next load finds the reply
         // missing from the totals, finds this entry, and adds the reply to the totals without a second entry.
-        await _service.RecordHistoryAsync(HistoryEntry(exitReason)).ConfigureAwait(false);
+        await _runtime.RecordHistoryAsync(HistoryEntry(exitReason)).ConfigureAwait(false);
         try
         {
             // The totals and their checkpoint in one session write: this turn's messages (a summary included) are added.
             // The caller's stream gets the very SessionUpdated subscribers got (with its Sequence); when the totals did not
             // change nothing was published, and the caller's stream still gets the session as it is.
             SessionUpdated? published = null;
-            var session = await _service.ReconcileTotalsAsync(SessionId, [.. _history, _user, _message], e => published = e).ConfigureAwait(false);
+            var session = await _runtime.ReconcileTotalsAsync(SessionId, [.. _conversation, _user, _message], e => published = e).ConfigureAwait(false);
             if (published is null && session is not null)
             {
                 // Published (numbered) like every event of the turn; the session's stream hands it to the caller's.
-                _service.Events.Publish(new SessionUpdated(SessionId, session));
+                _runtime.Events.Publish(new SessionUpdated(SessionId, session));
             }
         }
         catch (Exception ex)
@@ -588,10 +708,10 @@ internal sealed partial class Turn
 
     /// <summary>The turn's start entry (<paramref name="exitReason"/> null) or its end entry.</summary>
     private SessionHistoryEntry HistoryEntry(ExitReason? exitReason) => exitReason is { } end
-        ? _service.HistoryEntry(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId, end,
+        ? _runtime.HistoryEntry(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId, end,
             _stats.ToHistoryUsage(), _stats.ToHistoryDuration(), _message.Cost,
-            messageCount: _history.Count + (_setup.UserParts.Count > 0 ? 2 : 1), toolCallCount: _toolCalls)
-        : _service.HistoryEntry(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId);
+            messageCount: _conversation.Count + (_setup.UserParts.Count > 0 ? 2 : 1), toolCallCount: _toolCalls)
+        : _runtime.HistoryEntry(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId);
 
     private ChatOptions ChatOptionsFor(IReadOnlyList<AIFunction> tools)
     {
@@ -663,10 +783,10 @@ internal sealed partial class Turn
         ModelErrors.StatusCode(ex) is { } status ? $"{ex.GetType().Name} (HTTP {status})" : ex.GetType().Name;
 
     private ValueTask SavePartAsync(MessagePart part, string? appendedText = null) =>
-        PersistAsync(() => _service.Store.SavePartAsync(_message, part, appendedText, CancellationToken.None));
+        PersistAsync(() => _runtime.Store.SavePartAsync(_message, part, appendedText, CancellationToken.None));
 
     private ValueTask SavePartAsync(SessionMessage owner, MessagePart part) =>
-        PersistAsync(() => _service.Store.SavePartAsync(owner, part, null, CancellationToken.None));
+        PersistAsync(() => _runtime.Store.SavePartAsync(owner, part, null, CancellationToken.None));
 
     /// <summary>Runs store writes of this turn one at a time, so a later state is never overwritten by an earlier one.</summary>
     private async ValueTask PersistAsync(Func<ValueTask> write)
@@ -685,7 +805,7 @@ internal sealed partial class Turn
     private void Emit(SessionEvent sessionEvent)
     {
         // Publishing assigns the Sequence and writes the event to the caller's stream, which the turn attached to the session.
-        _service.Events.Publish(sessionEvent);
+        _runtime.Events.Publish(sessionEvent);
     }
 
     private string NewPartId() => Identifier.Create(IdKind.Part, _time);
@@ -805,11 +925,11 @@ internal sealed partial class Turn
     }
 }
 
-/// <summary>What a turn starts from: the session, the model, the user's parts, the history and the system prompt.</summary>
+/// <summary>What a turn starts from: the session, the model, the user's parts, the conversation so far and the system prompt.</summary>
 /// <param name="Session">The session, loaded with its lock held.</param>
 /// <param name="Model">The model answering.</param>
 /// <param name="UserParts">The user's message.</param>
-/// <param name="History">The session's messages before the turn (open ones closed by crash recovery).</param>
+/// <param name="Conversation">The session's messages before the turn, in its conversation (open ones closed by crash recovery).</param>
 /// <param name="SystemPrompt">The system prompt's sections.</param>
 /// <param name="Options">The caller's chat options, if any.</param>
 /// <param name="Approvals">The calls waiting for approval the turn resolves first: answered by the request, or rejected because the user moved on.</param>
@@ -818,7 +938,7 @@ internal sealed record TurnSetup(
     SessionInfo Session,
     ResolvedModel Model,
     List<MessagePart> UserParts,
-    IReadOnlyList<SessionMessage> History,
+    IReadOnlyList<SessionMessage> Conversation,
     IReadOnlyList<string> SystemPrompt,
     ChatOptions? Options,
     IReadOnlyList<PendingApproval>? Approvals = null,

@@ -63,9 +63,6 @@ public sealed class SessionMessage
     [System.Text.Json.Serialization.JsonIgnore]
     public string Text => string.Concat(Parts.OfType<TextPart>().Select(static p => p.Text));
 
-    /// <summary>A deep copy (parts included), made through the message's JSON form.</summary>
-    internal SessionMessage DeepCopy() =>
-        System.Text.Json.JsonSerializer.Deserialize(
-            System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(this, AgentCoreJsonContext.Default.SessionMessage),
-            AgentCoreJsonContext.Default.SessionMessage)!;
+    /// <summary>A deep copy (parts included): what the message's JSON form would read back as, made field by field.</summary>
+    internal SessionMessage DeepCopy() => MessageCopies.Copy(this);
 }

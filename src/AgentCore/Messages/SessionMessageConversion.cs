@@ -39,18 +39,18 @@ public static class SessionMessageConversion
     }
 
     /// <summary>
-    /// Converts a session's messages into the history a prompt carries, exactly as AgentCore's engine builds it: the
+    /// Converts a session's messages into the conversation a prompt carries, exactly as AgentCore's engine builds it: the
     /// latest summary (introduced as such) and the messages after what it covers, or every message when there is no
     /// summary. System messages and older summaries are left out.
     /// </summary>
     /// <param name="messages">The session's messages in ascending id order, as <see cref="ISessionStore.GetMessagesAsync"/> returns them.</param>
-    /// <returns>The chat messages of the history, oldest first.</returns>
+    /// <returns>The chat messages of the conversation, oldest first.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="messages"/> is null.</exception>
     public static IList<ChatMessage> ToPromptMessages(this IReadOnlyList<SessionMessage> messages)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var prompt = new List<ChatMessage>(messages.Count * 2);
-        Compaction.AppendHistory(messages, prompt);
+        PromptBuilder.AppendConversation(messages, prompt);
         return prompt;
     }
 

@@ -191,6 +191,24 @@ public interface ISessionService
     Task<SessionInfo> ImportAsync(Stream source, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Searches every session's messages — the text users and the model wrote and the output of tool calls — for the words
+    /// of <paramref name="query"/>, and returns the best hits (at most <see cref="SessionSearchQuery.Limit"/>), each with a
+    /// snippet that marks the match. The SQLite and PostgreSQL stores search a full-text index kept in step with every
+    /// write; the file and in-memory stores read the sessions one at a time. See docs/sessions.md.
+    /// </summary>
+    /// <remarks>
+    /// Only completed messages are found (a reply is found once it has finished streaming), and not the messages a
+    /// <see cref="RevertAsync"/> took out of the conversation (an <see cref="UnrevertAsync"/> brings them back).
+    /// </remarks>
+    /// <param name="query">The words to find, how many hits at most, and which sessions (by metadata) to search.</param>
+    /// <param name="cancellationToken">Cancels the search.</param>
+    /// <returns>The hits, best first (highest <see cref="SessionSearchHit.Score"/>, then newest message).</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="query"/> is null.</exception>
+    /// <exception cref="ArgumentException">A value of the query is bad — no word to search for, too many words, a limit out
+    /// of range: thrown when the query is built, naming the value.</exception>
+    Task<IReadOnlyList<SessionSearchHit>> SearchAsync(SessionSearchQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Deletes every session (with its messages) last updated before <paramref name="olderThan"/>, skipping any that is
     /// running a turn, and then the usage history entries of the deleted sessions where the history supports it
     /// (see <see cref="ISessionHistory.DeleteSessionsAsync"/>; the default JSONL history keeps its entries).

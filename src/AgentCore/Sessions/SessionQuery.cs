@@ -33,22 +33,7 @@ public sealed record SessionQuery
     public IReadOnlyDictionary<string, string> Metadata
     {
         get => _metadata;
-        init
-        {
-            ArgumentNullException.ThrowIfNull(value);
-            var copy = new Dictionary<string, string>(value.Count, StringComparer.Ordinal);
-            foreach (var (key, text) in value)
-            {
-                if (string.IsNullOrEmpty(key))
-                {
-                    throw new ArgumentException("A metadata filter's key may not be empty.", nameof(Metadata));
-                }
-
-                copy[key] = text ?? throw new ArgumentException($"The metadata filter '{key}' has a null value.", nameof(Metadata));
-            }
-
-            _metadata = copy;
-        }
+        init => _metadata = MetadataFilter.Copy(value, nameof(Metadata));
     }
 
     /// <summary>Lists only the sessions whose <see cref="SessionInfo.ParentId"/> is this id (its forks and children); null filters nothing.</summary>
@@ -119,14 +104,6 @@ public sealed record SessionQuery
             return false;
         }
 
-        foreach (var (key, value) in _metadata)
-        {
-            if (session.Metadata is null || !session.Metadata.TryGetValue(key, out string? stored) || !string.Equals(stored, value, StringComparison.Ordinal))
-            {
-                return false;
-            }
-        }
-
-        return true;
+        return MetadataFilter.Matches(_metadata, session);
     }
 }

@@ -20,12 +20,11 @@ internal sealed partial class SessionService
         }
 
         SessionInfo fork;
-        var lease = await _locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
-                    ?? throw new SessionBusyException(sessionId);
-        await using (lease.ConfigureAwait(false))
+        await using (var lease = await Locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
+                                 ?? throw new SessionBusyException(sessionId))
         {
             var source = await GetAsync(sessionId, cancellationToken).ConfigureAwait(false);
-            var messages = InConversation(source, await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false));
+            var messages = SessionRuntime.InConversation(source, await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false));
             int last = messages.Count - 1;
             if (atMessageId is not null)
             {
@@ -36,8 +35,8 @@ internal sealed partial class SessionService
                 }
             }
 
-            var now = _time.GetUtcNow();
-            string forkId = Identifier.Create(IdKind.Session, _time);
+            var now = Time.GetUtcNow();
+            string forkId = Identifier.Create(IdKind.Session, Time);
             var copies = CopyMessages(messages.Take(last + 1), forkId);
             // Totals counted from the copies alone (with a checkpoint): usage of no message, a title's, stays with the source.
             fork = SessionTotals.Reconcile(
@@ -65,11 +64,10 @@ internal sealed partial class SessionService
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
         Identifier.Validate(toMessageId, IdKind.Message, nameof(toMessageId));
-        var lease = await _locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
-                    ?? throw new SessionBusyException(sessionId);
-        await using var leaseScope = lease.ConfigureAwait(false);
+        await using var lease = await Locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
+                                ?? throw new SessionBusyException(sessionId);
         var session = await GetAsync(sessionId, cancellationToken).ConfigureAwait(false);
-        var messages = InConversation(session, await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false));
+        var messages = SessionRuntime.InConversation(session, await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false));
         int index = IndexOf(messages, toMessageId);
         if (index < 0)
         {
@@ -85,7 +83,7 @@ internal sealed partial class SessionService
         await Store.DeleteMessagesAsync(sessionId, [], cancellationToken).ConfigureAwait(false);
         // The totals counted again over the messages kept (keeping the usage of no message, see SessionTotals).
         var kept = messages.Take(index + 1).ToList();
-        return await ChangeSessionAsync(sessionId, s => SessionTotals.Reconcile(s, kept) with { RevertedAfter = toMessageId }, cancellationToken)
+        return await _runtime.ChangeSessionAsync(sessionId, s => SessionTotals.Reconcile(s, kept) with { RevertedAfter = toMessageId }, cancellationToken)
                    .ConfigureAwait(false)
                ?? throw new SessionNotFoundException(sessionId);
     }
@@ -94,9 +92,8 @@ internal sealed partial class SessionService
     public async Task<SessionInfo> UnrevertAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
-        var lease = await _locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
-                    ?? throw new SessionBusyException(sessionId);
-        await using var leaseScope = lease.ConfigureAwait(false);
+        await using var lease = await Locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
+                                ?? throw new SessionBusyException(sessionId);
         var session = await GetAsync(sessionId, cancellationToken).ConfigureAwait(false);
         if (session.RevertedAfter is null)
         {
@@ -104,7 +101,7 @@ internal sealed partial class SessionService
         }
 
         var all = await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false);
-        return await ChangeSessionAsync(sessionId, s => SessionTotals.Reconcile(s, all) with { RevertedAfter = null }, cancellationToken)
+        return await _runtime.ChangeSessionAsync(sessionId, s => SessionTotals.Reconcile(s, all) with { RevertedAfter = null }, cancellationToken)
                    .ConfigureAwait(false)
                ?? throw new SessionNotFoundException(sessionId);
     }
@@ -145,14 +142,14 @@ internal sealed partial class SessionService
         var (session, messages) = ParseExport(content);
 
         string id = session.Id;
-        var gate = GateOf(id);
+        var gate = _runtime.GateOf(id);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             if (await Store.GetSessionAsync(id, cancellationToken).ConfigureAwait(false) is not null
                 || (await Store.GetMessagesAsync(id, cancellationToken).ConfigureAwait(false)).Count > 0)
             {
-                id = Identifier.Create(IdKind.Session, _time);
+                id = Identifier.Create(IdKind.Session, Time);
                 foreach (var message in messages)
                 {
                     message.SessionId = id;
@@ -160,7 +157,7 @@ internal sealed partial class SessionService
             }
 
             // The totals are derived state: brought in line with the messages (unchanged when the file's were right).
-            session = SessionTotals.Reconcile(session with { Id = id }, InConversation(session, messages));
+            session = SessionTotals.Reconcile(session with { Id = id }, SessionRuntime.InConversation(session, messages));
             await WriteSessionAsync(session, messages, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -187,14 +184,12 @@ internal sealed partial class SessionService
         var purged = new List<string>();
         foreach (string id in candidates)
         {
-            var lease = await _locks.TryAcquireAsync(id, cancellationToken).ConfigureAwait(false);
+            await using var lease = await Locks.TryAcquireAsync(id, cancellationToken).ConfigureAwait(false);
             if (lease is null)
             {
                 LogPurgeSkippedBusy(id);
                 continue;
             }
-
-            await using var leaseScope = lease.ConfigureAwait(false);
 
             // Read again under the lock: a turn may have run since the listing.
             if (await Store.GetSessionAsync(id, cancellationToken).ConfigureAwait(false) is not { } current || current.UpdatedAt >= olderThan)
@@ -213,7 +208,7 @@ internal sealed partial class SessionService
         {
             try
             {
-                int entries = await _history.DeleteSessionsAsync(purged, cancellationToken).ConfigureAwait(false);
+                int entries = await _runtime.History.DeleteSessionsAsync(purged, cancellationToken).ConfigureAwait(false);
                 LogPurged(purged.Count, entries);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -223,45 +218,6 @@ internal sealed partial class SessionService
         }
 
         return purged;
-    }
-
-    /// <summary>
-    /// Deletes the messages a revert took out of the session's conversation and clears the revert point, before a turn
-    /// or a summary changes the conversation (the totals already leave them out). Call with the session's lock held.
-    /// </summary>
-    /// <returns>The session and the messages left.</returns>
-    internal async Task<(SessionInfo Session, IReadOnlyList<SessionMessage> Messages)> DiscardRevertedAsync(
-        SessionInfo session, IReadOnlyList<SessionMessage> messages, CancellationToken cancellationToken)
-    {
-        if (session.RevertedAfter is not { } point)
-        {
-            return (session, messages);
-        }
-
-        var kept = InConversation(session, messages);
-        var doomed = messages.Skip(kept.Count).Select(static m => m.Id).ToList();
-        await Store.DeleteMessagesAsync(session.Id, doomed, cancellationToken).ConfigureAwait(false);
-        var updated = await ChangeSessionAsync(session.Id, s => s with { RevertedAfter = null }, cancellationToken).ConfigureAwait(false)
-                      ?? throw new SessionNotFoundException(session.Id);
-        LogRevertDiscarded(session.Id, doomed.Count, point);
-        return (updated, kept);
-    }
-
-    /// <summary>The messages in the conversation: all of them, or those up to <see cref="SessionInfo.RevertedAfter"/>.</summary>
-    internal static IReadOnlyList<SessionMessage> InConversation(SessionInfo session, IReadOnlyList<SessionMessage> messages)
-    {
-        if (session.RevertedAfter is not { } point)
-        {
-            return messages;
-        }
-
-        int count = 0;
-        while (count < messages.Count && string.CompareOrdinal(messages[count].Id, point) <= 0)
-        {
-            count++;
-        }
-
-        return count == messages.Count ? messages : messages.Take(count).ToList();
     }
 
     private static int IndexOf(IReadOnlyList<SessionMessage> messages, string messageId)
@@ -285,11 +241,11 @@ internal sealed partial class SessionService
         foreach (var message in messages)
         {
             var copy = message.DeepCopy();
-            copy.Id = Identifier.Create(IdKind.Message, _time);
+            copy.Id = Identifier.Create(IdKind.Message, Time);
             copy.SessionId = sessionId;
             foreach (var part in copy.Parts)
             {
-                part.Id = Identifier.Create(IdKind.Part, _time);
+                part.Id = Identifier.Create(IdKind.Part, Time);
             }
 
             newIds.Add((message.Id, copy.Id));
@@ -538,9 +494,6 @@ internal sealed partial class SessionService
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Purged {Count} sessions, but deleting their usage history entries failed")]
     private partial void LogPurgeHistoryFailed(Exception exception, int count);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: discarded {Count} messages reverted after {MessageId}")]
-    private partial void LogRevertDiscarded(string sessionId, int count, string messageId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: removing a partly written copy failed")]
     private partial void LogCleanupFailed(Exception exception, string sessionId);

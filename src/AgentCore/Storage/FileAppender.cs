@@ -156,19 +156,14 @@ internal static class FileAppender
     }
 
     /// <summary>Takes the in-process and cross-process lock of <paramref name="path"/>.</summary>
+    /// <remarks>
+    /// The lock file lives beside the file it guards, which may not exist yet (nor its folder): the folder is created
+    /// when opening the lock file finds it missing, so a write to an existing folder costs no directory call.
+    /// </remarks>
     public static async ValueTask<IAsyncDisposable> LockAsync(string path, CancellationToken cancellationToken)
     {
-        // The lock file lives beside the file it guards, which may not exist yet (nor its folder).
-        try
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw WriteFailed(Path.GetDirectoryName(path)!, "data folder", ex);
-        }
-
-        var gate = Gates.GetOrAdd(Path.GetFullPath(path), static _ => new SemaphoreSlim(1, 1));
+        // The stores pass full, normalized paths: only other paths need normalizing to find their gate.
+        var gate = Gates.GetOrAdd(Path.IsPathFullyQualified(path) ? path : Path.GetFullPath(path), static _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -178,7 +173,7 @@ internal static class FileAppender
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             gate.Release();
-            throw WriteFailed(path + ".lock", "lock file", ex);
+            throw ex is FolderNotCreatedException ? WriteFailed(Path.GetDirectoryName(path)!, "data folder", ex.InnerException!) : WriteFailed(path + ".lock", "lock file", ex);
         }
         catch
         {
@@ -187,15 +182,29 @@ internal static class FileAppender
         }
     }
 
-    private static async ValueTask<FileStream> AcquireFileLockAsync(string lockPath, CancellationToken cancellationToken)
+    private static async ValueTask<Microsoft.Win32.SafeHandles.SafeFileHandle> AcquireFileLockAsync(string lockPath, CancellationToken cancellationToken)
     {
         long started = Time.GetTimestamp();
         int delayMs = 1;
+        bool createdFolder = false;
         while (true)
         {
             try
             {
-                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1);
+                // FileShare.None takes the exclusive lock (flock on Unix, a share mode on Windows) as it opens.
+                return File.OpenHandle(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (DirectoryNotFoundException) when (!createdFolder)
+            {
+                createdFolder = true;
+                try
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    throw new FolderNotCreatedException(ex);
+                }
             }
             catch (IOException ex) when (IsHeldByAnother(ex) && Time.GetElapsedTime(started) < LockTimeout)
             {
@@ -205,6 +214,9 @@ internal static class FileAppender
             }
         }
     }
+
+    /// <summary>The folder of a lock file could not be created: reported as the data folder's failure.</summary>
+    private sealed class FolderNotCreatedException(Exception inner) : IOException(inner.Message, inner);
 
     internal static void TryDelete(string path)
     {
@@ -220,19 +232,19 @@ internal static class FileAppender
         }
     }
 
-    private sealed class Held(SemaphoreSlim gate, FileStream fileLock) : IAsyncDisposable
+    private sealed class Held(SemaphoreSlim gate, Microsoft.Win32.SafeHandles.SafeFileHandle fileLock) : IAsyncDisposable
     {
         private int _disposed;
 
-        public async ValueTask DisposeAsync()
+        public ValueTask DisposeAsync()
         {
-            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
-                return;
+                fileLock.Dispose();
+                gate.Release();
             }
 
-            await fileLock.DisposeAsync().ConfigureAwait(false);
-            gate.Release();
+            return ValueTask.CompletedTask;
         }
     }
 }

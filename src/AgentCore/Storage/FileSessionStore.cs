@@ -324,6 +324,13 @@ public sealed partial class FileSessionStore : ISessionStore
 
     private async ValueTask<Replay> ReplayAsync(string journal, string sessionId, bool log, CancellationToken cancellationToken)
     {
+        // A new session has no journal yet: answer that without an exception (the catches below cover a journal
+        // deleted between this check and the read; anything else at that path, a folder say, still fails the read).
+        if (!Path.Exists(journal))
+        {
+            return new Replay([], [], false);
+        }
+
         byte[] content;
         try
         {

@@ -60,6 +60,38 @@ public interface ISessionStore
         return SessionPages.Of(page, query.PageSize);
     }
 
+    /// <summary>
+    /// Finds the parts of messages that hold every word of <paramref name="query"/>, across every session the query
+    /// searches, best first (<see cref="SessionSearchQuery.CompareHits"/>), at most <see cref="SessionSearchQuery.Limit"/>.
+    /// </summary>
+    /// <remarks>
+    /// <para>What is searched: the text of <see cref="TextPart"/>s and the <see cref="ToolPart.Output"/> of tool calls, in
+    /// completed messages (<see cref="SessionMessage.CompletedAt"/> set), of sessions that
+    /// <see cref="SessionSearchQuery.Matches"/> accepts, leaving out the messages after a session's
+    /// <see cref="SessionInfo.RevertedAfter"/>. <see cref="SessionSearchQuery.Match"/> is the definition of a match.</para>
+    /// <para>The default implementation reads <see cref="ListSessionsAsync(CancellationToken)"/> and then one session's
+    /// messages at a time, keeping only the best hits, so a store of your own supports search unchanged (in time linear
+    /// in what it holds); a database store should search an index kept in step with its writes.</para>
+    /// </remarks>
+    /// <param name="query">The words, the limit and the sessions to search (already validated by <see cref="SessionSearchQuery"/>).</param>
+    /// <param name="cancellationToken">Cancels the search.</param>
+    /// <returns>The hits, best first.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="query"/> is null.</exception>
+    async ValueTask<IReadOnlyList<SessionSearchHit>> SearchAsync(SessionSearchQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var results = new SearchResults(query.Limit);
+        await foreach (var session in ListSessionsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (query.Matches(session))
+            {
+                results.AddMatches(query, session, await GetMessagesAsync(session.Id, cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        return results.ToList();
+    }
+
     /// <summary>Inserts or replaces a session.</summary>
     /// <param name="session">The session.</param>
     /// <param name="cancellationToken">Cancels the operation.</param>

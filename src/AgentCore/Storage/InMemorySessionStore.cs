@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using AgentCore.Storage;
 
 namespace AgentCore;
@@ -9,25 +8,27 @@ namespace AgentCore;
 /// An <see cref="ISessionStore"/> that keeps everything in memory, for tests and throwaway sessions.
 /// </summary>
 /// <remarks>
-/// Records are kept serialized, so what a caller reads back is a copy: changing it changes nothing stored,
-/// exactly as with a durable store. Ids are validated the same way.
+/// Records are kept as private copies (a session is immutable once its metadata is copied; a message is copied deeply
+/// when saved and again when read), so changing what a caller saved or read back changes nothing stored, exactly as with
+/// a durable store. Ids are validated the same way.
 /// </remarks>
 public sealed class InMemorySessionStore : ISessionStore
 {
-    private readonly ConcurrentDictionary<string, byte[]> _sessions = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte[]>> _messages = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SessionInfo> _sessions = new(StringComparer.Ordinal);
+    // A stored message is a deep copy that is never changed: a save replaces it, a read copies it again.
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, SessionMessage>> _messages = new(StringComparer.Ordinal);
 
     /// <inheritdoc />
     public ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
-        return ValueTask.FromResult(_sessions.TryGetValue(sessionId, out var json) ? ReadSession(json) : null);
+        return ValueTask.FromResult(_sessions.TryGetValue(sessionId, out var session) ? session : null);
     }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<SessionInfo> ListSessionsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var sessions = _sessions.Values.Select(ReadSession).ToList();
+        var sessions = _sessions.Values.ToList();
         sessions.Sort(SessionOrder.NewestFirst);
         foreach (var session in sessions)
         {
@@ -42,7 +43,7 @@ public sealed class InMemorySessionStore : ISessionStore
     public ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidateSession(session);
-        _sessions[session.Id] = JsonSerializer.SerializeToUtf8Bytes(session, AgentCoreJsonContext.Default.SessionInfo);
+        _sessions[session.Id] = Stored(session);
         return ValueTask.CompletedTask;
     }
 
@@ -55,20 +56,20 @@ public sealed class InMemorySessionStore : ISessionStore
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!_sessions.TryGetValue(sessionId, out var json))
+            if (!_sessions.TryGetValue(sessionId, out var current))
             {
                 return ValueTask.FromResult<SessionInfo?>(null);
             }
 
-            var current = ReadSession(json);
             if (StoredRecords.ApplyUpdate(current, update) is not { } changed)
             {
                 return ValueTask.FromResult<SessionInfo?>(current);
             }
 
-            if (_sessions.TryUpdate(sessionId, JsonSerializer.SerializeToUtf8Bytes(changed, AgentCoreJsonContext.Default.SessionInfo), json))
+            var stored = Stored(changed);
+            if (_sessions.TryUpdate(sessionId, stored, current))
             {
-                return ValueTask.FromResult<SessionInfo?>(changed);
+                return ValueTask.FromResult<SessionInfo?>(stored);
             }
         }
     }
@@ -91,10 +92,14 @@ public sealed class InMemorySessionStore : ISessionStore
             return ValueTask.FromResult<IReadOnlyList<SessionMessage>>([]);
         }
 
-        var messages = byId.ToArray()
-            .OrderBy(static pair => pair.Key, StringComparer.Ordinal)
-            .Select(static pair => JsonSerializer.Deserialize(pair.Value, AgentCoreJsonContext.Default.SessionMessage)!)
-            .ToList();
+        var stored = byId.ToArray();
+        Array.Sort(stored, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        var messages = new List<SessionMessage>(stored.Length);
+        foreach (var (_, message) in stored)
+        {
+            messages.Add(MessageCopies.Copy(message));
+        }
+
         return ValueTask.FromResult<IReadOnlyList<SessionMessage>>(messages);
     }
 
@@ -103,12 +108,12 @@ public sealed class InMemorySessionStore : ISessionStore
     {
         StoredRecords.ValidateMessage(message);
         var byId = _messages.GetOrAdd(message.SessionId, static _ => new(StringComparer.Ordinal));
-        byId[message.Id] = JsonSerializer.SerializeToUtf8Bytes(message, AgentCoreJsonContext.Default.SessionMessage);
+        byId[message.Id] = MessageCopies.Copy(message);
         return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />
-    /// <remarks>Validates the part's id, then saves the whole message.</remarks>
+    /// <remarks>Validates the part's id, then saves the whole message (a copy of its fields, without serializing).</remarks>
     public ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidatePart(message, part);
@@ -131,6 +136,11 @@ public sealed class InMemorySessionStore : ISessionStore
         return ValueTask.FromResult(deleted);
     }
 
-    private static SessionInfo ReadSession(byte[] json) =>
-        JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.SessionInfo)!;
+    /// <summary>The session as stored: its metadata copied into a dictionary nobody else holds or can change.</summary>
+    private static SessionInfo Stored(SessionInfo session) => session with
+    {
+        Metadata = session.Metadata is null or { Count: 0 }
+            ? System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty
+            : new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>(session.Metadata, StringComparer.Ordinal)),
+    };
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AgentCore.AgentFramework.Tests.Support;
 
@@ -28,7 +29,7 @@ internal sealed class AgentHarness : IAsyncDisposable
     /// <summary>Answers title requests when titles are on (provider <c>titles</c>).</summary>
     public ScriptedChatClient TitleClient { get; private set; } = new();
 
-    public ManualTimeProvider Time { get; } = new();
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
 
     public int WeatherCalls;
 

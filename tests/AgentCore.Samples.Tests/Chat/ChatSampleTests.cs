@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using AgentCore.Samples.Tests.Support;
+using AgentCore.Tests.Support;
 using Microsoft.Extensions.AI;
 
 namespace AgentCore.Samples.Tests.Chat;
@@ -228,6 +229,29 @@ public sealed class ChatSampleTests
         forkMessages.Select(Said).Should().Equal("One", "Three", "You said: \"Three\"");
         (await store.GetMessagesAsync(imported.Id)).Select(m => m.Text).Should().Equal(forkMessages.Select(m => m.Text));
         File.ReadAllText(Path.Combine(_work.Path, "fork.json")).Should().Contain("\"format\": \"agentcore.session\"");
+    }
+
+    [Test]
+    public async Task Interactive_Search_FindsMessagesOfEarlierSessionsWithTheWordsMarked()
+    {
+        var run = await RunAsync(input: "Plans for the lighthouse trip\n/new\nSomething else entirely\n/search LIGHTHOUSE trip\n/search zeppelin\n/search ?!\n/search\n/quit\n");
+
+        run.ExitCode.Should().Be(0, run.ToString());
+        var store = new FileSessionStore(_data.Path);
+        var sessions = await store.ListSessionsAsync().ToListAsync();
+        sessions.Should().HaveCount(2, run.ToString());
+        var first = sessions.Single(s => s.CreatedAt == sessions.Min(x => x.CreatedAt));
+        var messages = await store.GetMessagesAsync(first.Id);
+        var hits = Regex.Matches(run.Output, @"^\s+\d+\. (?<session>ses_\S+) "".*"" message (?<n>\d+) \((?<where>[a-z ]+), ", RegexOptions.Multiline);
+        hits.Should().HaveCount(2, run.ToString());
+        hits.Select(h => h.Groups["session"].Value).Should().OnlyContain(id => id == first.Id);
+        hits.Select(h => (h.Groups["n"].Value, h.Groups["where"].Value)).Should().BeEquivalentTo([("1", "user"), ("2", "assistant")]);
+        run.Output.Should().Contain("     Plans for the [lighthouse] [trip]", run.ToString());
+        run.Output.Should().Contain("2 matches. /resume <session id> to continue one.");
+        run.Output.Should().Contain("Nothing found for \"zeppelin\".");
+        run.Output.Should().Contain("The search text holds no word to search for");
+        run.Output.Should().Contain("Usage: /search <words>");
+        messages.Should().HaveCount(2);
     }
 
     [Test]

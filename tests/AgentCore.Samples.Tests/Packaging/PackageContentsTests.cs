@@ -7,13 +7,13 @@ using AgentCore.Samples.Tests.Support;
 namespace AgentCore.Samples.Tests.Packaging;
 
 /// <summary>
-/// The packages scripts/pack.sh writes to artifacts/packages (scripts/test.sh packs before testing): each of the five
+/// The packages scripts/pack.sh writes to artifacts/packages (scripts/test.sh packs before testing): each of the six
 /// has its README, license, assembly with XML docs, a description, and a symbols package with the PDB.
 /// </summary>
 [TestFixture]
 public sealed class PackageContentsTests
 {
-    private static readonly string[] Packages = ["AgentCore", "AgentCore.Sqlite", "AgentCore.PostgreSql", "AgentCore.Testing", "AgentCore.AgentFramework"];
+    private static readonly string[] Packages = ["AgentCore", "AgentCore.Sqlite", "AgentCore.PostgreSql", "AgentCore.Testing", "AgentCore.Testing.Conformance", "AgentCore.AgentFramework"];
 
     private static string Feed => Path.Combine(Repository.Root, "artifacts", "packages");
 

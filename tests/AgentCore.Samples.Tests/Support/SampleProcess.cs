@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AgentCore.Tests.Support;
 
 namespace AgentCore.Samples.Tests.Support;
 
@@ -20,19 +21,8 @@ internal static class SampleProcess
 
     public static async Task<SampleRun> RunAsync(string dll, string workingDirectory, IEnumerable<string> arguments, string? input = null)
     {
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory,
-        };
-        start.ArgumentList.Add(dll);
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
+        var start = DotnetProcess.StartInfo(dll, arguments);
+        start.WorkingDirectory = workingDirectory;
 
         start.Environment.Remove("ANTHROPIC_API_KEY");
         start.Environment.Remove("AGENTCORE_SAMPLE_MCP");
@@ -60,18 +50,5 @@ internal static class SampleProcess
         }
 
         return new SampleRun(process.ExitCode, await output, await errors);
-    }
-
-    private static string DotnetHost()
-    {
-        // The dotnet CLI tells its children where it is; fall back to this process's host, then to the PATH.
-        string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(host) && File.Exists(host))
-        {
-            return host;
-        }
-
-        string? self = Environment.ProcessPath;
-        return self is not null && Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? self : "dotnet";
     }
 }

@@ -104,7 +104,7 @@ public sealed class AgentCoreServiceCollectionExtensionsTests
     {
         var collection = new ServiceCollection();
         var store = new InMemorySessionStore();
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         collection.AddSingleton<ISessionStore>(store);
         collection.AddSingleton<TimeProvider>(time);
         using var services = Builder(collection).Services.BuildServiceProvider();

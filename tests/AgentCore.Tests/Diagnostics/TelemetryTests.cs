@@ -1,3 +1,4 @@
+using AgentCore.Tests.Shared;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
@@ -92,7 +93,7 @@ public sealed class TelemetryTests
     public async Task ChatStreamingAsync_TurnWithTool_MetricsEqualTheStoredUsageAndCost()
     {
         using var telemetry = new TelemetryCapture();
-        var time = new ManualTimeProvider();
+        var time = new ObservedTimeProvider();
         var client = new ScriptedChatClient()
             .Enqueue(r => r.ToolCall("call_1", "get_weather", new { input = "Oslo" }).Usage(input: 1_200, output: 40, cachedInput: 300))
             .Enqueue(r => r.Text("Sunny.").Usage(input: 1_600, output: 25, cacheWrite: 50));
@@ -381,7 +382,7 @@ public sealed class TelemetryTests
         Func<string, string>? tool = null,
         Action<AgentCoreOptions>? configure = null,
         Action<IAgentCoreBuilder>? build = null,
-        ManualTimeProvider? time = null)
+        ObservedTimeProvider? time = null)
     {
         // A model id of this test's own: every meter provider of the process sees every AgentCore measurement.
         string id = "m-" + Guid.NewGuid().ToString("N");

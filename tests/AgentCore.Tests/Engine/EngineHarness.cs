@@ -1,3 +1,4 @@
+using AgentCore.Tests.Shared;
 using AgentCore.Testing;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,9 +19,9 @@ internal sealed class EngineHarness : IAsyncDisposable
         Action<AgentCoreOptions>? configure = null,
         Action<IAgentCoreBuilder>? build = null,
         bool inMemory = false,
-        ManualTimeProvider? time = null)
+        ObservedTimeProvider? time = null)
     {
-        Time = time ?? new ManualTimeProvider();
+        Time = time ?? new ObservedTimeProvider();
         DataDirectory = Directory.CreateTempSubdirectory("agentcore-engine-").FullName;
         var services = new ServiceCollection();
         var builder = services.AddAgentCore(o =>
@@ -47,7 +48,7 @@ internal sealed class EngineHarness : IAsyncDisposable
 
     public ScriptedChatClient Client { get; } = new();
 
-    public ManualTimeProvider Time { get; }
+    public ObservedTimeProvider Time { get; }
 
     public ISessionService Sessions => _provider.GetRequiredService<ISessionService>();
 

@@ -28,7 +28,7 @@ public sealed class FileSessionLockProviderTests
     [Test]
     public async Task RequestAbortAsync_HolderInAnotherProvider_CancelsAtItsNextPoll()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var holder = NewProvider(time);
         string sessionId = AgentCoreIds.NewSessionId();
         await using var lease = await holder.TryAcquireAsync(sessionId);
@@ -44,9 +44,9 @@ public sealed class FileSessionLockProviderTests
     [Test]
     public async Task TryAcquireAsync_AbortRequestedBeforeAcquiring_NewLeaseNotAborted()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         string sessionId = AgentCoreIds.NewSessionId();
-        var other = NewProvider(new ManualTimeProvider()); // its lease never polls, so the marker stays
+        var other = NewProvider(new FakeTimeProvider()); // its lease never polls, so the marker stays
         var earlier = await other.TryAcquireAsync(sessionId);
         (await NewProvider().RequestAbortAsync(sessionId)).Should().BeTrue(); // reaches the earlier holder's folder, but it leaves unaborted
         await earlier!.DisposeAsync();

@@ -1,3 +1,4 @@
+using AgentCore.Tests.Shared;
 using System.Net;
 using System.Text.Json;
 using AgentCore.Tests.Fakes;
@@ -13,7 +14,7 @@ public sealed class HistoryTests
     [Test]
     public async Task ChatStreamingAsync_CompletedTurn_StartAndEndEntriesWithUsageTimesCostAndCounts()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new ObservedTimeProvider();
         var slowTool = AIFunctionFactory.Create((string input) =>
         {
             clock.Advance(TimeSpan.FromMilliseconds(500));

@@ -1,3 +1,4 @@
+using AgentCore.Tests.Shared;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Threading.Channels;
@@ -153,7 +154,7 @@ public sealed class RetryTests
 
         result.Error.Should().BeOfType<HttpRequestException>();
         result.Events.OfType<Retrying>().Should().BeEmpty();
-        h.Time.PendingTimers.Should().BeEmpty();
+        h.Time.ArmedTimers.Should().Be(0);
     }
 
     [Test]
@@ -167,7 +168,7 @@ public sealed class RetryTests
 
         h.Client.Calls.Should().ContainSingle();
         result.Events.OfType<Retrying>().Should().BeEmpty();
-        h.Time.PendingTimers.Should().BeEmpty();
+        h.Time.ArmedTimers.Should().Be(0);
         result.Error.Should().BeOfType<HttpRequestException>();
         var stored = (await h.Sessions.GetMessagesAsync(session.Id))[1];
         stored.Text.Should().Be("half an ans");
@@ -303,7 +304,7 @@ public sealed class RetryTests
     }
 
     /// <summary>The delays of the timers the clock is asked for, in order: a retry's wait has started when one arrives.</summary>
-    internal static ChannelReader<TimeSpan> TimersOf(ManualTimeProvider time)
+    internal static ChannelReader<TimeSpan> TimersOf(ObservedTimeProvider time)
     {
         var channel = Channel.CreateUnbounded<TimeSpan>();
         time.TimerScheduled += delay => channel.Writer.TryWrite(delay);

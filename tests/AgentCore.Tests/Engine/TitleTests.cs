@@ -74,6 +74,21 @@ public sealed class TitleTests
     }
 
     [Test]
+    public async Task ChatStreamingAsync_TitleModelNotRegistered_TurnCompletesAndDefaultTitleStays()
+    {
+        await using var h = new EngineHarness(o => { o.GenerateTitles = true; o.TitleModel = "titles/missing"; });
+        var session = await h.Sessions.CreateAsync();
+        h.Client.Enqueue(r => r.Text("Reply."));
+
+        var events = await h.ChatAsync(session.Id, "hello");
+        await WaitForTitlesAsync(h);
+
+        events.OfType<TurnCompleted>().Single().ExitReason.Value.Should().Be("completed");
+        h.Client.Calls.Should().ContainSingle("no title call is made with another model when the title model is missing");
+        (await h.Sessions.GetAsync(session.Id)).Title.Should().Be(session.Title);
+    }
+
+    [Test]
     public async Task ChatStreamingAsync_NoTitleModel_UsesTheTurnsModel()
     {
         await using var h = new EngineHarness(o => o.GenerateTitles = true);

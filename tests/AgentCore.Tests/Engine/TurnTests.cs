@@ -80,7 +80,7 @@ public sealed class TurnTests
     }
 
     [Test]
-    public async Task ChatStreamingAsync_Prompt_IsSystemPromptThenHistoryThenTheUserMessage()
+    public async Task ChatStreamingAsync_Prompt_IsSystemPromptThenConversationThenTheUserMessage()
     {
         await using var h = new EngineHarness(o => o.SystemPrompt = "You are a test.");
         h.Client.EnqueueText("first answer").EnqueueText("second answer");
@@ -112,7 +112,7 @@ public sealed class TurnTests
     }
 
     [Test]
-    public async Task ChatStreamingAsync_SummaryInHistory_PromptStartsFromTheSummary()
+    public async Task ChatStreamingAsync_SummaryInConversation_PromptStartsFromTheSummary()
     {
         await using var h = new EngineHarness();
         var session = await h.Sessions.CreateAsync();

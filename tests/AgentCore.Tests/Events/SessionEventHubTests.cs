@@ -12,8 +12,8 @@ public sealed class SessionEventHubTests
     private static readonly string One = Identifier.Create(IdKind.Session, TimeProvider.System);
     private static readonly string Two = Identifier.Create(IdKind.Session, TimeProvider.System);
 
-    private static SessionEventHub Hub(ManualTimeProvider? time = null, int replayCapacity = 4096, int bufferSize = 4096, TimeSpan? retention = null) =>
-        new(time ?? new ManualTimeProvider(), Options.Create(new SessionEventsOptions
+    private static SessionEventHub Hub(FakeTimeProvider? time = null, int replayCapacity = 4096, int bufferSize = 4096, TimeSpan? retention = null) =>
+        new(time ?? new FakeTimeProvider(), Options.Create(new SessionEventsOptions
         {
             ReplayCapacity = replayCapacity,
             SubscriberBufferSize = bufferSize,
@@ -221,7 +221,7 @@ public sealed class SessionEventHubTests
     [Test]
     public async Task SubscribeAsync_AfterRetentionWithoutSubscribers_ReplayIsGoneAndSequencesStillIncrease()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var hub = Hub(time, retention: TimeSpan.FromMinutes(1));
         var old = hub.Publish(Delta(One, 0));
         using var stop = new CancellationTokenSource();
@@ -238,7 +238,7 @@ public sealed class SessionEventHubTests
     [Test]
     public async Task SubscribeAsync_WithinRetention_ReplaysTheEndedTurn()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var hub = Hub(time, retention: TimeSpan.FromMinutes(1));
         var old = hub.Publish(Delta(One, 0));
         var end = hub.Publish(Delta(One, 1));

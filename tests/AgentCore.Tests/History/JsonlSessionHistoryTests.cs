@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using AgentCore.Tests.Fakes;
 using AgentCore.Tests.Support;
-using AgentCore.Tests.Worker;
+using AgentCore.Storage.Worker;
 
 namespace AgentCore.Tests.History;
 
@@ -363,11 +363,12 @@ public sealed class JsonlSessionHistoryTests
     public async Task RecordStartAsync_SecondProcessAppendsAtTheSameTime_LinesNeverInterleave()
     {
         const int count = 300;
-        await using var worker = await WorkerProcess.StartAsync("history", _temp.Path, "s", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "worker");
+        await using var worker = WorkerProcess.Start("history", "file", _temp.Path, "s", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "worker");
+        (await worker.ReadLineAsync()).Should().Be("ready");
 
-        worker.Go();
+        await worker.WriteLineAsync("go");
         await ConcurrentWrites.WriteHistoryAsync(History(), "s", count, "test");
-        await worker.WaitForSuccessAsync();
+        (await worker.WaitForExitAsync()).Should().Be(0, $"the worker must finish without an error or a logged warning; it wrote: {worker.Errors}");
 
         var entries = await ReadAllAsync(History());
         _logger.Warnings.Should().BeEmpty("every line must parse");

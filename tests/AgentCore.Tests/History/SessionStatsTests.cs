@@ -7,7 +7,7 @@ public sealed class SessionStatsTests
     [Test]
     public void New_NothingRecorded_Zero()
     {
-        var stats = new SessionStats(new ManualTimeProvider());
+        var stats = new SessionStats(new FakeTimeProvider());
 
         stats.Usage.Should().Be(TokenUsage.Zero);
         stats.Steps.Should().Be(0);
@@ -19,7 +19,7 @@ public sealed class SessionStatsTests
     [Test]
     public void RecordStep_SeveralSteps_AddsEveryBucket()
     {
-        var stats = new SessionStats(new ManualTimeProvider());
+        var stats = new SessionStats(new FakeTimeProvider());
 
         stats.RecordStep(new TokenUsage(Input: 100, Output: 20, Reasoning: 5, CacheRead: 1000, CacheWrite: 50), stats.StartApiCall());
         stats.RecordStep(new TokenUsage(Input: 30, Output: 40, Reasoning: 10, CacheRead: 1100, CacheWrite: 0), stats.StartApiCall());
@@ -32,7 +32,7 @@ public sealed class SessionStatsTests
     [Test]
     public void RecordStep_SeveralSteps_ContextTokensIsTheLatestStepsNotTheSum()
     {
-        var stats = new SessionStats(new ManualTimeProvider());
+        var stats = new SessionStats(new FakeTimeProvider());
 
         stats.RecordStep(new TokenUsage(Input: 5000, Output: 100, Reasoning: 0, CacheRead: 0, CacheWrite: 0), stats.StartApiCall());
         stats.ContextTokens.Should().Be(5100);
@@ -47,7 +47,7 @@ public sealed class SessionStatsTests
     [Test]
     public void ApiTimeAndWallTime_FromTheInjectedClock_ApiIsTheSumOfModelCallsOnly()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var stats = new SessionStats(time);
 
         time.Advance(TimeSpan.FromMilliseconds(300));          // loading the session
@@ -67,7 +67,7 @@ public sealed class SessionStatsTests
     [Test]
     public void ToHistoryUsage_Always_MapsToLettaCodesFields()
     {
-        var stats = new SessionStats(new ManualTimeProvider());
+        var stats = new SessionStats(new FakeTimeProvider());
         stats.RecordStep(new TokenUsage(Input: 100, Output: 20, Reasoning: 5, CacheRead: 1000, CacheWrite: 50), stats.StartApiCall());
         stats.RecordStep(new TokenUsage(Input: 30, Output: 40, Reasoning: 10, CacheRead: 1100, CacheWrite: 0), stats.StartApiCall());
 
@@ -87,13 +87,13 @@ public sealed class SessionStatsTests
     [Test]
     public void ToHistoryUsage_NoStep_NoContextTokens()
     {
-        new SessionStats(new ManualTimeProvider()).ToHistoryUsage().ContextTokens.Should().BeNull();
+        new SessionStats(new FakeTimeProvider()).ToHistoryUsage().ContextTokens.Should().BeNull();
     }
 
     [Test]
     public void ToHistoryDuration_FractionalMilliseconds_RoundedToWholeMilliseconds()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var stats = new SessionStats(time);
         long call = stats.StartApiCall();
         time.Advance(TimeSpan.FromTicks(12_346_000)); // 1234.6 ms

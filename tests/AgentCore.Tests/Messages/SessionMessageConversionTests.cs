@@ -19,7 +19,7 @@ public sealed class SessionMessageConversionTests
             new(ChatRole.Assistant, [new TextContent("It is sunny."), new UsageContent(new UsageDetails { InputTokenCount = 10, OutputTokenCount = 2 })]),
         ];
 
-        var stored = chat.ToSessionMessages(SessionId, new ManualTimeProvider());
+        var stored = chat.ToSessionMessages(SessionId, new FakeTimeProvider());
 
         stored.Select(m => m.Role).Should().Equal(ChatRole.User, ChatRole.Assistant);
         stored.Should().OnlyContain(m => m.SessionId == SessionId && m.CompletedAt != null);
@@ -65,7 +65,7 @@ public sealed class SessionMessageConversionTests
     [Test]
     public void ToPromptMessages_AfterASummary_StartsFromTheSummary()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var old = new[] { new ChatMessage(ChatRole.User, "old question"), new ChatMessage(ChatRole.Assistant, "old answer") }.ToSessionMessages(SessionId, time);
         var summary = new SessionMessage
         {

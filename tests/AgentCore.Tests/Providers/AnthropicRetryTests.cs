@@ -49,7 +49,7 @@ public sealed class AnthropicRetryTests
 
         server.Requests.Should().HaveCount(3, "the SDK's first try and its 2 default retries; AgentCore's 6 would make 21");
         result.Events.OfType<Retrying>().Should().BeEmpty();
-        h.Time.PendingTimers.Should().BeEmpty();
+        h.Time.ArmedTimers.Should().Be(0);
         result.Error!.GetType().FullName.Should().Be("Anthropic.Exceptions.AnthropicRateLimitException");
         result.Completed.ExitReason.Should().Be(ExitReason.Error);
         var stored = (await h.Sessions.GetMessagesAsync(session.Id))[1];

@@ -20,7 +20,7 @@ public sealed class OpenAiRetryTests
     [Test]
     public async Task ChatStreamingAsync_Http429RetryAfterMs_SecondRequestOnlyAfterFakeClockPassedIt()
     {
-        var time = new ManualTimeProvider();
+        var time = new ObservedTimeProvider();
         await using var server = await LocalHttpServer.StartAsync(time);
         server.EnqueueStatus(429, ProviderReplies.OpenAiError("Rate limit reached"), ("retry-after-ms", "3000"), ("retry-after", "3"))
               .EnqueueEvents(ProviderReplies.OpenAiText("finally", 10, 2));
@@ -48,7 +48,7 @@ public sealed class OpenAiRetryTests
     [Test]
     public async Task ChatStreamingAsync_Http503RetryAfterSeconds_WaitsThatLong()
     {
-        var time = new ManualTimeProvider();
+        var time = new ObservedTimeProvider();
         await using var server = await LocalHttpServer.StartAsync(time);
         server.EnqueueStatus(503, ProviderReplies.OpenAiError("Overloaded"), ("retry-after", "7"))
               .EnqueueEvents(ProviderReplies.OpenAiText("ok", 10, 1));
@@ -71,7 +71,7 @@ public sealed class OpenAiRetryTests
     [Test]
     public async Task ChatStreamingAsync_RetryAfterLongerThanMaxRetryDelay_EndsWithRetryDelayTooLongException()
     {
-        var time = new ManualTimeProvider();
+        var time = new ObservedTimeProvider();
         await using var server = await LocalHttpServer.StartAsync(time);
         server.EnqueueStatus(429, ProviderReplies.OpenAiError("Rate limit reached"), ("retry-after", "120"));
         await using var h = Harness(server, time, sdkRetries: false);
@@ -85,7 +85,7 @@ public sealed class OpenAiRetryTests
         error.InnerException.Should().BeOfType<ClientResultException>().Which.Status.Should().Be(429);
         error.Message.Should().Contain("00:02:00").And.Contain("MaxRetryDelay (00:01:00)");
         server.Requests.Should().ContainSingle();
-        time.PendingTimers.Should().BeEmpty();
+        time.ArmedTimers.Should().Be(0);
         result.Events.OfType<Retrying>().Should().BeEmpty();
         result.Completed.ExitReason.Should().Be(ExitReason.Error);
         var stored = (await h.Sessions.GetMessagesAsync(session.Id))[1];
@@ -97,7 +97,7 @@ public sealed class OpenAiRetryTests
     [Test]
     public async Task ChatStreamingAsync_MaxRetryDelayRaised_LongRetryAfterWaited()
     {
-        var time = new ManualTimeProvider();
+        var time = new ObservedTimeProvider();
         await using var server = await LocalHttpServer.StartAsync(time);
         server.EnqueueStatus(429, ProviderReplies.OpenAiError("Rate limit reached"), ("retry-after", "120"))
               .EnqueueEvents(ProviderReplies.OpenAiText("ok", 10, 1));
@@ -117,7 +117,7 @@ public sealed class OpenAiRetryTests
     public async Task ChatStreamingAsync_DefaultSdkConfiguration_SdkRetriesItselfAgentCoreAddsNone()
     {
         // The OpenAI SDK's default policy retries 3 times, waiting max(0.8 s × 2^n, Retry-After) on the real clock.
-        var time = new ManualTimeProvider();
+        var time = new ObservedTimeProvider();
         await using var server = await LocalHttpServer.StartAsync(time);
         server.EnqueueStatus(429, ProviderReplies.OpenAiError("Rate limit reached"), ("retry-after-ms", "1"))
               .EnqueueEvents(ProviderReplies.OpenAiText("ok", 10, 1));
@@ -132,7 +132,7 @@ public sealed class OpenAiRetryTests
         result.Completed.Message.Text.Should().Be("ok");
     }
 
-    private static EngineHarness Harness(LocalHttpServer server, ManualTimeProvider time, bool sdkRetries, Action<AgentCoreOptions>? configure = null)
+    private static EngineHarness Harness(LocalHttpServer server, ObservedTimeProvider time, bool sdkRetries, Action<AgentCoreOptions>? configure = null)
     {
         var options = new OpenAIClientOptions { Endpoint = server.BaseAddress };
         if (!sdkRetries)

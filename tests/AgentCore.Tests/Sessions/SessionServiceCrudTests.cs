@@ -1,3 +1,4 @@
+using AgentCore.Tests.Shared;
 using AgentCore.Tests.Engine;
 using FluentAssertions;
 using NUnit.Framework;
@@ -29,7 +30,7 @@ public sealed class SessionServiceCrudTests
     public async Task CreateAsync_ClockInAnotherOffset_TitleIsUtc()
     {
         var local = new DateTimeOffset(2026, 3, 4, 23, 30, 0, TimeSpan.FromHours(-5));
-        await using var h = new EngineHarness(time: new ManualTimeProvider(local));
+        await using var h = new EngineHarness(time: new ObservedTimeProvider(local));
 
         var session = await h.Sessions.CreateAsync();
 

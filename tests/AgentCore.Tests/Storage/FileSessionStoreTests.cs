@@ -1,7 +1,7 @@
 using System.Text;
 using AgentCore.Tests.Fakes;
 using AgentCore.Tests.Support;
-using AgentCore.Tests.Worker;
+using AgentCore.Storage.Worker;
 
 using static AgentCore.Tests.Storage.StoreTestData;
 
@@ -422,9 +422,10 @@ public sealed class FileSessionStoreTests
         string sessionId = AgentCoreIds.NewSessionId();
         const int count = 150;
         var store = Store();
-        await using var worker = await WorkerProcess.StartAsync("messages", DataDirectory, sessionId, count.ToString(System.Globalization.CultureInfo.InvariantCulture), "worker");
+        await using var worker = WorkerProcess.Start("messages", "file", DataDirectory, sessionId, count.ToString(System.Globalization.CultureInfo.InvariantCulture), "worker");
+        (await worker.ReadLineAsync()).Should().Be("ready");
 
-        worker.Go();
+        await worker.WriteLineAsync("go");
         var writing = Task.Run(() => ConcurrentWrites.WriteMessagesAsync(store, sessionId, count, "test"));
         // Meanwhile read (and so compact) the journal both are appending to.
         while (!writing.IsCompleted)
@@ -433,7 +434,7 @@ public sealed class FileSessionStoreTests
         }
 
         await writing;
-        await worker.WaitForSuccessAsync();
+        (await worker.WaitForExitAsync()).Should().Be(0, $"the worker must finish without an error or a logged warning; it wrote: {worker.Errors}");
 
         var read = await Store().GetMessagesAsync(sessionId);
         read.Should().HaveCount(2 * count);

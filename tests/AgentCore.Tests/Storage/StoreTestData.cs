@@ -1,5 +1,4 @@
 using System.Text.Json;
-using AgentCore.Tests.Worker;
 using Microsoft.Extensions.AI;
 
 namespace AgentCore.Tests.Storage;

@@ -110,7 +110,7 @@ public sealed class McpStdioTests
     [Test]
     public async Task GetToolsAsync_ServerHangsAtStart_AnsweredAtTheTimeoutThenLeftOutUntilTheBackOffEnds()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var logs = new CapturingLoggerFactory();
         string marker = McpTestServers.NewMarker();
         int started = 0;

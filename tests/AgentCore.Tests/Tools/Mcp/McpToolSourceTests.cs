@@ -137,7 +137,7 @@ public sealed class McpToolSourceTests
     [Test]
     public async Task GetToolsAsync_AfterAFailure_NoNewAttemptUntilTheBackOffIsOver()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var server = new InProcessMcpServer().AddTextTool("echo", "hi");
         int attempts = 0;
         var transports = new TestTransportFactory().Map("srv", () => ++attempts == 1 ? new FailingTransport("not yet") : server.CreateTransport());
@@ -166,7 +166,7 @@ public sealed class McpToolSourceTests
     [Test]
     public async Task GetToolsAsync_FailuresInARow_BackOffDoublesUpToTheCap()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         int attempts = 0;
         var transports = new TestTransportFactory().Map("down", () => { attempts++; return new FailingTransport("down"); });
         await using var provider = McpTestHost.Build(b => b.AddMcpServer("down", Unused), transports,
@@ -196,7 +196,7 @@ public sealed class McpToolSourceTests
     [Test]
     public async Task GetToolsAsync_RequestsDuringTheBackOff_OneContentFreeWarningPerFailure()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var logs = new CapturingLoggerFactory();
         var transports = new TestTransportFactory().Map("down", () => new FailingTransport("refused: token sk-in-the-message"));
         await using var provider = McpTestHost.Build(b => b.AddMcpServer("down", Unused), transports,
@@ -225,7 +225,7 @@ public sealed class McpToolSourceTests
     [Test]
     public async Task ConnectAsync_DuringTheBackOff_TriesAtOnce()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         await using var server = new InProcessMcpServer().AddTextTool("echo", "hi");
         int attempts = 0;
         var transports = new TestTransportFactory().Map("srv", () => ++attempts == 1 ? new FailingTransport("not yet") : server.CreateTransport());
@@ -262,7 +262,7 @@ public sealed class McpToolSourceTests
     [Test]
     public async Task GetToolsAsync_ServerNeverAnswers_FailsAfterConnectTimeout()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var timeout = TimeSpan.FromSeconds(30);
         var silentInput = new Pipe();
         var silentOutput = new Pipe();
@@ -286,7 +286,7 @@ public sealed class McpToolSourceTests
     [Test]
     public async Task GetToolsAsync_TransportSlowToShutDown_AnsweredAtTheTimeoutWhileTheShutdownGoesOn()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider();
         var timeout = TimeSpan.FromSeconds(2);
         var hanging = new HangingTransport();
         await using var provider = McpTestHost.Build(b => b.AddMcpServer("mute", new McpServerConfig { Command = "in-process", ConnectTimeout = timeout }),

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using AgentCore.Tests.Support;
 
 namespace AgentCore.Storage.Worker;
 
@@ -43,19 +44,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
             throw new FileNotFoundException("The worker was not built beside the tests.", worker);
         }
 
-        var start = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(worker);
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
+        var start = DotnetProcess.StartInfo(worker, arguments);
         return new WorkerProcess(Process.Start(start) ?? throw new InvalidOperationException("Could not start the worker."));
     }
 
@@ -107,20 +96,5 @@ internal sealed class WorkerProcess : IAsyncDisposable
         }
 
         _process.Dispose();
-    }
-
-    private static string DotnetHost()
-    {
-        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host))
-        {
-            return host;
-        }
-
-        if (Environment.ProcessPath is { } current && Path.GetFileNameWithoutExtension(current) == "dotnet")
-        {
-            return current;
-        }
-
-        return "dotnet";
     }
 }

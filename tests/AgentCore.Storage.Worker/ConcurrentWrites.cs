@@ -1,6 +1,6 @@
 using Microsoft.Extensions.AI;
 
-namespace AgentCore.Tests.Worker;
+namespace AgentCore.Storage.Worker;
 
 /// <summary>
 /// The writes both processes of a cross-process test make. The test project compiles this same file, so the

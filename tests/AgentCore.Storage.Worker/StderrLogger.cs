@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace AgentCore.Tests.Worker;
+namespace AgentCore.Storage.Worker;
 
 /// <summary>Writes warnings and errors to stderr and counts them.</summary>
 internal sealed class StderrLogger
