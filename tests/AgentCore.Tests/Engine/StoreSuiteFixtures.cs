@@ -21,3 +21,22 @@ public sealed class InMemoryGuardRailTests : GuardRailStoreTests
 
     protected override void UseStore(IAgentCoreBuilder builder) => builder.UseInMemoryStore();
 }
+
+/// <summary>Sub-agents in child sessions on the default file store.</summary>
+[TestFixture]
+public sealed class FileChildSessionTests : ChildSessionStoreTests
+{
+    protected override void UseStore(IAgentCoreBuilder builder)
+    {
+        // The default: the file store in AgentCoreOptions.DataDirectory.
+    }
+}
+
+/// <summary>Sub-agents in child sessions on the in-memory store.</summary>
+[TestFixture]
+public sealed class InMemoryChildSessionTests : ChildSessionStoreTests
+{
+    protected override bool Durable => false;
+
+    protected override void UseStore(IAgentCoreBuilder builder) => builder.UseInMemoryStore();
+}
