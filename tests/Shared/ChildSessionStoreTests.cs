@@ -163,6 +163,31 @@ public abstract class ChildSessionStoreTests
     }
 
     [Test]
+    public async Task Abort_ChildOnly_ChildAbortedAndTheParentsCallFailsNamingIt()
+    {
+        var parked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var parent = new ScriptedChatClient()
+            .Enqueue(r => r.ToolCall("call_1", "researcher", new { prompt = "take your time" }))
+            .EnqueueText("The researcher was stopped.");
+        var sub = new ScriptedChatClient().Enqueue(r => r.Text("thinking").Then(() => parked.TrySetResult()).WaitForCancellation());
+        await using var provider = Build(parent, sub);
+        var sessions = provider.GetRequiredService<ISessionService>();
+        string parentId = (await sessions.CreateAsync()).Id;
+        var turn = sessions.ChatAsync(new ChatRequest { SessionId = parentId, Text = "go" });
+        await parked.Task.WaitAsync(HangGuard);
+        string childId = await SingleChildAsync(sessions, parentId);
+
+        sessions.Abort(childId).Should().BeTrue();
+        var reply = await turn.WaitAsync(HangGuard);
+
+        reply.Text.Should().Be("The researcher was stopped.");
+        (await sessions.GetMessagesAsync(childId))[1].FinishReason.Should().Be("aborted");
+        var part = (await sessions.GetMessagesAsync(parentId))[1].Parts.OfType<ToolPart>().Single();
+        part.State.Should().Be(ToolState.Error);
+        part.Error.Should().Contain("(aborted)").And.Contain(childId);
+    }
+
+    [Test]
     public async Task AddSubAgent_ChildTurnFails_CallFailsNamingTheChildAndTheParentGoesOn()
     {
         var parent = new ScriptedChatClient()
