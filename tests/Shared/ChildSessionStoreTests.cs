@@ -163,6 +163,27 @@ public abstract class ChildSessionStoreTests
     }
 
     [Test]
+    public async Task ChatStreamingAsync_ParentCancelledByItsCaller_ChildTurnAbortedToo()
+    {
+        var parked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var parent = new ScriptedChatClient().Enqueue(r => r.ToolCall("call_1", "researcher", new { prompt = "take your time" }));
+        var sub = new ScriptedChatClient().Enqueue(r => r.Text("thinking").Then(() => parked.TrySetResult()).WaitForCancellation());
+        await using var provider = Build(parent, sub);
+        var sessions = provider.GetRequiredService<ISessionService>();
+        string parentId = (await sessions.CreateAsync()).Id;
+        using var cancellation = new CancellationTokenSource();
+        var turn = sessions.ChatAsync(new ChatRequest { SessionId = parentId, Text = "go" }, cancellation.Token);
+        await parked.Task.WaitAsync(HangGuard);
+        string childId = await SingleChildAsync(sessions, parentId);
+
+        await cancellation.CancelAsync();
+
+        await FluentActions.Awaiting(() => turn.WaitAsync(HangGuard)).Should().ThrowAsync<OperationCanceledException>();
+        (await sessions.GetMessagesAsync(childId))[1].FinishReason.Should().Be("aborted");
+        (await sessions.GetMessagesAsync(parentId))[1].Parts.OfType<ToolPart>().Single().Error.Should().Be("aborted");
+    }
+
+    [Test]
     public async Task Abort_ChildOnly_ChildAbortedAndTheParentsCallFailsNamingIt()
     {
         var parked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
