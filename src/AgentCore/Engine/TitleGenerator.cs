@@ -105,9 +105,9 @@ internal static partial class TitleGenerator
             // A session without a totals checkpoint has nowhere to keep usage of no message: its messages let
             // AddOutsideMessages recount it first, so a later full recount keeps the title's usage.
             IReadOnlyList<SessionMessage>? messages = null;
-            if (usage != default && await service.Store.GetSessionAsync(sessionId, CancellationToken.None).ConfigureAwait(false) is { TotalsCheckpoint: null } uncounted)
+            if (usage != default && await runtime.Store.GetSessionAsync(sessionId, CancellationToken.None).ConfigureAwait(false) is { TotalsCheckpoint: null } uncounted)
             {
-                messages = SessionService.InConversation(uncounted, await service.Store.GetMessagesAsync(sessionId, CancellationToken.None).ConfigureAwait(false));
+                messages = SessionRuntime.InConversation(uncounted, await runtime.Store.GetMessagesAsync(sessionId, CancellationToken.None).ConfigureAwait(false));
             }
 
             // Title and usage in one write: the call was made (and billed) whether or not its answer was usable.
