@@ -301,7 +301,7 @@ public abstract class GuardRailStoreTests
             returned.TrySetResult();
             return "late result";
         }, "stubborn");
-        var time = new ManualTimeProvider();
+        var time = new ObservedTimeProvider();
         var client = new ScriptedChatClient().Enqueue(r => r.ToolCall("c1", "stubborn")).EnqueueText("free");
         await using var rig = Rig(client, b => b.AddTool(stubborn), o => o.AbortGracePeriod = TimeSpan.FromSeconds(5), time);
         string sessionId = (await rig.Sessions.CreateAsync()).Id;
