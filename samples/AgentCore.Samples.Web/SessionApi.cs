@@ -208,7 +208,7 @@ internal static partial class SessionApi
             {
                 // The client left a detached turn: it runs on, its events still published for GET .../events.
                 LogClientLeftDetached(logger, sessionId);
-                _ = FinishDetachedAsync(sessionId, events, turnStarts, logger);
+                _ = FinishDetachedAsync(sessionId, events, completed, turnStarts, logger);
             }
             else
             {
@@ -227,9 +227,9 @@ internal static partial class SessionApi
     }
 
     /// <summary>Reads a detached turn to its end after its client left, then ends it and logs how it ended.</summary>
-    private static async Task FinishDetachedAsync(string sessionId, IAsyncEnumerator<SessionEvent> events, TurnStarts turnStarts, ILogger logger)
+    private static async Task FinishDetachedAsync(
+        string sessionId, IAsyncEnumerator<SessionEvent> events, TurnCompleted? completed, TurnStarts turnStarts, ILogger logger)
     {
-        TurnCompleted? completed = null;
         try
         {
             while (await events.MoveNextAsync())

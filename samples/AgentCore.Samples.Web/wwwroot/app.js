@@ -135,6 +135,11 @@ async function selectSession(id) {
 
 async function createSession() {
   showError(null);
+  // Nothing is selected until the new session is: a message typed meanwhile cannot go to the previous one.
+  stopFollowing();
+  state.sessionId = null;
+  for (const item of $("sessions").children) item.classList.remove("selected");
+  setBusy(false);
   const session = await api("POST", "/api/sessions", {});
   await refreshSessions();
   await selectSession(session.id);
