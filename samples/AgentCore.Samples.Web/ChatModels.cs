@@ -50,7 +50,8 @@ internal static class ChatModels
         var wordDelay = TimeSpan.FromMilliseconds(configuration.GetValue("Demo:WordDelayMilliseconds", 30));
         // Titles are free here, so a session's cost is what its replies cost.
         ModelInfo[] models = [OfflineDemoChatClient.Model, OfflineDemoChatClient.TitleModel with { Pricing = ModelPricing.Free }];
-        agentCore.AddChatClient(OfflineDemoChatClient.ProviderId, services => new OfflineDemoChatClient(services.GetRequiredService<TimeProvider>(), wordDelay), models);
+        agentCore.AddChatClient(OfflineDemoChatClient.ProviderId, services => new OfflineDemoChatClient(
+            services.GetRequiredService<TimeProvider>(), wordDelay, services.GetService<DemoTestHooks>() is { } hooks ? hooks.WaitForWordAsync : null), models);
         agentCore.Services.Configure<AgentCoreOptions>(options =>
         {
             options.DefaultModel ??= OfflineDemoChatClient.ProviderId + "/" + OfflineDemoChatClient.ChatModelId;

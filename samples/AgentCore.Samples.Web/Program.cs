@@ -16,6 +16,8 @@ using AgentCore.Samples.Web;
 //   ANTHROPIC_API_KEY           talk to Claude through Anthropic's official SDK; without it, the offline demo model answers
 //   Anthropic:Model ...         the Claude model and its limits and prices (see AnthropicSettings)
 //   Demo:WordDelayMilliseconds  how long the demo model waits between words, so streaming is visible (default 30)
+//   Demo:TestHooks              for the sample's tests only: the demo model's words wait for POST /api/test/release,
+//                               and POST /api/test/drop-streams breaks the open event streams (see DemoTestHooks)
 //   OTEL_EXPORTER_OTLP_ENDPOINT export AgentCore's traces and metrics over OTLP (see SampleTelemetry, docs/observability.md)
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -44,6 +46,12 @@ if (builder.Configuration.GetSection("AgentCore:PostgreSql") is { } postgreSql &
     agentCore.UsePostgreSql(postgreSql, o => o.UseEvents = true);
 }
 
+builder.Services.AddSingleton<TurnStarts>();
+if (builder.Configuration.TestHooksEnabled())
+{
+    builder.Services.AddSingleton<DemoTestHooks>();
+}
+
 var chatModel = ChatModels.Register(agentCore, builder.Configuration);
 builder.Services.AddSingleton(chatModel);
 agentCore.AddTool(SampleTools.CurrentTime(TimeProvider.System));
@@ -53,6 +61,7 @@ var app = builder.Build();
 
 app.UseExceptionHandler();
 app.UseStatusCodePages();
+app.UseDemoTestHooks();
 app.UseDefaultFiles();
 app.UseStaticFiles();
 

@@ -110,7 +110,8 @@ internal static partial class SessionApi
     /// an unknown or already answered call, or one left unanswered, is a 400 and changes nothing.
     /// </summary>
     private static async Task<ServerSentEventsResult<string>> AnswerApprovalsAsync(
-        string id, ApprovalsBody body, ISessionService service, IOptions<JsonOptions> json, ILoggerFactory loggers, CancellationToken cancellationToken)
+        string id, ApprovalsBody body, ISessionService service, TurnStarts turnStarts, IHostApplicationLifetime lifetime, IOptions<JsonOptions> json,
+        ILoggerFactory loggers, CancellationToken cancellationToken, bool detached = false)
     {
         if (body.Answers is not { Count: > 0 } answers)
         {
@@ -123,7 +124,8 @@ internal static partial class SessionApi
             // Not waiting: AgentCore's own check says why (unknown, or answered already) as a 400.
             : new Microsoft.Extensions.AI.ToolApprovalResponseContent(answer.CallId ?? "", answer.Approved, new Microsoft.Extensions.AI.FunctionCallContent(answer.CallId ?? "", "unknown"))))
             .ToList();
-        return await StartStreamAsync(id, service.ChatStreamingAsync(new ChatRequest { SessionId = id, Contents = contents }, cancellationToken), json, loggers, cancellationToken);
+        var turnToken = detached ? lifetime.ApplicationStopping : cancellationToken;
+        return await StartStreamAsync(id, service.ChatStreamingAsync(new ChatRequest { SessionId = id, Contents = contents }, turnToken), turnStarts, detached, json, loggers, turnToken);
     }
 
     private static PendingApprovalView View(string sessionId, Microsoft.Extensions.AI.ToolApprovalRequestContent request) =>
@@ -134,16 +136,21 @@ internal static partial class SessionApi
     /// <summary>
     /// Runs one turn and streams every <see cref="SessionEvent"/> of it as a Server-Sent Event named after its type
     /// (<c>text-delta</c>, <c>tool-call-updated</c>, <c>step-finished</c>, ..., ending with <c>turn-completed</c>),
-    /// with the event as JSON in <c>data</c>. A client that disconnects aborts the turn.
+    /// with the event as JSON in <c>data</c>. A client that disconnects aborts the turn, unless it asked for
+    /// <c>?detached=true</c> (the page does): then the turn runs to its end without it (until the app stops), and the
+    /// client follows the rest with <c>GET /api/sessions/{id}/events</c>. Stop ends a detached turn (<c>POST .../abort</c>).
     /// </summary>
     private static async Task<ServerSentEventsResult<string>> ChatAsync(
-        string id, ChatBody body, ISessionService service, IOptions<JsonOptions> json, ILoggerFactory loggers, CancellationToken cancellationToken)
+        string id, ChatBody body, ISessionService service, TurnStarts turnStarts, IHostApplicationLifetime lifetime, IOptions<JsonOptions> json,
+        ILoggerFactory loggers, CancellationToken cancellationToken, bool detached = false)
     {
-        return await StartStreamAsync(id, service.ChatStreamingAsync(new ChatRequest { SessionId = id, Text = body.Text }, cancellationToken), json, loggers, cancellationToken);
+        var turnToken = detached ? lifetime.ApplicationStopping : cancellationToken;
+        return await StartStreamAsync(id, service.ChatStreamingAsync(new ChatRequest { SessionId = id, Text = body.Text }, turnToken), turnStarts, detached, json, loggers, turnToken);
     }
 
     private static async Task<ServerSentEventsResult<string>> StartStreamAsync(
-        string id, IAsyncEnumerable<SessionEvent> turn, IOptions<JsonOptions> json, ILoggerFactory loggers, CancellationToken cancellationToken)
+        string id, IAsyncEnumerable<SessionEvent> turn, TurnStarts turnStarts, bool detached, IOptions<JsonOptions> json, ILoggerFactory loggers,
+        CancellationToken cancellationToken)
     {
         var events = turn.GetAsyncEnumerator(cancellationToken);
         bool first;
@@ -159,11 +166,11 @@ internal static partial class SessionApi
             throw;
         }
 
-        return TypedResults.ServerSentEvents(StreamAsync(id, events, first, json.Value.SerializerOptions, Logger(loggers)));
+        return TypedResults.ServerSentEvents(StreamAsync(id, events, first, turnStarts, detached, json.Value.SerializerOptions, Logger(loggers)));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> StreamAsync(
-        string sessionId, IAsyncEnumerator<SessionEvent> events, bool hasEvent, JsonSerializerOptions json, ILogger logger)
+        string sessionId, IAsyncEnumerator<SessionEvent> events, bool hasEvent, TurnStarts turnStarts, bool detached, JsonSerializerOptions json, ILogger logger)
     {
         TurnCompleted? completed = null;
         try
@@ -172,6 +179,7 @@ internal static partial class SessionApi
             {
                 var current = events.Current;
                 completed = current as TurnCompleted ?? completed;
+                turnStarts.Observe(current);
                 yield return Item(current, json);
 
                 Exception? failure = null;
@@ -196,16 +204,56 @@ internal static partial class SessionApi
         }
         finally
         {
-            // Ends the turn if it still runs (the client left: AgentCore aborts it) and waits for its lock to be released.
-            await events.DisposeAsync();
-            if (completed is not null)
+            if (detached && hasEvent)
             {
-                LogTurnEnded(logger, sessionId, completed.ExitReason.Value, completed.Message.Cost);
+                // The client left a detached turn: it runs on, its events still published for GET .../events.
+                LogClientLeftDetached(logger, sessionId);
+                _ = FinishDetachedAsync(sessionId, events, completed, turnStarts, logger);
             }
             else
             {
-                LogClientLeft(logger, sessionId);
+                // Ends the turn if it still runs (the client left: AgentCore aborts it) and waits for its lock to be released.
+                await events.DisposeAsync();
+                if (completed is not null)
+                {
+                    LogTurnEnded(logger, sessionId, completed.ExitReason.Value, completed.Message.Cost);
+                }
+                else
+                {
+                    LogClientLeft(logger, sessionId);
+                }
             }
+        }
+    }
+
+    /// <summary>Reads a detached turn to its end after its client left, then ends it and logs how it ended.</summary>
+    private static async Task FinishDetachedAsync(
+        string sessionId, IAsyncEnumerator<SessionEvent> events, TurnCompleted? completed, TurnStarts turnStarts, ILogger logger)
+    {
+        try
+        {
+            while (await events.MoveNextAsync())
+            {
+                completed = events.Current as TurnCompleted ?? completed;
+                turnStarts.Observe(events.Current);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogTurnFailed(logger, ex, sessionId);
+        }
+        catch (OperationCanceledException)
+        {
+            // The app is stopping.
+        }
+        finally
+        {
+            await events.DisposeAsync();
+        }
+
+        if (completed is not null)
+        {
+            LogTurnEnded(logger, sessionId, completed.ExitReason.Value, completed.Message.Cost);
         }
     }
 
@@ -265,14 +313,20 @@ internal static partial class SessionApi
     /// that reconnects sends the last id it got in the <c>Last-Event-ID</c> header (browsers' <c>EventSource</c> does so
     /// by itself) or as <c>?after=</c>, and gets what it missed — the rest of the running turn, or of one that just ended —
     /// then the live events. When what it missed is no longer kept, the stream sends <c>reset</c> and ends: reload the
-    /// messages and follow again without an id.
+    /// messages and follow again without an id. A page that finds a reply still open in the stored messages, without an id,
+    /// passes that message's id as <c>?message=</c> and gets the reply's events from its start (see <see cref="TurnStarts"/>).
     /// </summary>
     private static async Task<ServerSentEventsResult<string>> FollowAsync(
-        string id, ISessionService service, ISessionEvents events, IHostApplicationLifetime lifetime, IOptions<JsonOptions> json,
-        HttpContext context, string? after = null)
+        string id, ISessionService service, ISessionEvents events, TurnStarts turnStarts, IHostApplicationLifetime lifetime, IOptions<JsonOptions> json,
+        HttpContext context, string? after = null, string? message = null)
     {
         long? afterSequence = ParseSequence(context.Request.Headers["Last-Event-ID"].ToString() is { Length: > 0 } header ? header : after);
         await service.GetAsync(id, context.RequestAborted);   // 404 for an unknown session while the status can say so
+        if (afterSequence is null && !string.IsNullOrEmpty(message))
+        {
+            afterSequence = await turnStarts.FindAsync(id, message, context.RequestAborted);
+        }
+
         var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         context.Response.RegisterForDispose(stop);
         var subscription = events.SubscribeAsync(id, afterSequence, stop.Token);
@@ -373,6 +427,9 @@ internal static partial class SessionApi
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: turn ended (the client disconnected, so it was aborted)")]
     private static partial void LogClientLeft(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Session {SessionId}: the client left a detached turn, which goes on")]
+    private static partial void LogClientLeftDetached(ILogger logger, string sessionId);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: the turn failed after its stream started")]
     private static partial void LogTurnFailed(ILogger logger, Exception exception, string sessionId);

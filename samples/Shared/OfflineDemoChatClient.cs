@@ -15,7 +15,11 @@ namespace AgentCore.Samples;
 /// </summary>
 /// <param name="time">The clock the pauses between words run on (the system clock when null).</param>
 /// <param name="wordDelay">How long to pause between words, so the reply visibly streams (15 ms when null).</param>
-internal sealed partial class OfflineDemoChatClient(TimeProvider? time = null, TimeSpan? wordDelay = null) : IChatClient
+/// <param name="beforeWord">
+/// A test's pacing hook: awaited before each word of a reply instead of the pause (the web sample's <c>Demo:TestHooks</c>).
+/// </param>
+internal sealed partial class OfflineDemoChatClient(TimeProvider? time = null, TimeSpan? wordDelay = null, Func<CancellationToken, Task>? beforeWord = null)
+    : IChatClient
 {
     public const string ProviderId = "demo";
 
@@ -76,7 +80,11 @@ internal sealed partial class OfflineDemoChatClient(TimeProvider? time = null, T
         string[] words = reply.Split(' ');
         for (int i = 0; i < words.Length; i++)
         {
-            if (i > 0 && _wordDelay > TimeSpan.Zero)
+            if (beforeWord is not null)
+            {
+                await beforeWord(cancellationToken);
+            }
+            else if (i > 0 && _wordDelay > TimeSpan.Zero)
             {
                 await Task.Delay(_wordDelay, _time, cancellationToken);
             }

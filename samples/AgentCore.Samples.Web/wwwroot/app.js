@@ -1,9 +1,11 @@
 // The AgentCore web sample's page: lists sessions, creates them, and streams each turn's events
-// (POST /api/sessions/{id}/chat answers with Server-Sent Events) into the conversation as they arrive.
+// (POST /api/sessions/{id}/chat answers with Server-Sent Events) into the conversation as they arrive. A reply survives
+// the page: after a reload, a dropped connection, or on another instance, the page follows the rest of it from
+// GET /api/sessions/{id}/events (see "Resuming a reply").
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { sessionId: null, streaming: false, answers: new Map() };
+const state = { sessionId: null, streaming: false, answers: new Map(), follow: null };
 
 // ---- HTTP ----------------------------------------------------------------------------------------------
 
@@ -32,7 +34,8 @@ async function problem(response) {
   return new Error(text);
 }
 
-// Reads a text/event-stream body and calls onEvent(name, data) for each event, in order.
+// Reads a text/event-stream body and calls onEvent(name, data, id) for each event, in order (id: null when the event
+// has none); stops reading when onEvent returns false.
 async function readEvents(response, onEvent) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -46,12 +49,17 @@ async function readEvents(response, onEvent) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
       let name = "message";
+      let id = null;
       const data = [];
       for (const line of block.split("\n")) {
         if (line.startsWith("event:")) name = line.slice(6).trim();
         else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+        else if (line.startsWith("id:")) id = line.slice(3).trim();
       }
-      if (data.length > 0) onEvent(name, JSON.parse(data.join("\n")));
+      if (data.length > 0 && onEvent(name, JSON.parse(data.join("\n")), id) === false) {
+        await reader.cancel();
+        return;
+      }
     }
     if (done) return;
   }
@@ -100,22 +108,38 @@ function showSessionHeader(session) {
 
 async function selectSession(id) {
   showError(null);
+  stopFollowing();
   const [session, messages] = await Promise.all([
     api("GET", `/api/sessions/${encodeURIComponent(id)}`),
     api("GET", `/api/sessions/${encodeURIComponent(id)}/messages`),
   ]);
   state.sessionId = id;
+  rememberSession(id);
   showSessionHeader(session);
-  $("messages").replaceChildren(...messages.map(renderMessage));
+  // A reply without completedAt is still being written (here, after a reload, or on another instance): its events
+  // are replayed from its start, so it is not rendered from the store.
+  const open = messages.find((message) => message.role === "assistant" && !message.completedAt);
+  $("messages").replaceChildren(...messages.filter((message) => message !== open).map(renderMessage));
   for (const item of $("sessions").children) {
     item.classList.toggle("selected", item.dataset.sessionId === id);
   }
   setBusy(false);
   $("prompt").focus();
+  if (open) {
+    const node = element("div", "message assistant");
+    node.dataset.messageId = open.id;
+    $("messages").append(node);
+    followReply(id, node, { message: open.id }).catch(showError);
+  }
 }
 
 async function createSession() {
   showError(null);
+  // Nothing is selected until the new session is: a message typed meanwhile cannot go to the previous one.
+  stopFollowing();
+  state.sessionId = null;
+  for (const item of $("sessions").children) item.classList.remove("selected");
+  setBusy(false);
   const session = await api("POST", "/api/sessions", {});
   await refreshSessions();
   await selectSession(session.id);
@@ -231,7 +255,8 @@ function send(text) {
   return stream(`/api/sessions/${encodeURIComponent(state.sessionId)}/chat`, { text }, element("div", "message user", text));
 }
 
-// Posts a turn (a message, or approval answers) and streams its events into a new assistant message.
+// Posts a turn (a message, or approval answers) and streams its events into a new assistant message. The turn is
+// detached: it goes on if the page leaves; if the connection drops, the rest is followed from the last event id.
 async function stream(path, body, user) {
   showError(null);
   const messages = $("messages");
@@ -239,8 +264,11 @@ async function stream(path, body, user) {
   assistant.dataset.streaming = "true";
   messages.append(...(user ? [user] : []), assistant);
   setBusy(true);
+  const sessionId = state.sessionId;
+  let lastId = null;
+  let completed = false;
   try {
-    const response = await fetch(path, {
+    const response = await fetch(path + "?detached=true", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
       body: JSON.stringify(body),
@@ -250,15 +278,106 @@ async function stream(path, body, user) {
       assistant.remove();
       throw await problem(response);
     }
-    await readEvents(response, (name, data) => {
-      applyEvent(assistant, name, data);
-      messages.scrollTop = messages.scrollHeight;
-    });
+    try {
+      await readEvents(response, (name, data, id) => {
+        if (id !== null) lastId = id;
+        applyEvent(assistant, name, data);
+        completed ||= name === "turn-completed";
+        messages.scrollTop = messages.scrollHeight;
+      });
+    } catch (error) {
+      if (!(error instanceof TypeError) || lastId === null) throw error;
+    }
+    if (!completed && lastId !== null && state.sessionId === sessionId) {
+      // The connection dropped mid-reply (a network error, or the server went away): the turn goes on without us.
+      await followReply(sessionId, assistant, { after: lastId });
+      return;
+    }
   } finally {
     delete assistant.dataset.streaming;
     setBusy(false);
   }
   await refreshSessions();
+}
+
+// ---- Resuming a reply ----------------------------------------------------------------------------------
+
+const sessionKey = "agentcore-session";
+
+// The selected session survives a reload of the page (sessionStorage: this tab only).
+function rememberSession(id) {
+  try {
+    sessionStorage.setItem(sessionKey, id);
+  } catch {
+    // Storage disabled: a reload starts without a selection.
+  }
+}
+
+function rememberedSession() {
+  try {
+    return sessionStorage.getItem(sessionKey);
+  } catch {
+    return null;
+  }
+}
+
+function stopFollowing() {
+  state.follow?.abort();
+  state.follow = null;
+}
+
+// Follows a reply with GET /api/sessions/{id}/events into `node` until its turn completes: after `position.after`, the
+// id of the last event the node has rendered (sent as Last-Event-ID), or from the start of the stored open reply
+// `position.message`. A dropped connection is followed again from the last id rendered, so no event is shown twice
+// and none is lost; "reset" (what was missed is no longer kept) reloads the session from the store.
+async function followReply(sessionId, node, position) {
+  stopFollowing();
+  const controller = new AbortController();
+  state.follow = controller;
+  let after = position.after ?? null;
+  node.dataset.streaming = "true";
+  setBusy(true);
+  let outcome = null;
+  try {
+    for (let attempt = 0; outcome === null; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(2000, 250 * attempt)));
+      if (controller.signal.aborted) return;
+      const headers = { Accept: "text/event-stream" };
+      let query = "";
+      if (after !== null) headers["Last-Event-ID"] = after;
+      else if (position.message) query = `?message=${encodeURIComponent(position.message)}`;
+      try {
+        const response = await fetch(`/api/sessions/${encodeURIComponent(sessionId)}/events${query}`, { headers, signal: controller.signal });
+        if (!response.ok) throw await problem(response);
+        await readEvents(response, (name, data, id) => {
+          if (name === "reset") {
+            outcome = "reset";
+            return false;
+          }
+          if (id !== null) after = id;
+          applyEvent(node, name, data);
+          $("messages").scrollTop = $("messages").scrollHeight;
+          if (name === "turn-completed") {
+            outcome = "completed";
+            return false;
+          }
+          return true;
+        });
+      } catch (error) {
+        if (controller.signal.aborted) return;
+        if (!(error instanceof TypeError)) throw error;
+        // A network error: connect again from the last id rendered.
+      }
+    }
+  } finally {
+    if (state.follow === controller) {
+      state.follow = null;
+      delete node.dataset.streaming;
+      setBusy(false);
+    }
+  }
+  if (outcome === "reset") await selectSession(sessionId);
+  else await refreshSessions();
 }
 
 function setBusy(busy) {
@@ -305,6 +424,10 @@ async function start() {
   }
 
   await refreshSessions();
+  const remembered = rememberedSession();
+  if (remembered && $("sessions").querySelector(`li[data-session-id="${CSS.escape(remembered)}"]`)) {
+    await selectSession(remembered);
+  }
   document.body.dataset.ready = "true";
 }
 

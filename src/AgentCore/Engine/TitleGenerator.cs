@@ -102,12 +102,20 @@ internal static partial class TitleGenerator
                 await runtime.RecordHistoryAsync(runtime.HistoryEntryOf(sessionId, model.Info, stats, cost, end: true)).ConfigureAwait(false);
             }
 
+            // A session without a totals checkpoint has nowhere to keep usage of no message: its messages let
+            // AddOutsideMessages recount it first, so a later full recount keeps the title's usage.
+            IReadOnlyList<SessionMessage>? messages = null;
+            if (usage != default && await runtime.Store.GetSessionAsync(sessionId, CancellationToken.None).ConfigureAwait(false) is { TotalsCheckpoint: null } uncounted)
+            {
+                messages = SessionRuntime.InConversation(uncounted, await runtime.Store.GetMessagesAsync(sessionId, CancellationToken.None).ConfigureAwait(false));
+            }
+
             // Title and usage in one write: the call was made (and billed) whether or not its answer was usable.
             await runtime.ChangeSessionAsync(sessionId, s =>
             {
                 var named = title is not null && s.HasDefaultTitle ? s with { Title = title } : s;
                 // Usage of no message: recorded in the checkpoint too, so a later recount (a revert, a lost checkpoint message) keeps it.
-                return usage == default ? named : SessionTotals.AddOutsideMessages(named, usage, cost);
+                return usage == default ? named : SessionTotals.AddOutsideMessages(named, usage, cost, messages);
             }, CancellationToken.None).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -224,10 +224,6 @@ internal sealed partial class Turn
         try
         {
             await _runtime.RecordHistoryAsync(HistoryEntry(exitReason: null)).ConfigureAwait(false);
-            if (_options.GenerateTitles && _conversation.Count == 0 && _setup.Session.HasDefaultTitle)
-            {
-                TitleGenerator.Start(_runtime, SessionId, _setup.Model, _setup.UserParts);
-            }
 
             // The user's request is stored first, so it survives whatever follows, word for word; then the reply, open,
             // so that a crash from here on (compaction included) leaves a message for recovery to close and account.
@@ -235,6 +231,13 @@ internal sealed partial class Turn
             if (_setup.UserParts.Count > 0)
             {
                 await PersistUserMessageAsync().ConfigureAwait(false);
+            }
+
+            // The title is asked for once the user's message is stored and published, so the caller's stream always
+            // starts with that message and the title's SessionUpdated (which joins the stream) can only come after it.
+            if (_options.GenerateTitles && _conversation.Count == 0 && _setup.Session.HasDefaultTitle)
+            {
+                TitleGenerator.Start(_runtime, SessionId, _setup.Model, _setup.UserParts);
             }
 
             await PersistAsync(() => _runtime.Store.SaveMessageAsync(_message, CancellationToken.None)).ConfigureAwait(false);

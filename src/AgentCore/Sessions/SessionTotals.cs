@@ -86,15 +86,30 @@ internal static class SessionTotals
     /// <summary>
     /// Adds usage that belongs to no message (a generated title's, for example) to the totals and to the checkpoint's
     /// record of such usage, so a later recount keeps it. Compose it into the same session write as the change it goes with.
+    /// A session without a checkpoint (written by an earlier version, or cleared by a writer that added tokens) has no
+    /// record to keep that usage in: given its <paramref name="messages"/>, its totals are first recounted from them, which
+    /// gives it one; without them a later recount loses the usage.
     /// </summary>
-    public static SessionInfo AddOutsideMessages(SessionInfo session, TokenUsage tokens, decimal cost) => session with
+    /// <param name="session">The session as stored.</param>
+    /// <param name="tokens">The usage to add.</param>
+    /// <param name="cost">Its cost.</param>
+    /// <param name="messages">The session's messages, as <see cref="Reconcile"/> takes them; needed only when the session has no checkpoint.</param>
+    public static SessionInfo AddOutsideMessages(SessionInfo session, TokenUsage tokens, decimal cost, IReadOnlyList<SessionMessage>? messages = null)
     {
-        Tokens = session.Tokens + tokens,
-        Cost = session.Cost + cost,
-        TotalsCheckpoint = session.TotalsCheckpoint is { } checkpoint
-            ? checkpoint with { OtherTokens = checkpoint.OtherTokens + tokens, OtherCost = checkpoint.OtherCost + cost }
-            : null,
-    };
+        if (session.TotalsCheckpoint is null && messages is not null)
+        {
+            session = Recompute(session, messages, SessionTotalsCheckpoint.Empty);
+        }
+
+        return session with
+        {
+            Tokens = session.Tokens + tokens,
+            Cost = session.Cost + cost,
+            TotalsCheckpoint = session.TotalsCheckpoint is { } checkpoint
+                ? checkpoint with { OtherTokens = checkpoint.OtherTokens + tokens, OtherCost = checkpoint.OtherCost + cost }
+                : null,
+        };
+    }
 
     private static SessionInfo Recompute(SessionInfo session, IReadOnlyList<SessionMessage> messages, SessionTotalsCheckpoint previous)
     {

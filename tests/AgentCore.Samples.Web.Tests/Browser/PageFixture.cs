@@ -13,7 +13,8 @@ namespace AgentCore.Samples.Web.Tests.Browser;
 /// screenshot in artifacts/screenshots. Skipped only where Chromium is not installed.
 /// </summary>
 /// <param name="wordDelay">How long the sample's demo model waits between words.</param>
-public abstract class PageFixture(TimeSpan wordDelay)
+/// <param name="environment">Environment variables for the sample, if any (e.g. <c>Demo__TestHooks</c>).</param>
+public abstract class PageFixture(TimeSpan wordDelay, IReadOnlyDictionary<string, string>? environment = null)
 {
     private static readonly TimeSpan PageWait = TimeSpan.FromSeconds(30);
 
@@ -34,7 +35,7 @@ public abstract class PageFixture(TimeSpan wordDelay)
         SetDefaultExpectTimeout((float)PageWait.TotalMilliseconds);
         try
         {
-            _server = await SampleServer.StartAsync(wordDelay);
+            _server = await SampleServer.StartAsync(wordDelay, environment);
             _playwright = await Playwright.CreateAsync();
             _browser = await Chromium.LaunchAsync(_playwright, executable);
             _page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });

@@ -97,6 +97,28 @@ public sealed class SessionTotalsTests
         reconciled.TotalsCheckpoint!.OtherTokens.Should().Be(Usage(4));
     }
 
+    [Test]
+    public void AddOutsideMessages_NoCheckpointWithMessages_RecountedFirstSoAFullRecountKeepsIt()
+    {
+        var a = Message(10, 0.1m);
+        var uncounted = Session(checkpoint: null) with { Tokens = Usage(999), Cost = 9m };
+
+        var titled = SessionTotals.AddOutsideMessages(uncounted, Usage(4), 0.04m, [a]);
+        var recounted = SessionTotals.Reconcile(titled, []);   // its message removed: counted again from scratch
+
+        (titled.Tokens, titled.Cost).Should().Be((Usage(14), 0.14m));
+        titled.TotalsCheckpoint!.OtherTokens.Should().Be(Usage(4));
+        (recounted.Tokens, recounted.Cost).Should().Be((Usage(4), 0.04m));
+    }
+
+    [Test]
+    public void AddOutsideMessages_NoCheckpointNoMessages_AddedButNotRecorded()
+    {
+        var titled = SessionTotals.AddOutsideMessages(Session(checkpoint: null), Usage(4), 0.04m);
+
+        (titled.Tokens, titled.Cost, titled.TotalsCheckpoint).Should().Be((Usage(4), 0.04m, (SessionTotalsCheckpoint?)null));
+    }
+
     private static TokenUsage Usage(long input) => new(input, 0, 0, 0, 0);
 
     private static SessionInfo Session(SessionTotalsCheckpoint? checkpoint) => new()
