@@ -15,7 +15,7 @@ namespace AgentCore;
 /// <para>Everything a turn does is AgentCore's: the session's conversation is loaded from and persisted to the
 /// <see cref="ISessionStore"/> as it streams; tools come from AgentCore's registry (local functions and MCP servers) and
 /// run in AgentCore's loop; compaction, the generated title, usage and cost are AgentCore's. A session running another
-/// turn fails the run at once with <see cref="SessionBusyException"/>; cancelling the run's token, or
+/// turn fails the run, without waiting for it, with <see cref="SessionBusyException"/>; cancelling the run's token, or
 /// <see cref="ISessionService.Abort"/>, aborts the turn (the partial reply is kept and closed).</para>
 /// <para>The response carries the turn's messages as chat messages (text, reasoning, tool calls and their results), its
 /// <see cref="AgentResponse.Usage"/>, and, in <see cref="AgentResponse.AdditionalProperties"/>, the keys of

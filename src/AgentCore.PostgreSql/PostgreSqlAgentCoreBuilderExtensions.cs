@@ -19,6 +19,9 @@ public static class PostgreSqlAgentCoreBuilderExtensions
     /// <param name="builder">The AgentCore builder.</param>
     /// <param name="connectionString">An Npgsql connection string, for example <c>Host=db;Database=app;Username=app;Password=…</c>.</param>
     /// <param name="configure">Changes <see cref="PostgreSqlOptions"/>.</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="connectionString"/> is empty, white space or malformed.</exception>
     public static IAgentCoreBuilder UsePostgreSql(this IAgentCoreBuilder builder, string connectionString, Action<PostgreSqlOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -62,6 +65,7 @@ public static class PostgreSqlAgentCoreBuilderExtensions
     /// <param name="configuration">The section, for example <c>builder.Configuration.GetSection("AgentCore:PostgreSql")</c>.</param>
     /// <param name="configure">Changes the options after binding (set <c>ConnectionString</c> from <c>GetConnectionString</c>, say); may be null.</param>
     /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="configuration"/> is null.</exception>
     /// <remarks>
     /// The section is read here, at registration, because <c>UseSessionLock</c> and <c>UseHistory</c> decide which services are
     /// registered: a bad value fails before the host is built, with a message naming the setting's configuration path.

@@ -169,10 +169,12 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
                 return;
             }
 
-            await using var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var connectionScope = connection.ConfigureAwait(false);
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transactionScope = transaction.ConfigureAwait(false);
             var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock($1)") { Parameters = { new NpgsqlParameter { Value = MigrationLockKey } } };
-            await using (var batch = new NpgsqlBatch(connection, transaction)
+            var batch = new NpgsqlBatch(connection, transaction)
             {
                 BatchCommands =
                 {
@@ -184,13 +186,15 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
                         )
                         """),
                 },
-            })
+            };
+            await using (batch.ConfigureAwait(false))
             {
                 await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
             int version;
-            await using (var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM agentcore_schema_version", connection, transaction))
+            var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM agentcore_schema_version", connection, transaction);
+            await using (read.ConfigureAwait(false))
             {
                 version = (int)(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
             }
@@ -203,7 +207,8 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
 
             for (int next = version + 1; next <= SchemaVersion; next++)
             {
-                await using (var migrate = new NpgsqlCommand(Migrations[next - 1] + "\nINSERT INTO agentcore_schema_version (version) VALUES (" + next + ");", connection, transaction))
+                var migrate = new NpgsqlCommand(Migrations[next - 1] + "\nINSERT INTO agentcore_schema_version (version) VALUES (" + next + ");", connection, transaction);
+                await using (migrate.ConfigureAwait(false))
                 {
                     await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 }
@@ -246,19 +251,21 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
     private static async Task CopySchema1MessagesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, StoredRowReader rows, CancellationToken cancellationToken)
     {
         var sessionIds = new List<string>();
-        await using (var command = new NpgsqlCommand("SELECT DISTINCT session_id FROM agentcore_messages_v1", connection, transaction))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        var command = new NpgsqlCommand("SELECT DISTINCT session_id FROM agentcore_messages_v1", connection, transaction);
+        await using var commandScope = command.ConfigureAwait(false);
+        var idReader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (idReader.ConfigureAwait(false))
         {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            while (await idReader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                sessionIds.Add(reader.GetString(0));
+                sessionIds.Add(idReader.GetString(0));
             }
         }
 
         foreach (string sessionId in sessionIds)
         {
             var copy = rows.Schema1(sessionId);
-            await using (var batch = new NpgsqlBatch(connection, transaction)
+            var batch = new NpgsqlBatch(connection, transaction)
             {
                 BatchCommands =
                 {
@@ -266,8 +273,10 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
                     PostgreSqlSessionStore.Command(
                         "SELECT message_id, id, data, text FROM agentcore_parts_v1 WHERE session_id = $1 ORDER BY message_id, position, id", sessionId),
                 },
-            })
-            await using (var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            };
+            await using var batchScope = batch.ConfigureAwait(false);
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
             {
                 await copy.AddMessagesAsync(reader, cancellationToken).ConfigureAwait(false);
                 await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
@@ -276,13 +285,15 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
 
             foreach (var message in copy.Messages)
             {
-                await using var write = new NpgsqlBatch(connection, transaction);
+                var write = new NpgsqlBatch(connection, transaction);
+                await using var writeScope = write.ConfigureAwait(false);
                 PostgreSqlSessionStore.AddWriteMessage(write, message);
                 await write.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
         }
 
-        await using var drop = new NpgsqlCommand("DROP TABLE agentcore_messages_v1; DROP TABLE agentcore_parts_v1;", connection, transaction);
+        var drop = new NpgsqlCommand("DROP TABLE agentcore_messages_v1; DROP TABLE agentcore_parts_v1;", connection, transaction);
+        await using var dropScope = drop.ConfigureAwait(false);
         await drop.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -293,15 +304,18 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
     private static async Task CopyMetadataAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, StoredRowReader rows, CancellationToken cancellationToken)
     {
         List<SessionInfo> sessions;
-        await using (var command = new NpgsqlCommand("SELECT id, data FROM agentcore_sessions", connection, transaction))
-        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        var command = new NpgsqlCommand("SELECT id, data FROM agentcore_sessions", connection, transaction);
+        await using var commandScope = command.ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
         {
             sessions = await rows.SessionsWithMetadataAsync(reader, cancellationToken).ConfigureAwait(false);
         }
 
         foreach (var session in sessions)
         {
-            await using var batch = new NpgsqlBatch(connection, transaction);
+            var batch = new NpgsqlBatch(connection, transaction);
+            await using var batchScope = batch.ConfigureAwait(false);
             PostgreSqlSessionStore.AddReplaceMetadata(batch, session);
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }

@@ -98,7 +98,8 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
     public async Task<long?> GetLastSequenceAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = _data.CreateCommand("SELECT max(sequence) FROM agentcore_events WHERE session_id = $1");
+        var command = _data.CreateCommand("SELECT max(sequence) FROM agentcore_events WHERE session_id = $1");
+        await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text });
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long last ? last : null;
     }
@@ -129,7 +130,7 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
         lock (_gate)
         {
-            _listener ??= Task.Run(ListenLoopAsync);
+            _listener ??= Task.Run(ListenLoopAsync, CancellationToken.None);
         }
 
         // Listening before the first read: a row stored after that read is announced by a notification this sees.
@@ -282,8 +283,9 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
         }
 
         var notified = sessions.Distinct(StringComparer.Ordinal).Select(id => id + " " + _instance).ToArray();
-        await using var connection = await _data.OpenConnectionAsync().ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection)
+        var connection = await _data.OpenConnectionAsync().ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var batch = new NpgsqlBatch(connection)
         {
             BatchCommands =
             {
@@ -308,6 +310,7 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
                 },
             },
         };
+        await using var batchScope = batch.ConfigureAwait(false);
         long now = _time.GetTimestamp();
         long lastPurge = _lastPurge;
         bool purge = _time.GetElapsedTime(lastPurge, now) >= s_purgeInterval;
@@ -328,13 +331,15 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
 
     private async Task<List<SessionEvent>> ReadPageAsync(string sessionId, long afterSequence, CancellationToken cancellationToken)
     {
-        await using var command = _data.CreateCommand(
+        var command = _data.CreateCommand(
             "SELECT sequence, type, payload FROM agentcore_events WHERE session_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3");
+        await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = afterSequence, NpgsqlDbType = NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = ReadPage, NpgsqlDbType = NpgsqlDbType.Integer });
         var page = new List<SessionEvent>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             long sequence = reader.GetInt64(0);
@@ -360,9 +365,11 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
             try
             {
                 // Held while this instance follows sessions; returned to the pool (which resets it, UNLISTEN included) when it breaks or at disposal.
-                await using var connection = await _data.OpenConnectionAsync(_stop.Token).ConfigureAwait(false);
+                var connection = await _data.OpenConnectionAsync(_stop.Token).ConfigureAwait(false);
+                await using var connectionScope = connection.ConfigureAwait(false);
                 connection.Notification += OnNotification;
-                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                var listen = new NpgsqlCommand($"LISTEN {Channel}", connection);
+                await using (listen.ConfigureAwait(false))
                 {
                     await listen.ExecuteNonQueryAsync(_stop.Token).ConfigureAwait(false);
                 }
@@ -439,9 +446,11 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
             }
 
             // Its own table, created on first use under a transaction-level advisory lock (instances starting together create it once).
-            await using var connection = await _data.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using (var create = new NpgsqlCommand($"""
+            var connection = await _data.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var connectionScope = connection.ConfigureAwait(false);
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transactionScope = transaction.ConfigureAwait(false);
+            var create = new NpgsqlCommand($"""
                 SELECT pg_advisory_xact_lock({SchemaLockKey});
                 CREATE TABLE IF NOT EXISTS agentcore_events (
                     session_id text COLLATE "C" NOT NULL,
@@ -452,7 +461,8 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
                     PRIMARY KEY (session_id, sequence)
                 );
                 CREATE INDEX IF NOT EXISTS agentcore_events_by_age ON agentcore_events (created_at);
-                """, connection, transaction))
+                """, connection, transaction);
+            await using (create.ConfigureAwait(false))
             {
                 await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }

@@ -29,12 +29,18 @@ public sealed partial class PostgreSqlSessionHistory : ISessionHistory, IAsyncDi
     private readonly ILogger _logger;
 
     /// <summary>Creates a history in the database <paramref name="connectionString"/> points to.</summary>
+    /// <param name="connectionString">An Npgsql connection string; the history builds and owns a data source from it.</param>
+    /// <param name="logger">The logger; null for none.</param>
+    /// <exception cref="ArgumentException"><paramref name="connectionString"/> is null, empty or white space.</exception>
     public PostgreSqlSessionHistory(string connectionString, ILogger<PostgreSqlSessionHistory>? logger = null)
         : this(new PostgreSqlDatabase(NpgsqlDataSource.Create(PostgreSqlSessionStore.ValidConnectionString(connectionString)), ownsDataSource: true), ownsDatabase: true, logger)
     {
     }
 
     /// <summary>Creates a history on <paramref name="dataSource"/>, which stays the caller's to dispose.</summary>
+    /// <param name="dataSource">The data source to open connections from; not disposed by the history.</param>
+    /// <param name="logger">The logger; null for none.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="dataSource"/> is null.</exception>
     public PostgreSqlSessionHistory(NpgsqlDataSource dataSource, ILogger<PostgreSqlSessionHistory>? logger = null)
         : this(new PostgreSqlDatabase(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false), ownsDatabase: true, logger)
     {
@@ -59,9 +65,12 @@ public sealed partial class PostgreSqlSessionHistory : ISessionHistory, IAsyncDi
     public async IAsyncEnumerable<SessionHistoryEntry> ReadAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await _database.MigrateAsync(_logger, cancellationToken).ConfigureAwait(false);
-        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand("SELECT seq, data FROM agentcore_history ORDER BY seq", connection);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand("SELECT seq, data FROM agentcore_history ORDER BY seq", connection);
+        await using var commandScope = command.ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             SessionHistoryEntry? entry = null;
@@ -87,6 +96,7 @@ public sealed partial class PostgreSqlSessionHistory : ISessionHistory, IAsyncDi
     }
 
     /// <summary>Closes the history's connections when it created its own data source.</summary>
+    /// <returns>A task that completes when the connections are closed.</returns>
     public async ValueTask DisposeAsync()
     {
         if (_ownsDatabase)
@@ -103,11 +113,13 @@ public sealed partial class PostgreSqlSessionHistory : ISessionHistory, IAsyncDi
         ArgumentNullException.ThrowIfNull(entry);
         string json = JsonSerializer.Serialize(entry, EntryJson);
         await _database.MigrateAsync(_logger, cancellationToken).ConfigureAwait(false);
-        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand("""
+        var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand("""
             INSERT INTO agentcore_history (kind, agent_id, session_id, recorded_at, total_tokens, cost_usd, data)
             VALUES ($1, $2, $3, $4, $5, $6, $7)
             """, connection);
+        await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.AddWithValue(kind);
         command.Parameters.AddWithValue(entry.AgentId ?? "");
         command.Parameters.AddWithValue(entry.SessionId ?? "");
@@ -130,8 +142,10 @@ public sealed partial class PostgreSqlSessionHistory : ISessionHistory, IAsyncDi
         }
 
         await _database.MigrateAsync(_logger, cancellationToken).ConfigureAwait(false);
-        await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand("DELETE FROM agentcore_history WHERE session_id = ANY($1)", connection);
+        var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand("DELETE FROM agentcore_history WHERE session_id = ANY($1)", connection);
+        await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.AddWithValue(sessionIds.ToArray());
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }

@@ -77,7 +77,7 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
         try
         {
             // LISTEN first, in the same round trip: an abort sent once the lock is ours is never missed.
-            await using var batch = new NpgsqlBatch(connection)
+            var batch = new NpgsqlBatch(connection)
             {
                 BatchCommands =
                 {
@@ -85,6 +85,7 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
                     new NpgsqlBatchCommand("SELECT pg_try_advisory_lock($1)") { Parameters = { new NpgsqlParameter { Value = key } } },
                 },
             };
+            await using var batchScope = batch.ConfigureAwait(false);
             if (await batch.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
@@ -118,8 +119,9 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
         }
 
         long key = LockKey(sessionId);
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand($"""
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand($"""
             SELECT pg_notify('{AbortChannel}', $1)
             FROM pg_locks
             WHERE locktype = 'advisory' AND granted AND objsubid = 1
@@ -127,14 +129,17 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
               AND classid::bigint = $2 AND objid::bigint = $3
             LIMIT 1
             """, connection);
+        await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.AddWithValue(sessionId);
         command.Parameters.AddWithValue((long)((ulong)key >> 32));
         command.Parameters.AddWithValue(key & 0xFFFF_FFFFL);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Releases every lock this provider holds and, when it created its data source, closes its connections.</summary>
+    /// <returns>A task that completes when the locks are released and the connections closed.</returns>
     public async ValueTask DisposeAsync()
     {
         await _leases.ReleaseAllAsync().ConfigureAwait(false);
@@ -190,7 +195,7 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
             {
                 // Unlock and stop listening explicitly: the connection goes back to the data source's pool, and closing it
                 // there releases nothing until it is reset.
-                await using var unlock = new NpgsqlBatch(_connection)
+                var unlock = new NpgsqlBatch(_connection)
                 {
                     BatchCommands =
                     {
@@ -198,6 +203,7 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
                         new NpgsqlBatchCommand("SELECT pg_advisory_unlock($1)") { Parameters = { new NpgsqlParameter { Value = _key } } },
                     },
                 };
+                await using var unlockScope = unlock.ConfigureAwait(false);
                 await unlock.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)

@@ -16,11 +16,14 @@ public sealed partial class PostgreSqlSessionStore
     public async ValueTask<IReadOnlyList<SessionSearchHit>> SearchAsync(SessionSearchQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = PostgreSqlSearch.Command(query);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var command = PostgreSqlSearch.Command(query);
+        await using var commandScope = command.ConfigureAwait(false);
         command.Connection = connection;
         var hits = new List<SessionSearchHit>(query.Limit);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             bool tool = reader.GetString(3) == "tool";

@@ -31,12 +31,17 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     private readonly StoredRowReader _rows;
 
     /// <summary>Creates a store on the database <paramref name="connectionString"/> points to.</summary>
+    /// <param name="connectionString">An Npgsql connection string; the store builds and owns a data source from it.</param>
+    /// <param name="logger">The logger; null for none.</param>
+    /// <exception cref="ArgumentException"><paramref name="connectionString"/> is null, empty or white space.</exception>
     public PostgreSqlSessionStore(string connectionString, ILogger<PostgreSqlSessionStore>? logger = null)
         : this(new PostgreSqlDatabase(NpgsqlDataSource.Create(ValidConnectionString(connectionString)), ownsDataSource: true), ownsDatabase: true, logger)
     {
     }
 
     /// <summary>Creates a store on <paramref name="dataSource"/>, which stays the caller's to dispose.</summary>
+    /// <param name="dataSource">The data source to open connections from; not disposed by the store.</param>
+    /// <param name="logger">The logger; null for none.</param>
     public PostgreSqlSessionStore(NpgsqlDataSource dataSource, ILogger<PostgreSqlSessionStore>? logger = null)
         : this(new PostgreSqlDatabase(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false), ownsDatabase: true, logger)
     {
@@ -54,6 +59,8 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     /// Creates the tables or brings them up to date. Idempotent and safe to run from several instances at once;
     /// every other method calls it first, so calling it is only needed to migrate at start-up.
     /// </summary>
+    /// <param name="cancellationToken">Cancels the migration (a migration cut short rolls back).</param>
+    /// <returns>A task that completes when the schema is current.</returns>
     /// <exception cref="InvalidOperationException">The database was migrated by a newer version of this package.</exception>
     public ValueTask MigrateAsync(CancellationToken cancellationToken = default) => _database.MigrateAsync(_logger, cancellationToken);
 
@@ -61,8 +68,10 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     public async ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand("SELECT data FROM agentcore_sessions WHERE id = $1", connection);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand("SELECT data FROM agentcore_sessions WHERE id = $1", connection);
+        await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.AddWithValue(sessionId);
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json ? ReadSession(sessionId, json) : null;
     }
@@ -71,9 +80,12 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     /// <remarks>Reads the sessions' JSON as UTF-8, in creation order from the index.</remarks>
     public async IAsyncEnumerable<SessionInfo> ListSessionsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = new NpgsqlCommand("SELECT data, id FROM agentcore_sessions ORDER BY created_at DESC, id DESC", connection);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand("SELECT data, id FROM agentcore_sessions ORDER BY created_at DESC, id DESC", connection);
+        await using var commandScope = command.ConfigureAwait(false);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         var row = new NpgsqlRow(reader, new NpgsqlRow.Buffers());
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -88,7 +100,8 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     public async ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidateSession(session);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
         await UpsertSessionAsync(connection, session, transaction: null, withMetadata: true, cancellationToken).ConfigureAwait(false);
     }
 
@@ -103,19 +116,23 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     public async ValueTask<SessionPage> ListSessionsAsync(SessionQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
         var found = new List<SessionInfo>();
         var buffers = new NpgsqlRow.Buffers();
         (DateTime CreatedAt, string Id)? after = query.After is { } cursor ? (cursor.CreatedAt.UtcDateTime, cursor.SessionId) : null;
         while (true)
         {
             int wanted = query.PageSize + 1 - found.Count;
-            await using var command = PostgreSqlQueries.ListCommand(query, after, wanted);
+            var command = PostgreSqlQueries.ListCommand(query, after, wanted);
+            await using var commandScope = command.ConfigureAwait(false);
             command.Connection = connection;
             command.Transaction = transaction;
             int read = 0;
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
@@ -149,10 +166,13 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     {
         AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         ArgumentNullException.ThrowIfNull(update);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
         SessionInfo? current;
-        await using (var select = new NpgsqlCommand("SELECT data FROM agentcore_sessions WHERE id = $1 FOR UPDATE", connection, transaction))
+        var select = new NpgsqlCommand("SELECT data FROM agentcore_sessions WHERE id = $1 FOR UPDATE", connection, transaction);
+        await using (select.ConfigureAwait(false))
         {
             select.Parameters.AddWithValue(sessionId);
             current = await select.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json ? ReadSession(sessionId, json) : null;
@@ -181,7 +201,8 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         NpgsqlConnection connection, SessionInfo session, NpgsqlTransaction? transaction, bool withMetadata, CancellationToken cancellationToken)
     {
         string json = StoredRecords.SerializeSession(session);
-        await using var batch = new NpgsqlBatch(connection, transaction);
+        var batch = new NpgsqlBatch(connection, transaction);
+        await using var batchScope = batch.ConfigureAwait(false);
         var command = new NpgsqlBatchCommand("""
             INSERT INTO agentcore_sessions (id, parent_id, created_at, updated_at, input_tokens, output_tokens, reasoning_tokens,
                                             cache_read_tokens, cache_write_tokens, cost, data)
@@ -230,9 +251,10 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     public async ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
         // One batch runs as one implicit transaction.
-        await using var batch = new NpgsqlBatch(connection)
+        var batch = new NpgsqlBatch(connection)
         {
             BatchCommands =
             {
@@ -242,6 +264,7 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
                 Command("DELETE FROM agentcore_sessions WHERE id = $1", sessionId),
             },
         };
+        await using var batchScope = batch.ConfigureAwait(false);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         return batch.BatchCommands.Cast<NpgsqlBatchCommand>().Any(static c => c.RecordsAffected > 0);
     }
@@ -257,8 +280,9 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         }
 
         string[] ids = messageIds.Distinct(StringComparer.Ordinal).ToArray();
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection)
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var batch = new NpgsqlBatch(connection)
         {
             BatchCommands =
             {
@@ -266,6 +290,7 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
                 Command("DELETE FROM agentcore_messages WHERE session_id = $1 AND id = ANY($2)", sessionId, ids),
             },
         };
+        await using var batchScope = batch.ConfigureAwait(false);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         return batch.BatchCommands[1].RecordsAffected;
     }
@@ -278,8 +303,10 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     public async ValueTask<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(IsolationLevel.RepeatableRead, cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
         var messages = await ReadMessagesAsync(connection, transaction, sessionId, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return messages;
@@ -289,8 +316,10 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     public async ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidateMessage(message);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var batch = new NpgsqlBatch(connection); // one batch runs as one implicit transaction
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var batch = new NpgsqlBatch(connection); // one batch runs as one implicit transaction
+        await using var batchScope = batch.ConfigureAwait(false);
         AddWriteMessage(batch, message);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -304,21 +333,25 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     {
         StoredRecords.ValidatePart(message, part);
         byte[]? appended = StoredParts.AppendableText(part, appendedText);
-        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
         if (appended is null)
         {
             // A new or changed part: one batch (its own transaction) with the message's fields.
-            await using var batch = new NpgsqlBatch(connection) { BatchCommands = { UpsertHeader(message), UpsertPart(message, part) } };
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            var single = new NpgsqlBatch(connection) { BatchCommands = { UpsertHeader(message), UpsertPart(message, part) } };
+            await using var singleScope = single.ConfigureAwait(false);
+            await single.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
         var append = Command(
             "UPDATE agentcore_parts SET text = text || $4 WHERE session_id = $1 AND message_id = $2 AND id = $3 AND text IS NOT NULL",
             message.SessionId, message.Id, part.Id);
         append.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = appended });
-        await using (var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { UpsertHeader(message), append } })
+        var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { UpsertHeader(message), append } };
+        await using (batch.ConfigureAwait(false))
         {
             await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -326,8 +359,9 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         if (append.RecordsAffected != 1)
         {
             // An append to a part not stored after all: store it whole (the fields were written above).
-            await using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { UpsertPart(message, part) } };
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            var whole = new NpgsqlBatch(connection, transaction) { BatchCommands = { UpsertPart(message, part) } };
+            await using var wholeScope = whole.ConfigureAwait(false);
+            await whole.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -350,6 +384,7 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     }
 
     /// <summary>Closes the store's connections when it created its own data source.</summary>
+    /// <returns>A task that completes when the connections are closed.</returns>
     public async ValueTask DisposeAsync()
     {
         if (_ownsDatabase)
@@ -450,7 +485,7 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     private async Task<List<SessionMessage>> ReadMessagesAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string sessionId, CancellationToken cancellationToken)
     {
-        await using var batch = new NpgsqlBatch(connection, transaction)
+        var batch = new NpgsqlBatch(connection, transaction)
         {
             BatchCommands =
             {
@@ -463,8 +498,10 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
                 Command($"SELECT {StoredRowReader.PartColumns} FROM agentcore_parts WHERE session_id = $1 ORDER BY message_id, position, id", sessionId),
             },
         };
+        await using var batchScope = batch.ConfigureAwait(false);
         var read = _rows.Messages(sessionId);
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
         var row = new NpgsqlRow(reader, new NpgsqlRow.Buffers());
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {

@@ -24,6 +24,7 @@ public static class SqliteAgentCoreBuilderExtensions
     /// </param>
     /// <param name="configure">Changes <see cref="SqliteStoreOptions"/>.</param>
     /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> is null.</exception>
     /// <exception cref="ArgumentException">
     /// The value is empty, or a connection string without a <c>Data Source</c>, for an in-memory database, or with keywords
     /// besides <c>Data Source</c> (the store opens its own connections; the message names the keywords).
@@ -48,6 +49,7 @@ public static class SqliteAgentCoreBuilderExtensions
     /// <param name="configuration">The section, for example <c>builder.Configuration.GetSection("AgentCore:Sqlite")</c>.</param>
     /// <param name="configure">Changes the options after binding; may be null.</param>
     /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="configuration"/> is null.</exception>
     /// <remarks>
     /// The section is read here, at registration, because <c>UseSessionLock</c> decides which services are registered: a bad
     /// value fails before the host is built, with a message naming the setting's configuration path and its value.

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -8,6 +9,8 @@ namespace AgentCore;
 /// An AgentCore SQLite database file: its connections (pooled, with AgentCore's settings, retried while another process
 /// holds the write lock) and its schema migrations, run once per instance in one write transaction.
 /// </summary>
+[SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "_migrationGate is a SemaphoreSlim whose AvailableWaitHandle is never read: it holds nothing to dispose.")]
 internal sealed partial class SqliteDatabase
 {
     /// <summary>The schema version this package writes.</summary>
@@ -296,7 +299,8 @@ internal sealed partial class SqliteDatabase
         {
             try
             {
-                await using var connection = await OpenAsync(ConnectionString, cancellationToken).ConfigureAwait(false);
+                var connection = await OpenAsync(ConnectionString, cancellationToken).ConfigureAwait(false);
+                await using var connectionScope = connection.ConfigureAwait(false);
                 return await operation(connection, cancellationToken).ConfigureAwait(false);
             }
             catch (SqliteException ex) when (IsBusy(ex) && _time.GetElapsedTime(started) < _options.BusyTimeout)

@@ -17,6 +17,11 @@ internal static class SqliteSearch
     // not re-indexed on every append; the reply is indexed once, when it completes.
     private const string Completed = "EXISTS (SELECT 1 FROM messages m WHERE m.session_id = {0}.session_id AND m.id = {0}.message_id AND m.completed_at IS NOT NULL)";
 
+    // Both are formatted more than once (the migration, every search statement): parsed once.
+    private static readonly CompositeFormat BodyFormat = CompositeFormat.Parse(Body);
+
+    private static readonly CompositeFormat CompletedFormat = CompositeFormat.Parse(Completed);
+
     /// <summary>
     /// Schema 4: the index (<c>parts_search</c>, contentless: it holds the words, not a second copy of the text; rowid =
     /// the part's rowid), its triggers, and the index of the parts already stored.
@@ -74,9 +79,9 @@ internal static class SqliteSearch
         SELECT p.rowid, {2} FROM parts p JOIN messages m ON m.session_id = p.session_id AND m.id = p.message_id
         WHERE m.completed_at IS NOT NULL AND p.type IN ('text', 'tool');
         """,
-        string.Format(CultureInfo.InvariantCulture, Body, "new"),
-        string.Format(CultureInfo.InvariantCulture, Completed, "new"),
-        string.Format(CultureInfo.InvariantCulture, Body, "p"));
+        string.Format(CultureInfo.InvariantCulture, BodyFormat, "new"),
+        string.Format(CultureInfo.InvariantCulture, CompletedFormat, "new"),
+        string.Format(CultureInfo.InvariantCulture, BodyFormat, "p"));
 
     /// <summary>The FTS5 query of <paramref name="query"/>: every term as a quoted prefix (<c>"term"*</c>), all required.</summary>
     public static string MatchExpression(SessionSearchQuery query) =>
@@ -107,7 +112,7 @@ internal static class SqliteSearch
         }
 
         string sql = $"""
-            SELECT h.session_id, h.message_id, h.id, p.type, {string.Format(CultureInfo.InvariantCulture, Body, "p")}, m.role, m.created_at, h.score
+            SELECT h.session_id, h.message_id, h.id, p.type, {string.Format(CultureInfo.InvariantCulture, BodyFormat, "p")}, m.role, m.created_at, h.score
             FROM (
                 SELECT parts_search.rowid AS part, -bm25(parts_search) AS score, p.session_id, p.message_id, p.id
                 FROM parts_search

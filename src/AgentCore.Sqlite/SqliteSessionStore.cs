@@ -32,12 +32,23 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     private readonly SqliteDatabase _database;
 
     /// <summary>Creates a store in the database file <paramref name="path"/> (created, with its folder, when first used).</summary>
+    /// <param name="path">The database file, or a connection string with a <c>Data Source</c>.</param>
+    /// <param name="logger">The logger; null for none.</param>
+    /// <param name="timeProvider">The clock of the busy retries. Default: <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null, empty or white space.</exception>
     public SqliteSessionStore(string path, ILogger<SqliteSessionStore>? logger = null, TimeProvider? timeProvider = null)
         : this(path, new SqliteStoreOptions(), logger, timeProvider)
     {
     }
 
     /// <summary>Creates a store in the database file <paramref name="path"/> with <paramref name="options"/>.</summary>
+    /// <param name="path">The database file, or a connection string with a <c>Data Source</c>.</param>
+    /// <param name="options">The store's settings (validated here).</param>
+    /// <param name="logger">The logger; null for none.</param>
+    /// <param name="timeProvider">The clock of the busy retries. Default: <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null, empty or white space.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A setting of <paramref name="options"/> is out of range.</exception>
     public SqliteSessionStore(string path, SqliteStoreOptions options, ILogger<SqliteSessionStore>? logger = null, TimeProvider? timeProvider = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -54,6 +65,8 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// Creates the database or brings its schema up to <see cref="SchemaVersion"/>. Idempotent; every other method
     /// calls it first, so calling it is only needed to migrate at start-up.
     /// </summary>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the schema is current.</returns>
     /// <exception cref="InvalidOperationException">The database was written by a newer version of this package.</exception>
     /// <exception cref="AgentCoreException">
     /// The file is not an SQLite database, is corrupt, cannot be opened or written, or its disk is full: the message names
@@ -239,6 +252,15 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         }
     }
 
+    /// <summary>The statements that delete a session's rows, children first.</summary>
+    private static readonly string[] DeleteSessionStatements =
+    [
+        "DELETE FROM parts WHERE session_id = $id",
+        "DELETE FROM messages WHERE session_id = $id",
+        "DELETE FROM session_metadata WHERE session_id = $id",
+        "DELETE FROM sessions WHERE id = $id",
+    ];
+
     /// <inheritdoc />
     public ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default)
     {
@@ -246,13 +268,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         return InTransactionAsync(async (connection, ct) =>
         {
             int deleted = 0;
-            foreach (string sql in new[]
-            {
-                "DELETE FROM parts WHERE session_id = $id",
-                "DELETE FROM messages WHERE session_id = $id",
-                "DELETE FROM session_metadata WHERE session_id = $id",
-                "DELETE FROM sessions WHERE id = $id",
-            })
+            foreach (string sql in DeleteSessionStatements)
             {
                 using var command = Command(connection, sql, ("$id", sessionId));
                 deleted += await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace AgentCore;
 
 /// <summary>Settings of the SQLite store and of its session lock (see <c>UseSqlite</c>).</summary>
@@ -25,6 +27,8 @@ public sealed class SqliteStoreOptions
     public TimeSpan AbortPollInterval { get; set; } = FileSessionLockProvider.DefaultAbortPollInterval;
 
     /// <summary>Throws for a value out of range, naming the setting (after <paramref name="settingPrefix"/>, a configuration path) and the value.</summary>
+    [SuppressMessage("Usage", "CA2208:Instantiate argument exceptions correctly",
+        Justification = "The exception names the setting at fault, which is a property of these options, not a parameter.")]
     internal void Validate(string? settingPrefix = null)
     {
         if (BusyTimeout <= TimeSpan.Zero)

@@ -21,9 +21,11 @@ public abstract class SessionLockProviderConformanceTests
     private readonly List<ISessionLockProvider> _created = [];
 
     /// <summary>A new provider instance over this test's shared state. Called several times per test.</summary>
+    /// <returns>The provider; the suite disposes it.</returns>
     protected abstract ISessionLockProvider CreateProvider();
 
     /// <summary>Removes this test's shared state (called after the providers are disposed). Default: nothing.</summary>
+    /// <returns>A task that completes when the state is removed.</returns>
     protected virtual ValueTask CleanUpAsync() => ValueTask.CompletedTask;
 
     /// <summary>Disposes every provider the test created, then calls <see cref="CleanUpAsync"/>.</summary>

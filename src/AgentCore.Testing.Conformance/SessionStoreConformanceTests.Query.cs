@@ -214,6 +214,8 @@ public abstract partial class SessionStoreConformanceTests
     }
 
     /// <summary>A session's metadata as a filter: <c>owner</c> = <paramref name="owner"/>.</summary>
+    /// <param name="owner">The owner.</param>
+    /// <returns>The filter.</returns>
     protected static Dictionary<string, string> Owner(string owner) => new() { ["owner"] = owner };
 
     private static SessionInfo Owned(SessionInfo session, string owner) => session with { Metadata = Owner(owner) };

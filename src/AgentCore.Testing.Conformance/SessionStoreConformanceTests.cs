@@ -51,24 +51,33 @@ public abstract partial class SessionStoreConformanceTests
     protected ISessionStore Store { get; private set; } = null!;
 
     /// <summary>Creates a new, empty store. Called once before each test.</summary>
+    /// <returns>The store.</returns>
     protected abstract ISessionStore CreateStore();
 
     /// <summary>
     /// Creates a second store instance over the same data as <see cref="Store"/> (the same folder, file or database),
     /// as a second process would. The concurrency tests write through both when this returns one. Default: null.
     /// </summary>
+    /// <returns>The second instance, or null when the store has none.</returns>
     protected virtual ISessionStore? CreateStoreOnSameData() => null;
 
     /// <summary>
     /// Damages the stored record of session <paramref name="sessionId"/> so that it no longer parses.
     /// Returns false (the default) when the store cannot hold corrupt data.
     /// </summary>
+    /// <param name="store">The store to damage: <see cref="Store"/> or one from <see cref="CreateStoreOnSameData"/>.</param>
+    /// <param name="sessionId">The session whose record to damage.</param>
+    /// <returns>True when the record was damaged; false when the store cannot hold it (the test is then skipped).</returns>
     protected virtual ValueTask<bool> CorruptSessionAsync(ISessionStore store, string sessionId) => ValueTask.FromResult(false);
 
     /// <summary>
     /// Damages the stored record of message <paramref name="messageId"/> of session <paramref name="sessionId"/> so that it
     /// no longer parses, leaving the session's other messages intact. Returns false (the default) when the store cannot hold corrupt data.
     /// </summary>
+    /// <param name="store">The store to damage: <see cref="Store"/> or one from <see cref="CreateStoreOnSameData"/>.</param>
+    /// <param name="sessionId">The message's session.</param>
+    /// <param name="messageId">The message whose record to damage.</param>
+    /// <returns>True when the record was damaged; false when the store cannot hold it (the test is then skipped).</returns>
     protected virtual ValueTask<bool> CorruptMessageAsync(ISessionStore store, string sessionId, string messageId) => ValueTask.FromResult(false);
 
     /// <summary>
@@ -76,6 +85,10 @@ public abstract partial class SessionStoreConformanceTests
     /// record. A store that keeps sessions as AgentCore JSON can write <see cref="DamagedSessionJson"/>. Returns false
     /// (the default) when the store cannot hold that damage (its schema or type system rules it out).
     /// </summary>
+    /// <param name="store">The store to damage: <see cref="Store"/> or one from <see cref="CreateStoreOnSameData"/>.</param>
+    /// <param name="session">The stored session.</param>
+    /// <param name="damage">The damage to make.</param>
+    /// <returns>True when the record was damaged; false when the store cannot hold it (the test is then skipped).</returns>
     protected virtual ValueTask<bool> DamageSessionAsync(ISessionStore store, SessionInfo session, SessionRecordDamage damage) => ValueTask.FromResult(false);
 
     /// <summary>
@@ -85,6 +98,11 @@ public abstract partial class SessionStoreConformanceTests
     /// <see cref="DamagedPartJson"/>. Returns false (the default) when the store cannot hold that damage (a NOT NULL or
     /// typed column rules it out).
     /// </summary>
+    /// <param name="store">The store to damage: <see cref="Store"/> or one from <see cref="CreateStoreOnSameData"/>.</param>
+    /// <param name="message">The stored message.</param>
+    /// <param name="part">The tool part the part damages spoil.</param>
+    /// <param name="damage">The damage to make.</param>
+    /// <returns>True when the record was damaged; false when the store cannot hold it (the test is then skipped).</returns>
     protected virtual ValueTask<bool> DamageMessageAsync(ISessionStore store, SessionMessage message, MessagePart part, MessageRecordDamage damage) =>
         ValueTask.FromResult(false);
 
@@ -93,9 +111,13 @@ public abstract partial class SessionStoreConformanceTests
     /// messages' table or file out of the way), so the suite can show that listing sessions reads no message.
     /// Returns false (the default) when the store cannot do that.
     /// </summary>
+    /// <param name="store">The store to damage: <see cref="Store"/> or one from <see cref="CreateStoreOnSameData"/>.</param>
+    /// <param name="sessionId">The session whose messages become unreadable.</param>
+    /// <returns>True when the messages were made unreadable; false when the store cannot do it (the test is then skipped).</returns>
     protected virtual ValueTask<bool> MakeMessagesUnreadableAsync(ISessionStore store, string sessionId) => ValueTask.FromResult(false);
 
     /// <summary>Releases what <see cref="CreateStore"/> made (temporary folders, databases). Called after each test, after the stores are disposed.</summary>
+    /// <returns>A task that completes when everything is released.</returns>
     protected virtual ValueTask CleanUpAsync() => ValueTask.CompletedTask;
 
     /// <summary>Creates the store for the next test.</summary>
@@ -738,6 +760,8 @@ public abstract partial class SessionStoreConformanceTests
     protected static IEnumerable<MessageRecordDamage> MessageDamages => Enum.GetValues<MessageRecordDamage>();
 
     /// <summary>Whether <paramref name="damage"/> spoils one part (the message is read without it) rather than the message's own fields.</summary>
+    /// <param name="damage">The damage.</param>
+    /// <returns>True for a part damage.</returns>
     protected static bool IsPartDamage(MessageRecordDamage damage) => damage >= MessageRecordDamage.NullPart;
 
     /// <summary>A session whose record is damaged in any way reads as null and is left out of the listing; the others are served.</summary>
@@ -956,6 +980,8 @@ public abstract partial class SessionStoreConformanceTests
     // ---- helpers for derived fixtures ----
 
     /// <summary>A new session created at <paramref name="createdAt"/>, with the default title.</summary>
+    /// <param name="createdAt">The creation and update time.</param>
+    /// <returns>The session (not stored).</returns>
     protected static SessionInfo NewSession(DateTimeOffset createdAt) => new()
     {
         Id = AgentCoreIds.NewSessionId(),
@@ -965,6 +991,10 @@ public abstract partial class SessionStoreConformanceTests
     };
 
     /// <summary>A completed user message with one text part.</summary>
+    /// <param name="sessionId">The message's session.</param>
+    /// <param name="createdAt">The creation and completion time.</param>
+    /// <param name="text">The message's text.</param>
+    /// <returns>The message (not stored).</returns>
     protected static SessionMessage UserMessage(string sessionId, DateTimeOffset createdAt, string text) => new()
     {
         Id = AgentCoreIds.NewMessageId(),
@@ -976,6 +1006,10 @@ public abstract partial class SessionStoreConformanceTests
     };
 
     /// <summary>An open assistant message with no parts.</summary>
+    /// <param name="sessionId">The message's session.</param>
+    /// <param name="messageId">The message's id.</param>
+    /// <param name="createdAt">The creation time.</param>
+    /// <returns>The message (not stored).</returns>
     protected static SessionMessage AssistantMessage(string sessionId, string messageId, DateTimeOffset createdAt) => new()
     {
         Id = messageId,
@@ -987,6 +1021,9 @@ public abstract partial class SessionStoreConformanceTests
     };
 
     /// <summary>A completed assistant message with every field set and every part type, tool parts in every state.</summary>
+    /// <param name="sessionId">The message's session.</param>
+    /// <param name="createdAt">The creation time.</param>
+    /// <returns>The message (not stored).</returns>
     protected static SessionMessage EveryPartMessage(string sessionId, DateTimeOffset createdAt)
     {
         var bytes = Enumerable.Range(0, 256).Select(static i => (byte)i).ToArray();
@@ -1039,6 +1076,9 @@ public abstract partial class SessionStoreConformanceTests
     }
 
     /// <summary>The AgentCore JSON of <paramref name="session"/>, damaged as <paramref name="damage"/> says.</summary>
+    /// <param name="session">The session.</param>
+    /// <param name="damage">The damage to make.</param>
+    /// <returns>The damaged JSON.</returns>
     protected static string DamagedSessionJson(SessionInfo session, SessionRecordDamage damage)
     {
         var node = JsonNode.Parse(JsonSerializer.Serialize(session, AgentCoreJson.Options))!.AsObject();
@@ -1096,6 +1136,10 @@ public abstract partial class SessionStoreConformanceTests
     /// The AgentCore JSON of <paramref name="message"/> (parts included), damaged as <paramref name="damage"/> says: part
     /// damages spoil the part with id <paramref name="partId"/> (see <see cref="DamagedPartJson"/>).
     /// </summary>
+    /// <param name="message">The message.</param>
+    /// <param name="partId">The part the part damages spoil.</param>
+    /// <param name="damage">The damage to make.</param>
+    /// <returns>The damaged JSON.</returns>
     protected static string DamagedMessageJson(SessionMessage message, string partId, MessageRecordDamage damage)
     {
         var node = JsonNode.Parse(ToJson(message))!.AsObject();
@@ -1163,13 +1207,16 @@ public abstract partial class SessionStoreConformanceTests
     }
 
     /// <summary>The AgentCore JSON of <paramref name="part"/> (a tool part), damaged as a part damage <paramref name="damage"/> says.</summary>
+    /// <param name="part">The tool part.</param>
+    /// <param name="damage">A part damage.</param>
+    /// <returns>The damaged JSON (the JSON literal <c>null</c> for <see cref="MessageRecordDamage.NullPart"/>).</returns>
     protected static string DamagedPartJson(MessagePart part, MessageRecordDamage damage)
     {
         var node = JsonNode.Parse(JsonSerializer.Serialize(part, AgentCoreJson.Options))!.AsObject();
         return DamagedPart(node, damage)?.ToJsonString() ?? "null";
     }
 
-    private static JsonNode? DamagedPart(JsonObject part, MessageRecordDamage damage)
+    private static JsonObject? DamagedPart(JsonObject part, MessageRecordDamage damage)
     {
         var copy = JsonNode.Parse(part.ToJsonString())!.AsObject();
         switch (damage)
@@ -1202,6 +1249,8 @@ public abstract partial class SessionStoreConformanceTests
     }
 
     /// <summary>Parses <paramref name="json"/> into a standalone <see cref="JsonElement"/>.</summary>
+    /// <param name="json">The JSON text.</param>
+    /// <returns>The parsed element.</returns>
     protected static JsonElement Json(string json)
     {
         using var document = JsonDocument.Parse(json);
@@ -1209,6 +1258,8 @@ public abstract partial class SessionStoreConformanceTests
     }
 
     /// <summary>Reads a whole listing.</summary>
+    /// <param name="store">The store to list.</param>
+    /// <returns>Every session, in the store's order.</returns>
     protected static async Task<List<SessionInfo>> ListAsync(ISessionStore store)
     {
         var sessions = new List<SessionInfo>();
@@ -1221,6 +1272,8 @@ public abstract partial class SessionStoreConformanceTests
     }
 
     /// <summary>Asserts that <paramref name="actual"/> holds exactly <paramref name="expected"/>, in order, field for field (compared as AgentCore JSON).</summary>
+    /// <param name="actual">The messages read.</param>
+    /// <param name="expected">The messages expected.</param>
     protected static void ShouldEqual(IReadOnlyList<SessionMessage> actual, params SessionMessage[] expected)
     {
         actual.Select(ToJson).Should().Equal(expected.Select(ToJson));

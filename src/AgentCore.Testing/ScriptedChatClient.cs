@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using Microsoft.Extensions.AI;
 
 namespace AgentCore.Testing;
@@ -28,6 +27,7 @@ public sealed class ScriptedChatClient : IChatClient
     }
 
     /// <summary>Creates a client that answers with <paramref name="fallback"/> whenever the queue is empty.</summary>
+    /// <param name="fallback">Builds the response to a call that finds the queue empty.</param>
     public ScriptedChatClient(Func<ScriptedCall, ScriptedResponse> fallback) => _fallback = fallback;
 
     /// <summary>Every call made so far, in order.</summary>
@@ -37,6 +37,9 @@ public sealed class ScriptedChatClient : IChatClient
     public int Remaining => _responses.Count;
 
     /// <summary>Queues the response to the next call.</summary>
+    /// <param name="response">The response to play.</param>
+    /// <returns>This client, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="response"/> is null.</exception>
     public ScriptedChatClient Enqueue(ScriptedResponse response)
     {
         ArgumentNullException.ThrowIfNull(response);
@@ -45,6 +48,9 @@ public sealed class ScriptedChatClient : IChatClient
     }
 
     /// <summary>Queues the response to the next call, built by <paramref name="build"/>.</summary>
+    /// <param name="build">Adds the steps of the response.</param>
+    /// <returns>This client, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="build"/> is null.</exception>
     public ScriptedChatClient Enqueue(Action<ScriptedResponse> build)
     {
         ArgumentNullException.ThrowIfNull(build);
@@ -54,6 +60,10 @@ public sealed class ScriptedChatClient : IChatClient
     }
 
     /// <summary>Queues a plain text reply.</summary>
+    /// <param name="text">The reply.</param>
+    /// <param name="input">The input tokens the reply reports.</param>
+    /// <param name="output">The output tokens the reply reports.</param>
+    /// <returns>This client, for chaining.</returns>
     public ScriptedChatClient EnqueueText(string text, long input = 0, long output = 0) =>
         Enqueue(r => r.Text(text).Usage(input, output));
 
@@ -103,142 +113,5 @@ public sealed class ScriptedChatClient : IChatClient
     /// <inheritdoc />
     public void Dispose()
     {
-    }
-}
-
-/// <summary>One call a <see cref="ScriptedChatClient"/> received.</summary>
-/// <param name="Messages">The messages sent (a copy of the list).</param>
-/// <param name="Options">The options sent (a clone), or null.</param>
-public sealed record ScriptedCall(IReadOnlyList<ChatMessage> Messages, ChatOptions? Options);
-
-/// <summary>The scripted answer to one call: updates streamed in order, failures and waits between them.</summary>
-public sealed class ScriptedResponse
-{
-    internal abstract record Step;
-
-    internal sealed record Emit(Func<ChatResponseUpdate> Create) : Step;
-
-    internal sealed record Fail(Exception Exception) : Step;
-
-    internal sealed record Wait(Func<CancellationToken, Task> Until) : Step;
-
-    internal List<Step> Steps { get; } = [];
-
-    /// <summary>Streams text, as one update.</summary>
-    public ScriptedResponse Text(string text) => Content(() => new TextContent(text));
-
-    /// <summary>Streams text split into updates of <paramref name="chunkSize"/> characters.</summary>
-    public ScriptedResponse TextChunks(string text, int chunkSize)
-    {
-        ArgumentOutOfRangeException.ThrowIfLessThan(chunkSize, 1);
-        for (int i = 0; i < text.Length; i += chunkSize)
-        {
-            Text(text.Substring(i, Math.Min(chunkSize, text.Length - i)));
-        }
-
-        return this;
-    }
-
-    /// <summary>Streams reasoning text.</summary>
-    public ScriptedResponse Reasoning(string text) => Content(() => new TextReasoningContent(text));
-
-    /// <summary>Asks for a tool call with arguments given as an object (serialized to JSON) or a dictionary.</summary>
-    public ScriptedResponse ToolCall(string callId, string name, object? arguments = null)
-    {
-        var dictionary = arguments switch
-        {
-            null => new Dictionary<string, object?>(),
-            IDictionary<string, object?> d => new Dictionary<string, object?>(d),
-            _ => JsonSerializer.Deserialize<Dictionary<string, object?>>(JsonSerializer.SerializeToElement(arguments, arguments.GetType())),
-        };
-        return Content(() => new FunctionCallContent(callId, name, new Dictionary<string, object?>(dictionary!)));
-    }
-
-    /// <summary>Asks for a tool call whose arguments did not parse (the exception a client reports for them).</summary>
-    public ScriptedResponse MalformedToolCall(string callId, string name, string rawArguments) =>
-        Content(() => new FunctionCallContent(callId, name)
-        {
-            Exception = new JsonException($"The arguments of '{name}' are not valid JSON: {rawArguments}"),
-            RawRepresentation = rawArguments,
-        });
-
-    /// <summary>Reports usage, as a <see cref="UsageContent"/>.</summary>
-    public ScriptedResponse Usage(long input, long output, long cachedInput = 0, long reasoning = 0, long cacheWrite = 0)
-    {
-        return Content(() =>
-        {
-            var details = new UsageDetails
-            {
-                InputTokenCount = input,
-                OutputTokenCount = output,
-                TotalTokenCount = input + output,
-                CachedInputTokenCount = cachedInput == 0 ? null : cachedInput,
-                ReasoningTokenCount = reasoning == 0 ? null : reasoning,
-            };
-            if (cacheWrite != 0)
-            {
-                details.AdditionalCounts = new() { ["CacheCreationInputTokens"] = cacheWrite };
-            }
-
-            return new UsageContent(details);
-        });
-    }
-
-    /// <summary>Ends the response with a finish reason.</summary>
-    public ScriptedResponse Finish(ChatFinishReason reason)
-    {
-        Steps.Add(new Emit(() => new ChatResponseUpdate { Role = ChatRole.Assistant, FinishReason = reason }));
-        return this;
-    }
-
-    /// <summary>Streams any content.</summary>
-    public ScriptedResponse Content(Func<AIContent> create)
-    {
-        ArgumentNullException.ThrowIfNull(create);
-        Steps.Add(new Emit(() => new ChatResponseUpdate(ChatRole.Assistant, [create()])));
-        return this;
-    }
-
-    /// <summary>Streams a whole update.</summary>
-    public ScriptedResponse Update(Func<ChatResponseUpdate> create)
-    {
-        ArgumentNullException.ThrowIfNull(create);
-        Steps.Add(new Emit(create));
-        return this;
-    }
-
-    /// <summary>Throws <paramref name="exception"/> at this point of the stream.</summary>
-    public ScriptedResponse Throw(Exception exception)
-    {
-        ArgumentNullException.ThrowIfNull(exception);
-        Steps.Add(new Fail(exception));
-        return this;
-    }
-
-    /// <summary>Pauses the stream until <paramref name="until"/> completes (or the call is cancelled).</summary>
-    public ScriptedResponse WaitFor(Task until)
-    {
-        ArgumentNullException.ThrowIfNull(until);
-        Steps.Add(new Wait(_ => until));
-        return this;
-    }
-
-    /// <summary>Runs <paramref name="action"/> when the stream reaches this point (to signal a test).</summary>
-    public ScriptedResponse Then(Action action)
-    {
-        ArgumentNullException.ThrowIfNull(action);
-        Steps.Add(new Wait(_ =>
-        {
-            action();
-            return Task.CompletedTask;
-        }));
-        return this;
-    }
-
-    /// <summary>Pauses the stream until the call is cancelled: for abort tests.</summary>
-    public ScriptedResponse WaitForCancellation()
-    {
-        Steps.Add(new Wait(ct => Task.Delay(Timeout.Infinite, ct)));
-        return this;
     }
 }

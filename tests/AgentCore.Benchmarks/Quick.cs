@@ -34,21 +34,71 @@ internal static partial class Quick
         long started = Stopwatch.GetTimestamp();
         await using var stores = new BenchStores();
         await using var sideBySide = new SideBySide(stores, quick: !args.Contains("--long"));
-        if (Want("step")) await sideBySide.ToolStepAsync();
-        if (Want("concurrency")) await sideBySide.ConcurrencyAsync();
-        if (Want("streaming")) await sideBySide.StreamingAsync();
-        if (Want("length")) await sideBySide.SessionLengthAsync();
-        if (Want("writes")) await sideBySide.WritesAsync();
-        if (Want("load")) await sideBySide.LoadAsync();
-        if (Want("list")) await sideBySide.ListAsync();
-        if (Want("history")) await sideBySide.HistoryAsync();
+        if (Want("step"))
+        {
+            await sideBySide.ToolStepAsync();
+        }
+
+        if (Want("concurrency"))
+        {
+            await sideBySide.ConcurrencyAsync();
+        }
+
+        if (Want("streaming"))
+        {
+            await sideBySide.StreamingAsync();
+        }
+
+        if (Want("length"))
+        {
+            await sideBySide.SessionLengthAsync();
+        }
+
+        if (Want("writes"))
+        {
+            await sideBySide.WritesAsync();
+        }
+
+        if (Want("load"))
+        {
+            await sideBySide.LoadAsync();
+        }
+
+        if (Want("list"))
+        {
+            await sideBySide.ListAsync();
+        }
+
+        if (Want("history"))
+        {
+            await sideBySide.HistoryAsync();
+        }
 
         // Earlier goals, kept for their own figures (docs/performance.md): not part of a full quick run.
-        if (Want("paced")) await StreamingOverheadAsync();
-        if (Want("journal")) await WriteAmplificationAsync();
-        if (Want("subscribers")) await SubscribersAsync();
-        if (Want("relay")) await RelayAsync();
-        if (Want("search")) await SearchAsync(stores);
+        if (Want("paced"))
+        {
+            await StreamingOverheadAsync();
+        }
+
+        if (Want("journal"))
+        {
+            await WriteAmplificationAsync();
+        }
+
+        if (Want("subscribers"))
+        {
+            await SubscribersAsync();
+        }
+
+        if (Want("relay"))
+        {
+            await RelayAsync();
+        }
+
+        if (Want("search"))
+        {
+            await SearchAsync(stores);
+        }
 
         Console.WriteLine();
         Console.WriteLine($"{"goal",-52} {"AgentCore",-30} {"MAF, same run",-22} {"goal",-14} met");

@@ -14,6 +14,10 @@ public static class AgentCoreBuilderExtensions
     /// <param name="providerId">The provider's id, the first half of <c>provider/model</c> references (no slash).</param>
     /// <param name="factory">Creates the client.</param>
     /// <param name="models">The models the client serves; each must name <paramref name="providerId"/> as its provider.</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/>, <paramref name="factory"/>, <paramref name="models"/> or one of the models is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="providerId"/> is empty or contains '/', or <paramref name="models"/> is empty, lists a model twice, under another provider, or with a bad context window, output limit or price.</exception>
+    /// <exception cref="InvalidOperationException">A provider with this id was already added.</exception>
     public static IAgentCoreBuilder AddChatClient(this IAgentCoreBuilder builder, string providerId, Func<IServiceProvider, IChatClient> factory, IEnumerable<ModelInfo> models)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -78,6 +82,14 @@ public static class AgentCoreBuilderExtensions
     }
 
     /// <summary>Registers a provider served by an existing <see cref="IChatClient"/> instance.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="providerId">The provider's id, the first half of <c>provider/model</c> references (no slash).</param>
+    /// <param name="chatClient">The client that serves every model of the provider.</param>
+    /// <param name="models">The models the client serves; each must name <paramref name="providerId"/> as its provider.</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="providerId"/> or <paramref name="models"/> is not valid (see the other overload).</exception>
+    /// <exception cref="InvalidOperationException">A provider with this id was already added.</exception>
     public static IAgentCoreBuilder AddChatClient(this IAgentCoreBuilder builder, string providerId, IChatClient chatClient, IEnumerable<ModelInfo> models)
     {
         ArgumentNullException.ThrowIfNull(chatClient);
@@ -85,6 +97,11 @@ public static class AgentCoreBuilderExtensions
     }
 
     /// <summary>Registers a local tool. Its name must match <c>^[A-Za-z0-9_-]{1,64}$</c> and be unique.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="tool">The tool.</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="tool"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">A tool with the same name was already registered.</exception>
     public static IAgentCoreBuilder AddTool(this IAgentCoreBuilder builder, AIFunction tool)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -101,6 +118,11 @@ public static class AgentCoreBuilderExtensions
     }
 
     /// <summary>Registers several local tools (see <see cref="AddTool"/>).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="tools">The tools.</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/>, <paramref name="tools"/> or one of the tools is null.</exception>
+    /// <exception cref="InvalidOperationException">Two tools, or a tool and one registered before, share a name.</exception>
     public static IAgentCoreBuilder AddTools(this IAgentCoreBuilder builder, IEnumerable<AIFunction> tools)
     {
         ArgumentNullException.ThrowIfNull(tools);
@@ -113,6 +135,10 @@ public static class AgentCoreBuilderExtensions
     }
 
     /// <summary>Registers a tool source of your own (a singleton).</summary>
+    /// <typeparam name="T">The tool source; built by the container.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> is null.</exception>
     public static IAgentCoreBuilder AddToolSource<T>(this IAgentCoreBuilder builder)
         where T : class, IToolSource
     {
@@ -151,6 +177,10 @@ public static class AgentCoreBuilderExtensions
     }
 
     /// <summary>Adds a section to the system prompt, after AgentCore's own (a singleton).</summary>
+    /// <typeparam name="T">The section's provider; built by the container.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> is null.</exception>
     public static IAgentCoreBuilder AddSystemPromptProvider<T>(this IAgentCoreBuilder builder)
         where T : class, ISystemPromptProvider
     {
@@ -160,6 +190,10 @@ public static class AgentCoreBuilderExtensions
     }
 
     /// <summary>Replaces the session store with <typeparamref name="T"/> (a singleton).</summary>
+    /// <typeparam name="T">The store; built by the container.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> is null.</exception>
     public static IAgentCoreBuilder UseSessionStore<T>(this IAgentCoreBuilder builder)
         where T : class, ISessionStore
     {
@@ -170,6 +204,10 @@ public static class AgentCoreBuilderExtensions
     }
 
     /// <summary>Replaces the session store with the one <paramref name="factory"/> creates (a singleton).</summary>
+    /// <param name="builder">The builder.</param>
+    /// <param name="factory">Creates the store, on first use.</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> or <paramref name="factory"/> is null.</exception>
     public static IAgentCoreBuilder UseSessionStore(this IAgentCoreBuilder builder, Func<IServiceProvider, ISessionStore> factory)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -180,6 +218,9 @@ public static class AgentCoreBuilderExtensions
     }
 
     /// <summary>Keeps sessions in memory only (<see cref="InMemorySessionStore"/>): for tests and throwaway sessions.</summary>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> is null.</exception>
     public static IAgentCoreBuilder UseInMemoryStore(this IAgentCoreBuilder builder) =>
         builder.UseSessionStore<InMemorySessionStore>();
 
@@ -215,6 +256,10 @@ public static class AgentCoreBuilderExtensions
     }
 
     /// <summary>Replaces the usage history with <typeparamref name="T"/> (a singleton).</summary>
+    /// <typeparam name="T">The history; built by the container.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> is null.</exception>
     public static IAgentCoreBuilder UseSessionHistory<T>(this IAgentCoreBuilder builder)
         where T : class, ISessionHistory
     {
@@ -225,6 +270,10 @@ public static class AgentCoreBuilderExtensions
     }
 
     /// <summary>Replaces the session busy lock (for example with one that holds across app instances).</summary>
+    /// <typeparam name="T">The lock provider; built by the container.</typeparam>
+    /// <param name="builder">The builder.</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="builder"/> is null.</exception>
     public static IAgentCoreBuilder UseSessionLock<T>(this IAgentCoreBuilder builder)
         where T : class, ISessionLockProvider
     {

@@ -19,6 +19,7 @@ public static class AgentCoreServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets <see cref="AgentCoreOptions"/>; validated when first resolved.</param>
     /// <returns>A builder to add chat clients, tools and stores.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> is null.</exception>
     public static IAgentCoreBuilder AddAgentCore(this IServiceCollection services, Action<AgentCoreOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -67,7 +68,7 @@ public static class AgentCoreServiceCollectionExtensions
         return AddAgentCoreServices(services, options);
     }
 
-    private static IAgentCoreBuilder AddAgentCoreServices(IServiceCollection services, OptionsBuilder<AgentCoreOptions> options)
+    private static AgentCoreBuilder AddAgentCoreServices(IServiceCollection services, OptionsBuilder<AgentCoreOptions> options)
     {
         // Defaults that depend on what was configured, applied after every Configure and binding, once.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<AgentCoreOptions>, AgentCoreDefaults>());
@@ -139,11 +140,4 @@ public static class AgentCoreServiceCollectionExtensions
     {
         public IServiceCollection Services { get; } = services;
     }
-}
-
-/// <summary>Configures AgentCore after <c>AddAgentCore</c>: chat clients, tools, stores and history.</summary>
-public interface IAgentCoreBuilder
-{
-    /// <summary>The service collection AgentCore is registered in.</summary>
-    IServiceCollection Services { get; }
 }

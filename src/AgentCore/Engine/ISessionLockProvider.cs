@@ -10,6 +10,9 @@ public interface ISessionLockProvider
     /// Takes the lock of a session without waiting. Returns null when another turn holds it.
     /// Dispose the lease to release the lock.
     /// </summary>
+    /// <param name="sessionId">The session (a valid session id).</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The lease, or null when the lock is held elsewhere.</returns>
     ValueTask<ISessionLease?> TryAcquireAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -21,14 +24,4 @@ public interface ISessionLockProvider
     /// <returns>Whether a holder was known (and asked); false when nobody holds the lock.</returns>
     /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a well-formed session id.</exception>
     ValueTask<bool> RequestAbortAsync(string sessionId, CancellationToken cancellationToken = default);
-}
-
-/// <summary>A held session lock.</summary>
-public interface ISessionLease : IAsyncDisposable
-{
-    /// <summary>The locked session.</summary>
-    string SessionId { get; }
-
-    /// <summary>Cancelled when <see cref="ISessionLockProvider.RequestAbortAsync"/> is called for the session.</summary>
-    CancellationToken AbortRequested { get; }
 }

@@ -7,22 +7,6 @@ using Microsoft.Extensions.Options;
 
 namespace AgentCore;
 
-/// <summary>What a <see cref="ISystemPromptProvider"/> knows about the turn it writes for.</summary>
-/// <param name="Session">The session.</param>
-/// <param name="Model">The model that will read the prompt.</param>
-public sealed record SystemPromptContext(SessionInfo Session, ModelInfo Model);
-
-/// <summary>
-/// Supplies one section of the system prompt. AgentCore's own sections are the base prompt, the environment and
-/// context files (each switchable in <see cref="AgentCoreOptions"/>); add yours with <c>AddSystemPromptProvider&lt;T&gt;()</c>.
-/// Sections appear in registration order.
-/// </summary>
-public interface ISystemPromptProvider
-{
-    /// <summary>The section's text, or null to add nothing this turn.</summary>
-    ValueTask<string?> GetSectionAsync(SystemPromptContext context, CancellationToken cancellationToken = default);
-}
-
 /// <summary>The base prompt: <see cref="AgentCoreOptions.SystemPrompt"/>, or AgentCore's own.</summary>
 internal sealed class BaseSystemPromptProvider(IOptions<AgentCoreOptions> options) : ISystemPromptProvider
 {
@@ -112,7 +96,8 @@ internal sealed partial class ContextFileSystemPromptProvider(IOptions<AgentCore
     {
         try
         {
-            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 4096, useAsync: true);
+            var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 4096, useAsync: true);
+            await using var streamScope = stream.ConfigureAwait(false);
             byte[] buffer = new byte[Math.Min(stream.Length, MaxFileBytes)];
             int read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
             return Encoding.UTF8.GetString(buffer, 0, read);

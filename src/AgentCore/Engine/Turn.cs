@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Text;
@@ -18,6 +19,8 @@ internal sealed record TurnOutcome(SessionMessage Message, ExitReason ExitReason
 /// record the usage history and bring the session's totals up to date. Created by <see cref="RunStreamingAsync"/> with the
 /// session's lock held; never throws (failures end the turn and become its outcome).
 /// </summary>
+[SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "_persistGate is a SemaphoreSlim whose AvailableWaitHandle is never read: it holds nothing to dispose.")]
 internal sealed partial class Turn
 {
     /// <summary>How often streamed text is persisted at most: a crash loses at most this much of it.</summary>

@@ -391,7 +391,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
         return new SessionLog(_options.ReplayCapacity, start, _time.GetTimestamp(), synced: _relay is null);
     }
 
-    private async IAsyncEnumerable<SessionEvent> ReadAsync(
+    private static async IAsyncEnumerable<SessionEvent> ReadAsync(
         string sessionId, SessionSubscription subscription, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var log = subscription.Log;

@@ -7,12 +7,20 @@ namespace AgentCore;
 public interface ISessionHistory
 {
     /// <summary>Records the start of a turn.</summary>
+    /// <param name="entry">The entry to record.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the entry is recorded.</returns>
     ValueTask RecordStartAsync(SessionHistoryEntry entry, CancellationToken cancellationToken = default);
 
     /// <summary>Records the end of a turn with its usage, duration, cost and exit reason.</summary>
+    /// <param name="entry">The entry to record.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the entry is recorded.</returns>
     ValueTask RecordEndAsync(SessionHistoryEntry entry, CancellationToken cancellationToken = default);
 
     /// <summary>Streams every entry in the order written, skipping corrupt ones with a warning.</summary>
+    /// <param name="cancellationToken">Stops the reading.</param>
+    /// <returns>The entries, oldest first.</returns>
     IAsyncEnumerable<SessionHistoryEntry> ReadAsync(CancellationToken cancellationToken = default);
 
     /// <summary>

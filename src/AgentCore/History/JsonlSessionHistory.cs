@@ -27,6 +27,9 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
     private readonly ILogger _logger;
 
     /// <summary>Creates a history in <c>&lt;dataDirectory&gt;/sessions.jsonl</c>.</summary>
+    /// <param name="dataDirectory">The folder of <c>sessions.jsonl</c> (created when first written).</param>
+    /// <param name="logger">The logger; null for none.</param>
+    /// <exception cref="ArgumentException"><paramref name="dataDirectory"/> is null, empty or white space.</exception>
     public JsonlSessionHistory(string dataDirectory, ILogger<JsonlSessionHistory>? logger = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
@@ -35,6 +38,8 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
     }
 
     /// <summary>Creates a history in the configured <see cref="AgentCoreOptions.DataDirectory"/>.</summary>
+    /// <param name="options">AgentCore's options.</param>
+    /// <param name="logger">The logger; null for none.</param>
     public JsonlSessionHistory(IOptions<AgentCoreOptions> options, ILogger<JsonlSessionHistory>? logger = null)
         : this(options.Value.DataDirectory, logger)
     {

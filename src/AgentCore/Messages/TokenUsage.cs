@@ -37,6 +37,9 @@ public readonly record struct TokenUsage(long Input, long Output, long Reasoning
     public static TokenUsage Zero => default;
 
     /// <summary>Adds two usages bucket by bucket.</summary>
+    /// <param name="left">The first usage.</param>
+    /// <param name="right">The second usage.</param>
+    /// <returns>The sum.</returns>
     public static TokenUsage operator +(TokenUsage left, TokenUsage right) => new(
         left.Input + right.Input,
         left.Output + right.Output,
@@ -45,5 +48,8 @@ public readonly record struct TokenUsage(long Input, long Output, long Reasoning
         left.CacheWrite + right.CacheWrite);
 
     /// <summary>Adds two usages bucket by bucket.</summary>
+    /// <param name="left">The first usage.</param>
+    /// <param name="right">The second usage.</param>
+    /// <returns>The sum.</returns>
     public static TokenUsage Add(TokenUsage left, TokenUsage right) => left + right;
 }

@@ -1,19 +1,17 @@
-using Microsoft.Extensions.AI;
-
 namespace AgentCore;
-
-/// <summary>A model and the client that calls it.</summary>
-/// <param name="Info">The model's limits and prices.</param>
-/// <param name="ChatClient">The client to call it with; set <c>ChatOptions.ModelId</c> to <c>Info.ModelId</c>.</param>
-public sealed record ResolvedModel(ModelInfo Info, IChatClient ChatClient);
 
 /// <summary>Resolves <c>provider/model</c> references to a model description and a chat client.</summary>
 public interface IModelProvider
 {
     /// <summary>Resolves a model.</summary>
+    /// <param name="providerId">The provider's id.</param>
+    /// <param name="modelId">The model's id at that provider.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The model's description and the client to call it with.</returns>
     /// <exception cref="ModelNotFoundException">The provider or the model is not registered; the message lists what is.</exception>
     ValueTask<ResolvedModel> GetModelAsync(string providerId, string modelId, CancellationToken cancellationToken = default);
 
     /// <summary>Every model that can be resolved.</summary>
+    /// <returns>Every model that can be resolved.</returns>
     IReadOnlyList<ModelInfo> ListModels();
 }

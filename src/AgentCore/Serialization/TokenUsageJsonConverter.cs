@@ -27,12 +27,30 @@ internal sealed class TokenUsageJsonConverter : JsonConverter<TokenUsage>
 
             ref long target = ref input;
             bool known = true;
-            if (reader.ValueTextEquals("input"u8)) target = ref input;
-            else if (reader.ValueTextEquals("output"u8)) target = ref output;
-            else if (reader.ValueTextEquals("reasoning"u8)) target = ref reasoning;
-            else if (reader.ValueTextEquals("cacheRead"u8)) target = ref cacheRead;
-            else if (reader.ValueTextEquals("cacheWrite"u8)) target = ref cacheWrite;
-            else known = false;
+            if (reader.ValueTextEquals("input"u8))
+            {
+                target = ref input;
+            }
+            else if (reader.ValueTextEquals("output"u8))
+            {
+                target = ref output;
+            }
+            else if (reader.ValueTextEquals("reasoning"u8))
+            {
+                target = ref reasoning;
+            }
+            else if (reader.ValueTextEquals("cacheRead"u8))
+            {
+                target = ref cacheRead;
+            }
+            else if (reader.ValueTextEquals("cacheWrite"u8))
+            {
+                target = ref cacheWrite;
+            }
+            else
+            {
+                known = false;
+            }
 
             reader.Read();
             if (known)

@@ -1,61 +1,4 @@
-using Microsoft.Extensions.AI;
-
 namespace AgentCore;
-
-/// <summary>What to create a session with. Every member is optional.</summary>
-public sealed record CreateSessionRequest
-{
-    /// <summary>A caller-chosen id (validated: <c>ses_</c> prefix, letters, digits, <c>_</c> and <c>-</c>); null for a new one.</summary>
-    public string? Id { get; init; }
-
-    /// <summary>The session this one continues or forks, if any.</summary>
-    public string? ParentId { get; init; }
-
-    /// <summary>A title; null for the default <c>New Session - &lt;ISO 8601 UTC time&gt;</c>.</summary>
-    public string? Title { get; init; }
-
-    /// <summary>Metadata to store with the session.</summary>
-    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
-}
-
-/// <summary>One user turn: what the user says and how to answer it.</summary>
-public sealed record ChatRequest
-{
-    /// <summary>The session to chat in.</summary>
-    public required string SessionId { get; init; }
-
-    /// <summary>The user's text. Either this or <see cref="Contents"/> (or both: the text comes first).</summary>
-    public string? Text { get; init; }
-
-    /// <summary>
-    /// The user's content: text, files (<see cref="DataContent"/>, <see cref="UriContent"/>) — or, to continue a turn that
-    /// ended with <see cref="ExitReason.AwaitingApproval"/>, one <see cref="ToolApprovalResponseContent"/> per waiting call
-    /// (<c>request.CreateResponse(approved, reason)</c>) and nothing else. See docs/approval-and-limits.md.
-    /// </summary>
-    public IList<AIContent>? Contents { get; init; }
-
-    /// <summary>The model as <c>provider/model</c>; null for <see cref="AgentCoreOptions.DefaultModel"/>.</summary>
-    public string? Model { get; init; }
-
-    /// <summary>Budgets for this turn, each overriding its <see cref="AgentCoreOptions"/> setting; null for the options' own.</summary>
-    public TurnBudget? Budget { get; init; }
-
-    /// <summary>Options passed to the chat client (temperature and the like). Tools are set by the engine and added to these.</summary>
-    public ChatOptions? Options { get; init; }
-}
-
-/// <summary>Budgets of one turn (see <see cref="ChatRequest.Budget"/>): each set member overrides its <see cref="AgentCoreOptions"/> setting.</summary>
-public sealed record TurnBudget
-{
-    /// <summary>Overrides <see cref="AgentCoreOptions.MaxCostPerTurn"/> (USD); above 0.</summary>
-    public decimal? MaxCostPerTurn { get; init; }
-
-    /// <summary>Overrides <see cref="AgentCoreOptions.MaxCostPerSession"/> (USD); above 0.</summary>
-    public decimal? MaxCostPerSession { get; init; }
-
-    /// <summary>Overrides <see cref="AgentCoreOptions.MaxTokensPerTurn"/>; above 0.</summary>
-    public long? MaxTokensPerTurn { get; init; }
-}
 
 /// <summary>
 /// The facade apps use: sessions, their messages, and turns of conversation with a model.
@@ -63,13 +6,24 @@ public sealed record TurnBudget
 public interface ISessionService
 {
     /// <summary>Creates and persists a session.</summary>
+    /// <param name="request">The new session's id, parent, title and metadata; null for a new id and the defaults.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The stored session.</returns>
+    /// <exception cref="ArgumentException">The requested id or parent id is not a valid session id.</exception>
+    /// <exception cref="SessionNotFoundException">The requested parent session does not exist.</exception>
     Task<SessionInfo> CreateAsync(CreateSessionRequest? request = null, CancellationToken cancellationToken = default);
 
     /// <summary>Reads a session.</summary>
+    /// <param name="sessionId">The session's id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The session.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a valid session id.</exception>
     /// <exception cref="SessionNotFoundException">There is no such session.</exception>
     Task<SessionInfo> GetAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>Lists sessions, newest first.</summary>
+    /// <param name="cancellationToken">Stops the listing.</param>
+    /// <returns>Every session, newest first.</returns>
     IAsyncEnumerable<SessionInfo> ListAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -86,28 +40,65 @@ public interface ISessionService
     Task<SessionPage> ListAsync(SessionQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>Changes a session: <paramref name="update"/> returns the new value; <see cref="SessionInfo.UpdatedAt"/> is bumped.</summary>
+    /// <param name="sessionId">The session's id.</param>
+    /// <param name="update">Returns the changed session from the current one.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The stored session.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a valid session id.</exception>
     /// <exception cref="SessionNotFoundException">There is no such session.</exception>
     Task<SessionInfo> UpdateAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes a session and its messages. Returns false when there was none.</summary>
+    /// <summary>Deletes a session and its messages.</summary>
+    /// <param name="sessionId">The session's id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>True when a session was deleted; false when there was none.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a valid session id.</exception>
+    /// <exception cref="SessionBusyException">The session is running a turn: refused without waiting, nothing is deleted.</exception>
     Task<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>Reads the messages of a session in creation order (without those a <see cref="RevertAsync"/> took out).</summary>
+    /// <param name="sessionId">The session's id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The messages, oldest first.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a valid session id.</exception>
     /// <exception cref="SessionNotFoundException">There is no such session.</exception>
     Task<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>Runs one turn and streams its events, ending with <see cref="TurnCompleted"/>.</summary>
-    /// <exception cref="SessionBusyException">The session is running another turn (thrown at once).</exception>
-    /// <exception cref="ArgumentException">The request is empty, or its approval answers do not match the calls waiting for approval
-    /// (unknown or already answered call, a call answered twice or left unanswered, nothing waiting); nothing is changed.</exception>
+    /// <remarks>
+    /// The request's fields are checked when this method is called. Everything else happens when the enumeration starts
+    /// (the first <c>MoveNextAsync</c>): the session's lock is taken, the session is loaded and the approval answers are
+    /// checked, and the exceptions below that concern them are thrown from there, before anything is changed.
+    /// </remarks>
+    /// <param name="request">The session, the user's message or approval answers, and the turn's model and options.</param>
+    /// <param name="cancellationToken">Cancels the turn.</param>
+    /// <returns>The turn's events, in order.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="request"/> is null (thrown by the call).</exception>
+    /// <exception cref="ArgumentException">The session id or model reference is malformed, a budget is not above 0, or the
+    /// request is empty or mixes approval answers with other content (thrown by the call); or its approval answers do not
+    /// match the calls waiting for approval (unknown or already answered call, a call answered twice or left unanswered,
+    /// nothing waiting: thrown when the enumeration starts).</exception>
+    /// <exception cref="SessionNotFoundException">There is no such session (thrown when the enumeration starts).</exception>
+    /// <exception cref="SessionBusyException">The session is running another turn: thrown when the enumeration starts,
+    /// without waiting for the other turn.</exception>
     IAsyncEnumerable<SessionEvent> ChatStreamingAsync(ChatRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Runs one turn and returns the completed assistant message.</summary>
-    /// <exception cref="SessionBusyException">The session is running another turn (thrown at once).</exception>
+    /// <param name="request">The session, the user's message or approval answers, and the turn's model and options.</param>
+    /// <param name="cancellationToken">Cancels the turn.</param>
+    /// <returns>The completed assistant message.</returns>
+    /// <exception cref="ArgumentException">The request is not valid (see <see cref="ChatStreamingAsync"/>).</exception>
+    /// <exception cref="SessionNotFoundException">There is no such session.</exception>
+    /// <exception cref="SessionBusyException">The session is running another turn: refused without waiting, nothing is changed.</exception>
     Task<SessionMessage> ChatAsync(ChatRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Writes (or updates) the session's summary, so later prompts start from it.</summary>
+    /// <param name="sessionId">The session's id.</param>
+    /// <param name="model">The model that writes the summary (<c>provider/model</c>); null for <see cref="AgentCoreOptions.DefaultModel"/>.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The summary message.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> or <paramref name="model"/> is malformed.</exception>
+    /// <exception cref="SessionBusyException">The session is running a turn: refused without waiting, nothing is changed.</exception>
     Task<SessionMessage> SummarizeAsync(string sessionId, string? model = null, CancellationToken cancellationToken = default);
 
     /// <summary>Aborts the turn the session is running. Returns false when it runs none.</summary>
@@ -141,7 +132,7 @@ public interface ISessionService
     /// <returns>The new session.</returns>
     /// <exception cref="ArgumentException">An id is malformed, or the session has no message <paramref name="atMessageId"/> (the message names it).</exception>
     /// <exception cref="SessionNotFoundException">There is no such session.</exception>
-    /// <exception cref="SessionBusyException">The session is running a turn (thrown at once).</exception>
+    /// <exception cref="SessionBusyException">The session is running a turn (refused without waiting; nothing is changed).</exception>
     Task<SessionInfo> ForkAsync(string sessionId, string? atMessageId = null, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -156,7 +147,7 @@ public interface ISessionService
     /// <returns>The session as reverted.</returns>
     /// <exception cref="ArgumentException">An id is malformed, or the conversation has no message <paramref name="toMessageId"/> (the message names it).</exception>
     /// <exception cref="SessionNotFoundException">There is no such session.</exception>
-    /// <exception cref="SessionBusyException">The session is running a turn (thrown at once).</exception>
+    /// <exception cref="SessionBusyException">The session is running a turn (refused without waiting; nothing is changed).</exception>
     /// <exception cref="NotSupportedException">The store does not implement <see cref="ISessionStore.DeleteMessagesAsync"/>.</exception>
     Task<SessionInfo> RevertAsync(string sessionId, string toMessageId, CancellationToken cancellationToken = default);
 
@@ -166,7 +157,7 @@ public interface ISessionService
     /// <returns>The session with every message back in the conversation (unchanged when nothing was reverted).</returns>
     /// <exception cref="ArgumentException">The id is malformed.</exception>
     /// <exception cref="SessionNotFoundException">There is no such session.</exception>
-    /// <exception cref="SessionBusyException">The session is running a turn (thrown at once).</exception>
+    /// <exception cref="SessionBusyException">The session is running a turn (refused without waiting; nothing is changed).</exception>
     Task<SessionInfo> UnrevertAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 
 namespace AgentCore;
@@ -54,7 +55,7 @@ internal static class Identifier
         {
             state.prefix.AsSpan().CopyTo(span);
             var rest = span[state.prefix.Length..];
-            state.value.TryFormat(rest[..TimeHexDigits], out _, "x14");
+            state.value.TryFormat(rest[..TimeHexDigits], out _, "x14", CultureInfo.InvariantCulture);
             Span<byte> random = stackalloc byte[RandomLength];
             RandomNumberGenerator.Fill(random);
             for (int i = 0; i < RandomLength; i++)

@@ -20,8 +20,9 @@ internal sealed partial class SessionService
         }
 
         SessionInfo fork;
-        await using (var lease = await Locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
-                                 ?? throw new SessionBusyException(sessionId))
+        var lease = await Locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
+                    ?? throw new SessionBusyException(sessionId);
+        await using (lease.ConfigureAwait(false))
         {
             var source = await GetAsync(sessionId, cancellationToken).ConfigureAwait(false);
             var messages = SessionRuntime.InConversation(source, await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false));
@@ -64,8 +65,9 @@ internal sealed partial class SessionService
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
         Identifier.Validate(toMessageId, IdKind.Message, nameof(toMessageId));
-        await using var lease = await Locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
-                                ?? throw new SessionBusyException(sessionId);
+        var lease = await Locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
+                    ?? throw new SessionBusyException(sessionId);
+        await using var leaseScope = lease.ConfigureAwait(false);
         var session = await GetAsync(sessionId, cancellationToken).ConfigureAwait(false);
         var messages = SessionRuntime.InConversation(session, await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false));
         int index = IndexOf(messages, toMessageId);
@@ -92,8 +94,9 @@ internal sealed partial class SessionService
     public async Task<SessionInfo> UnrevertAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
-        await using var lease = await Locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
-                                ?? throw new SessionBusyException(sessionId);
+        var lease = await Locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
+                    ?? throw new SessionBusyException(sessionId);
+        await using var leaseScope = lease.ConfigureAwait(false);
         var session = await GetAsync(sessionId, cancellationToken).ConfigureAwait(false);
         if (session.RevertedAfter is null)
         {
@@ -184,12 +187,14 @@ internal sealed partial class SessionService
         var purged = new List<string>();
         foreach (string id in candidates)
         {
-            await using var lease = await Locks.TryAcquireAsync(id, cancellationToken).ConfigureAwait(false);
+            var lease = await Locks.TryAcquireAsync(id, cancellationToken).ConfigureAwait(false);
             if (lease is null)
             {
                 LogPurgeSkippedBusy(id);
                 continue;
             }
+
+            await using var leaseScope = lease.ConfigureAwait(false);
 
             // Read again under the lock: a turn may have run since the listing.
             if (await Store.GetSessionAsync(id, cancellationToken).ConfigureAwait(false) is not { } current || current.UpdatedAt >= olderThan)

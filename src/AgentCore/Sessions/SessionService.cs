@@ -139,8 +139,9 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     public async Task<bool> DeleteAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
-        await using var lease = await Locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
-                                ?? throw new SessionBusyException(sessionId);
+        var lease = await Locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
+                    ?? throw new SessionBusyException(sessionId);
+        await using var leaseScope = lease.ConfigureAwait(false);
         bool deleted = await Store.DeleteSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
         if (deleted)
         {
@@ -259,8 +260,9 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
 
     private async Task<SessionMessage> SummarizeCoreAsync(string sessionId, string? model, CancellationToken cancellationToken)
     {
-        await using var lease = await Locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
-                                ?? throw new SessionBusyException(sessionId);
+        var lease = await Locks.TryAcquireAsync(sessionId, cancellationToken).ConfigureAwait(false)
+                    ?? throw new SessionBusyException(sessionId);
+        await using var leaseScope = lease.ConfigureAwait(false);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.AbortRequested, _runtime.Stopping);
         var resolved = await _runtime.ResolveModelAsync(model, linked.Token).ConfigureAwait(false);
         var (session, messages) = await _runtime.LoadForTurnAsync(lease, linked.Token).ConfigureAwait(false);

@@ -30,8 +30,10 @@ internal static class FileAppender
     /// <exception cref="UnauthorizedAccessException">The file or its folder may not be written: the message names the path.</exception>
     public static async ValueTask AppendAsync(string path, ReadOnlyMemory<byte> record, string what, CancellationToken cancellationToken)
     {
-        await using var held = await LockAsync(path, cancellationToken).ConfigureAwait(false);
-        await AppendLockedAsync(path, record, what, cancellationToken).ConfigureAwait(false);
+        await using (await LockAsync(path, cancellationToken).ConfigureAwait(false))
+        {
+            await AppendLockedAsync(path, record, what, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Appends to a file whose lock the caller holds.</summary>

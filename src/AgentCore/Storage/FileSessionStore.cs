@@ -34,6 +34,9 @@ public sealed partial class FileSessionStore : ISessionStore
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _compactionDue = new(StringComparer.Ordinal);
 
     /// <summary>Creates a store under <paramref name="dataDirectory"/> (created when first written).</summary>
+    /// <param name="dataDirectory">The folder under which sessions and messages are written.</param>
+    /// <param name="logger">The logger; null for none.</param>
+    /// <exception cref="ArgumentException"><paramref name="dataDirectory"/> is null, empty or white space.</exception>
     public FileSessionStore(string dataDirectory, ILogger<FileSessionStore>? logger = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dataDirectory);
@@ -45,6 +48,8 @@ public sealed partial class FileSessionStore : ISessionStore
     }
 
     /// <summary>Creates a store under the configured <see cref="AgentCoreOptions.DataDirectory"/>.</summary>
+    /// <param name="options">AgentCore's options.</param>
+    /// <param name="logger">The logger; null for none.</param>
     public FileSessionStore(IOptions<AgentCoreOptions> options, ILogger<FileSessionStore>? logger = null)
         : this(options.Value.DataDirectory, logger)
     {

@@ -14,9 +14,15 @@ namespace AgentCore;
 public interface ISessionStore
 {
     /// <summary>Reads one session, or returns null when there is none with that id.</summary>
+    /// <param name="sessionId">The session's id.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The session, or null.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a valid session id.</exception>
     ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>Lists every session, newest first (by creation), without reading any message.</summary>
+    /// <param name="cancellationToken">Stops the listing.</param>
+    /// <returns>The sessions, newest first.</returns>
     IAsyncEnumerable<SessionInfo> ListSessionsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -87,6 +93,10 @@ public interface ISessionStore
     }
 
     /// <summary>Inserts or replaces a session.</summary>
+    /// <param name="session">The session.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the session is durably stored.</returns>
+    /// <exception cref="ArgumentException">The session's id is not valid.</exception>
     ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -127,18 +137,35 @@ public interface ISessionStore
     }
 
     /// <summary>Deletes a session and all its messages. Returns false when there was none.</summary>
+    /// <param name="sessionId">The session's id.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>True when a session was deleted.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a valid session id.</exception>
     ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>Reads the messages of a session in ascending id (creation) order; empty when there are none.</summary>
+    /// <param name="sessionId">The session's id.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The messages, oldest first.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a valid session id.</exception>
     ValueTask<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default);
 
     /// <summary>Inserts or replaces a message (by <see cref="SessionMessage.Id"/>) of <see cref="SessionMessage.SessionId"/>.</summary>
+    /// <param name="message">The message, with all its parts.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the message is durably stored.</returns>
+    /// <exception cref="ArgumentException">An id of the message or of one of its parts is not valid.</exception>
     ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Persists a change to one part of a message while it streams: afterwards the stored message must equal
     /// <paramref name="message"/> (its own fields and every part).
     /// </summary>
+    /// <param name="message">The message, with its current fields and parts.</param>
+    /// <param name="part">The part that changed; one of <paramref name="message"/>'s parts.</param>
+    /// <param name="appendedText">The text appended to the part since it was last saved, or null when the part is new or changed otherwise.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when the change is durably stored.</returns>
     /// <remarks>
     /// The engine calls this at part boundaries and about once a second while text streams, so a store can
     /// avoid rewriting a whole message each time. <paramref name="part"/> is the part that changed; when

@@ -14,6 +14,7 @@ namespace AgentCore;
 public interface IMcpServers
 {
     /// <summary>The state of every configured server, ordered by name.</summary>
+    /// <returns>One state per configured server.</returns>
     IReadOnlyList<McpServerState> GetStatus();
 
     /// <summary>
@@ -26,37 +27,3 @@ public interface IMcpServers
     /// <exception cref="ObjectDisposedException">The service provider that owns the servers was disposed.</exception>
     ValueTask<IReadOnlyList<McpServerState>> ConnectAsync(CancellationToken cancellationToken = default);
 }
-
-/// <summary>Where an MCP server stands.</summary>
-public enum McpServerStatus
-{
-    /// <summary>Not asked for tools yet: servers start on first use.</summary>
-    NotStarted,
-
-    /// <summary>Starting or connecting right now.</summary>
-    Connecting,
-
-    /// <summary>Connected; its tools are offered to the model.</summary>
-    Connected,
-
-    /// <summary>
-    /// Failed to start, connect or list its tools within its <see cref="McpServerConfig.ConnectTimeout"/>, or its
-    /// connection dropped. <see cref="McpServerState.Error"/> says why. It is tried again after a back-off (a dropped
-    /// connection on the next request).
-    /// </summary>
-    Failed,
-
-    /// <summary>Configured with <see cref="McpServerConfig.Enabled"/> off: never started.</summary>
-    Disabled,
-}
-
-/// <summary>One MCP server's state.</summary>
-/// <param name="Name">The server's name, as registered.</param>
-/// <param name="Status">Where it stands.</param>
-/// <param name="Error">
-/// Why it failed, when <paramref name="Status"/> is <see cref="McpServerStatus.Failed"/>; otherwise null. For a process
-/// that exited it includes the exit code and the last lines the server wrote to stderr, which may hold what the server
-/// printed of its own secrets: AgentCore logs this text at Debug only.
-/// </param>
-/// <param name="ToolCount">How many tools it offers (0 unless connected).</param>
-public sealed record McpServerState(string Name, McpServerStatus Status, string? Error, int ToolCount);

@@ -2,7 +2,6 @@ using System.ComponentModel;
 using System.Net.Sockets;
 using System.Reflection;
 using Microsoft.Extensions.Logging;
-using ModelContextProtocol;
 using ModelContextProtocol.Client;
 using ModelContextProtocol.Protocol;
 

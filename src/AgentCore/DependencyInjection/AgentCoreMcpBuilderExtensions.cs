@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace AgentCore;
 
 /// <summary>Registers MCP servers with <see cref="IAgentCoreBuilder"/>.</summary>
-public static class McpServerBuilderExtensions
+public static class AgentCoreMcpBuilderExtensions
 {
     /// <summary>
     /// Adds an MCP server whose tools every turn may call, named <c>&lt;name&gt;_&lt;tool&gt;</c>. The server starts on
@@ -15,6 +15,8 @@ public static class McpServerBuilderExtensions
     /// <param name="builder">The builder.</param>
     /// <param name="name">The server's name: 1 to 32 letters, digits, '_' or '-'; unique.</param>
     /// <param name="config">How to start or reach the server. Copied when the options are built.</param>
+    /// <returns>The builder, for chaining.</returns>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The name or the configuration is not valid (the message says why).</exception>
     /// <exception cref="InvalidOperationException">A server with this name was already added.</exception>
     /// <example>

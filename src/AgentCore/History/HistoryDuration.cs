@@ -1,0 +1,12 @@
+using System.Text.Json.Serialization;
+
+namespace AgentCore;
+
+/// <summary>The <c>duration</c> object of a <see cref="SessionHistoryEntry"/>.</summary>
+public sealed record HistoryDuration
+{
+    /// <summary>Milliseconds spent waiting on the model's API.</summary>
+    [JsonPropertyName("api_ms")] public double ApiMs { get; init; }
+    /// <summary>Milliseconds of wall-clock time.</summary>
+    [JsonPropertyName("wall_ms")] public double WallMs { get; init; }
+}
