@@ -272,7 +272,8 @@ internal sealed class HistoryLineReader
             return false;
         }
 
-        string? type = HistoryCost.Hosted;
+        // As the serializer reads it: a cost object without a type has none (null), not the record's default.
+        string? type = null;
         decimal? credits = null, usd = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
