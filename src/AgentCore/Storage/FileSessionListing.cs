@@ -38,15 +38,9 @@ internal sealed class FileSessionListing(string dataDirectory, string sessionsDi
     /// The sessions, newest first, and the session files that could not be read (for the caller to log): from the index
     /// when it is current, else from a scan (which then writes the index).
     /// </summary>
-    public async ValueTask<Listing> ReadAsync(CancellationToken cancellationToken)
-    {
-        if (TryReadIndex(cancellationToken) is { } indexed)
-        {
-            return indexed;
-        }
-
-        return await Task.Run(() => ScanAndIndex(cancellationToken), cancellationToken).ConfigureAwait(false);
-    }
+    public Task<Listing> ReadAsync(CancellationToken cancellationToken) =>
+        // Off the caller's thread: the reads are synchronous (one large file, or thousands of small ones in parallel).
+        Task.Run(() => TryReadIndex(cancellationToken) ?? ScanAndIndex(cancellationToken), cancellationToken);
 
     private Listing? TryReadIndex(CancellationToken cancellationToken)
     {
