@@ -73,8 +73,8 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
         }
 
         // The file is read in 256 KiB chunks of whole lines. Each chunk is parsed on the thread pool while the next is
-        // read and earlier ones are handed on, at most a few at once (so memory stays bounded), in file order.
-        int inFlight = Math.Max(2, Math.Min(Environment.ProcessorCount, 4));
+        // read and earlier ones are handed on, at most one more than the cores at once (so memory stays bounded), in file order.
+        int inFlight = Math.Clamp(Environment.ProcessorCount + 1, 2, 8); // every core parsing while the caller consumes
         var pending = new Queue<Task<Chunk>>();
         var readers = new Stack<HistoryLineReader>();
         byte[]? buffer = null;
