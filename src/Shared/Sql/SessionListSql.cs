@@ -5,7 +5,7 @@ namespace AgentCore;
 
 /// <summary>
 /// The SQL of a filtered session listing (<c>ListSessionsAsync(SessionQuery)</c>), written once for both SQL stores: the
-/// dialect names the tables and binds the values (<see cref="SessionListParameters"/>).
+/// dialect names the tables (<see cref="SqlDialect.Prefix"/>) and binds the values (<see cref="SessionListParameters"/>).
 /// </summary>
 /// <remarks>
 /// <para>Linked source (<c>src/Shared/Sql</c>), compiled into each SQL store package as an internal type.</para>
@@ -22,13 +22,14 @@ internal static class SessionListSql
     /// binding its values through <paramref name="parameters"/> in the order they appear.
     /// </summary>
     /// <param name="query">The listing's filters.</param>
-    /// <param name="tablePrefix">The prefix of the store's table names (empty for SQLite).</param>
+    /// <param name="sql">The store's dialect.</param>
     /// <param name="parameters">The dialect's parameters of this one statement.</param>
     /// <returns>The statement's text.</returns>
-    public static string Of(SessionQuery query, string tablePrefix, SessionListParameters parameters)
+    public static string Of(SessionQuery query, SqlDialect sql, SessionListParameters parameters)
     {
+        string tablePrefix = sql.Prefix;
         var where = new List<string>();
-        var sql = new StringBuilder();
+        var text = new StringBuilder();
         string created, id;
         int index = 0;
         foreach (var (key, value) in query.Metadata.OrderBy(static p => p.Key, StringComparer.Ordinal))
@@ -42,12 +43,12 @@ internal static class SessionListSql
 
         if (index > 0)
         {
-            sql.Append(CultureInfo.InvariantCulture, $"SELECT s.data, s.id, m.created_at FROM {tablePrefix}session_metadata m JOIN {tablePrefix}sessions s ON s.id = m.session_id");
+            text.Append(CultureInfo.InvariantCulture, $"SELECT s.data, s.id, m.created_at FROM {tablePrefix}session_metadata m JOIN {tablePrefix}sessions s ON s.id = m.session_id");
             (created, id) = ("m.created_at", "m.session_id");
         }
         else
         {
-            sql.Append(CultureInfo.InvariantCulture, $"SELECT s.data, s.id, s.created_at FROM {tablePrefix}sessions s");
+            text.Append(CultureInfo.InvariantCulture, $"SELECT s.data, s.id, s.created_at FROM {tablePrefix}sessions s");
             (created, id) = ("s.created_at", "s.id");
         }
 
@@ -73,10 +74,10 @@ internal static class SessionListSql
 
         if (where.Count > 0)
         {
-            sql.Append(" WHERE ").AppendJoin(" AND ", where);
+            text.Append(" WHERE ").AppendJoin(" AND ", where);
         }
 
-        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {created} DESC, {id} DESC LIMIT {parameters.Limit()}");
-        return sql.ToString();
+        text.Append(CultureInfo.InvariantCulture, $" ORDER BY {created} DESC, {id} DESC LIMIT {parameters.Limit()}");
+        return text.ToString();
     }
 }
