@@ -16,33 +16,13 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
     private const long MigrationLockKey = 0x6167_6e74_636f_7265;
 
     /// <summary>
-    /// How this store spells the shared schema (<see cref="StoreSchema"/>): names prefixed <c>agentcore_</c> (the tables
-    /// share a database with the app's); times as <c>timestamptz</c> (microseconds), a message's times with their 100 ns
-    /// ticks below the microsecond in a column of their own, so they are exact; ids and metadata collated "C" (byte order).
-    /// </summary>
-    internal static readonly SqlDialect Dialect = new()
-    {
-        Prefix = "agentcore_",
-        Text = "text",
-        OrdinalText = "text COLLATE \"C\"",
-        Time = "timestamptz",
-        Count = "bigint",
-        Position = "integer",
-        Money = "numeric",
-        Boolean = "boolean",
-        Bytes = "bytea",
-        KeyedTable = "",
-        ExtraTicks = "smallint",
-    };
-
-    /// <summary>
     /// The schema, one script per version: script <c>i</c> takes the database from version <c>i</c> to <c>i + 1</c>.
     /// Never edit a released script; add the next one.
     /// </summary>
     internal static readonly string[] Migrations =
     [
         // 1: sessions, messages, parts and the usage history.
-        StoreSchema.Version1(Dialect) + """
+        StoreSchema.Version1(SqlDialect.PostgreSql) + """
         CREATE TABLE agentcore_history (
             seq          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             kind         text        NOT NULL, -- start | end
@@ -65,11 +45,11 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
         ALTER INDEX agentcore_parts_pkey RENAME TO agentcore_parts_v1_pkey;
         ALTER INDEX agentcore_parts_in_order RENAME TO agentcore_parts_v1_in_order;
 
-        """ + StoreSchema.Version2(Dialect),
+        """ + StoreSchema.Version2(SqlDialect.PostgreSql),
 
         // 3: filtered listings (PostgreSqlSessionStore.ListSessionsAsync(SessionQuery)); the store fills
         // agentcore_session_metadata (PostgreSqlDatabase.CopyMetadataAsync).
-        StoreSchema.Version3(Dialect),
+        StoreSchema.Version3(SqlDialect.PostgreSql),
 
         // 4: full-text search (PostgreSqlSessionStore.SearchAsync): a tsvector of text parts and tool outputs, kept by triggers, GIN-indexed.
         PostgreSqlSearch.Migration,

@@ -20,7 +20,7 @@ internal static class PostgreSqlQueries
     public static NpgsqlCommand ListCommand(SessionQuery query, (DateTime CreatedAt, string Id)? after, int limit)
     {
         var command = new NpgsqlCommand();
-        command.CommandText = SessionListSql.Of(query, PostgreSqlDatabase.Dialect, new Parameters(command, after, limit));
+        command.CommandText = SessionListSql.Of(query, SqlDialect.PostgreSql, new Parameters(command, after, limit));
         return command;
     }
 

@@ -17,32 +17,13 @@ internal sealed partial class SqliteDatabase
     public const int SchemaVersion = 4;
 
     /// <summary>
-    /// How this store spells the shared schema (<see cref="StoreSchema"/>): times as UTC ticks (100 ns since 0001-01-01),
-    /// costs as decimal text in the invariant culture, booleans as 0 or 1; text compares byte by byte (SQLite's default
-    /// <c>BINARY</c> collation); the message and metadata tables are clustered on their primary key.
-    /// </summary>
-    internal static readonly SqlDialect Dialect = new()
-    {
-        Prefix = "",
-        Text = "TEXT",
-        OrdinalText = "TEXT",
-        Time = "INTEGER",
-        Count = "INTEGER",
-        Position = "INTEGER",
-        Money = "TEXT",
-        Boolean = "INTEGER",
-        Bytes = "BLOB",
-        KeyedTable = " WITHOUT ROWID",
-    };
-
-    /// <summary>
     /// The schema, one script per version: script <c>i</c> takes the database from version <c>i</c> to <c>i + 1</c>.
     /// Never edit a released script; add the next one.
     /// </summary>
     public static readonly string[] Migrations =
     [
         // 1: sessions, messages and parts.
-        StoreSchema.Version1(Dialect),
+        StoreSchema.Version1(SqlDialect.Sqlite),
 
         // 2: messages and parts as columns. An index keeps its name when its table is renamed, so the schema 1 parts index
         // is dropped first. The store copies the renamed tables' rows (SqliteDatabase.CopySchema1MessagesAsync).
@@ -51,11 +32,11 @@ internal sealed partial class SqliteDatabase
         ALTER TABLE messages RENAME TO messages_v1;
         ALTER TABLE parts RENAME TO parts_v1;
 
-        """ + StoreSchema.Version2(Dialect),
+        """ + StoreSchema.Version2(SqlDialect.Sqlite),
 
         // 3: filtered listings (SqliteSessionStore.ListSessionsAsync(SessionQuery)); the store fills session_metadata
         // (SqliteDatabase.CopyMetadataAsync).
-        StoreSchema.Version3(Dialect),
+        StoreSchema.Version3(SqlDialect.Sqlite),
 
         // 4: full-text search (SqliteSessionStore.SearchAsync): an FTS5 index of text parts and tool outputs, kept by triggers.
         SqliteSearch.Migration,

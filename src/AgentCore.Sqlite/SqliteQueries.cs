@@ -14,7 +14,7 @@ internal static class SqliteQueries
     public static (string Sql, (string Name, object? Value)[] Parameters) ListSql(SessionQuery query, bool afterKey)
     {
         var parameters = new Parameters(afterKey);
-        string sql = SessionListSql.Of(query, SqliteDatabase.Dialect, parameters);
+        string sql = SessionListSql.Of(query, SqlDialect.Sqlite, parameters);
         return (sql, parameters.Values.ToArray());
     }
 

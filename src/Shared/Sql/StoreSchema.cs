@@ -20,12 +20,7 @@ internal static class StoreSchema
             parent_id          {sql.Text},
             created_at         {sql.Time} NOT NULL,
             updated_at         {sql.Time} NOT NULL,
-            input_tokens       {sql.Count} NOT NULL,
-            output_tokens      {sql.Count} NOT NULL,
-            reasoning_tokens   {sql.Count} NOT NULL,
-            cache_read_tokens  {sql.Count} NOT NULL,
-            cache_write_tokens {sql.Count} NOT NULL,
-            cost               {sql.Money} NOT NULL,
+            {Usage(sql)},
             data               {sql.Text} NOT NULL -- the session as JSON (exact to the tick): what reads return
         );
         CREATE INDEX {sql.Prefix}sessions_newest_first ON {sql.Prefix}sessions (created_at DESC, id DESC);
@@ -70,12 +65,7 @@ internal static class StoreSchema
             {sql.ExtraTicksOf("completed_at", "")}
             provider_id        {sql.Text},
             model_id           {sql.Text},
-            input_tokens       {sql.Count} NOT NULL,
-            output_tokens      {sql.Count} NOT NULL,
-            reasoning_tokens   {sql.Count} NOT NULL,
-            cache_read_tokens  {sql.Count} NOT NULL,
-            cache_write_tokens {sql.Count} NOT NULL,
-            cost               {sql.Money} NOT NULL,
+            {Usage(sql)},
             is_summary         {sql.Boolean} NOT NULL,
             summarized_through {sql.Text},
             finish_reason      {sql.Text},
@@ -119,5 +109,17 @@ internal static class StoreSchema
         CREATE INDEX {sql.Prefix}sessions_by_parent ON {sql.Prefix}sessions (parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
         CREATE INDEX {sql.Prefix}sessions_by_update ON {sql.Prefix}sessions (updated_at);
 
+        """;
+
+    /// <summary>The columns of a session's totals and a message's usage: tokens of each kind, and the cost.</summary>
+    /// <param name="sql">The store's dialect.</param>
+    /// <returns>The column definitions, separated by commas.</returns>
+    private static string Usage(SqlDialect sql) => $"""
+        input_tokens       {sql.Count} NOT NULL,
+        output_tokens      {sql.Count} NOT NULL,
+        reasoning_tokens   {sql.Count} NOT NULL,
+        cache_read_tokens  {sql.Count} NOT NULL,
+        cache_write_tokens {sql.Count} NOT NULL,
+        cost               {sql.Money} NOT NULL
         """;
 }
