@@ -67,6 +67,16 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
 
     public NpgsqlDataSource DataSource { get; }
 
+    /// <summary>A database on a new data source built from <paramref name="connectionString"/>, which the database owns.</summary>
+    /// <exception cref="ArgumentException"><paramref name="connectionString"/> is null, empty or white space.</exception>
+    public static PostgreSqlDatabase Create(string connectionString) =>
+        new(NpgsqlDataSource.Create(PostgreSqlSessionStore.ValidConnectionString(connectionString)), ownsDataSource: true);
+
+    /// <summary>A database on <paramref name="dataSource"/>, which stays the caller's to dispose.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="dataSource"/> is null.</exception>
+    public static PostgreSqlDatabase On(NpgsqlDataSource dataSource) =>
+        new(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false);
+
     /// <summary>Creates the tables or brings them up to <see cref="SchemaVersion"/>; once per instance, safe across processes.</summary>
     public async ValueTask MigrateAsync(ILogger logger, CancellationToken cancellationToken)
     {
