@@ -21,7 +21,9 @@ namespace AgentCore;
 /// lock (see <see cref="FileAppender"/>), session writes and <see cref="UpdateSessionAsync"/> the session file's;
 /// readers skip an unterminated last line, so they never see half a record.
 /// A corrupt file or line (or part) is skipped with a warning naming where, never the content. Listing sessions reads no
-/// message. A write the disk refuses (read-only, full, no permission) fails at once with an error naming the file.</para>
+/// message; it reads <c>sessions.index</c>, one file holding every session file as the last listing read them, while the
+/// <c>sessions</c> folder is unchanged since, and otherwise reads every session file and writes the index anew (best
+/// effort: a cache, never needed, skipped on a read-only folder). A write the disk refuses (read-only, full, no permission) fails at once with an error naming the file.</para>
 /// </remarks>
 public sealed partial class FileSessionStore : ISessionStore
 {
@@ -30,6 +32,7 @@ public sealed partial class FileSessionStore : ISessionStore
     private readonly string _sessionsDirectory;
     private readonly string _messagesDirectory;
     private readonly ILogger _logger;
+    private readonly FileSessionListing _listing;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _lastHeaders = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _compactionDue = new(StringComparer.Ordinal);
 
@@ -45,6 +48,7 @@ public sealed partial class FileSessionStore : ISessionStore
         _sessionsDirectory = Path.Combine(root, SessionsFolder);
         _messagesDirectory = Path.Combine(root, MessagesFolder);
         _logger = logger ?? NullLogger<FileSessionStore>.Instance;
+        _listing = new FileSessionListing(root, _sessionsDirectory);
     }
 
     /// <summary>Creates a store under the configured <see cref="AgentCoreOptions.DataDirectory"/>.</summary>
@@ -73,22 +77,14 @@ public sealed partial class FileSessionStore : ISessionStore
             yield break;
         }
 
-        // Reading thousands of small files is I/O-bound: read them a few at a time in parallel.
-        var found = new System.Collections.Concurrent.ConcurrentBag<SessionInfo>();
-        var paths = Directory.EnumerateFiles(_sessionsDirectory, "*.json")
-            .Where(static path => Identifier.IsValid(Path.GetFileNameWithoutExtension(path), IdKind.Session));
-        var parallel = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Math.Max(4, Environment.ProcessorCount * 2) };
-        await Parallel.ForEachAsync(paths, parallel, async (path, token) =>
+        // From the listing index when it is current, else from every session file (see FileSessionListing).
+        var listing = await _listing.ReadAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var (sessionId, problem) in listing.Unreadable)
         {
-            if (await ReadSessionFileAsync(path, Path.GetFileNameWithoutExtension(path), token).ConfigureAwait(false) is { } session)
-            {
-                found.Add(session);
-            }
-        }).ConfigureAwait(false);
+            LogCorruptFile(sessionId, SessionPath(sessionId), problem);
+        }
 
-        var sessions = found.ToList();
-        sessions.Sort(SessionOrder.NewestFirst);
-        foreach (var session in sessions)
+        foreach (var session in listing.Sessions)
         {
             yield return session;
         }
