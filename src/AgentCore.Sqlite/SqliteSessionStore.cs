@@ -12,9 +12,10 @@ namespace AgentCore;
 /// </summary>
 /// <remarks>
 /// <para>The database runs in WAL mode with <c>synchronous=NORMAL</c>: readers never block the writer, and a commit
-/// survives a crash of the process (a power loss may lose the last commits, never corrupt the file). Each operation
-/// opens a pooled connection; a write that meets another process's write lock (<c>SQLITE_BUSY</c>) waits in SQLite's
-/// busy handler and is then retried until <see cref="SqliteStoreOptions.BusyTimeout"/>.</para>
+/// survives a crash of the process (a power loss may lose the last commits, never corrupt the file). Reads open a
+/// pooled connection each; writes run one at a time per database file in the process, on a connection the store keeps
+/// open, so they never meet each other's write lock; one that meets another process's (<c>SQLITE_BUSY</c>) waits in
+/// SQLite's busy handler up to <see cref="SqliteStoreOptions.BusyTimeout"/>.</para>
 /// <para>The schema is versioned in the database (<c>PRAGMA user_version</c>) and migrated on first use, in one write
 /// transaction, so processes starting together migrate once. Tables: <c>sessions</c> (the session as JSON, with
 /// indexed creation time and the token and cost totals as columns), <c>messages</c> (a message's own fields, a column
@@ -377,7 +378,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Returns this store's pooled connections to the system.</summary>
+    /// <summary>Closes this store's writer connection and returns its pooled connections to the system.</summary>
     public void Dispose() => _database.ClearPool();
 
     /// <summary>Writes a whole message: its own fields, and its parts in place of any stored before.</summary>
