@@ -158,6 +158,16 @@ public sealed partial class FileSessionStore : ISessionStore
             deleted = DeleteIfExists(sessionPath) | DeleteIfExists(journal);
         }
 
+        // A message of the session written again starts a new journal: its next record must carry its fields.
+        string prefix = sessionId + "/";
+        foreach (string key in _lastHeaders.Keys)
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                _lastHeaders.TryRemove(key, out _);
+            }
+        }
+
         // The lock file stays: deleting it would let a writer that opened it before the delete hold a lock
         // no later writer sees (they would create and lock a new file of the same name).
         return deleted;
@@ -195,7 +205,7 @@ public sealed partial class FileSessionStore : ISessionStore
         StoredRecords.ValidateMessage(message);
         RememberHeader(StoredRecords.HeaderOf(message));
         var record = new JournalRecord { Kind = JournalRecord.WholeMessage, Message = message };
-        return AppendAsync(message.SessionId, record, cancellationToken);
+        return AppendRememberedAsync(message, record, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -203,19 +213,18 @@ public sealed partial class FileSessionStore : ISessionStore
     {
         StoredRecords.ValidatePart(message, part);
         var header = StoredRecords.HeaderOf(message);
+        // The message's own fields go with the record only when they changed since this store last wrote them.
+        bool headerChanged = HeaderChanged(header);
         JournalRecord record = appendedText is not null
             ? new JournalRecord
             {
                 Kind = JournalRecord.AppendedText, MessageId = message.Id, PartId = part.Id, Text = appendedText,
-                Message = HeaderChanged(header) ? header : null,
+                Message = headerChanged ? header : null,
             }
-            : new JournalRecord { Kind = JournalRecord.OnePart, Message = header, Part = part };
-        if (appendedText is null)
-        {
-            RememberHeader(header);
-        }
-
-        return AppendAsync(message.SessionId, record, cancellationToken);
+            : headerChanged
+                ? new JournalRecord { Kind = JournalRecord.OnePart, Message = header, Part = part }
+                : new JournalRecord { Kind = JournalRecord.OnePart, MessageId = message.Id, Part = part };
+        return AppendRememberedAsync(message, record, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -242,7 +251,7 @@ public sealed partial class FileSessionStore : ISessionStore
                 _compactionDue.TryRemove(journal, out _);
                 foreach (string id in doomed)
                 {
-                    _lastHeaders.TryRemove(id, out _);
+                    _lastHeaders.TryRemove(HeaderKey(sessionId, id), out _);
                 }
             }
 
@@ -258,7 +267,7 @@ public sealed partial class FileSessionStore : ISessionStore
     private bool HeaderChanged(SessionMessage header)
     {
         byte[] json = JsonSerializer.SerializeToUtf8Bytes(header, AgentCoreJsonContext.Default.SessionMessage);
-        bool changed = !_lastHeaders.TryGetValue(header.Id, out var last) || !last.AsSpan().SequenceEqual(json);
+        bool changed = !_lastHeaders.TryGetValue(HeaderKey(header.SessionId, header.Id), out var last) || !last.AsSpan().SequenceEqual(json);
         RememberHeader(header, json);
         return changed;
     }
@@ -267,12 +276,31 @@ public sealed partial class FileSessionStore : ISessionStore
     {
         if (header.CompletedAt is not null)
         {
-            _lastHeaders.TryRemove(header.Id, out _);
+            _lastHeaders.TryRemove(HeaderKey(header.SessionId, header.Id), out _);
             return;
         }
 
-        _lastHeaders[header.Id] = json ?? JsonSerializer.SerializeToUtf8Bytes(header, AgentCoreJsonContext.Default.SessionMessage);
+        _lastHeaders[HeaderKey(header.SessionId, header.Id)] = json ?? JsonSerializer.SerializeToUtf8Bytes(header, AgentCoreJsonContext.Default.SessionMessage);
     }
+
+    /// <summary>
+    /// Appends a record of <paramref name="message"/>; when the append fails, forgets the message's fields remembered for
+    /// it, so that the next record carries them again (the journal may not have them).
+    /// </summary>
+    private async ValueTask AppendRememberedAsync(SessionMessage message, JournalRecord record, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await AppendAsync(message.SessionId, record, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _lastHeaders.TryRemove(HeaderKey(message.SessionId, message.Id), out _);
+            throw;
+        }
+    }
+
+    private static string HeaderKey(string sessionId, string messageId) => sessionId + "/" + messageId;
 
     private async ValueTask AppendAsync(string sessionId, JournalRecord record, CancellationToken cancellationToken)
     {
@@ -467,6 +495,30 @@ public sealed partial class FileSessionStore : ISessionStore
                 byId[message.Id] = message;
                 return null;
 
+            case JournalRecord.OnePart when record.Message is null && record.MessageId is { } partOf && record.Part is { } changedPart:
+                // A part of a message whose own fields did not change since the last record of it.
+                if (StoredRecords.CheckPart(changedPart) is { } badPart)
+                {
+                    return badPart;
+                }
+
+                if (!byId.TryGetValue(partOf, out var owner))
+                {
+                    return "the part belongs to a message that is not there";
+                }
+
+                int at = owner.Parts.FindIndex(p => p.Id == changedPart.Id);
+                if (at >= 0)
+                {
+                    owner.Parts[at] = changedPart;
+                }
+                else
+                {
+                    owner.Parts.Add(changedPart);
+                }
+
+                return null;
+
             case JournalRecord.OnePart when record.Message is { } header && record.Part is { } part:
                 if ((StoredRecords.CheckMessage(header, sessionId, skippedParts: null) ?? StoredRecords.CheckPart(part)) is { } bad)
                 {
@@ -576,8 +628,9 @@ internal sealed class JournalRecord
     public const string AppendedText = "t";
 
     /// <summary>
-    /// <c>m</c>: a whole message; <c>p</c>: a message's own fields and one part; <c>t</c>: text appended to a part
-    /// (with the message's own fields when they changed since the last record).
+    /// <c>m</c>: a whole message; <c>p</c>: one part, with the message's own fields (<c>m</c>) when they changed since the
+    /// last record, else the message's id (<c>mid</c>); <c>t</c>: text appended to a part (with the message's own fields
+    /// when they changed since the last record).
     /// </summary>
     [JsonPropertyName("k")] public string Kind { get; set; } = "";
     [JsonPropertyName("m")] public SessionMessage? Message { get; set; }

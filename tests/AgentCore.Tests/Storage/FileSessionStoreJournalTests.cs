@@ -1,0 +1,150 @@
+using AgentCore.Tests.Fakes;
+using AgentCore.Tests.Support;
+
+using static AgentCore.Tests.Storage.StoreTestData;
+
+namespace AgentCore.Tests.Storage;
+
+/// <summary>The message journal's part records: the message's own fields written only when they changed.</summary>
+[TestFixture]
+public sealed class FileSessionStoreJournalTests
+{
+    private TempDirectory _temp = null!;
+    private CapturingLogger<FileSessionStore> _logger = null!;
+
+    private string DataDirectory => _temp.Combine("data");
+
+    [SetUp]
+    public void SetUp()
+    {
+        _temp = new TempDirectory();
+        _logger = new CapturingLogger<FileSessionStore>();
+    }
+
+    [TearDown]
+    public void TearDown() => _temp.Dispose();
+
+    private FileSessionStore Store() => new(DataDirectory, _logger);
+
+    private string Journal(string sessionId) => Path.Combine(DataDirectory, "messages", sessionId + ".jsonl");
+
+    private static TextPart Text(string text) => new() { Id = AgentCoreIds.NewPartId(), Text = text };
+
+    [Test]
+    public async Task SavePartAsync_FieldsUnchanged_PartRecordsOmitThemAndReadBackAfterRestart()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+
+        for (int i = 0; i < 3; i++)
+        {
+            var part = Text("part " + i);
+            message.Parts.Add(part);
+            await store.SavePartAsync(message, part);
+        }
+
+        string[] lines = await File.ReadAllLinesAsync(Journal(sessionId));
+        lines.Should().HaveCount(4);
+        lines.Skip(1).Should().OnlyContain(l => !l.Contains("\"m\":", StringComparison.Ordinal) && l.Contains("\"mid\":", StringComparison.Ordinal),
+            "a part record of a message whose fields did not change carries its id, not its fields");
+
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        ShouldEqual(read, message);
+        _logger.Warnings.Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task SavePartAsync_FieldsChangedBetweenParts_ReadBackWithTheNewFields()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SavePartAsync(message, message.Parts[0]);
+        var part = Text("hello");
+        message.Parts.Add(part);
+        await store.SavePartAsync(message, part);
+
+        message.Tokens = new TokenUsage(Input: 10, Output: 5, Reasoning: 0, CacheRead: 0, CacheWrite: 0);
+        message.Cost = 0.5m;
+        var second = Text("world");
+        message.Parts.Add(second);
+        await store.SavePartAsync(message, second);
+        part.Text = "hello again";
+        await store.SavePartAsync(message, part);
+
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        ShouldEqual(read, message);
+    }
+
+    [Test]
+    public async Task SavePartAsync_AfterTheSessionWasDeleted_RecreatesTheMessageWithItsFields()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SavePartAsync(message, message.Parts[0]);
+        await store.DeleteSessionAsync(sessionId);
+
+        var part = Text("after the delete");
+        message.Parts.Add(part);
+        await store.SavePartAsync(message, part);
+
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        read.Id.Should().Be(message.Id);
+        read.ModelId.Should().Be(message.ModelId);
+        read.Parts.Should().ContainSingle().Which.Id.Should().Be(part.Id);
+        _logger.Warnings.Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task SavePartAsync_FirstRecordFailed_NextRecordCarriesTheFields()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        Directory.CreateDirectory(Journal(sessionId)); // the journal cannot be written: a folder is in its place
+
+        var failed = async () => await store.SavePartAsync(message, message.Parts[0]);
+        await failed.Should().ThrowAsync<Exception>();
+
+        Directory.Delete(Journal(sessionId));
+        var part = Text("after the failure");
+        message.Parts.Add(part);
+        await store.SavePartAsync(message, part);
+
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        read.Id.Should().Be(message.Id);
+        read.Parts.Select(p => p.Id).Should().Equal(part.Id);
+        _logger.Warnings.Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task GetMessagesAsync_PartRecordTornByACrash_SkippedAndTheNextRecordKept()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+        var torn = Text("torn");
+        message.Parts.Add(torn);
+        await store.SavePartAsync(message, torn);
+
+        // The process died in the middle of writing the part record.
+        byte[] content = await File.ReadAllBytesAsync(Journal(sessionId));
+        int lastLineStart = Array.LastIndexOf(content, (byte)'\n', content.Length - 2) + 1;
+        await File.WriteAllBytesAsync(Journal(sessionId), content[..(lastLineStart + ((content.Length - lastLineStart) / 2))]);
+        (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Which.Parts.Should().ContainSingle("the torn record is not there yet");
+
+        var restarted = Store();
+        message.Parts.Remove(torn);
+        var next = Text("after the restart");
+        message.Parts.Add(next);
+        await restarted.SavePartAsync(message, next);
+
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        ShouldEqual(read, message);
+        _logger.Warnings.Should().ContainSingle("the torn record is now a corrupt line of its own");
+    }
+}
