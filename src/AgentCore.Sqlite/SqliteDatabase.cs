@@ -204,8 +204,8 @@ internal sealed partial class SqliteDatabase
     /// </summary>
     /// <remarks>
     /// Writers in one process never meet each other's write lock: they queue on the file's gate (asynchronously), so
-    /// <c>SQLITE_BUSY</c> can only come from another process, and SQLite's busy handler waits that out
-    /// (<c>busy_timeout</c> of <see cref="SqliteStoreOptions.BusyTimeout"/>). The writer connection stays open between
+    /// <c>SQLITE_BUSY</c> can only come from another process: SQLite's busy handler waits up to a second for it, then the
+    /// write is tried again (waiting asynchronously between tries) until <see cref="SqliteStoreOptions.BusyTimeout"/>. The writer connection stays open between
     /// writes (no pool lookup or per-open settings per write); a failed write closes it, and the next write opens another.
     /// </remarks>
     public async ValueTask<T> InTransactionAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
@@ -278,7 +278,7 @@ internal sealed partial class SqliteDatabase
         SqliteConnection.ClearPool(connection);
     }
 
-    /// <summary>Opens the writer connection: not pooled, with SQLite waiting up to the busy timeout for another process's write.</summary>
+    /// <summary>Opens the writer connection: not pooled, with AgentCore's settings.</summary>
     private async Task<SqliteConnection> OpenWriterAsync(CancellationToken cancellationToken)
     {
         EnsureInitialized();
@@ -286,11 +286,11 @@ internal sealed partial class SqliteDatabase
         try
         {
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            long busyMs = (long)Math.Min(_options.BusyTimeout.TotalMilliseconds, int.MaxValue);
             using var command = connection.CreateCommand();
-            // temp_store = MEMORY: the statement journals of upserts with triggers stay in memory instead of temporary files.
-            command.CommandText = string.Create(
-                CultureInfo.InvariantCulture, $"PRAGMA busy_timeout = {busyMs}; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;");
+            // busy_timeout: SQLite waits up to a second for another process's write (blocking this thread), then the store
+            // waits asynchronously and tries again, until its BusyTimeout. temp_store = MEMORY: the statement journals of
+            // upserts with triggers stay in memory instead of temporary files.
+            command.CommandText = "PRAGMA busy_timeout = 1000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;";
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return connection;
         }

@@ -15,7 +15,7 @@ namespace AgentCore;
 /// survives a crash of the process (a power loss may lose the last commits, never corrupt the file). Reads open a
 /// pooled connection each; writes run one at a time per database file in the process, on a connection the store keeps
 /// open, so they never meet each other's write lock; one that meets another process's (<c>SQLITE_BUSY</c>) waits in
-/// SQLite's busy handler up to <see cref="SqliteStoreOptions.BusyTimeout"/>.</para>
+/// SQLite's busy handler and is then retried until <see cref="SqliteStoreOptions.BusyTimeout"/>.</para>
 /// <para>The schema is versioned in the database (<c>PRAGMA user_version</c>) and migrated on first use, in one write
 /// transaction, so processes starting together migrate once. Tables: <c>sessions</c> (the session as JSON, with
 /// indexed creation time and the token and cost totals as columns), <c>messages</c> (a message's own fields, a column
@@ -382,19 +382,25 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     public void Dispose() => _database.ClearPool();
 
     /// <summary>Writes a whole message: its own fields, and its parts in place of any stored before.</summary>
+    /// <remarks>
+    /// Rows that are already stored as they are (a message completed after its parts were saved one by one) are left
+    /// alone: only changed or new parts are written, and only parts the message no longer has are deleted.
+    /// </remarks>
     internal static async Task WriteMessageAsync(
         SqliteConnection connection, SessionMessage message, List<(string Id, (string Type, string? Json, byte[]? Text) Row)> parts, CancellationToken cancellationToken)
     {
         await UpsertHeaderAsync(connection, message, cancellationToken).ConfigureAwait(false);
-        using (var delete = Command(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $message",
-                   ("$session", message.SessionId), ("$message", message.Id)))
+        string ids = JsonArrayOf(parts);
+        using (var delete = Command(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $message AND id NOT IN (SELECT value FROM json_each($ids))",
+                   ("$session", message.SessionId), ("$message", message.Id), ("$ids", ids)))
         {
             await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
 
         using var insert = Command(connection, """
             INSERT INTO parts (session_id, message_id, id, position, type, data, text) VALUES ($session, $message, $id, $position, $type, $data, $text)
-            ON CONFLICT (session_id, message_id, id) DO UPDATE SET type = excluded.type, data = excluded.data, text = excluded.text
+            ON CONFLICT (session_id, message_id, id) DO UPDATE SET position = excluded.position, type = excluded.type, data = excluded.data, text = excluded.text
+            WHERE position IS NOT excluded.position OR type IS NOT excluded.type OR data IS NOT excluded.data OR text IS NOT excluded.text
             """,
             ("$session", message.SessionId), ("$message", message.Id), ("$id", ""), ("$position", 0), ("$type", ""), ("$data", null), ("$text", null));
         for (int i = 0; i < parts.Count; i++)
@@ -407,6 +413,24 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             insert.Parameters["$text"].Value = (object?)text ?? DBNull.Value;
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The parts' ids as a JSON array (for <c>json_each</c>).</summary>
+    private static string JsonArrayOf(List<(string Id, (string Type, string? Json, byte[]? Text) Row)> parts)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var (id, _) in parts)
+            {
+                writer.WriteStringValue(id);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>The rows of a message's parts, taken before the write (which may be retried).</summary>
