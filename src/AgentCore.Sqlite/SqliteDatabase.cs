@@ -140,6 +140,9 @@ internal sealed partial class SqliteDatabase
     private bool _disposed;
 
     // One write at a time per database file in this process (every store instance on the file shares the gate).
+    // The commands reused on a connection (see Reused); writes on one connection never run concurrently (the write gate).
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, ReusedStatements> Statements = new();
+
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> WriteGates =
         new(OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
 
@@ -223,9 +226,18 @@ internal sealed partial class SqliteDatabase
                 {
                     // BEGIN IMMEDIATE: take the write lock up front, so a transaction never fails half-way on a lock upgrade.
                     using var transaction = connection.BeginTransaction(deferred: false);
-                    T result = await operation(connection, cancellationToken).ConfigureAwait(false);
-                    transaction.Commit();
-                    return result;
+                    var statements = StatementsOf(connection);
+                    statements.Transaction = transaction;
+                    try
+                    {
+                        T result = await operation(connection, cancellationToken).ConfigureAwait(false);
+                        transaction.Commit();
+                        return result;
+                    }
+                    finally
+                    {
+                        statements.Transaction = null;
+                    }
                 }
                 catch (SqliteException ex) when (IsBusy(ex) && _time.GetElapsedTime(started) < _options.BusyTimeout)
                 {
@@ -308,8 +320,63 @@ internal sealed partial class SqliteDatabase
 
     private void CloseWriter()
     {
-        _writer?.Dispose();
+        if (_writer is { } writer)
+        {
+            ForgetStatements(writer);
+            writer.Dispose();
+        }
+
         _writer = null;
+    }
+
+    /// <summary>
+    /// The command for <paramref name="sql"/> on <paramref name="connection"/>, prepared on first use and reused (SQLite
+    /// compiles a statement, with its triggers, once per connection instead of once per write), with
+    /// <paramref name="parameters"/> bound. The caller must not dispose it; inside <see cref="InTransactionAsync"/> it runs in
+    /// the write transaction.
+    /// </summary>
+    public static SqliteCommand Reused(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var statements = StatementsOf(connection);
+        if (!statements.Commands.TryGetValue(sql, out var command))
+        {
+            command = Command(connection, sql, parameters);
+            statements.Commands.Add(sql, command);
+        }
+        else
+        {
+            foreach (var (name, value) in parameters)
+            {
+                command.Parameters[name].Value = value ?? DBNull.Value;
+            }
+        }
+
+        command.Transaction = statements.Transaction;
+        return command;
+    }
+
+    /// <summary>Disposes the reused commands of <paramref name="connection"/> (before it is closed or returned to the pool).</summary>
+    public static void ForgetStatements(SqliteConnection connection)
+    {
+        if (Statements.TryGetValue(connection, out var statements))
+        {
+            foreach (var command in statements.Commands.Values)
+            {
+                command.Dispose();
+            }
+
+            Statements.Remove(connection);
+        }
+    }
+
+    private static ReusedStatements StatementsOf(SqliteConnection connection) => Statements.GetValue(connection, static _ => new ReusedStatements());
+
+    /// <summary>A connection's reused commands, and the write transaction they run in.</summary>
+    private sealed class ReusedStatements
+    {
+        public Dictionary<string, SqliteCommand> Commands { get; } = new(StringComparer.Ordinal);
+
+        public SqliteTransaction? Transaction { get; set; }
     }
 
     /// <summary>A command on <paramref name="connection"/> with named parameters (null as <c>NULL</c>).</summary>
@@ -435,6 +502,19 @@ internal sealed partial class SqliteDatabase
         }
 
         using var transaction = connection.BeginTransaction(deferred: false);
+        StatementsOf(connection).Transaction = transaction;
+        try
+        {
+            return await MigrateInTransactionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ForgetStatements(connection); // The connection goes back to the pool: keep no statement of the migration.
+        }
+    }
+
+    private async Task<bool> MigrateInTransactionAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    {
         using var read = Command(connection, "PRAGMA user_version");
         int version = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
         if (version > SchemaVersion)

@@ -189,7 +189,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         ArgumentNullException.ThrowIfNull(update);
         return await InTransactionAsync<SessionInfo?>(async (connection, ct) =>
         {
-            using var select = Command(connection, "SELECT data FROM sessions WHERE id = $id", ("$id", sessionId));
+            var select = SqliteDatabase.Reused(connection, "SELECT data FROM sessions WHERE id = $id", ("$id", sessionId));
             if (await select.ExecuteScalarAsync(ct).ConfigureAwait(false) is not string json || ReadSession(sessionId, json) is not { } current)
             {
                 return null;
@@ -213,7 +213,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     private static async Task UpsertSessionAsync(SqliteConnection connection, SessionInfo session, CancellationToken cancellationToken)
     {
         string json = StoredRecords.SerializeSession(session);
-        using var command = Command(connection, """
+        var command = SqliteDatabase.Reused(connection, """
             INSERT INTO sessions (id, parent_id, created_at, updated_at, input_tokens, output_tokens, reasoning_tokens,
                                   cache_read_tokens, cache_write_tokens, cost, data)
             VALUES ($id, $parent, $created, $updated, $input, $output, $reasoning, $cacheRead, $cacheWrite, $cost, $data)
@@ -351,7 +351,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             await UpsertHeaderAsync(connection, message, ct).ConfigureAwait(false);
             if (appended is not null)
             {
-                using var append = Command(connection, """
+                var append = SqliteDatabase.Reused(connection, """
                     UPDATE parts SET text = CAST(text || $appended AS BLOB)
                     WHERE session_id = $session AND message_id = $message AND id = $id AND text IS NOT NULL
                     """,
@@ -364,7 +364,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 whole = StoredParts.Split(part); // Not stored yet after all: store it whole.
             }
 
-            using var upsert = Command(connection, """
+            var upsert = SqliteDatabase.Reused(connection, """
                 INSERT INTO parts (session_id, message_id, id, position, type, data, text)
                 VALUES ($session, $message, $id,
                         (SELECT COALESCE(MAX(position) + 1, 0) FROM parts WHERE session_id = $session AND message_id = $message),
@@ -391,13 +391,11 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     {
         await UpsertHeaderAsync(connection, message, cancellationToken).ConfigureAwait(false);
         string ids = JsonArrayOf(parts);
-        using (var delete = Command(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $message AND id NOT IN (SELECT value FROM json_each($ids))",
-                   ("$session", message.SessionId), ("$message", message.Id), ("$ids", ids)))
-        {
-            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
+        var delete = SqliteDatabase.Reused(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $message AND id NOT IN (SELECT value FROM json_each($ids))",
+            ("$session", message.SessionId), ("$message", message.Id), ("$ids", ids));
+        await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
 
-        using var insert = Command(connection, """
+        var insert = SqliteDatabase.Reused(connection, """
             INSERT INTO parts (session_id, message_id, id, position, type, data, text) VALUES ($session, $message, $id, $position, $type, $data, $text)
             ON CONFLICT (session_id, message_id, id) DO UPDATE SET position = excluded.position, type = excluded.type, data = excluded.data, text = excluded.text
             WHERE position IS NOT excluded.position OR type IS NOT excluded.type OR data IS NOT excluded.data OR text IS NOT excluded.text
@@ -440,7 +438,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// <summary>Inserts or updates a message's own fields (every column but the parts).</summary>
     private static async Task UpsertHeaderAsync(SqliteConnection connection, SessionMessage message, CancellationToken cancellationToken)
     {
-        using var command = Command(connection, """
+        var command = SqliteDatabase.Reused(connection, """
             INSERT INTO messages (session_id, id, role, created_at, completed_at, provider_id, model_id, input_tokens, output_tokens,
                                   reasoning_tokens, cache_read_tokens, cache_write_tokens, cost, is_summary, summarized_through,
                                   finish_reason, error)
