@@ -33,6 +33,12 @@ public sealed partial class FileSessionStore : ISessionStore
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _lastHeaders = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _compactionDue = new(StringComparer.Ordinal);
 
+    // Of the open messages this store writes (by session id/message id): the JSON of their own fields and of their parts as
+    // its last records left them, and the length it left each journal at (what was remembered holds only while no one
+    // else wrote to the journal since).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Dictionary<string, byte[]>> _lastParts = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _journalEnds = new(StringComparer.Ordinal);
+
     /// <summary>Creates a store under <paramref name="dataDirectory"/> (created when first written).</summary>
     /// <param name="dataDirectory">The folder under which sessions and messages are written.</param>
     /// <param name="logger">The logger; null for none.</param>
@@ -158,15 +164,9 @@ public sealed partial class FileSessionStore : ISessionStore
             deleted = DeleteIfExists(sessionPath) | DeleteIfExists(journal);
         }
 
-        // A message of the session written again starts a new journal: its next record must carry its fields.
-        string prefix = sessionId + "/";
-        foreach (string key in _lastHeaders.Keys)
-        {
-            if (key.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                _lastHeaders.TryRemove(key, out _);
-            }
-        }
+        // A message of the session written again starts a new journal: its next record must be self-contained.
+        _journalEnds.TryRemove(journal, out _);
+        ForgetSession(sessionId);
 
         // The lock file stays: deleting it would let a writer that opened it before the delete hold a lock
         // no later writer sees (they would create and lock a new file of the same name).
@@ -200,12 +200,35 @@ public sealed partial class FileSessionStore : ISessionStore
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A message this store has been writing part by part is saved as a delta when no other writer touched the journal
+    /// since: its own fields, the parts that changed since their last record, and the ids of all its parts in order.
+    /// </remarks>
     public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidateMessage(message);
-        RememberHeader(StoredRecords.HeaderOf(message));
-        var record = new JournalRecord { Kind = JournalRecord.WholeMessage, Message = message };
-        return AppendRememberedAsync(message, record, cancellationToken);
+        var header = StoredRecords.HeaderOf(message);
+        byte[] headerJson = JsonSerializer.SerializeToUtf8Bytes(header, AgentCoreJsonContext.Default.SessionMessage);
+        string key = HeaderKey(message.SessionId, message.Id);
+        var whole = new JournalRecord { Kind = JournalRecord.WholeMessage, Message = message };
+        var partJson = new Dictionary<string, byte[]>(message.Parts.Count, StringComparer.Ordinal);
+        foreach (var part in message.Parts)
+        {
+            partJson[part.Id] = JsonSerializer.SerializeToUtf8Bytes(part, AgentCoreJsonContext.Default.MessagePart);
+        }
+
+        JournalRecord? delta = null;
+        if (_lastParts.TryGetValue(key, out var written))
+        {
+            lock (written)
+            {
+                header.Parts = message.Parts.Where(p => !written.TryGetValue(p.Id, out var last) || !last.AsSpan().SequenceEqual(partJson[p.Id])).ToList();
+            }
+
+            delta = new JournalRecord { Kind = JournalRecord.Delta, Message = header, PartIds = message.Parts.Select(static p => p.Id).ToList() };
+        }
+
+        return SaveRememberedAsync(message, headerJson, delta ?? whole, delta is null ? null : () => whole, partJson, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -213,8 +236,15 @@ public sealed partial class FileSessionStore : ISessionStore
     {
         StoredRecords.ValidatePart(message, part);
         var header = StoredRecords.HeaderOf(message);
-        // The message's own fields go with the record only when they changed since this store last wrote them.
-        bool headerChanged = HeaderChanged(header);
+        // The message's own fields go with the record only when they changed since this store last wrote them (and no
+        // other writer touched the journal since: else the record with the fields is written).
+        bool headerChanged = HeaderChanged(header, out byte[] headerJson);
+        Func<JournalRecord>? withHeader = headerChanged ? null : () => new JournalRecord
+        {
+            Kind = appendedText is null ? JournalRecord.OnePart : JournalRecord.AppendedText,
+            Message = header, Part = appendedText is null ? part : null,
+            MessageId = appendedText is null ? null : message.Id, PartId = appendedText is null ? null : part.Id, Text = appendedText,
+        };
         JournalRecord record = appendedText is not null
             ? new JournalRecord
             {
@@ -224,7 +254,16 @@ public sealed partial class FileSessionStore : ISessionStore
             : headerChanged
                 ? new JournalRecord { Kind = JournalRecord.OnePart, Message = header, Part = part }
                 : new JournalRecord { Kind = JournalRecord.OnePart, MessageId = message.Id, Part = part };
-        return AppendRememberedAsync(message, record, cancellationToken);
+
+        // A whole part's JSON is remembered (a later whole-message save writes it again only if it changed); a part that
+        // text was appended to is forgotten, so that save writes it whole.
+        var partJson = new Dictionary<string, byte[]>(1, StringComparer.Ordinal);
+        if (appendedText is null)
+        {
+            partJson[part.Id] = JsonSerializer.SerializeToUtf8Bytes(part, AgentCoreJsonContext.Default.MessagePart);
+        }
+
+        return SavePartRememberedAsync(message, part.Id, record, withHeader, headerJson, partJson, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -249,10 +288,8 @@ public sealed partial class FileSessionStore : ISessionStore
                 // Lines that could not be read are kept verbatim, as a compaction keeps them.
                 await FileAppender.WriteAtomicAsync(journal, SerializeCompact(replay with { Messages = kept }), "message journal", cancellationToken).ConfigureAwait(false);
                 _compactionDue.TryRemove(journal, out _);
-                foreach (string id in doomed)
-                {
-                    _lastHeaders.TryRemove(HeaderKey(sessionId, id), out _);
-                }
+                _journalEnds.TryRemove(journal, out _);
+                ForgetSession(sessionId);
             }
 
             return deleted;
@@ -260,69 +297,147 @@ public sealed partial class FileSessionStore : ISessionStore
     }
 
     /// <summary>
-    /// Whether the message's own fields differ from the ones this store last wrote for it, remembering them if so.
-    /// Text appends carry the fields only then, so streaming writes a few bytes per append; the memory is dropped
-    /// when the message completes.
+    /// Whether the message's own fields differ from the ones this store last wrote for it (their JSON in
+    /// <paramref name="json"/>). Part records carry the fields only then, so streaming writes a few bytes per append;
+    /// the memory is dropped when the message completes.
     /// </summary>
-    private bool HeaderChanged(SessionMessage header)
+    private bool HeaderChanged(SessionMessage header, out byte[] json)
     {
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(header, AgentCoreJsonContext.Default.SessionMessage);
-        bool changed = !_lastHeaders.TryGetValue(HeaderKey(header.SessionId, header.Id), out var last) || !last.AsSpan().SequenceEqual(json);
-        RememberHeader(header, json);
-        return changed;
+        json = JsonSerializer.SerializeToUtf8Bytes(header, AgentCoreJsonContext.Default.SessionMessage);
+        return !_lastHeaders.TryGetValue(HeaderKey(header.SessionId, header.Id), out var last) || !last.AsSpan().SequenceEqual(json);
     }
 
-    private void RememberHeader(SessionMessage header, byte[]? json = null)
+    /// <summary>Appends a whole-message (or delta) record, then remembers what the journal now holds of the message.</summary>
+    private async ValueTask SaveRememberedAsync(
+        SessionMessage message, byte[] headerJson, JournalRecord record, Func<JournalRecord>? selfContained, Dictionary<string, byte[]> partJson,
+        CancellationToken cancellationToken)
     {
-        if (header.CompletedAt is not null)
+        string key = HeaderKey(message.SessionId, message.Id);
+        await AppendForgettingOnFailureAsync(message, record, selfContained, cancellationToken).ConfigureAwait(false);
+        if (message.CompletedAt is not null)
         {
-            _lastHeaders.TryRemove(HeaderKey(header.SessionId, header.Id), out _);
+            _lastHeaders.TryRemove(key, out _);
+            _lastParts.TryRemove(key, out _);
             return;
         }
 
-        _lastHeaders[HeaderKey(header.SessionId, header.Id)] = json ?? JsonSerializer.SerializeToUtf8Bytes(header, AgentCoreJsonContext.Default.SessionMessage);
+        _lastHeaders[key] = headerJson;
+        _lastParts[key] = partJson;
+    }
+
+    /// <summary>Appends a part record, then remembers what the journal now holds of the message.</summary>
+    private async ValueTask SavePartRememberedAsync(
+        SessionMessage message, string partId, JournalRecord record, Func<JournalRecord>? selfContained, byte[] headerJson,
+        Dictionary<string, byte[]> partJson, CancellationToken cancellationToken)
+    {
+        string key = HeaderKey(message.SessionId, message.Id);
+        await AppendForgettingOnFailureAsync(message, record, selfContained, cancellationToken).ConfigureAwait(false);
+        if (message.CompletedAt is not null)
+        {
+            _lastHeaders.TryRemove(key, out _);
+            _lastParts.TryRemove(key, out _);
+            return;
+        }
+
+        _lastHeaders[key] = headerJson;
+        var written = _lastParts.GetOrAdd(key, static _ => new Dictionary<string, byte[]>(StringComparer.Ordinal));
+        lock (written)
+        {
+            if (partJson.TryGetValue(partId, out var json))
+            {
+                written[partId] = json;
+            }
+            else
+            {
+                written.Remove(partId);
+            }
+        }
     }
 
     /// <summary>
-    /// Appends a record of <paramref name="message"/>; when the append fails, forgets the message's fields remembered for
-    /// it, so that the next record carries them again (the journal may not have them).
+    /// Appends a record of <paramref name="message"/>; when the append fails, forgets what was remembered of the message,
+    /// so that its next record is self-contained (the journal may not have the last one).
     /// </summary>
-    private async ValueTask AppendRememberedAsync(SessionMessage message, JournalRecord record, CancellationToken cancellationToken)
+    private async ValueTask AppendForgettingOnFailureAsync(
+        SessionMessage message, JournalRecord record, Func<JournalRecord>? selfContained, CancellationToken cancellationToken)
     {
         try
         {
-            await AppendAsync(message.SessionId, record, cancellationToken).ConfigureAwait(false);
+            await AppendAsync(message.SessionId, record, selfContained, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            _lastHeaders.TryRemove(HeaderKey(message.SessionId, message.Id), out _);
+            string key = HeaderKey(message.SessionId, message.Id);
+            _lastHeaders.TryRemove(key, out _);
+            _lastParts.TryRemove(key, out _);
             throw;
         }
     }
 
     private static string HeaderKey(string sessionId, string messageId) => sessionId + "/" + messageId;
 
-    private async ValueTask AppendAsync(string sessionId, JournalRecord record, CancellationToken cancellationToken)
+    /// <summary>Forgets what this store remembers of the messages of <paramref name="sessionId"/>: their next records are self-contained.</summary>
+    private void ForgetSession(string sessionId)
+    {
+        string prefix = sessionId + "/";
+        foreach (string key in _lastHeaders.Keys)
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                _lastHeaders.TryRemove(key, out _);
+            }
+        }
+
+        foreach (string key in _lastParts.Keys)
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                _lastParts.TryRemove(key, out _);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Appends <paramref name="record"/> to the session's journal — or, when <paramref name="selfContained"/> is given and
+    /// the journal is not as this store last left it (another writer appended or rewrote it, or this store has not
+    /// written it yet), the record <paramref name="selfContained"/> builds, which needs nothing remembered.
+    /// </summary>
+    private async ValueTask AppendAsync(string sessionId, JournalRecord record, Func<JournalRecord>? selfContained, CancellationToken cancellationToken)
     {
         string journal = JournalPath(sessionId);
         var line = SerializeLine(record);
         if (!_compactionDue.TryRemove(journal, out _))
         {
-            await FileAppender.AppendAsync(journal, line, "message journal", cancellationToken).ConfigureAwait(false);
+            await FileAppender.AppendAsync(journal, before =>
+            {
+                // Runs under the journal's lock: the length tells whether anyone else wrote since this store's last record.
+                bool asLeft = _journalEnds.TryGetValue(journal, out long end) && end == before;
+                if (!asLeft)
+                {
+                    ForgetSession(sessionId);
+                }
+
+                var chosen = asLeft || selfContained is null ? line : SerializeLine(selfContained());
+                _journalEnds[journal] = before + chosen.Length;
+                return chosen;
+            }, "message journal", cancellationToken).ConfigureAwait(false);
             return;
         }
 
         await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
         {
             // A read found the journal well past its messages: rewrite it compactly (replayed again under the lock,
-            // a writer may have appended since), then append.
+            // a writer may have appended since), then append a self-contained record.
+            _journalEnds.TryRemove(journal, out _);
+            ForgetSession(sessionId);
             var replay = await ReplayAsync(journal, sessionId, log: false, cancellationToken).ConfigureAwait(false);
             if (replay.NeedsCompaction)
             {
                 await FileAppender.WriteAtomicAsync(journal, SerializeCompact(replay), "message journal", cancellationToken).ConfigureAwait(false);
             }
 
-            await FileAppender.AppendLockedAsync(journal, line, "message journal", cancellationToken).ConfigureAwait(false);
+            var chosen = selfContained is null ? line : SerializeLine(selfContained());
+            await FileAppender.AppendLockedAsync(journal, chosen, "message journal", cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -539,6 +654,44 @@ public sealed partial class FileSessionStore : ISessionStore
                 byId[header.Id] = header;
                 return null;
 
+            case JournalRecord.Delta when record.Message is { } changed && record.PartIds is { } partIds:
+                // A message's own fields, its parts that changed, and the ids of all its parts in order.
+                if (StoredRecords.CheckMessage(changed, sessionId, skippedParts: null) is { } badMessage)
+                {
+                    return badMessage;
+                }
+
+                if (!byId.TryGetValue(changed.Id, out var before))
+                {
+                    return "the record changes a message that is not there";
+                }
+
+                var known = new Dictionary<string, MessagePart>(StringComparer.Ordinal);
+                foreach (var p in before.Parts)
+                {
+                    known[p.Id] = p;
+                }
+
+                foreach (var p in changed.Parts)
+                {
+                    known[p.Id] = p;
+                }
+
+                var parts = new List<MessagePart>(partIds.Count);
+                foreach (string partId in partIds)
+                {
+                    if (partId is null || !known.TryGetValue(partId, out var p))
+                    {
+                        return "the record names a part that is not there";
+                    }
+
+                    parts.Add(p);
+                }
+
+                changed.Parts = parts;
+                byId[changed.Id] = changed;
+                return null;
+
             case JournalRecord.AppendedText when record.MessageId is { } messageId && record.PartId is { } partId && record.Text is { } text:
                 if (!byId.TryGetValue(messageId, out var target))
                 {
@@ -626,11 +779,14 @@ internal sealed class JournalRecord
     public const string WholeMessage = "m";
     public const string OnePart = "p";
     public const string AppendedText = "t";
+    public const string Delta = "d";
 
     /// <summary>
     /// <c>m</c>: a whole message; <c>p</c>: one part, with the message's own fields (<c>m</c>) when they changed since the
     /// last record, else the message's id (<c>mid</c>); <c>t</c>: text appended to a part (with the message's own fields
-    /// when they changed since the last record).
+    /// when they changed since the last record); <c>d</c>: a message saved whole after its parts were written one by one —
+    /// its own fields with only the parts that changed since their last record (<c>m</c>), and the ids of all its parts in
+    /// order (<c>ids</c>).
     /// </summary>
     [JsonPropertyName("k")] public string Kind { get; set; } = "";
     [JsonPropertyName("m")] public SessionMessage? Message { get; set; }
@@ -638,6 +794,7 @@ internal sealed class JournalRecord
     [JsonPropertyName("mid")] public string? MessageId { get; set; }
     [JsonPropertyName("pid")] public string? PartId { get; set; }
     [JsonPropertyName("t")] public string? Text { get; set; }
+    [JsonPropertyName("ids")] public List<string>? PartIds { get; set; }
 }
 
 /// <summary>The order sessions are listed in.</summary>

@@ -147,4 +147,96 @@ public sealed class FileSessionStoreJournalTests
         ShouldEqual(read, message);
         _logger.Warnings.Should().ContainSingle("the torn record is now a corrupt line of its own");
     }
+
+    [Test]
+    public async Task SaveMessageAsync_CompletingAMessageWrittenPartByPart_WritesOnlyWhatChangedAndReadsBackWhole()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+        var kept = Text(new string('k', 2000));
+        var changed = Text("before");
+        var dropped = Text("dropped");
+        foreach (var part in new[] { kept, changed, dropped })
+        {
+            message.Parts.Add(part);
+            await store.SavePartAsync(message, part);
+        }
+
+        changed.Text = "after";
+        var added = Text("added");
+        message.Parts.Remove(dropped);
+        message.Parts.Add(added);
+        message.CompletedAt = T0.AddSeconds(5);
+        message.FinishReason = "stop";
+        await store.SaveMessageAsync(message);
+
+        string last = (await File.ReadAllLinesAsync(Journal(sessionId)))[^1];
+        last.Should().StartWith("{\"k\":\"d\"", "a message written part by part is completed with a delta");
+        last.Should().NotContain(kept.Text, "an unchanged part is not written again").And.Contain("after").And.Contain("added");
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        ShouldEqual(read, message);
+        _logger.Warnings.Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task SaveMessageAsync_AnotherWriterAppendedSince_WritesTheWholeMessage()
+    {
+        var store = Store();
+        var other = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+        var part = Text("mine");
+        message.Parts.Add(part);
+        await store.SavePartAsync(message, part);
+        await other.SaveMessageAsync(UserMessage(sessionId, "from another writer"));
+
+        message.CompletedAt = T0.AddSeconds(5);
+        await store.SaveMessageAsync(message);
+
+        (await File.ReadAllLinesAsync(Journal(sessionId)))[^1].Should().StartWith("{\"k\":\"m\"", "the journal is not as this store left it");
+        var read = await Store().GetMessagesAsync(sessionId);
+        read.Should().HaveCount(2);
+        ShouldEqual(read.Single(m => m.Id == message.Id), message);
+    }
+
+    [Test]
+    public async Task SavePartAsync_AnotherWriterAppendedSince_RecordCarriesTheFields()
+    {
+        var store = Store();
+        var other = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+        await other.SaveMessageAsync(UserMessage(sessionId, "from another writer"));
+
+        var part = Text("mine");
+        message.Parts.Add(part);
+        await store.SavePartAsync(message, part);
+
+        (await File.ReadAllLinesAsync(Journal(sessionId)))[^1].Should().Contain("\"m\":{", "the journal is not as this store left it");
+        ShouldEqual((await Store().GetMessagesAsync(sessionId)).Single(m => m.Id == message.Id), message);
+    }
+
+    [Test]
+    public async Task GetMessagesAsync_DeltaForAMessageNotThere_SkippedWithWarning()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+        message.CompletedAt = T0.AddSeconds(1);
+        await store.SaveMessageAsync(message);
+        string delta = (await File.ReadAllLinesAsync(Journal(sessionId)))[^1];
+        delta.Should().StartWith("{\"k\":\"d\"");
+
+        string otherSession = AgentCoreIds.NewSessionId();
+        Directory.CreateDirectory(Path.GetDirectoryName(Journal(otherSession))!);
+        await File.WriteAllTextAsync(Journal(otherSession), delta.Replace(sessionId, otherSession, StringComparison.Ordinal) + "\n");
+
+        (await store.GetMessagesAsync(otherSession)).Should().BeEmpty();
+        _logger.Warnings.Should().ContainSingle().Which.Message.Should().Contain("not there");
+    }
 }
