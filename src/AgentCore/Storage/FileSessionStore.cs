@@ -14,7 +14,9 @@ namespace AgentCore;
 /// <remarks>
 /// <para>Layout: <c>sessions/&lt;id&gt;.json</c> holds one session, replaced atomically (temporary file and
 /// rename); <c>messages/&lt;session id&gt;.jsonl</c> is an append-only journal of the session's messages: whole
-/// messages, single parts, and text appended to a streaming part, one JSON record a line. Loading replays it;
+/// messages, single parts, text appended to a streaming part, and messages completed after their parts were written
+/// (only what changed), one JSON record a line; a record leaves out what this store's own earlier records hold only while
+/// the journal is as it left it (checked under the journal's lock). Loading replays it;
 /// a journal a read found well past its messages is rewritten compactly, again atomically, by the next write to it
 /// (reads never write, so a read-only data folder serves every read).</para>
 /// <para>Safe for many threads and several processes on one directory: appends and rewrites take the journal's
