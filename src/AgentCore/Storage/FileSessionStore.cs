@@ -421,7 +421,7 @@ public sealed partial class FileSessionStore : ISessionStore
 
                 var chosen = asLeft || selfContained is null ? line : SerializeLine(selfContained());
                 _journalEnds[journal] = before + chosen.Length;
-                return chosen;
+                return (chosen, asLeft); // As left: it ends with this store's last record, so with a newline.
             }, "message journal", cancellationToken).ConfigureAwait(false);
             return;
         }

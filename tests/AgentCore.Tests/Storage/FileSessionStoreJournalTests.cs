@@ -239,4 +239,22 @@ public sealed class FileSessionStoreJournalTests
         (await store.GetMessagesAsync(otherSession)).Should().BeEmpty();
         _logger.Warnings.Should().ContainSingle().Which.Message.Should().Contain("not there");
     }
+
+    [Test]
+    public async Task SavePartAsync_AnotherWriterTornARecordSinceThisStoresLast_NewRecordOnALineOfItsOwn()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+        await File.AppendAllTextAsync(Journal(sessionId), "{\"k\":\"p\",\"mid\":"); // another process died mid-record
+
+        var part = Text("after the torn record");
+        message.Parts.Add(part);
+        await store.SavePartAsync(message, part);
+
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        ShouldEqual(read, message);
+        _logger.Warnings.Should().ContainSingle("the torn record is a corrupt line of its own");
+    }
 }
