@@ -139,10 +139,10 @@ internal sealed partial class SqliteDatabase
     private SqliteConnection? _writer;
     private bool _disposed;
 
-    // One write at a time per database file in this process (every store instance on the file shares the gate).
     // The commands reused on a connection (see Reused); writes on one connection never run concurrently (the write gate).
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, ReusedStatements> Statements = new();
 
+    // One write at a time per database file in this process (every store instance on the file shares the gate).
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> WriteGates =
         new(OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
 
@@ -208,8 +208,9 @@ internal sealed partial class SqliteDatabase
     /// <remarks>
     /// Writers in one process never meet each other's write lock: they queue on the file's gate (asynchronously), so
     /// <c>SQLITE_BUSY</c> can only come from another process: SQLite's busy handler waits up to a second for it, then the
-    /// write is tried again (waiting asynchronously between tries) until <see cref="SqliteStoreOptions.BusyTimeout"/>. The writer connection stays open between
-    /// writes (no pool lookup or per-open settings per write); a failed write closes it, and the next write opens another.
+    /// write is tried again (waiting asynchronously between tries) until <see cref="SqliteStoreOptions.BusyTimeout"/>.
+    /// The writer connection stays open between writes (no pool lookup or per-open settings per write); a failed write
+    /// closes it, and the next write opens another.
     /// </remarks>
     public async ValueTask<T> InTransactionAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
     {
