@@ -184,7 +184,18 @@ internal sealed partial class SqliteDatabase
             if (!_migrated)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
-                await WithRetryAsync(MigrateCoreAsync, cancellationToken).ConfigureAwait(false);
+
+                // A migration is a write: it queues with the process's other writes to the file (see InTransactionAsync).
+                await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await WithRetryAsync(MigrateCoreAsync, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _writeGate.Release();
+                }
+
                 _migrated = true;
             }
         }

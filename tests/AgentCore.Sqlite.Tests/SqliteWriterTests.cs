@@ -65,6 +65,40 @@ public sealed class SqliteWriterTests
     }
 
     [Test]
+    public async Task SaveSessionAsync_AnotherStoreOfTheFileInTheProcessIsWriting_QueuesWithoutMeetingItsLock()
+    {
+        var logger = new CountingLogger<SqliteSessionStore>("busy");
+        using var first = new SqliteSessionStore(DatabasePath, logger);
+        using var second = new SqliteSessionStore(DatabasePath, logger);
+        var now = DateTimeOffset.UtcNow;
+        var session = new SessionInfo { Id = AgentCoreIds.NewSessionId(), Title = "t", CreatedAt = now, UpdatedAt = now };
+        await first.SaveSessionAsync(session);
+        var inside = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ManualResetEventSlim();
+
+        // The first store holds its write transaction until released.
+        var update = Task.Run(async () => await first.UpdateSessionAsync(session.Id, s =>
+        {
+            inside.TrySetResult();
+            release.Wait();
+            return s with { Title = "renamed" };
+        }));
+        await inside.Task;
+
+        // The second store's write waits for it without meeting SQLite's lock: the call returns at once, unfinished.
+        var other = new SessionInfo { Id = AgentCoreIds.NewSessionId(), Title = "other", CreatedAt = now, UpdatedAt = now };
+        var save = second.SaveSessionAsync(other).AsTask();
+        save.IsCompleted.Should().BeFalse();
+        release.Set();
+        await update;
+        await save;
+
+        logger.Count.Should().Be(0, "the second write queued in the process instead of meeting the write lock and retrying");
+        (await second.GetSessionAsync(session.Id))!.Title.Should().Be("renamed");
+        (await first.GetSessionAsync(other.Id)).Should().NotBeNull();
+    }
+
+    [Test]
     public async Task SaveMessageAsync_PartsAlreadyStored_KeepsThemDropsTheRemovedAndAddsTheNew()
     {
         using var store = new SqliteSessionStore(DatabasePath);
