@@ -263,8 +263,9 @@ internal sealed partial class SessionRuntime : IAsyncDisposable
 
         if (changed && updated is not null)
         {
+            // Outside a turn of this instance, numbered by the relay (awaited so the caller's next change is numbered after it).
             var changedEvent = new SessionUpdated(sessionId, updated);
-            Events.Publish(changedEvent);
+            await Events.PublishAsync(changedEvent).ConfigureAwait(false);
             published?.Invoke(changedEvent);
         }
 
