@@ -183,19 +183,29 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
     }
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<SessionEvent> FollowAllAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <remarks>Registers at once (the stream sees every notification from when the listening connection listens), reads when enumerated.</remarks>
+    public IAsyncEnumerable<SessionEvent> FollowAllAsync(CancellationToken cancellationToken = default)
     {
-        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
         var stored = System.Threading.Channels.Channel.CreateUnbounded<(string SessionId, long Sequence)>(new UnboundedChannelOptions { SingleReader = true });
         lock (_gate)
         {
             _allWatches.Add(stored);
-            _listener ??= Task.Run(ListenLoopAsync, CancellationToken.None);
         }
 
+        return ReadAllAsync(stored, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<SessionEvent> ReadAllAsync(
+        Channel<(string SessionId, long Sequence)> stored, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
         try
         {
-            await _listening.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+            lock (_gate)
+            {
+                _listener ??= Task.Run(ListenLoopAsync, CancellationToken.None);
+            }
+
             await foreach (var (sessionId, sequence) in stored.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 SessionEvent? sessionEvent = null;

@@ -62,7 +62,8 @@ public interface ISessionEventRelay
     /// <summary>
     /// The events other instances store through <see cref="PublishAsync"/> or <see cref="EndTurnAsync"/> (events raised outside
     /// turns: sessions created, updated, deleted), of every session, as they are stored, until <paramref name="cancellationToken"/>
-    /// is cancelled. Live only: what is stored while the stream is not connected is not delivered.
+    /// is cancelled. Live only: what is stored while the stream is not connected is not delivered. The hub calls it when its
+    /// first subscriber of all sessions subscribes, and enumerates it at once.
     /// </summary>
     /// <param name="cancellationToken">Ends the stream.</param>
     /// <returns>The events, each with its sequence.</returns>

@@ -587,11 +587,13 @@ internal sealed partial class SessionEventHub : ISessionEvents
     private CancellationTokenSource StartFollowingAll()
     {
         var stop = new CancellationTokenSource();
+        // Asked for now, so a relay that registers on the call sees what is stored from then on.
+        var stored = _relay!.FollowAllAsync(stop.Token);
         _ = Task.Run(async () =>
         {
             try
             {
-                await foreach (var sessionEvent in _relay!.FollowAllAsync(stop.Token).ConfigureAwait(false))
+                await foreach (var sessionEvent in stored.ConfigureAwait(false))
                 {
                     bool followed = false;
                     if (_logs.TryGetValue(sessionEvent.SessionId, out var log))
