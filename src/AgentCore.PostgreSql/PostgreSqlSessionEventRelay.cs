@@ -422,7 +422,11 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
             payloads[i] = SessionEventJson.Serialize(events[i]);
         }
 
-        var notified = sessions.Distinct(StringComparer.Ordinal).Select(id => id + " " + _instance).ToArray();
+        // Session-level events (created, updated, deleted) are announced one by one too, for other instances' FollowAllAsync.
+        var notified = sessions.Distinct(StringComparer.Ordinal).Select(id => id + " " + _instance)
+            .Concat(events.Where(static e => e is SessionCreated or SessionUpdated or SessionDeleted)
+                .Select(e => FormattableString.Invariant($"{e.SessionId} {_instance} {e.Sequence}")))
+            .ToArray();
         var connection = await _data.OpenConnectionAsync().ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
         var batch = new NpgsqlBatch(connection)

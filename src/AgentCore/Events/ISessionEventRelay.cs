@@ -16,7 +16,7 @@ namespace AgentCore;
 /// its turn) go to <see cref="PublishAsync"/>: the relay numbers each atomically in the session's shared stream, or, when
 /// a turn on another instance is numbering the session (between its <see cref="BeginTurnAsync"/> and
 /// <see cref="EndTurnAsync"/>), defers it to that turn, which numbers it after its own events. Instances with subscribers
-/// of all sessions follow those events of every session with <see cref="FollowAllAsync"/>.</para>
+/// of all sessions follow the session-level events (created, updated, deleted) of every session with <see cref="FollowAllAsync"/>.</para>
 /// </remarks>
 public interface ISessionEventRelay
 {
@@ -60,8 +60,8 @@ public interface ISessionEventRelay
     Task<long?> PublishAsync(SessionEvent sessionEvent, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The events other instances store through <see cref="PublishAsync"/> or <see cref="EndTurnAsync"/> (events raised outside
-    /// turns: sessions created, updated, deleted), of every session, as they are stored, until <paramref name="cancellationToken"/>
+    /// The session-level events (<see cref="SessionCreated"/>, <see cref="SessionUpdated"/>, <see cref="SessionDeleted"/>) other
+    /// instances store, in a turn or outside one, of every session, as they are stored, until <paramref name="cancellationToken"/>
     /// is cancelled. Live only: what is stored while the stream is not connected is not delivered. The hub calls it when its
     /// first subscriber of all sessions subscribes, and enumerates it at once.
     /// </summary>

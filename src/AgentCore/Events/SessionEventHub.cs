@@ -26,8 +26,8 @@ namespace AgentCore;
 /// instances. Events raised outside a turn of this instance (a session created or renamed, a title that lands after the
 /// turn) go through <see cref="PublishAsync"/>: the relay numbers them in the session's shared stream, atomically with
 /// every other instance (or defers them to the turn another instance is running, which numbers them after its own), and
-/// they reach subscribers here as relayed events do. Subscribers of all sessions also get such events of other
-/// instances' sessions (<see cref="ISessionEventRelay.FollowAllAsync"/>).</para>
+/// they reach subscribers here as relayed events do. Subscribers of all sessions also get the session-level events
+/// (created, updated, deleted) of other instances' sessions (<see cref="ISessionEventRelay.FollowAllAsync"/>).</para>
 /// </remarks>
 internal sealed partial class SessionEventHub : ISessionEvents
 {
@@ -581,8 +581,8 @@ internal sealed partial class SessionEventHub : ISessionEvents
     }
 
     /// <summary>
-    /// While this instance has subscribers of all sessions, delivers them the events other instances raise outside turns
-    /// (sessions created, changed, deleted), except those of sessions followed here, which their follower delivers in order.
+    /// While this instance has subscribers of all sessions, delivers them the session-level events (created, updated, deleted)
+    /// other instances store, except those of sessions followed here, which their follower delivers in order.
     /// </summary>
     private CancellationTokenSource StartFollowingAll()
     {
