@@ -346,6 +346,44 @@ public sealed class PostgreSqlSessionEventsTests
             .Should().Equal(Enumerable.Range(1, 13));
     }
 
+    [Test]
+    public async Task Follow_RenameAndDeleteInAnotherProcess_ReceivedInOrderAfterItsTurn()
+    {
+        string sessionId;
+        await using (var setup = Instance(new ScriptedChatClient()))
+        {
+            sessionId = (await setup.GetRequiredService<ISessionService>().CreateAsync()).Id;
+        }
+
+        await using var a = await StartAsync(sessionId);
+        await using var b = await StartAsync(sessionId);
+        await a.WriteLineAsync("say before");
+        (await a.ReadLineAsync()).Should().Be("completed completed none before", a.Errors);
+        await b.WriteLineAsync("follow 0");
+        (await b.ReadLineAsync()).Should().Be("following", b.Errors);
+        string[] created = (await b.ReadLineAsync()).Split(' ');
+        string[] turn = (await b.ReadLineAsync()).Split(' ', 6);
+        turn[0].Should().Be("followed", b.Errors);
+
+        await a.WriteLineAsync("rename Renamed in a");
+        (await a.ReadLineAsync()).Should().Be("renamed", a.Errors);
+        await a.WriteLineAsync("delete");
+        (await a.ReadLineAsync()).Should().Be("deleted True", a.Errors);
+        string[] renamed = (await b.ReadLineAsync()).Split(' ');
+        string[] deleted = (await b.ReadLineAsync()).Split(' ');
+
+        created[..2].Should().Equal("outside", "session-created");
+        renamed[..2].Should().Equal("outside", "session-updated");
+        deleted[..2].Should().Equal("outside", "session-deleted");
+        long[] sequences = [.. new[] { created[2], turn[2], turn[3], renamed[2], deleted[2] }.Select(static n => long.Parse(n, System.Globalization.CultureInfo.InvariantCulture))];
+        sequences.Should().BeInAscendingOrder().And.OnlyHaveUniqueItems("the session's stream, turn and changes around it, in one order across processes");
+        foreach (var worker in new[] { a, b })
+        {
+            await worker.WriteLineAsync("quit");
+            (await worker.WaitForExitAsync()).Should().Be(0, worker.Errors);
+        }
+    }
+
     private async Task<WorkerProcess> StartAsync(string sessionId)
     {
         var worker = WorkerProcess.Start("chat", "postgres-events", _connectionString, sessionId, _directory);
