@@ -119,12 +119,10 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
     public async Task<long?> BeginTurnAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        var (connection, transaction, counter) = await LockCounterAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        // A queue left by an owner that is gone (its events were never numbered): numbered first, delivered by every instance's followers.
+        var (connection, transaction, counter, queued) = await LockCounterAsync(sessionId, takeQueue: true, cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
         await using var transactionScope = transaction.ConfigureAwait(false);
-
-        // A queue left by an owner that is gone (its events were never numbered): numbered first, delivered by every instance's followers.
-        var queued = await TakeQueueAsync(connection, transaction, sessionId, cancellationToken).ConfigureAwait(false);
         long last = await StoreNumberedAsync(
             connection, transaction, sessionId, [.. queued.Select(static e => (e, NobodyDelivered))], Math.Max(counter.Last, ClockFloor()), owner: _instance, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -137,14 +135,18 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
         // The turn's rows first: an event numbered after them must not become readable before them.
         await FlushAsync(sessionId, cancellationToken).ConfigureAwait(false);
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
-        var (connection, transaction, counter) = await LockCounterAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        var (connection, transaction, counter, queued) = await LockCounterAsync(sessionId, takeQueue: true, cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
         await using var transactionScope = transaction.ConfigureAwait(false);
-        var queued = await TakeQueueAsync(connection, transaction, sessionId, cancellationToken).ConfigureAwait(false);
-        // Another instance may own the numbering by now (only when the turn had lost its lock): then it stays theirs.
-        string? owner = counter.Owner is { } current && current != _instance ? current : null;
+        if (counter.Owner is { } current && current != _instance)
+        {
+            // Another instance owns the numbering by now (this turn had lost its lock): the numbering and the queue stay theirs.
+            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            return [];
+        }
+
         long after = Math.Max(counter.Last, lastSequence);
-        await StoreNumberedAsync(connection, transaction, sessionId, [.. queued.Select(e => (e, _instance))], after, owner, cancellationToken).ConfigureAwait(false);
+        await StoreNumberedAsync(connection, transaction, sessionId, [.. queued.Select(e => (e, _instance))], after, owner: null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return [.. queued.Select((e, i) => e with { Sequence = after + i + 1 })];
     }
@@ -155,7 +157,7 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
         ArgumentNullException.ThrowIfNull(sessionEvent);
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
         string sessionId = sessionEvent.SessionId;
-        var (connection, transaction, counter) = await LockCounterAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        var (connection, transaction, counter, _) = await LockCounterAsync(sessionId, takeQueue: false, cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
         await using var transactionScope = transaction.ConfigureAwait(false);
         if (counter.OwnerLive)
@@ -355,6 +357,14 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
             await listener.ConfigureAwait(false);
         }
 
+        lock (_gate)
+        {
+            foreach (var all in _allWatches)
+            {
+                all.Writer.TryComplete();   // ends the FollowAllAsync streams
+            }
+        }
+
         _stop.Dispose();
         _schemaGate.Dispose();
     }
@@ -488,9 +498,11 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
 
     /// <summary>
     /// Opens a transaction and locks the session's numbering row (creating it): the last number used (the row's, or a stored
-    /// event's if greater), whether any was, the row's owner, and whether that owner's turn is still live.
+    /// event's if greater), whether any was, the row's owner, and whether that owner's turn is still live; with
+    /// <paramref name="takeQueue"/>, in the same round trip, takes the session's queued events (see <see cref="TakeQueueAsync"/>).
     /// </summary>
-    private async Task<(NpgsqlConnection Connection, NpgsqlTransaction Transaction, Counter Counter)> LockCounterAsync(string sessionId, CancellationToken cancellationToken)
+    private async Task<(NpgsqlConnection Connection, NpgsqlTransaction Transaction, Counter Counter, List<SessionEvent> Queued)> LockCounterAsync(
+        string sessionId, bool takeQueue, CancellationToken cancellationToken)
     {
         var connection = await _data.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -525,7 +537,13 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
                     },
                 },
             };
+            if (takeQueue)
+            {
+                batch.BatchCommands.Add(TakeQueueCommand(sessionId));
+            }
+
             Counter counter;
+            List<SessionEvent> queued = [];
             await using (batch.ConfigureAwait(false))
             {
                 var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -536,10 +554,14 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
                     long? stored = reader.IsDBNull(1) ? null : reader.GetInt64(1);
                     counter = new Counter(
                         Math.Max(last, stored ?? 0), last > 0 || stored is not null, reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetBoolean(3));
+                    if (takeQueue && await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        queued = await ReadQueueAsync(reader, sessionId, cancellationToken).ConfigureAwait(false);
+                    }
                 }
             }
 
-            return (connection, transaction, counter);
+            return (connection, transaction, counter, queued);
         }
         catch
         {
@@ -551,17 +573,26 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
     /// <summary>Takes (deletes) the events queued for the session, oldest first; in the caller's transaction.</summary>
     private async Task<List<SessionEvent>> TakeQueueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sessionId, CancellationToken cancellationToken)
     {
-        var command = new NpgsqlCommand("DELETE FROM agentcore_event_queue WHERE session_id = $1 RETURNING id, type, payload", connection, transaction);
-        await using var commandScope = command.ConfigureAwait(false);
-        command.Parameters.Add(new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text });
-        var taken = new List<(long Id, string Type, string Payload)>();
-        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (reader.ConfigureAwait(false))
+        var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { TakeQueueCommand(sessionId) } };
+        await using var batchScope = batch.ConfigureAwait(false);
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
+        return await ReadQueueAsync(reader, sessionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static NpgsqlBatchCommand TakeQueueCommand(string sessionId) =>
+        new("DELETE FROM agentcore_event_queue WHERE session_id = $1 RETURNING id, type, payload")
         {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-            {
-                taken.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
-            }
+            Parameters = { new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text } },
+        };
+
+    /// <summary>Reads the rows of <see cref="TakeQueueCommand"/>: the queued events, oldest first.</summary>
+    private async Task<List<SessionEvent>> ReadQueueAsync(NpgsqlDataReader reader, string sessionId, CancellationToken cancellationToken)
+    {
+        var taken = new List<(long Id, string Type, string Payload)>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            taken.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
         }
 
         var events = new List<SessionEvent>(taken.Count);
