@@ -806,9 +806,24 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
                 return;
             }
 
-            // Its own table, created on first use under a transaction-level advisory lock (instances starting together create it once).
             var connection = await _data.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var connectionScope = connection.ConfigureAwait(false);
+            // Already there (another instance created them): no DDL, whose IF NOT EXISTS still locks the tables against the
+            // writes other instances are making, and could deadlock with them.
+            var exists = new NpgsqlCommand("""
+                SELECT to_regclass('agentcore_events_by_age') IS NOT NULL AND to_regclass('agentcore_event_sequences') IS NOT NULL
+                   AND to_regclass('agentcore_event_queue_by_session') IS NOT NULL
+                """, connection);
+            await using (exists.ConfigureAwait(false))
+            {
+                if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true)
+                {
+                    _schemaReady = true;
+                    return;
+                }
+            }
+
+            // Its own tables, created on first use under a transaction-level advisory lock (instances starting together create them once).
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using var transactionScope = transaction.ConfigureAwait(false);
             var create = new NpgsqlCommand($"""
