@@ -125,7 +125,8 @@ public static class PostgreSqlAgentCoreBuilderExtensions
             services.RemoveAll<ISessionEventRelay>();
             services.AddSingleton<ISessionEventRelay>(sp => new PostgreSqlSessionEventRelay(
                 sp.GetRequiredService<PostgreSqlDatabaseHolder>().Database.DataSource, options.EventRetention,
-                sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetService<ILogger<PostgreSqlSessionEventRelay>>()));
+                sp.GetService<TimeProvider>() ?? TimeProvider.System, sp.GetService<ILogger<PostgreSqlSessionEventRelay>>(),
+                sessionLockShared: options.UseSessionLock));
         }
 
         return builder;

@@ -19,6 +19,13 @@ namespace AgentCore;
 /// <para>Reads: one connection per instance, held from the first follower on, <c>LISTEN</c>s on <see cref="Channel"/>; a follower reads the rows after
 /// its last sequence, then waits for a notification about its session (from another instance) and reads again. After the
 /// listening connection breaks, it reconnects and every follower reads again, so nothing is lost, only delayed.</para>
+/// <para>Numbering shared by the instances: <c>agentcore_event_sequences</c> holds one row per session, the last number
+/// used outside the turns' batches and the instance whose turn numbers the session now (<see cref="BeginTurnAsync"/> to
+/// <see cref="EndTurnAsync"/>). <see cref="PublishAsync"/> locks that row (<c>SELECT … FOR UPDATE</c>): when no live turn
+/// owns the session it numbers the event above the row's last and the stored events, stores it and moves the row on, all in
+/// one transaction; when a turn owns it, it queues the event in <c>agentcore_event_queue</c>, and that turn's end numbers
+/// the queue after the turn's own events. A turn's owner is live while the session's advisory busy lock is held (with the
+/// PostgreSQL session lock), so a crashed owner's queue is numbered by the next publisher or turn.</para>
 /// <para>Rows older than the retention are deleted by the writer, at most once a minute.</para>
 /// </remarks>
 internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, IAsyncDisposable
@@ -31,12 +38,17 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
 
     private const int ReadPage = 500;
 
+    /// <summary>The instance field of a notification about an event no instance has delivered to its own subscribers.</summary>
+    private const string NobodyDelivered = "-";
+
     private const long SchemaLockKey = 0x6167_6e74_6576_6e74;   // "agntevnt"
 
     private static readonly TimeSpan s_purgeInterval = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan s_retryDelay = TimeSpan.FromSeconds(1);
 
     private readonly NpgsqlDataSource _data;
+    private readonly bool _sessionLockShared;
+    private readonly List<Channel<(string SessionId, long Sequence)>> _allWatches = [];
     private readonly TimeSpan _retention;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -56,9 +68,18 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
     private long _written;
     private long _lastPurge;
 
-    public PostgreSqlSessionEventRelay(NpgsqlDataSource data, TimeSpan retention, TimeProvider time, ILogger? logger = null)
+    /// <param name="data">The database.</param>
+    /// <param name="retention">How long events are kept.</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="logger">The logger.</param>
+    /// <param name="sessionLockShared">
+    /// Whether turns hold the PostgreSQL session lock (<see cref="PostgreSqlSessionLockProvider"/>): then a turn that owns a
+    /// session's numbering but no longer holds its lock is known to be gone. Without it an owner is trusted until its turn ends.
+    /// </param>
+    public PostgreSqlSessionEventRelay(NpgsqlDataSource data, TimeSpan retention, TimeProvider time, ILogger? logger = null, bool sessionLockShared = true)
     {
         _data = data;
+        _sessionLockShared = sessionLockShared;
         _retention = retention;
         _time = time;
         _logger = logger ?? NullLogger.Instance;
@@ -95,6 +116,127 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
     }
 
     /// <inheritdoc />
+    public async Task<long?> BeginTurnAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        // A queue left by an owner that is gone (its events were never numbered): numbered first, delivered by every instance's followers.
+        var (connection, transaction, counter, queued) = await LockCounterAsync(sessionId, takeQueue: true, cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
+        long last = await StoreNumberedAsync(
+            connection, transaction, sessionId, [.. queued.Select(static e => (e, NobodyDelivered))], Math.Max(counter.Last, ClockFloor()), owner: _instance, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return queued.Count > 0 || counter.Known ? last : null;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<SessionEvent>> EndTurnAsync(string sessionId, long lastSequence, CancellationToken cancellationToken = default)
+    {
+        // The turn's rows first: an event numbered after them must not become readable before them.
+        await FlushAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        var (connection, transaction, counter, queued) = await LockCounterAsync(sessionId, takeQueue: true, cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
+        if (counter.Owner is { } current && current != _instance)
+        {
+            // Another instance owns the numbering by now (this turn had lost its lock): the numbering and the queue stay theirs.
+            await transaction.RollbackAsync(cancellationToken).ConfigureAwait(false);
+            return [];
+        }
+
+        long after = Math.Max(counter.Last, lastSequence);
+        await StoreNumberedAsync(connection, transaction, sessionId, [.. queued.Select(e => (e, _instance))], after, owner: null, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return [.. queued.Select((e, i) => e with { Sequence = after + i + 1 })];
+    }
+
+    /// <inheritdoc />
+    public async Task<long?> PublishAsync(SessionEvent sessionEvent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sessionEvent);
+        await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+        string sessionId = sessionEvent.SessionId;
+        var (connection, transaction, counter, _) = await LockCounterAsync(sessionId, takeQueue: false, cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
+        if (counter.OwnerLive)
+        {
+            // A turn numbers the session now (on another instance, or this one's, ending): it numbers this at its end.
+            var enqueue = new NpgsqlCommand("INSERT INTO agentcore_event_queue (session_id, type, payload) VALUES ($1, $2, $3)", connection, transaction);
+            await using (enqueue.ConfigureAwait(false))
+            {
+                enqueue.Parameters.Add(new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text });
+                enqueue.Parameters.Add(new NpgsqlParameter { Value = SessionEventJson.TypeOf(sessionEvent), NpgsqlDbType = NpgsqlDbType.Text });
+                enqueue.Parameters.Add(new NpgsqlParameter { Value = SessionEventJson.Serialize(sessionEvent), NpgsqlDbType = NpgsqlDbType.Text });
+                await enqueue.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        // No live owner: what a gone owner left queued comes first, then this event; the row's owner is cleared.
+        var queued = await TakeQueueAsync(connection, transaction, sessionId, cancellationToken).ConfigureAwait(false);
+        List<(SessionEvent, string)> numbered = [.. queued.Select(static e => (e, NobodyDelivered)), (sessionEvent, _instance)];
+        long last = await StoreNumberedAsync(connection, transaction, sessionId, numbered, Math.Max(counter.Last, ClockFloor()), owner: null, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return last;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>Registers at once (the stream sees every notification from when the listening connection listens), reads when enumerated.</remarks>
+    public IAsyncEnumerable<SessionEvent> FollowAllAsync(CancellationToken cancellationToken = default)
+    {
+        var stored = System.Threading.Channels.Channel.CreateUnbounded<(string SessionId, long Sequence)>(new UnboundedChannelOptions { SingleReader = true });
+        lock (_gate)
+        {
+            _allWatches.Add(stored);
+        }
+
+        return ReadAllAsync(stored, cancellationToken);
+    }
+
+    private async IAsyncEnumerable<SessionEvent> ReadAllAsync(
+        Channel<(string SessionId, long Sequence)> stored, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        try
+        {
+            await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
+            lock (_gate)
+            {
+                _listener ??= Task.Run(ListenLoopAsync, CancellationToken.None);
+            }
+
+            await foreach (var (sessionId, sequence) in stored.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                SessionEvent? sessionEvent = null;
+                try
+                {
+                    var page = await ReadPageAsync(sessionId, sequence - 1, 1, cancellationToken).ConfigureAwait(false);
+                    sessionEvent = page.Count == 1 && page[0].Sequence == sequence ? page[0] : null;
+                }
+                catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException && !cancellationToken.IsCancellationRequested)
+                {
+                    LogFollowRetried(ex, sessionId);
+                }
+
+                if (sessionEvent is not null)
+                {
+                    yield return sessionEvent;
+                }
+            }
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _allWatches.Remove(stored);
+            }
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<long?> GetLastSequenceAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
@@ -110,7 +252,7 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
         await EnsureSchemaAsync(cancellationToken).ConfigureAwait(false);
         while (true)
         {
-            var page = await ReadPageAsync(sessionId, afterSequence, cancellationToken).ConfigureAwait(false);
+            var page = await ReadPageAsync(sessionId, afterSequence, ReadPage, cancellationToken).ConfigureAwait(false);
             foreach (var sessionEvent in page)
             {
                 afterSequence = sessionEvent.Sequence;
@@ -161,7 +303,7 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
                     List<SessionEvent> page;
                     try
                     {
-                        page = await ReadPageAsync(sessionId, afterSequence, cancellationToken).ConfigureAwait(false);
+                        page = await ReadPageAsync(sessionId, afterSequence, ReadPage, cancellationToken).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException && !cancellationToken.IsCancellationRequested)
                     {
@@ -213,6 +355,14 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
         if (listener is not null)
         {
             await listener.ConfigureAwait(false);
+        }
+
+        lock (_gate)
+        {
+            foreach (var all in _allWatches)
+            {
+                all.Writer.TryComplete();   // ends the FollowAllAsync streams
+            }
         }
 
         _stop.Dispose();
@@ -282,7 +432,11 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
             payloads[i] = SessionEventJson.Serialize(events[i]);
         }
 
-        var notified = sessions.Distinct(StringComparer.Ordinal).Select(id => id + " " + _instance).ToArray();
+        // Session-level events (created, updated, deleted) are announced one by one too, for other instances' FollowAllAsync.
+        var notified = sessions.Distinct(StringComparer.Ordinal).Select(id => id + " " + _instance)
+            .Concat(events.Where(static e => e is SessionCreated or SessionUpdated or SessionDeleted)
+                .Select(e => FormattableString.Invariant($"{e.SessionId} {_instance} {e.Sequence}")))
+            .ToArray();
         var connection = await _data.OpenConnectionAsync().ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
         var batch = new NpgsqlBatch(connection)
@@ -320,6 +474,16 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
             {
                 Parameters = { new NpgsqlParameter { Value = _retention, NpgsqlDbType = NpgsqlDbType.Interval } },
             });
+            // A session's numbering row once idle for the retention (its numbering then restarts above the clock), and what
+            // was queued for an owner that never ended its turn (only without the PostgreSQL session lock).
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM agentcore_event_sequences WHERE owner IS NULL AND updated_at < now() - $1::interval")
+            {
+                Parameters = { new NpgsqlParameter { Value = _retention, NpgsqlDbType = NpgsqlDbType.Interval } },
+            });
+            batch.BatchCommands.Add(new NpgsqlBatchCommand("DELETE FROM agentcore_event_queue WHERE created_at < now() - $1::interval")
+            {
+                Parameters = { new NpgsqlParameter { Value = _retention, NpgsqlDbType = NpgsqlDbType.Interval } },
+            });
         }
 
         await batch.ExecuteNonQueryAsync().ConfigureAwait(false);
@@ -329,14 +493,193 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
         }
     }
 
-    private async Task<List<SessionEvent>> ReadPageAsync(string sessionId, long afterSequence, CancellationToken cancellationToken)
+    /// <summary>Microseconds since 1970 now: numbering never starts below it, so it keeps increasing after rows are purged.</summary>
+    private long ClockFloor() => _time.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
+
+    /// <summary>
+    /// Opens a transaction and locks the session's numbering row (creating it): the last number used (the row's, or a stored
+    /// event's if greater), whether any was, the row's owner, and whether that owner's turn is still live; with
+    /// <paramref name="takeQueue"/>, in the same round trip, takes the session's queued events (see <see cref="TakeQueueAsync"/>).
+    /// </summary>
+    private async Task<(NpgsqlConnection Connection, NpgsqlTransaction Transaction, Counter Counter, List<SessionEvent> Queued)> LockCounterAsync(
+        string sessionId, bool takeQueue, CancellationToken cancellationToken)
+    {
+        var connection = await _data.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            long key = PostgreSqlSessionLockProvider.LockKey(sessionId);
+            var batch = new NpgsqlBatch(connection, transaction)
+            {
+                BatchCommands =
+                {
+                    new NpgsqlBatchCommand("INSERT INTO agentcore_event_sequences (session_id) VALUES ($1) ON CONFLICT DO NOTHING")
+                    {
+                        Parameters = { new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text } },
+                    },
+                    new NpgsqlBatchCommand("""
+                        SELECT s.last, (SELECT max(sequence) FROM agentcore_events WHERE session_id = $1), s.owner,
+                               s.owner IS NOT NULL AND (NOT $2 OR EXISTS (
+                                   SELECT 1 FROM pg_locks
+                                   WHERE locktype = 'advisory' AND granted AND objsubid = 1
+                                     AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                                     AND classid::bigint = $3 AND objid::bigint = $4))
+                        FROM agentcore_event_sequences AS s WHERE s.session_id = $1 FOR UPDATE
+                        """)
+                    {
+                        Parameters =
+                        {
+                            new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text },
+                            new NpgsqlParameter { Value = _sessionLockShared, NpgsqlDbType = NpgsqlDbType.Boolean },
+                            new NpgsqlParameter { Value = (long)((ulong)key >> 32), NpgsqlDbType = NpgsqlDbType.Bigint },
+                            new NpgsqlParameter { Value = key & 0xFFFF_FFFFL, NpgsqlDbType = NpgsqlDbType.Bigint },
+                        },
+                    },
+                },
+            };
+            if (takeQueue)
+            {
+                batch.BatchCommands.Add(TakeQueueCommand(sessionId));
+            }
+
+            Counter counter;
+            List<SessionEvent> queued = [];
+            await using (batch.ConfigureAwait(false))
+            {
+                var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    long last = reader.GetInt64(0);
+                    long? stored = reader.IsDBNull(1) ? null : reader.GetInt64(1);
+                    counter = new Counter(
+                        Math.Max(last, stored ?? 0), last > 0 || stored is not null, reader.IsDBNull(2) ? null : reader.GetString(2), reader.GetBoolean(3));
+                    if (takeQueue && await reader.NextResultAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        queued = await ReadQueueAsync(reader, sessionId, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+
+            return (connection, transaction, counter, queued);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Takes (deletes) the events queued for the session, oldest first; in the caller's transaction.</summary>
+    private async Task<List<SessionEvent>> TakeQueueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sessionId, CancellationToken cancellationToken)
+    {
+        var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { TakeQueueCommand(sessionId) } };
+        await using var batchScope = batch.ConfigureAwait(false);
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerScope = reader.ConfigureAwait(false);
+        return await ReadQueueAsync(reader, sessionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static NpgsqlBatchCommand TakeQueueCommand(string sessionId) =>
+        new("DELETE FROM agentcore_event_queue WHERE session_id = $1 RETURNING id, type, payload")
+        {
+            Parameters = { new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text } },
+        };
+
+    /// <summary>Reads the rows of <see cref="TakeQueueCommand"/>: the queued events, oldest first.</summary>
+    private async Task<List<SessionEvent>> ReadQueueAsync(NpgsqlDataReader reader, string sessionId, CancellationToken cancellationToken)
+    {
+        var taken = new List<(long Id, string Type, string Payload)>();
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            taken.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2)));
+        }
+
+        var events = new List<SessionEvent>(taken.Count);
+        foreach (var (id, type, payload) in taken.OrderBy(static t => t.Id))
+        {
+            try
+            {
+                events.Add(SessionEventJson.Deserialize(type, payload));
+            }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or NotSupportedException)
+            {
+                // Queued by a newer version: it cannot be delivered by this one, and is dropped with the queue.
+                LogQueuedUnreadable(ex, sessionId, id);
+            }
+        }
+
+        return events;
+    }
+
+    /// <summary>
+    /// Numbers <paramref name="events"/> after <paramref name="after"/>, stores them, moves the session's numbering row to the
+    /// last number and <paramref name="owner"/>, and announces each (with the instance that delivers it to its own
+    /// subscribers, so that instance's <see cref="FollowAllAsync"/> skips it); in the caller's transaction. Returns the last number.
+    /// </summary>
+    private static async Task<long> StoreNumberedAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, string sessionId, List<(SessionEvent Event, string DeliveredBy)> events,
+        long after, string? owner, CancellationToken cancellationToken)
+    {
+        var sequences = new long[events.Count];
+        var types = new string[events.Count];
+        var payloads = new string[events.Count];
+        var notified = new string[events.Count];
+        for (int i = 0; i < events.Count; i++)
+        {
+            sequences[i] = after + i + 1;
+            types[i] = SessionEventJson.TypeOf(events[i].Event);
+            payloads[i] = SessionEventJson.Serialize(events[i].Event);
+            notified[i] = FormattableString.Invariant($"{sessionId} {events[i].DeliveredBy} {sequences[i]}");
+        }
+
+        long last = after + events.Count;
+        var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand("""
+                    INSERT INTO agentcore_events (session_id, sequence, type, payload)
+                    SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[])
+                    """)
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text },
+                        new NpgsqlParameter { Value = sequences, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint },
+                        new NpgsqlParameter { Value = types, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                        new NpgsqlParameter { Value = payloads, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+                    },
+                },
+                new NpgsqlBatchCommand("UPDATE agentcore_event_sequences SET last = $2, owner = $3, updated_at = now() WHERE session_id = $1")
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text },
+                        new NpgsqlParameter { Value = last, NpgsqlDbType = NpgsqlDbType.Bigint },
+                        new NpgsqlParameter { Value = (object?)owner ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+                    },
+                },
+                // Delivered at commit, once the rows are readable.
+                new NpgsqlBatchCommand($"SELECT pg_notify('{Channel}', n) FROM unnest($1::text[]) AS n")
+                {
+                    Parameters = { new NpgsqlParameter { Value = notified, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text } },
+                },
+            },
+        };
+        await using var batchScope = batch.ConfigureAwait(false);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return last;
+    }
+
+    private async Task<List<SessionEvent>> ReadPageAsync(string sessionId, long afterSequence, int limit, CancellationToken cancellationToken)
     {
         var command = _data.CreateCommand(
             "SELECT sequence, type, payload FROM agentcore_events WHERE session_id = $1 AND sequence > $2 ORDER BY sequence LIMIT $3");
         await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.Add(new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = afterSequence, NpgsqlDbType = NpgsqlDbType.Bigint });
-        command.Parameters.Add(new NpgsqlParameter { Value = ReadPage, NpgsqlDbType = NpgsqlDbType.Integer });
+        command.Parameters.Add(new NpgsqlParameter { Value = limit, NpgsqlDbType = NpgsqlDbType.Integer });
         var page = new List<SessionEvent>();
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var readerScope = reader.ConfigureAwait(false);
@@ -401,20 +744,38 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
         }
     }
 
+    /// <summary>
+    /// A turn's batch announces <c>&lt;session&gt; &lt;instance&gt;</c>; an event numbered outside a turn's batch
+    /// <c>&lt;session&gt; &lt;instance that delivered it to its own subscribers, or -&gt; &lt;sequence&gt;</c>.
+    /// </summary>
     private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
     {
-        int space = e.Payload.LastIndexOf(' ');
-        if (e.Channel != Channel || space < 0 || e.Payload.AsSpan(space + 1).SequenceEqual(_instance))
+        var parts = e.Payload.Split(' ');
+        if (e.Channel != Channel || parts.Length is < 2 or > 3)
         {
-            return;   // this instance's own write: its hub has the events already
+            return;
         }
 
-        string sessionId = e.Payload[..space];
+        bool own = parts[1] == _instance;
+        if (parts.Length == 2 && own)
+        {
+            return;   // this instance's own turn: its hub has the events already
+        }
+
         lock (_gate)
         {
-            if (_watches.TryGetValue(sessionId, out var watch))
+            // Numbered outside a turn's batch: followers here read it even when this instance stored it (its hub leaves a followed session's to them).
+            if (_watches.TryGetValue(parts[0], out var watch))
             {
                 watch.Wake();
+            }
+
+            if (parts.Length == 3 && !own && long.TryParse(parts[2], System.Globalization.CultureInfo.InvariantCulture, out long sequence))
+            {
+                foreach (var all in _allWatches)
+                {
+                    all.Writer.TryWrite((parts[0], sequence));
+                }
             }
         }
     }
@@ -445,9 +806,24 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
                 return;
             }
 
-            // Its own table, created on first use under a transaction-level advisory lock (instances starting together create it once).
             var connection = await _data.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var connectionScope = connection.ConfigureAwait(false);
+            // Already there (another instance created them): no DDL, whose IF NOT EXISTS still locks the tables against the
+            // writes other instances are making, and could deadlock with them.
+            var exists = new NpgsqlCommand("""
+                SELECT to_regclass('agentcore_events_by_age') IS NOT NULL AND to_regclass('agentcore_event_sequences') IS NOT NULL
+                   AND to_regclass('agentcore_event_queue_by_session') IS NOT NULL
+                """, connection);
+            await using (exists.ConfigureAwait(false))
+            {
+                if (await exists.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is true)
+                {
+                    _schemaReady = true;
+                    return;
+                }
+            }
+
+            // Its own tables, created on first use under a transaction-level advisory lock (instances starting together create them once).
             var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await using var transactionScope = transaction.ConfigureAwait(false);
             var create = new NpgsqlCommand($"""
@@ -461,6 +837,22 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
                     PRIMARY KEY (session_id, sequence)
                 );
                 CREATE INDEX IF NOT EXISTS agentcore_events_by_age ON agentcore_events (created_at);
+                -- Per session: the last number used outside the turns' batches, and the instance whose turn numbers the session now.
+                CREATE TABLE IF NOT EXISTS agentcore_event_sequences (
+                    session_id text COLLATE "C" PRIMARY KEY,
+                    last       bigint      NOT NULL DEFAULT 0,
+                    owner      text,
+                    updated_at timestamptz NOT NULL DEFAULT now()
+                );
+                -- Events raised outside a turn while another instance's turn owns the numbering; that turn's end numbers them.
+                CREATE TABLE IF NOT EXISTS agentcore_event_queue (
+                    id         bigserial   PRIMARY KEY,
+                    session_id text COLLATE "C" NOT NULL,
+                    type       text        NOT NULL,
+                    payload    text        NOT NULL,
+                    created_at timestamptz NOT NULL DEFAULT now()
+                );
+                CREATE INDEX IF NOT EXISTS agentcore_event_queue_by_session ON agentcore_event_queue (session_id);
                 """, connection, transaction);
             await using (create.ConfigureAwait(false))
             {
@@ -490,6 +882,12 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: skipped the stored event {Sequence}, which this version cannot read")]
     private partial void LogUnreadable(Exception exception, string sessionId, long sequence);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: dropped the queued event {QueueId}, which this version cannot read")]
+    private partial void LogQueuedUnreadable(Exception exception, string sessionId, long queueId);
+
+    /// <summary>A session's numbering row, locked: the last number used, whether any was, its owner, and whether the owner's turn is live.</summary>
+    private readonly record struct Counter(long Last, bool Known, string? Owner, bool OwnerLive);
 
     /// <summary>The followers of one session in this instance, and the signal a notification about it completes.</summary>
     private sealed class Watch

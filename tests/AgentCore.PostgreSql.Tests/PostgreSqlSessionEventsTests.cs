@@ -30,19 +30,31 @@ public sealed class PostgreSqlSessionEventsTests
     [TearDown]
     public void DeleteDirectory() => Directory.Delete(_directory, recursive: true);
 
-    private ServiceProvider Instance(ScriptedChatClient client)
+    private ServiceProvider Instance(ScriptedChatClient client, ScriptedChatClient? titles = null)
     {
         var services = new ServiceCollection();
-        services.AddAgentCore(o =>
+        var builder = services.AddAgentCore(o =>
             {
                 o.DataDirectory = _directory;
                 o.DefaultModel = Model.Reference;
-                o.GenerateTitles = false;
+                o.GenerateTitles = titles is not null;
+                o.TitleModel = titles is null ? null : "titles/namer";
                 o.IncludeContextFiles = false;
             })
             .AddChatClient(Model.ProviderId, client, [Model])
             .UsePostgreSql(_connectionString, o => o.UseEvents = true);
+        if (titles is not null)
+        {
+            builder.AddChatClient("titles", titles, [new ModelInfo("titles", "namer", 8_000, 1_000)]);
+        }
+
         return services.BuildServiceProvider();
+    }
+
+    private static async Task<SessionEvent> NextAsync(IAsyncEnumerator<SessionEvent> events)
+    {
+        (await events.MoveNextAsync().AsTask().WaitAsync(Bound)).Should().BeTrue();
+        return events.Current;
     }
 
     private static async Task<List<SessionEvent>> TurnAsync(ServiceProvider instance, string sessionId, string text)
@@ -88,15 +100,17 @@ public sealed class PostgreSqlSessionEventsTests
 
         var turn = TurnAsync(a, session.Id, "count");
         await parked.Task.WaitAsync(Bound);
-        var beforeRelease = following.MoveNextAsync();   // the events so far reach b while the turn is parked on a
-        (await beforeRelease.AsTask().WaitAsync(Bound)).Should().BeTrue();
-        var followed = new List<SessionEvent> { following.Current };
+        // The session's stream begins with its creation, numbered on a outside any turn.
+        var created = await NextAsync(following);
+        created.Should().BeOfType<SessionCreated>();
+        var followed = new List<SessionEvent> { await NextAsync(following) };   // the events so far reach b while the turn is parked on a
         release.SetResult();
         var streamed = await turn.WaitAsync(Bound);
         followed.AddRange(await ReadTurnsAsync(following));
 
         Shape(followed).Should().Equal(Shape(streamed), "b gets a's events under their sequences, none lost, none twice, in order");
         streamed.Select(static e => e.Sequence).Should().Equal(Enumerable.Range(0, streamed.Count).Select(i => streamed[0].Sequence + i));
+        streamed[0].Sequence.Should().BeGreaterThan(created.Sequence);
         string text = string.Concat(followed.OfType<TextDelta>().Select(static d => d.Text));
         var stored = await b.GetRequiredService<ISessionService>().GetMessagesAsync(session.Id);
         text.Should().Be("one two three four").And.Be(stored[^1].Text);
@@ -147,7 +161,9 @@ public sealed class PostgreSqlSessionEventsTests
 
         var all = turns.SelectMany(static t => t).ToList();
         all.Select(static e => e.Sequence).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems();
-        Shape(await ReadTurnsAsync(following, turns: 4)).Should().Equal(Shape(all));
+        var seen = await ReadTurnsAsync(following, turns: 4);
+        seen[0].Should().BeOfType<SessionCreated>();
+        Shape(seen.Skip(1)).Should().Equal(Shape(all));
     }
 
     [Test]
@@ -163,6 +179,7 @@ public sealed class PostgreSqlSessionEventsTests
         await using var b = await StartAsync(sessionId);
         await b.WriteLineAsync("follow 0");
         (await b.ReadLineAsync()).Should().Be("following", b.Errors);
+        (await b.ReadLineAsync()).Should().StartWith("outside session-created ", b.Errors);
 
         await a.WriteLineAsync("park streamed on a");
         (await a.ReadLineAsync()).Should().Be("parked", a.Errors);
@@ -196,6 +213,171 @@ public sealed class PostgreSqlSessionEventsTests
         (await store.GetMessagesAsync(sessionId)).Where(static m => m.Role == ChatRole.Assistant).Select(static m => m.Text)
             .Should().Equal("streamed on a and the rest", "from b");
         foreach (var worker in new[] { a, b, c })
+        {
+            await worker.WriteLineAsync("quit");
+            (await worker.WaitForExitAsync()).Should().Be(0, worker.Errors);
+        }
+    }
+
+    [Test]
+    public async Task SubscribeAsync_LateTitleRenameAndDeleteOnOtherInstances_ReceivedInOrderOnceAndReplayed()
+    {
+        var titleGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var titles = new ScriptedChatClient().Enqueue(r => r.WaitFor(titleGate.Task).Text("Generated title"));
+        await using var a = Instance(new ScriptedChatClient().Enqueue(r => r.Text("reply").Usage(10, 5).Finish(ChatFinishReason.Stop)), titles);
+        await using var b = Instance(new ScriptedChatClient());
+        var session = await a.GetRequiredService<ISessionService>().CreateAsync();
+        var turn = await TurnAsync(a, session.Id, "hello");
+        long last = turn[^1].Sequence;
+        using var stop = new CancellationTokenSource();
+        await using var following = b.GetRequiredService<ISessionEvents>().SubscribeAsync(session.Id, last, stop.Token).GetAsyncEnumerator(stop.Token);
+        var first = following.MoveNextAsync();
+
+        titleGate.SetResult();   // the title lands on a after its turn ended
+        (await first.AsTask().WaitAsync(Bound)).Should().BeTrue();
+        var seen = new List<SessionEvent> { following.Current };
+        await b.GetRequiredService<ISessionService>().UpdateAsync(session.Id, static s => s with { Title = "Renamed on b" });
+        seen.Add(await NextAsync(following));
+        (await a.GetRequiredService<ISessionService>().DeleteAsync(session.Id)).Should().BeTrue();
+        seen.Add(await NextAsync(following));
+
+        seen[0].Should().BeOfType<SessionUpdated>().Which.Session.Title.Should().Be("Generated title");
+        seen[1].Should().BeOfType<SessionUpdated>().Which.Session.Title.Should().Be("Renamed on b");
+        seen[2].Should().BeOfType<SessionDeleted>();
+        seen.Select(static e => e.Sequence).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems().And.OnlyContain(e => e > last);
+
+        // Stored: a third instance resuming after the turn gets the same three, under the same numbers.
+        await using var c = Instance(new ScriptedChatClient());
+        await using var replay = c.GetRequiredService<ISessionEvents>().SubscribeAsync(session.Id, last, stop.Token).GetAsyncEnumerator(stop.Token);
+        var replayed = new List<SessionEvent> { await NextAsync(replay), await NextAsync(replay), await NextAsync(replay) };
+        Shape(replayed).Should().Equal(Shape(seen));
+    }
+
+    [Test]
+    public async Task SubscribeAsync_AllSessionsOnAnotherInstance_SeesSessionsCreatedAndDeletedThere()
+    {
+        await using var a = Instance(new ScriptedChatClient());
+        await using var b = Instance(new ScriptedChatClient());
+        var sessionsOnA = a.GetRequiredService<ISessionService>();
+        var probe = await sessionsOnA.CreateAsync();
+        using var stop = new CancellationTokenSource();
+        var eventsOnB = b.GetRequiredService<ISessionEvents>();
+        await using var all = eventsOnB.SubscribeAsync(null, stop.Token).GetAsyncEnumerator(stop.Token);
+        var allRead = all.MoveNextAsync();
+        // b follows the probe session too: once its creation arrives, b's listening connection listens.
+        await using var probing = eventsOnB.SubscribeAsync(probe.Id, 0, stop.Token).GetAsyncEnumerator(stop.Token);
+        (await NextAsync(probing)).Should().BeOfType<SessionCreated>();
+
+        var session = await sessionsOnA.CreateAsync();
+        (await sessionsOnA.DeleteAsync(session.Id)).Should().BeTrue();
+
+        (await allRead.AsTask().WaitAsync(Bound)).Should().BeTrue();
+        var seen = new List<SessionEvent> { all.Current };
+        while (seen.Count(e => e.SessionId == session.Id) < 2)
+        {
+            seen.Add(await NextAsync(all));
+        }
+
+        var ofSession = seen.Where(e => e.SessionId == session.Id).ToList();
+        ofSession[0].Should().BeOfType<SessionCreated>();
+        ofSession[1].Should().BeOfType<SessionDeleted>();
+        ofSession[1].Sequence.Should().BeGreaterThan(ofSession[0].Sequence).And.BePositive();
+    }
+
+    [Test]
+    public async Task UpdateAsync_WhileATurnRunsOnAnotherInstance_NumberedAfterItNeverSharingANumber()
+    {
+        var parked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var client = new ScriptedChatClient().Enqueue(r =>
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                r.Text($"{i} ");
+            }
+
+            r.Then(parked.SetResult).WaitFor(release.Task);
+            for (int i = 20; i < 40; i++)
+            {
+                r.Text($"{i} ");
+            }
+
+            r.Usage(10, 5).Finish(ChatFinishReason.Stop);
+        });
+        await using var a = Instance(client);
+        await using var b = Instance(new ScriptedChatClient());
+        await using var watcher = Instance(new ScriptedChatClient());
+        var session = await a.GetRequiredService<ISessionService>().CreateAsync();
+        var sessionsOnB = b.GetRequiredService<ISessionService>();
+        using var stop = new CancellationTokenSource();
+        await using var following = watcher.GetRequiredService<ISessionEvents>().SubscribeAsync(session.Id, 0, stop.Token).GetAsyncEnumerator(stop.Token);
+
+        var turn = TurnAsync(a, session.Id, "count");
+        await parked.Task.WaitAsync(Bound);
+        for (int i = 0; i < 3; i++)
+        {
+            await sessionsOnB.UpdateAsync(session.Id, s => s with { Metadata = new Dictionary<string, string>(s.Metadata) { [$"parked-{i}"] = "set" } });
+        }
+
+        // More renames racing the rest of the turn and its end.
+        var racing = Task.Run(async () =>
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                await sessionsOnB.UpdateAsync(session.Id, s => s with { Metadata = new Dictionary<string, string>(s.Metadata) { [$"racing-{i}"] = "set" } });
+            }
+        });
+        release.SetResult();
+        var streamed = await turn.WaitAsync(Bound);
+        await racing.WaitAsync(Bound);
+
+        long turnLast = streamed[^1].Sequence;
+        var seen = new List<SessionEvent>();
+        while (seen.Count(e => e.Sequence > turnLast) < 13)
+        {
+            seen.Add(await NextAsync(following));
+        }
+
+        seen.Select(static e => e.Sequence).Should().BeInAscendingOrder().And.OnlyHaveUniqueItems("a subscriber never sees a number twice or a step back");
+        streamed.Select(static e => e.Sequence).Should().Equal(Enumerable.Range(0, streamed.Count).Select(i => streamed[0].Sequence + i), "the turn stays consecutive");
+        Shape(seen.Where(e => e.Sequence >= streamed[0].Sequence && e.Sequence <= turnLast)).Should().Equal(Shape(streamed));
+        // Each change adds one key: the changes arrive once each, in the order b made them, all numbered after a's turn.
+        seen.Where(e => e.Sequence > turnLast).Select(static e => ((SessionUpdated)e).Session.Metadata.Count)
+            .Should().Equal(Enumerable.Range(1, 13));
+    }
+
+    [Test]
+    public async Task Follow_RenameAndDeleteInAnotherProcess_ReceivedInOrderAfterItsTurn()
+    {
+        string sessionId;
+        await using (var setup = Instance(new ScriptedChatClient()))
+        {
+            sessionId = (await setup.GetRequiredService<ISessionService>().CreateAsync()).Id;
+        }
+
+        await using var a = await StartAsync(sessionId);
+        await using var b = await StartAsync(sessionId);
+        await a.WriteLineAsync("say before");
+        (await a.ReadLineAsync()).Should().Be("completed completed none before", a.Errors);
+        await b.WriteLineAsync("follow 0");
+        (await b.ReadLineAsync()).Should().Be("following", b.Errors);
+        string[] created = (await b.ReadLineAsync()).Split(' ');
+        string[] turn = (await b.ReadLineAsync()).Split(' ', 6);
+        turn[0].Should().Be("followed", b.Errors);
+
+        await a.WriteLineAsync("rename Renamed in a");
+        (await a.ReadLineAsync()).Should().Be("renamed", a.Errors);
+        await a.WriteLineAsync("delete");
+        (await a.ReadLineAsync()).Should().Be("deleted True", a.Errors);
+        string[] renamed = (await b.ReadLineAsync()).Split(' ');
+        string[] deleted = (await b.ReadLineAsync()).Split(' ');
+
+        created[..2].Should().Equal("outside", "session-created");
+        renamed[..2].Should().Equal("outside", "session-updated");
+        deleted[..2].Should().Equal("outside", "session-deleted");
+        long[] sequences = [.. new[] { created[2], turn[2], turn[3], renamed[2], deleted[2] }.Select(static n => long.Parse(n, System.Globalization.CultureInfo.InvariantCulture))];
+        sequences.Should().BeInAscendingOrder().And.OnlyHaveUniqueItems("the session's stream, turn and changes around it, in one order across processes");
+        foreach (var worker in new[] { a, b })
         {
             await worker.WriteLineAsync("quit");
             (await worker.WaitForExitAsync()).Should().Be(0, worker.Errors);

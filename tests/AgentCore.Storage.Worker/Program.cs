@@ -169,7 +169,10 @@ async Task<int> WriteAsync(int count, string writer)
 //   follow <after> subscribes to the session's events after sequence <after> (ISessionEvents, "postgres-events" carries
 //                  them across processes), prints "following", and at each TurnCompleted prints "followed <count> <first
 //                  sequence> <last sequence> <consecutive: True|False> <text of the turn's text deltas>" for the events since
-//                  the previous TurnCompleted.
+//                  the previous TurnCompleted; an event raised outside a turn (a session created, updated or deleted,
+//                  arriving between turns) prints "outside <type> <sequence>" instead.
+//   rename <title> renames the session (UpdateAsync) and prints "renamed".
+//   delete         deletes the session and prints "deleted True" or "deleted False".
 //   quit           waits for a turn still running, then exits 0 (so does the end of stdin).
 // A turn prints "completed <exit reason> <error kind or none> <text of the reply>" when its event stream has ended (the
 // session's lock is free again by then), "busy" when the session is
@@ -256,6 +259,13 @@ async Task<int> ChatAsync(string dataDirectory, bool pausing)
             case "crash":
                 running = CrashAsync(argument);
                 break;
+            case "rename":
+                await sessions.UpdateAsync(sessionId, s => s with { Title = argument });
+                Console.WriteLine("renamed");
+                break;
+            case "delete":
+                Console.WriteLine($"deleted {await sessions.DeleteAsync(sessionId)}");
+                break;
             case "follow":
                 var events = provider.GetRequiredService<ISessionEvents>()
                     .SubscribeAsync(sessionId, long.Parse(argument, System.Globalization.CultureInfo.InvariantCulture), following.Token);
@@ -285,6 +295,12 @@ async Task<int> ChatAsync(string dataDirectory, bool pausing)
         {
             await foreach (var sessionEvent in events)
             {
+                if (turn.Count == 0 && sessionEvent is SessionCreated or SessionUpdated or SessionDeleted)
+                {
+                    Console.WriteLine($"outside {SessionEventJson.TypeOf(sessionEvent)} {sessionEvent.Sequence}");
+                    continue;
+                }
+
                 turn.Add(sessionEvent);
                 if (sessionEvent is TurnCompleted)
                 {

@@ -263,8 +263,10 @@ internal sealed partial class SessionRuntime : IAsyncDisposable
 
         if (changed && updated is not null)
         {
+            // In a turn of this instance numbered at once; outside one, with a relay, numbered (or queued) in the database
+            // before this returns, so the caller's next change is numbered after it.
             var changedEvent = new SessionUpdated(sessionId, updated);
-            Events.Publish(changedEvent);
+            await Events.PublishAsync(changedEvent).ConfigureAwait(false);
             published?.Invoke(changedEvent);
         }
 

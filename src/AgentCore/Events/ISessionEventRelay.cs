@@ -12,6 +12,11 @@ namespace AgentCore;
 /// so the next turn, wherever it runs, continues the numbering from <see cref="GetLastSequenceAsync"/>.</para>
 /// <para>Instances with subscribers of a session follow it with <see cref="FollowAsync"/> and republish what they read
 /// under the original sequences.</para>
+/// <para>Events raised outside a turn of this instance (a session created, renamed or deleted, a title that lands after
+/// its turn) go to <see cref="PublishAsync"/>: the relay numbers each atomically in the session's shared stream, or, when
+/// a turn on another instance is numbering the session (between its <see cref="BeginTurnAsync"/> and
+/// <see cref="EndTurnAsync"/>), defers it to that turn, which numbers it after its own events. Instances with subscribers
+/// of all sessions follow the session-level events (created, updated, deleted) of every session with <see cref="FollowAllAsync"/>.</para>
 /// </remarks>
 public interface ISessionEventRelay
 {
@@ -24,6 +29,45 @@ public interface ISessionEventRelay
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>A task that completes when the events are stored.</returns>
     Task FlushAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Makes this instance the one numbering the session's events, for a turn it runs (called with the session's busy lock
+    /// held): until <see cref="EndTurnAsync"/>, <see cref="PublishAsync"/> on any instance defers the session's events to it.
+    /// </summary>
+    /// <param name="sessionId">The session.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The greatest sequence the session has used on any instance (stored, or handed out outside a turn), or null when none is known.</returns>
+    Task<long?> BeginTurnAsync(string sessionId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Ends what <see cref="BeginTurnAsync"/> began, once the turn's last event is appended: stores the turn's events, records
+    /// <paramref name="lastSequence"/> as the session's last number, and numbers (after it) and stores the events other
+    /// instances deferred to this turn.
+    /// </summary>
+    /// <param name="sessionId">The session.</param>
+    /// <param name="lastSequence">The sequence of the turn's last event.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The deferred events, numbered and stored, in sequence order, for this instance to deliver to its own subscribers.</returns>
+    Task<IReadOnlyList<SessionEvent>> EndTurnAsync(string sessionId, long lastSequence, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Numbers and stores an event raised outside a turn of this instance, atomically with every other instance's numbering of
+    /// the session, or defers it to the turn another instance is running on the session (see <see cref="EndTurnAsync"/>).
+    /// </summary>
+    /// <param name="sessionEvent">The event, not yet numbered.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The event's sequence once stored; null when it was deferred to a turn running on another instance.</returns>
+    Task<long?> PublishAsync(SessionEvent sessionEvent, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The session-level events (<see cref="SessionCreated"/>, <see cref="SessionUpdated"/>, <see cref="SessionDeleted"/>) other
+    /// instances store, in a turn or outside one, of every session, as they are stored, until <paramref name="cancellationToken"/>
+    /// is cancelled. Live only: what is stored while the stream is not connected is not delivered. The hub calls it when its
+    /// first subscriber of all sessions subscribes, and enumerates it at once.
+    /// </summary>
+    /// <param name="cancellationToken">Ends the stream.</param>
+    /// <returns>The events, each with its sequence.</returns>
+    IAsyncEnumerable<SessionEvent> FollowAllAsync(CancellationToken cancellationToken = default);
 
     /// <summary>The greatest sequence stored for the session, or null when none is kept.</summary>
     /// <param name="sessionId">The session.</param>

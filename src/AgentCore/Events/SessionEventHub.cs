@@ -23,9 +23,11 @@ namespace AgentCore;
 /// handed to the relay, and a session with subscribers here is followed through it: events of turns running on other
 /// instances are republished under their own sequences. A turn numbers on from the greatest of this log, the relay's last
 /// stored sequence and the clock (microseconds since 1970), so sequences keep increasing across turns run on different
-/// instances. Events raised outside a turn of this instance (a rename, a title that lands after the turn) take no number
-/// then: they reach subscribers of all sessions on this instance, with <see cref="SessionEvent.Sequence"/> 0, and are
-/// not part of any session's replayable stream.</para>
+/// instances. Events raised outside a turn of this instance (a session created or renamed, a title that lands after the
+/// turn) go through <see cref="PublishAsync"/>: the relay numbers them in the session's shared stream, atomically with
+/// every other instance (or defers them to the turn another instance is running, which numbers them after its own), and
+/// they reach subscribers here as relayed events do. Subscribers of all sessions also get the session-level events
+/// (created, updated, deleted) of other instances' sessions (<see cref="ISessionEventRelay.FollowAllAsync"/>).</para>
 /// </remarks>
 internal sealed partial class SessionEventHub : ISessionEvents
 {
@@ -37,6 +39,8 @@ internal sealed partial class SessionEventHub : ISessionEvents
     private readonly SessionEventsOptions _options;
     private readonly ISessionEventRelay? _relay;
     private readonly ILogger _logger;
+    private readonly Lock _allSessionsGate = new();
+    private CancellationTokenSource? _allSessionsFollower;
     private long _lastSweep;
 
     public SessionEventHub(TimeProvider time, IOptions<SessionEventsOptions> options, ISessionEventRelay? relay = null, ILogger<SessionEventHub>? logger = null)
@@ -51,7 +55,8 @@ internal sealed partial class SessionEventHub : ISessionEvents
 
     /// <summary>
     /// Assigns the event its <see cref="SessionEvent.Sequence"/> and delivers it; returns the same instance. With a relay,
-    /// an event of a session this instance runs no turn of takes no number and reaches subscribers of all sessions only.
+    /// an event of a session this instance runs no turn of is handed to <see cref="PublishAsync"/> without waiting (its
+    /// number is assigned later): outside a turn, await <see cref="PublishAsync"/> instead.
     /// </summary>
     public SessionEvent Publish(SessionEvent sessionEvent)
     {
@@ -68,7 +73,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
 
                 if (_relay is not null && log.Attached == 0)
                 {
-                    DeliverToAll(sessionEvent);
+                    _ = PublishOutsideTurnAsync(sessionEvent);
                     return sessionEvent;
                 }
 
@@ -92,6 +97,72 @@ internal sealed partial class SessionEventHub : ISessionEvents
             Wake(waiting);
             return sessionEvent;
         }
+    }
+
+    /// <summary>
+    /// Publishes an event that may be raised outside a turn of this instance (a session created, changed or deleted). Without
+    /// a relay, or while this instance runs a turn of the session, the same as <see cref="Publish"/>. Otherwise the relay
+    /// numbers and stores it, or defers it to the turn running on another instance (which numbers it after its own events);
+    /// completes once that is done. A relay failure is logged and the event delivered here unnumbered.
+    /// </summary>
+    public ValueTask<SessionEvent> PublishAsync(SessionEvent sessionEvent)
+    {
+        if (_relay is not null && !(_logs.TryGetValue(sessionEvent.SessionId, out var log) && Volatile.Read(ref log.Attached) > 0))
+        {
+            // Attached just after this check: the relay defers it to this instance's turn, which numbers it at its end.
+            return new ValueTask<SessionEvent>(PublishOutsideTurnAsync(sessionEvent));
+        }
+
+        return ValueTask.FromResult(Publish(sessionEvent));
+    }
+
+    /// <summary>
+    /// Publishes an event of a session whose busy lock the caller holds outside a turn (a delete): numbered as a turn's
+    /// events are, since no turn can be numbering the session meanwhile.
+    /// </summary>
+    public async ValueTask<SessionEvent> PublishHoldingLockAsync(SessionEvent sessionEvent)
+    {
+        var attachment = await AttachAsync(sessionEvent.SessionId, turnStream: null).ConfigureAwait(false);
+        await using (attachment.ConfigureAwait(false))
+        {
+            return Publish(sessionEvent);
+        }
+    }
+
+    private async Task<SessionEvent> PublishOutsideTurnAsync(SessionEvent sessionEvent)
+    {
+        long? sequence;
+        try
+        {
+            sequence = await _relay!.PublishAsync(sessionEvent, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            LogRelayFailed(ex, sessionEvent.SessionId);
+            DeliverToAll(sessionEvent);
+            return sessionEvent;
+        }
+
+        if (sequence is not { } stored)
+        {
+            return sessionEvent;   // deferred: the instance running the session's turn numbers and delivers it
+        }
+
+        sessionEvent.AssignSequence(stored);
+        if (_logs.TryGetValue(sessionEvent.SessionId, out var log))
+        {
+            lock (log)
+            {
+                if (log.Follower is not null)
+                {
+                    // Followed here: the follower reads it from the relay in sequence order, after what was stored before it.
+                    return sessionEvent;
+                }
+            }
+        }
+
+        DeliverToAll(sessionEvent);
+        return sessionEvent;
     }
 
     /// <summary>
@@ -129,6 +200,12 @@ internal sealed partial class SessionEventHub : ISessionEvents
                     followed = log.Follower is not null && log.Synced.Task.IsCompletedSuccessfully;
                 }
 
+                // From now until the detach, events raised for the session on other instances are deferred to this turn.
+                if (await _relay.BeginTurnAsync(sessionId, cancellationToken).ConfigureAwait(false) is { } used)
+                {
+                    floor = Math.Max(floor, used);
+                }
+
                 if (followed)
                 {
                     // Subscribers here follow the session: give them the end of the previous turn (run elsewhere) first.
@@ -136,10 +213,6 @@ internal sealed partial class SessionEventHub : ISessionEvents
                     {
                         PublishRemote(log, sessionEvent);
                     }
-                }
-                else if (await _relay.GetLastSequenceAsync(sessionId, cancellationToken).ConfigureAwait(false) is { } stored)
-                {
-                    floor = Math.Max(floor, stored);
                 }
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -166,9 +239,14 @@ internal sealed partial class SessionEventHub : ISessionEvents
 
     private async ValueTask DetachAsync(SessionLog log, string sessionId)
     {
+        long last;
         lock (log)
         {
+            // Events published from now on go to the relay: deferred to this turn while it holds the numbering, numbered after it.
             log.TurnStream = null;
+            log.Attached--;
+            log.LastPublishedAt = _time.GetTimestamp();
+            last = log.Last;
         }
 
         if (_relay is not null)
@@ -176,17 +254,15 @@ internal sealed partial class SessionEventHub : ISessionEvents
             try
             {
                 await _relay.FlushAsync(sessionId).ConfigureAwait(false);
+                foreach (var deferred in await _relay.EndTurnAsync(sessionId, last).ConfigureAwait(false))
+                {
+                    PublishRemote(log, deferred);
+                }
             }
             catch (Exception ex)
             {
                 LogRelayFailed(ex, sessionId);
             }
-        }
-
-        lock (log)
-        {
-            log.Attached--;
-            log.LastPublishedAt = _time.GetTimestamp();
         }
     }
 
@@ -472,6 +548,14 @@ internal sealed partial class SessionEventHub : ISessionEvents
     {
         var subscriber = new AllSessionsSubscriber(_options.SubscriberBufferSize);
         ImmutableInterlocked.Update(ref _allSessions, static (all, s) => all.Add(s), subscriber);
+        if (_relay is not null)
+        {
+            lock (_allSessionsGate)
+            {
+                _allSessionsFollower ??= StartFollowingAll();
+            }
+        }
+
         subscriber.Cancellation = cancellationToken.Register(static state =>
         {
             var (hub, s) = ((SessionEventHub, AllSessionsSubscriber))state!;
@@ -480,8 +564,74 @@ internal sealed partial class SessionEventHub : ISessionEvents
         return ReadAllAsync(subscriber, cancellationToken);
     }
 
-    private void RemoveAllSessions(AllSessionsSubscriber subscriber) =>
+    private void RemoveAllSessions(AllSessionsSubscriber subscriber)
+    {
         ImmutableInterlocked.Update(ref _allSessions, static (all, s) => all.Remove(s), subscriber);
+        if (_relay is not null)
+        {
+            lock (_allSessionsGate)
+            {
+                if (_allSessions.IsEmpty && _allSessionsFollower is { } follower)
+                {
+                    _allSessionsFollower = null;
+                    follower.Cancel();
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// While this instance has subscribers of all sessions, delivers them the session-level events (created, updated, deleted)
+    /// other instances store, except those of sessions followed here, which their follower delivers in order.
+    /// </summary>
+    private CancellationTokenSource StartFollowingAll()
+    {
+        var stop = new CancellationTokenSource();
+        // Asked for now, so a relay that registers on the call sees what is stored from then on.
+        var stored = _relay!.FollowAllAsync(stop.Token);
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var sessionEvent in stored.ConfigureAwait(false))
+                {
+                    bool followed = false;
+                    if (_logs.TryGetValue(sessionEvent.SessionId, out var log))
+                    {
+                        lock (log)
+                        {
+                            followed = log.Follower is not null;
+                        }
+                    }
+
+                    if (!followed)
+                    {
+                        DeliverToAll(sessionEvent);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex)
+            {
+                LogFollowAllFailed(ex);
+            }
+            finally
+            {
+                lock (_allSessionsGate)
+                {
+                    if (ReferenceEquals(_allSessionsFollower, stop))
+                    {
+                        _allSessionsFollower = null;   // failed: the next subscriber of all sessions starts again
+                    }
+                }
+
+                stop.Dispose();
+            }
+        });
+        return stop;
+    }
 
     private async IAsyncEnumerable<SessionEvent> ReadAllAsync(AllSessionsSubscriber subscriber, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -695,4 +845,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the event relay failed; events of the session may not reach other instances")]
     private partial void LogRelayFailed(Exception exception, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Following other instances' session changes through the event relay failed; subscribers of all sessions see this instance's only")]
+    private partial void LogFollowAllFailed(Exception exception);
 }

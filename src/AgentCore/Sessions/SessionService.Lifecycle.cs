@@ -56,7 +56,7 @@ internal sealed partial class SessionService
             await WriteSessionAsync(fork, copies, cancellationToken).ConfigureAwait(false);
         }
 
-        Events.Publish(new SessionCreated(fork.Id, fork));
+        await Events.PublishAsync(new SessionCreated(fork.Id, fork)).ConfigureAwait(false);
         return fork;
     }
 
@@ -168,7 +168,7 @@ internal sealed partial class SessionService
             gate.Release();
         }
 
-        Events.Publish(new SessionCreated(session.Id, session));
+        await Events.PublishAsync(new SessionCreated(session.Id, session)).ConfigureAwait(false);
         return session;
     }
 
@@ -205,7 +205,7 @@ internal sealed partial class SessionService
             if (await Store.DeleteSessionAsync(id, cancellationToken).ConfigureAwait(false))
             {
                 purged.Add(id);
-                Events.Publish(new SessionDeleted(id));
+                await Events.PublishHoldingLockAsync(new SessionDeleted(id)).ConfigureAwait(false);
             }
         }
 

@@ -90,7 +90,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
             gate.Release();
         }
 
-        Events.Publish(new SessionCreated(id, session));
+        await Events.PublishAsync(new SessionCreated(id, session)).ConfigureAwait(false);
         return session;
     }
 
@@ -145,7 +145,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         bool deleted = await Store.DeleteSessionAsync(sessionId, cancellationToken).ConfigureAwait(false);
         if (deleted)
         {
-            Events.Publish(new SessionDeleted(sessionId));
+            await Events.PublishHoldingLockAsync(new SessionDeleted(sessionId)).ConfigureAwait(false);
         }
 
         return deleted;
