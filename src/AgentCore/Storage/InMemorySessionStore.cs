@@ -17,6 +17,9 @@ public sealed class InMemorySessionStore : ISessionStore
     private readonly ConcurrentDictionary<string, SessionInfo> _sessions = new(StringComparer.Ordinal);
     // A stored message is a deep copy that is never changed: a save replaces it, a read copies it again.
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, SessionMessage>> _messages = new(StringComparer.Ordinal);
+    // The stamp of each session's messages: the store-wide count of message writes when the session's were last changed.
+    private readonly ConcurrentDictionary<string, long> _stamps = new(StringComparer.Ordinal);
+    private long _writes;
 
     /// <inheritdoc />
     public ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
@@ -80,6 +83,7 @@ public sealed class InMemorySessionStore : ISessionStore
         Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
         bool removedSession = _sessions.TryRemove(sessionId, out _);
         bool removedMessages = _messages.TryRemove(sessionId, out _);
+        Touch(sessionId);
         return ValueTask.FromResult(removedSession || removedMessages);
     }
 
@@ -109,7 +113,17 @@ public sealed class InMemorySessionStore : ISessionStore
         StoredRecords.ValidateMessage(message);
         var byId = _messages.GetOrAdd(message.SessionId, static _ => new(StringComparer.Ordinal));
         byId[message.Id] = MessageCopies.Copy(message);
+        Touch(message.SessionId);
         return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>A number that grows with every message saved or deleted in this store instance.</remarks>
+    public ValueTask<string?> GetMessagesStampAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        long stamp = _stamps.TryGetValue(sessionId, out long written) ? written : 0;
+        return ValueTask.FromResult<string?>(stamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <inheritdoc />
@@ -133,8 +147,16 @@ public sealed class InMemorySessionStore : ISessionStore
             }
         }
 
+        if (deleted > 0)
+        {
+            Touch(sessionId);
+        }
+
         return ValueTask.FromResult(deleted);
     }
+
+    /// <summary>Gives the session's messages a stamp no earlier state of them had (stamps only grow).</summary>
+    private void Touch(string sessionId) => _stamps[sessionId] = Interlocked.Increment(ref _writes);
 
     /// <summary>The session as stored: its metadata copied into a dictionary nobody else holds or can change.</summary>
     private static SessionInfo Stored(SessionInfo session) => session with
