@@ -11,14 +11,16 @@ namespace AgentCore;
 /// <remarks>
 /// A turn takes its session's entry out (so nothing else uses a conversation the turn is changing) and puts the new one
 /// back after its last message write, both with the session's lock held. At most <see cref="Capacity"/> sessions are
-/// kept; the one unused longest makes room.
+/// kept; the one kept longest ago makes room.
 /// </remarks>
 internal sealed class ConversationCache
 {
     /// <summary>How many sessions' conversations are kept at most.</summary>
-    public const int Capacity = 256;
+    public const int Capacity = 128;
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
+    // The order entries were kept in, oldest first; an item whose entry was taken or kept again since is skipped.
+    private readonly Queue<(string SessionId, long Kept)> _order = new();
     private long _clock;
 
     /// <summary>Takes the session's conversation out when it was kept with <paramref name="stamp"/>; drops it otherwise.</summary>
@@ -56,29 +58,26 @@ internal sealed class ConversationCache
     {
         lock (_entries)
         {
-            if (_entries.Count >= Capacity && !_entries.ContainsKey(sessionId))
+            long kept = ++_clock;
+            _entries[sessionId] = new Entry(stamp, conversation, kept);
+            _order.Enqueue((sessionId, kept));
+            // Every entry has its item in the queue, so this ends; the queue holds at most twice the capacity.
+            while (_entries.Count > Capacity || _order.Count > 2 * Capacity)
             {
-                string? oldest = null;
-                long oldestUse = long.MaxValue;
-                foreach (var (id, entry) in _entries)
+                var (oldest, when) = _order.Dequeue();
+                if (_entries.TryGetValue(oldest, out var entry) && entry.Kept == when)
                 {
-                    if (entry.LastUse < oldestUse)
-                    {
-                        (oldest, oldestUse) = (id, entry.LastUse);
-                    }
+                    _entries.Remove(oldest);
                 }
-
-                _entries.Remove(oldest!);
             }
-
-            _entries[sessionId] = new Entry(stamp, conversation, ++_clock);
         }
     }
 
-    private sealed record Entry(string Stamp, KeptConversation Conversation, long LastUse);
+    private sealed record Entry(string Stamp, KeptConversation Conversation, long Kept);
 }
 
-/// <summary>A session's conversation as a turn left it: the messages as stored, and the prompt they convert to.</summary>
-/// <param name="Messages">The session's messages in ascending id order, every one completed, none waiting for approval but in the last.</param>
-/// <param name="Prompt">Their chat messages (<see cref="PromptBuilder.AppendConversation"/>), without the system prompt; null when not kept.</param>
-internal sealed record KeptConversation(IReadOnlyList<SessionMessage> Messages, IReadOnlyList<ChatMessage>? Prompt);
+/// <summary>A session's conversation as a turn left it: the messages as stored, and the turn's last prompt.</summary>
+/// <param name="Messages">The session's messages in ascending id order, every one completed, none waiting for approval but in the last (the turn's reply).</param>
+/// <param name="Prompt">The turn's last prompt: its system message first, then the conversation up to <paramref name="PromptedParts"/> parts of the reply.</param>
+/// <param name="PromptedParts">How many parts of the last message (the reply) <paramref name="Prompt"/> covers.</param>
+internal sealed record KeptConversation(IReadOnlyList<SessionMessage> Messages, List<ChatMessage> Prompt, int PromptedParts);

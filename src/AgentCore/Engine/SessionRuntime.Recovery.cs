@@ -21,8 +21,8 @@ internal sealed partial class SessionRuntime
     /// whatever the state of its tool parts.</para>
     /// <para>When this process kept the session's conversation after its last turn (<see cref="Conversations"/>) and the
     /// store's stamp of the messages has not changed since, the messages are not read again: they are the ones that turn
-    /// left, every one completed, so there is nothing to repair in them. The returned <see cref="LoadedSession.Prompt"/>
-    /// is then their prompt as that turn converted it.</para>
+    /// left, every one completed, so there is nothing to repair in them. The returned <see cref="LoadedSession.Kept"/>
+    /// then has that turn's last prompt too.</para>
     /// </remarks>
     /// <exception cref="SessionNotFoundException">The session does not exist.</exception>
     public async Task<LoadedSession> LoadForTurnAsync(ISessionLease lease, CancellationToken cancellationToken)
@@ -34,7 +34,7 @@ internal sealed partial class SessionRuntime
         var kept = stamp is null ? null : Conversations.Take(sessionId, stamp);
         if (kept is not null && session.RevertedAfter is null)
         {
-            return new LoadedSession(await ReconcileLoadedAsync(session, kept.Messages, ended: [], cancellationToken).ConfigureAwait(false), kept.Messages, kept.Prompt);
+            return new LoadedSession(await ReconcileLoadedAsync(session, kept.Messages, ended: [], cancellationToken).ConfigureAwait(false), kept.Messages, kept);
         }
 
         var messages = await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false);
@@ -83,7 +83,7 @@ internal sealed partial class SessionRuntime
             ended.Add(message);
         }
 
-        return new LoadedSession(await ReconcileLoadedAsync(session, messages, ended, cancellationToken).ConfigureAwait(false), messages, Prompt: null);
+        return new LoadedSession(await ReconcileLoadedAsync(session, messages, ended, cancellationToken).ConfigureAwait(false), messages, Kept: null);
     }
 
     /// <summary>
@@ -225,11 +225,11 @@ internal sealed partial class SessionRuntime
         return count == messages.Count ? messages : messages.Take(count).ToList();
     }
 
-    /// <summary>A session loaded for a turn: the session, its messages, and their prompt when it was kept with them.</summary>
+    /// <summary>A session loaded for a turn: the session, its messages, and what the last turn kept of them.</summary>
     /// <param name="Session">The session, its totals up to date.</param>
     /// <param name="Messages">Its messages in the conversation, repaired.</param>
-    /// <param name="Prompt">The chat messages of <paramref name="Messages"/> without the system prompt, kept from the last turn; null when not kept.</param>
-    public sealed record LoadedSession(SessionInfo Session, IReadOnlyList<SessionMessage> Messages, IReadOnlyList<ChatMessage>? Prompt);
+    /// <param name="Kept">The conversation the last turn here kept (<see cref="Messages"/> are its messages); null when they were read from the store.</param>
+    public sealed record LoadedSession(SessionInfo Session, IReadOnlyList<SessionMessage> Messages, KeptConversation? Kept);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: message {MessageId} was left open by a process that stopped; closed it as interrupted")]
     private partial void LogRecovered(string sessionId, string messageId);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
@@ -47,7 +48,7 @@ internal sealed partial class Turn
     private StepState? _step;
     private List<SessionMessage> _conversation;
     private List<ChatMessage>? _prompt;
-    private IReadOnlyList<ChatMessage>? _keptPrompt;
+    private KeptConversation? _kept;
     private bool _compacted;
     private bool _completionSaved;
     private int _promptParts;
@@ -172,10 +173,10 @@ internal sealed partial class Turn
     private static async Task<TurnSetup> PrepareAsync(SessionRuntime runtime, ISessionLease lease, ChatRequest request, List<MessagePart> userParts, List<ToolApprovalResponseContent> answers, CancellationToken cancellationToken)
     {
         var model = await runtime.ResolveModelAsync(request.Model, cancellationToken).ConfigureAwait(false);
-        var (session, messages, keptPrompt) = await runtime.LoadForTurnAsync(lease, cancellationToken).ConfigureAwait(false);
+        var (session, messages, kept) = await runtime.LoadForTurnAsync(lease, cancellationToken).ConfigureAwait(false);
 
         // A conversation kept from this process's last turn has calls waiting for approval in its last message only.
-        var approvals = ToolApproval.Match(session.Id, messages, answers, nameof(request), scanFrom: keptPrompt is null ? 0 : messages.Count - 1);
+        var approvals = ToolApproval.Match(session.Id, messages, answers, nameof(request), scanFrom: kept is null ? 0 : messages.Count - 1);
         var context = new SystemPromptContext(session, model.Info);
         var sections = new List<string>(runtime.SystemPrompt.Count);
         foreach (var provider in runtime.SystemPrompt)
@@ -186,7 +187,7 @@ internal sealed partial class Turn
             }
         }
 
-        return new TurnSetup(session, model, userParts, messages, sections, request.Options, approvals, request.Budget, keptPrompt);
+        return new TurnSetup(session, model, userParts, messages, sections, request.Options, approvals, request.Budget, kept);
     }
 
     private Turn(SessionRuntime runtime, TurnSetup setup)
@@ -200,7 +201,7 @@ internal sealed partial class Turn
         _conversation = [.. setup.Conversation];
 
         // Answering (or rejecting) calls that waited for approval changes their results in an earlier message: convert again.
-        _keptPrompt = setup.Approvals is { Count: > 0 } ? null : setup.ConversationPrompt;
+        _kept = setup.Approvals is { Count: > 0 } ? null : setup.Kept;
         var now = _time.GetUtcNow();
         _user = new SessionMessage
         {
@@ -325,7 +326,7 @@ internal sealed partial class Turn
         // Compaction changes the conversation (older tool outputs pruned, a summary newer than this turn's messages):
         // the next prompt is converted again, and the conversation is not kept for the next turn.
         _compacted = true;
-        _keptPrompt = null;
+        _kept = null;
         var compaction = new Compaction(_runtime, _logger);
         var summary = await compaction.CompactAsync(_setup.Session, _setup.Model, _conversation, keepFromId, Emit, token).ConfigureAwait(false);
         if (summary is not null)
@@ -347,11 +348,13 @@ internal sealed partial class Turn
     {
         if (_prompt is null)
         {
-            if (_keptPrompt is { } kept)
+            if (_kept is { } kept)
             {
-                // The conversation as the last turn converted it: only this turn's messages are converted.
-                _prompt = new List<ChatMessage>(kept.Count + 8) { PromptBuilder.SystemMessage(_setup.SystemPrompt) };
-                _prompt.AddRange(kept);
+                // The previous turn's last prompt, its system message rebuilt and its reply's last step added: only
+                // what is new is converted.
+                _prompt = new List<ChatMessage>(kept.Prompt.Count + 8) { PromptBuilder.SystemMessage(_setup.SystemPrompt) };
+                _prompt.AddRange(CollectionsMarshal.AsSpan(kept.Prompt)[1..]);
+                PromptConversion.AppendChatMessages(kept.Messages[^1], _prompt, fromPart: kept.PromptedParts);
                 PromptConversion.AppendChatMessages(_user, _prompt);
             }
             else
@@ -777,9 +780,6 @@ internal sealed partial class Turn
                 return;
             }
 
-            // The prompt so far, then what this turn's last step added; the system prompt is rebuilt by every turn.
-            var prompt = _prompt.GetRange(1, _prompt.Count - 1);
-            PromptConversion.AppendChatMessages(_message, prompt, fromPart: _promptParts);
             if (_setup.UserParts.Count > 0)
             {
                 // A copy: the user's parts came from the request, which the caller still holds.
@@ -787,7 +787,7 @@ internal sealed partial class Turn
             }
 
             _conversation.Add(_message);
-            _runtime.Conversations.Keep(SessionId, stamp, new KeptConversation(_conversation, prompt));
+            _runtime.Conversations.Keep(SessionId, stamp, new KeptConversation(_conversation, _prompt, _promptParts));
         }
         catch (Exception ex)
         {
@@ -1038,7 +1038,7 @@ internal sealed partial class Turn
 /// <param name="Options">The caller's chat options, if any.</param>
 /// <param name="Approvals">The calls waiting for approval the turn resolves first: answered by the request, or rejected because the user moved on.</param>
 /// <param name="Budget">The request's budgets, overriding the options' ones.</param>
-/// <param name="ConversationPrompt">The chat messages of <paramref name="Conversation"/> (no system prompt) when the last turn kept them.</param>
+/// <param name="Kept">The conversation and the last prompt the session's previous turn here kept, when <paramref name="Conversation"/> is its.</param>
 internal sealed record TurnSetup(
     SessionInfo Session,
     ResolvedModel Model,
@@ -1048,4 +1048,4 @@ internal sealed record TurnSetup(
     ChatOptions? Options,
     IReadOnlyList<PendingApproval>? Approvals = null,
     TurnBudget? Budget = null,
-    IReadOnlyList<ChatMessage>? ConversationPrompt = null);
+    KeptConversation? Kept = null);

@@ -22,7 +22,12 @@ internal static class MessageCopies
             parts.Add(Copy(part));
         }
 
-        return new SessionMessage
+        return CopyFields(message, parts);
+    }
+
+    /// <summary>A message with <paramref name="message"/>'s own fields (none of them mutable) and <paramref name="parts"/>.</summary>
+    public static SessionMessage CopyFields(SessionMessage message, List<MessagePart> parts) =>
+        new()
         {
             Id = message.Id,
             SessionId = message.SessionId,
@@ -39,7 +44,6 @@ internal static class MessageCopies
             Error = message.Error,
             FinishReason = message.FinishReason,
         };
-    }
 
     /// <summary>A copy of <paramref name="part"/> that shares nothing mutable with it.</summary>
     /// <exception cref="ArgumentException">The part is of a kind this version does not know.</exception>
