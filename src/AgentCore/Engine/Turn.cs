@@ -112,8 +112,12 @@ internal sealed partial class Turn
         // once (a model, tool or store call that really waits), then goes on by itself on the thread that resumes it.
         // So a turn whose calls complete synchronously hands its events over without a thread hop, and the lock is still
         // released by the turn itself: disposing the service can wait for the whole turn (message persisted, lock
-        // released) whether or not the caller still reads the stream.
-        var running = RunAttachedAsync();
+        // released) whether or not the caller still reads the stream. A caller with a synchronization context or a
+        // task scheduler of its own gets the turn on the thread pool instead, so the app's tools and chat clients never
+        // resume on its context.
+        var running = SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default
+            ? RunAttachedAsync()
+            : Task.Run(RunAttachedAsync, CancellationToken.None);
         TurnOutcome outcome;
         try
         {
