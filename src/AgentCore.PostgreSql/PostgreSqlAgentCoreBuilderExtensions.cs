@@ -76,25 +76,17 @@ public static class PostgreSqlAgentCoreBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configuration);
-        var options = new PostgreSqlOptions();
-        configuration.Bind(options);
-        configure?.Invoke(options);
-        string setting = (configuration is IConfigurationSection section ? section.Path + ":" : "") + nameof(PostgreSqlOptions.ConnectionString);
-        if (string.IsNullOrWhiteSpace(options.ConnectionString))
-        {
-            throw new ArgumentException($"{setting} must be set to an Npgsql connection string (it is empty or missing).", nameof(configuration));
-        }
-
+        var (options, connectionString, prefix) = StoreConfiguration.Bind(configuration, configure, static o => o.ConnectionString, "an Npgsql connection string");
+        string setting = prefix + nameof(PostgreSqlOptions.ConnectionString);
         try
         {
-            _ = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            _ = new NpgsqlConnectionStringBuilder(connectionString);
         }
         catch (ArgumentException ex)
         {
             throw new ArgumentException($"{setting} is not a valid Npgsql connection string: {ex.Message}", nameof(configuration), ex);
         }
 
-        string connectionString = options.ConnectionString;
         return Register(builder, _ => NpgsqlDataSource.Create(connectionString), ownsDataSource: true, options);
     }
 

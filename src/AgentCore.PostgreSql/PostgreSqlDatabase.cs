@@ -22,41 +22,7 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
     internal static readonly string[] Migrations =
     [
         // 1: sessions, messages, parts and the usage history.
-        """
-        CREATE TABLE agentcore_sessions (
-            id                 text        NOT NULL PRIMARY KEY,
-            parent_id          text,
-            created_at         timestamptz NOT NULL,
-            updated_at         timestamptz NOT NULL,
-            input_tokens       bigint      NOT NULL,
-            output_tokens      bigint      NOT NULL,
-            reasoning_tokens   bigint      NOT NULL,
-            cache_read_tokens  bigint      NOT NULL,
-            cache_write_tokens bigint      NOT NULL,
-            cost               numeric     NOT NULL,
-            data               text        NOT NULL -- the session as JSON (exact to the tick): what reads return
-        );
-        CREATE INDEX agentcore_sessions_newest_first ON agentcore_sessions (created_at DESC, id DESC);
-        CREATE INDEX agentcore_sessions_by_parent ON agentcore_sessions (parent_id) WHERE parent_id IS NOT NULL;
-
-        CREATE TABLE agentcore_messages (
-            session_id text NOT NULL,
-            id         text NOT NULL,
-            data       text NOT NULL, -- the message's own fields as JSON, without parts
-            PRIMARY KEY (session_id, id)
-        );
-
-        CREATE TABLE agentcore_parts (
-            session_id text    NOT NULL,
-            message_id text    NOT NULL,
-            id         text    NOT NULL,
-            position   integer NOT NULL,
-            data       text    NOT NULL, -- the part as JSON, without the text of text and reasoning parts
-            text       bytea,            -- that text, UTF-8, appended to while it streams
-            PRIMARY KEY (session_id, message_id, id)
-        );
-        CREATE INDEX agentcore_parts_in_order ON agentcore_parts (session_id, message_id, position);
-
+        StoreSchema.Version1(SqlDialect.PostgreSql) + """
         CREATE TABLE agentcore_history (
             seq          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             kind         text        NOT NULL, -- start | end
@@ -70,10 +36,8 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
         CREATE INDEX agentcore_history_by_session ON agentcore_history (session_id, seq);
         """,
 
-        // 2: a message's own fields as columns, so loading a session parses no JSON for them; a part's type as a column,
-        // and text and reasoning parts (an id and their text) without JSON. Ids collate as "C" (byte order), the order
-        // a load merges messages and parts in. The schema 1 tables are renamed; the store copies their rows
-        // (PostgreSqlDatabase.CopySchema1MessagesAsync) and drops them in the same transaction.
+        // 2: messages and parts as columns. The schema 1 tables and their indexes are renamed aside; the store copies their
+        // rows (PostgreSqlDatabase.CopySchema1MessagesAsync).
         """
         ALTER TABLE agentcore_messages RENAME TO agentcore_messages_v1;
         ALTER INDEX agentcore_messages_pkey RENAME TO agentcore_messages_v1_pkey;
@@ -81,61 +45,11 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
         ALTER INDEX agentcore_parts_pkey RENAME TO agentcore_parts_v1_pkey;
         ALTER INDEX agentcore_parts_in_order RENAME TO agentcore_parts_v1_in_order;
 
-        CREATE TABLE agentcore_messages (
-            session_id               text COLLATE "C" NOT NULL,
-            id                       text COLLATE "C" NOT NULL,
-            role                     text        NOT NULL, -- user, assistant, system, tool
-            created_at               timestamptz NOT NULL,
-            created_at_extra_ticks   smallint    NOT NULL, -- the 100 ns ticks below created_at's microsecond (0-9): times are exact
-            completed_at             timestamptz,          -- NULL while the message is being written
-            completed_at_extra_ticks smallint,
-            provider_id              text,
-            model_id                 text,
-            input_tokens             bigint      NOT NULL,
-            output_tokens            bigint      NOT NULL,
-            reasoning_tokens         bigint      NOT NULL,
-            cache_read_tokens        bigint      NOT NULL,
-            cache_write_tokens       bigint      NOT NULL,
-            cost                     numeric     NOT NULL, -- USD
-            is_summary               boolean     NOT NULL,
-            summarized_through       text,
-            finish_reason            text,
-            error                    text,                 -- the MessageError as JSON; NULL when the message has none
-            PRIMARY KEY (session_id, id)
-        );
+        """ + StoreSchema.Version2(SqlDialect.PostgreSql),
 
-        CREATE TABLE agentcore_parts (
-            session_id text COLLATE "C" NOT NULL,
-            message_id text COLLATE "C" NOT NULL,
-            id         text COLLATE "C" NOT NULL,
-            position   integer NOT NULL,
-            type       text    NOT NULL, -- the part's type discriminator: text, reasoning, file, tool, step-start, step-finish
-            data       text,             -- the part as JSON; NULL for text and reasoning parts
-            text       bytea,            -- the text of text and reasoning parts, UTF-8, appended to while it streams
-            PRIMARY KEY (session_id, message_id, id)
-        );
-        CREATE INDEX agentcore_parts_in_order ON agentcore_parts (session_id, message_id, position, id);
-        """,
-
-        // 3: filtered listings (PostgreSqlSessionStore.ListSessionsAsync(SessionQuery)). A session's metadata as rows, with the
-        // session's creation time, so "owner = alice" reads one index range already in listing order and stops after a
-        // page; the parent and update time indexed. session_id keeps agentcore_sessions.id's collation, so both list in
-        // the same order. The store fills the table from the sessions' JSON (PostgreSqlDatabase.CopyMetadataAsync) in
-        // the same transaction.
-        """
-        CREATE TABLE agentcore_session_metadata (
-            session_id text                NOT NULL,
-            key        text COLLATE "C"    NOT NULL,
-            value      text COLLATE "C"    NOT NULL,
-            created_at timestamptz         NOT NULL, -- the session's creation time, as in agentcore_sessions
-            PRIMARY KEY (session_id, key)
-        );
-        CREATE INDEX agentcore_session_metadata_lookup ON agentcore_session_metadata (key, value, created_at DESC, session_id DESC);
-
-        DROP INDEX agentcore_sessions_by_parent;
-        CREATE INDEX agentcore_sessions_by_parent ON agentcore_sessions (parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
-        CREATE INDEX agentcore_sessions_by_update ON agentcore_sessions (updated_at);
-        """,
+        // 3: filtered listings (PostgreSqlSessionStore.ListSessionsAsync(SessionQuery)); the store fills
+        // agentcore_session_metadata (PostgreSqlDatabase.CopyMetadataAsync).
+        StoreSchema.Version3(SqlDialect.PostgreSql),
 
         // 4: full-text search (PostgreSqlSessionStore.SearchAsync): a tsvector of text parts and tool outputs, kept by triggers, GIN-indexed.
         PostgreSqlSearch.Migration,
@@ -152,6 +66,16 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
     }
 
     public NpgsqlDataSource DataSource { get; }
+
+    /// <summary>A database on a new data source built from <paramref name="connectionString"/>, which the database owns.</summary>
+    /// <exception cref="ArgumentException"><paramref name="connectionString"/> is null, empty or white space.</exception>
+    public static PostgreSqlDatabase Create(string connectionString) =>
+        new(NpgsqlDataSource.Create(PostgreSqlSessionStore.ValidConnectionString(connectionString)), ownsDataSource: true);
+
+    /// <summary>A database on <paramref name="dataSource"/>, which stays the caller's to dispose.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="dataSource"/> is null.</exception>
+    public static PostgreSqlDatabase On(NpgsqlDataSource dataSource) =>
+        new(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false);
 
     /// <summary>Creates the tables or brings them up to <see cref="SchemaVersion"/>; once per instance, safe across processes.</summary>
     public async ValueTask MigrateAsync(ILogger logger, CancellationToken cancellationToken)

@@ -33,7 +33,7 @@ public sealed partial class PostgreSqlSessionHistory : ISessionHistory, IAsyncDi
     /// <param name="logger">The logger; null for none.</param>
     /// <exception cref="ArgumentException"><paramref name="connectionString"/> is null, empty or white space.</exception>
     public PostgreSqlSessionHistory(string connectionString, ILogger<PostgreSqlSessionHistory>? logger = null)
-        : this(new PostgreSqlDatabase(NpgsqlDataSource.Create(PostgreSqlSessionStore.ValidConnectionString(connectionString)), ownsDataSource: true), ownsDatabase: true, logger)
+        : this(PostgreSqlDatabase.Create(connectionString), ownsDatabase: true, logger)
     {
     }
 
@@ -42,7 +42,7 @@ public sealed partial class PostgreSqlSessionHistory : ISessionHistory, IAsyncDi
     /// <param name="logger">The logger; null for none.</param>
     /// <exception cref="ArgumentNullException"><paramref name="dataSource"/> is null.</exception>
     public PostgreSqlSessionHistory(NpgsqlDataSource dataSource, ILogger<PostgreSqlSessionHistory>? logger = null)
-        : this(new PostgreSqlDatabase(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false), ownsDatabase: true, logger)
+        : this(PostgreSqlDatabase.On(dataSource), ownsDatabase: true, logger)
     {
     }
 

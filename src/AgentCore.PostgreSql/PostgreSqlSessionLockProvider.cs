@@ -77,14 +77,7 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
         try
         {
             // LISTEN first, in the same round trip: an abort sent once the lock is ours is never missed.
-            var batch = new NpgsqlBatch(connection)
-            {
-                BatchCommands =
-                {
-                    new NpgsqlBatchCommand($"LISTEN {AbortChannel}"),
-                    new NpgsqlBatchCommand("SELECT pg_try_advisory_lock($1)") { Parameters = { new NpgsqlParameter { Value = key } } },
-                },
-            };
+            var batch = ChannelAndLock(connection, "LISTEN", "pg_try_advisory_lock", key);
             await using var batchScope = batch.ConfigureAwait(false);
             if (await batch.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
             {
@@ -161,6 +154,19 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
         return BinaryPrimitives.ReadInt64BigEndian(hash);
     }
 
+    /// <summary>
+    /// A batch on <paramref name="connection"/>: <paramref name="channelCommand"/> (<c>LISTEN</c> or <c>UNLISTEN</c>) on the
+    /// abort channel, then the advisory lock function <paramref name="lockFunction"/> of <paramref name="key"/>, in one round trip.
+    /// </summary>
+    private static NpgsqlBatch ChannelAndLock(NpgsqlConnection connection, string channelCommand, string lockFunction, long key) => new(connection)
+    {
+        BatchCommands =
+        {
+            new NpgsqlBatchCommand($"{channelCommand} {AbortChannel}"),
+            new NpgsqlBatchCommand($"SELECT {lockFunction}($1)") { Parameters = { new NpgsqlParameter { Value = key } } },
+        },
+    };
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the connection holding the lock of session {SessionId}; its turn is asked to abort")]
     private partial void LogLockLost(string sessionId, Exception exception);
 
@@ -195,14 +201,7 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
             {
                 // Unlock and stop listening explicitly: the connection goes back to the data source's pool, and closing it
                 // there releases nothing until it is reset.
-                var unlock = new NpgsqlBatch(_connection)
-                {
-                    BatchCommands =
-                    {
-                        new NpgsqlBatchCommand($"UNLISTEN {AbortChannel}"),
-                        new NpgsqlBatchCommand("SELECT pg_advisory_unlock($1)") { Parameters = { new NpgsqlParameter { Value = _key } } },
-                    },
-                };
+                var unlock = ChannelAndLock(_connection, "UNLISTEN", "pg_advisory_unlock", _key);
                 await using var unlockScope = unlock.ConfigureAwait(false);
                 await unlock.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
             }

@@ -35,7 +35,7 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     /// <param name="logger">The logger; null for none.</param>
     /// <exception cref="ArgumentException"><paramref name="connectionString"/> is null, empty or white space.</exception>
     public PostgreSqlSessionStore(string connectionString, ILogger<PostgreSqlSessionStore>? logger = null)
-        : this(new PostgreSqlDatabase(NpgsqlDataSource.Create(ValidConnectionString(connectionString)), ownsDataSource: true), ownsDatabase: true, logger)
+        : this(PostgreSqlDatabase.Create(connectionString), ownsDatabase: true, logger)
     {
     }
 
@@ -43,7 +43,7 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     /// <param name="dataSource">The data source to open connections from; not disposed by the store.</param>
     /// <param name="logger">The logger; null for none.</param>
     public PostgreSqlSessionStore(NpgsqlDataSource dataSource, ILogger<PostgreSqlSessionStore>? logger = null)
-        : this(new PostgreSqlDatabase(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false), ownsDatabase: true, logger)
+        : this(PostgreSqlDatabase.On(dataSource), ownsDatabase: true, logger)
     {
     }
 

@@ -69,16 +69,9 @@ public static class SqliteAgentCoreBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configuration);
-        var options = new SqliteStoreOptions();
-        configuration.Bind(options);
-        configure?.Invoke(options);
-        string prefix = configuration is IConfigurationSection section ? section.Path + ":" : "";
-        if (string.IsNullOrWhiteSpace(options.ConnectionString))
-        {
-            throw new ArgumentException($"{prefix}{nameof(SqliteStoreOptions.ConnectionString)} must be set to the database's path or connection string (it is '{options.ConnectionString}').", nameof(configuration));
-        }
-
-        string fullPath = DatabasePath(options.ConnectionString, prefix + nameof(SqliteStoreOptions.ConnectionString));
+        var (options, connectionString, prefix) = StoreConfiguration.Bind(
+            configuration, configure, static o => o.ConnectionString, "the database's path or connection string");
+        string fullPath = DatabasePath(connectionString, prefix + nameof(SqliteStoreOptions.ConnectionString));
         options.Validate(prefix);
         return Register(builder, fullPath, options);
     }

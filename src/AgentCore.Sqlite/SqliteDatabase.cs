@@ -23,102 +23,20 @@ internal sealed partial class SqliteDatabase
     public static readonly string[] Migrations =
     [
         // 1: sessions, messages and parts.
-        """
-        CREATE TABLE sessions (
-            id                 TEXT    NOT NULL PRIMARY KEY,
-            parent_id          TEXT,
-            created_at         INTEGER NOT NULL, -- UTC ticks (100 ns since 0001-01-01)
-            updated_at         INTEGER NOT NULL,
-            input_tokens       INTEGER NOT NULL,
-            output_tokens      INTEGER NOT NULL,
-            reasoning_tokens   INTEGER NOT NULL,
-            cache_read_tokens  INTEGER NOT NULL,
-            cache_write_tokens INTEGER NOT NULL,
-            cost               TEXT    NOT NULL, -- decimal USD, invariant culture
-            data               TEXT    NOT NULL  -- the session as JSON: what reads return
-        );
-        CREATE INDEX sessions_newest_first ON sessions (created_at DESC, id DESC);
-        CREATE INDEX sessions_by_parent ON sessions (parent_id) WHERE parent_id IS NOT NULL;
+        StoreSchema.Version1(SqlDialect.Sqlite),
 
-        CREATE TABLE messages (
-            session_id TEXT NOT NULL,
-            id         TEXT NOT NULL,
-            data       TEXT NOT NULL, -- the message's own fields as JSON, without parts
-            PRIMARY KEY (session_id, id)
-        ) WITHOUT ROWID;
-
-        CREATE TABLE parts (
-            session_id TEXT    NOT NULL,
-            message_id TEXT    NOT NULL,
-            id         TEXT    NOT NULL,
-            position   INTEGER NOT NULL,
-            data       TEXT    NOT NULL, -- the part as JSON, without the text of text and reasoning parts
-            text       BLOB,             -- that text, UTF-8, appended to while it streams
-            PRIMARY KEY (session_id, message_id, id)
-        );
-        CREATE INDEX parts_in_order ON parts (session_id, message_id, position);
-        """,
-
-        // 2: a message's own fields as columns, so loading a session parses no JSON for them; a part's type as a column,
-        // and text and reasoning parts (an id and their text) without JSON. The schema 1 tables are renamed; the store
-        // copies their rows (SqliteDatabase.CopySchema1MessagesAsync) and drops them in the same transaction.
+        // 2: messages and parts as columns. An index keeps its name when its table is renamed, so the schema 1 parts index
+        // is dropped first. The store copies the renamed tables' rows (SqliteDatabase.CopySchema1MessagesAsync).
         """
         DROP INDEX parts_in_order;
         ALTER TABLE messages RENAME TO messages_v1;
         ALTER TABLE parts RENAME TO parts_v1;
 
-        CREATE TABLE messages (
-            session_id         TEXT    NOT NULL,
-            id                 TEXT    NOT NULL,
-            role               TEXT    NOT NULL, -- user, assistant, system, tool
-            created_at         INTEGER NOT NULL, -- UTC ticks (100 ns since 0001-01-01)
-            completed_at       INTEGER,          -- UTC ticks; NULL while the message is being written
-            provider_id        TEXT,
-            model_id           TEXT,
-            input_tokens       INTEGER NOT NULL,
-            output_tokens      INTEGER NOT NULL,
-            reasoning_tokens   INTEGER NOT NULL,
-            cache_read_tokens  INTEGER NOT NULL,
-            cache_write_tokens INTEGER NOT NULL,
-            cost               TEXT    NOT NULL, -- decimal USD, invariant culture
-            is_summary         INTEGER NOT NULL, -- 0 or 1
-            summarized_through TEXT,
-            finish_reason      TEXT,
-            error              TEXT,             -- the MessageError as JSON; NULL when the message has none
-            PRIMARY KEY (session_id, id)
-        ) WITHOUT ROWID;
+        """ + StoreSchema.Version2(SqlDialect.Sqlite),
 
-        CREATE TABLE parts (
-            session_id TEXT    NOT NULL,
-            message_id TEXT    NOT NULL,
-            id         TEXT    NOT NULL,
-            position   INTEGER NOT NULL,
-            type       TEXT    NOT NULL, -- the part's type discriminator: text, reasoning, file, tool, step-start, step-finish
-            data       TEXT,             -- the part as JSON; NULL for text and reasoning parts
-            text       BLOB,             -- the text of text and reasoning parts, UTF-8, appended to while it streams
-            PRIMARY KEY (session_id, message_id, id)
-        );
-        CREATE INDEX parts_in_order ON parts (session_id, message_id, position, id);
-        """,
-
-        // 3: filtered listings (SqliteSessionStore.ListSessionsAsync(SessionQuery)). A session's metadata as rows, with the
-        // session's creation time, so "owner = alice" reads one index range already in listing order and stops after a
-        // page; the parent and update time indexed. The store fills session_metadata from the sessions' JSON
-        // (SqliteDatabase.CopyMetadataAsync) in the same transaction.
-        """
-        CREATE TABLE session_metadata (
-            session_id TEXT    NOT NULL,
-            key        TEXT    NOT NULL,
-            value      TEXT    NOT NULL,
-            created_at INTEGER NOT NULL, -- the session's creation time (UTC ticks), as in sessions
-            PRIMARY KEY (session_id, key)
-        ) WITHOUT ROWID;
-        CREATE INDEX session_metadata_lookup ON session_metadata (key, value, created_at DESC, session_id DESC);
-
-        DROP INDEX sessions_by_parent;
-        CREATE INDEX sessions_by_parent ON sessions (parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
-        CREATE INDEX sessions_by_update ON sessions (updated_at);
-        """,
+        // 3: filtered listings (SqliteSessionStore.ListSessionsAsync(SessionQuery)); the store fills session_metadata
+        // (SqliteDatabase.CopyMetadataAsync).
+        StoreSchema.Version3(SqlDialect.Sqlite),
 
         // 4: full-text search (SqliteSessionStore.SearchAsync): an FTS5 index of text parts and tool outputs, kept by triggers.
         SqliteSearch.Migration,

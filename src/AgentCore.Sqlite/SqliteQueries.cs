@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace AgentCore;
 
@@ -7,80 +6,43 @@ namespace AgentCore;
 internal static class SqliteQueries
 {
     /// <summary>
-    /// The statement listing <paramref name="query"/>'s sessions as rows of (data, id, created_at) in listing order, and its
-    /// parameters. The caller binds <c>$limit</c> and, when <paramref name="afterKey"/>, <c>$afterTicks</c> and
-    /// <c>$afterId</c>: the rows then start after that (creation time, id).
+    /// The statement listing <paramref name="query"/>'s sessions as rows of (data, id, created_at) in listing order (see
+    /// <see cref="SessionListSql"/>), and its parameters. The caller binds <c>$limit</c> and, when
+    /// <paramref name="afterKey"/>, <c>$afterTicks</c> and <c>$afterId</c>: the rows then start after that (creation time,
+    /// id).
     /// </summary>
-    /// <remarks>
-    /// With a metadata filter, the first pair drives the read from <c>session_metadata_lookup</c> (key, value, created_at
-    /// DESC, session_id DESC): one index range in listing order, so <c>LIMIT</c> ends it; other pairs are probes of the
-    /// primary key. Without one, the order comes from <c>sessions_by_parent</c> or <c>sessions_newest_first</c>.
-    /// </remarks>
     public static (string Sql, (string Name, object? Value)[] Parameters) ListSql(SessionQuery query, bool afterKey)
     {
-        var parameters = new List<(string, object?)>();
-        var where = new List<string>();
-        var sql = new StringBuilder();
-        string created, id;
-        int index = 0;
-        foreach (var (key, value) in query.Metadata.OrderBy(static p => p.Key, StringComparer.Ordinal))
-        {
-            string k = "$k" + index.ToString(CultureInfo.InvariantCulture), v = "$v" + index.ToString(CultureInfo.InvariantCulture);
-            parameters.Add((k, key));
-            parameters.Add((v, value));
-            if (index == 0)
-            {
-                where.Add($"m.key = {k} AND m.value = {v}");
-            }
-            else
-            {
-                where.Add($"EXISTS (SELECT 1 FROM session_metadata m{index} WHERE m{index}.session_id = s.id AND m{index}.key = {k} AND m{index}.value = {v})");
-            }
+        var parameters = new Parameters(afterKey);
+        string sql = SessionListSql.Of(query, SqlDialect.Sqlite, parameters);
+        return (sql, parameters.Values.ToArray());
+    }
 
-            index++;
+    /// <summary>Named parameters; times as UTC ticks, the columns' unit.</summary>
+    private sealed class Parameters(bool afterKey) : SessionListParameters
+    {
+        public List<(string Name, object? Value)> Values { get; } = [];
+
+        public override (string Key, string Value) Metadata(int index, string key, string value)
+        {
+            string number = index.ToString(CultureInfo.InvariantCulture);
+            return (Add("$k" + number, key), Add("$v" + number, value));
         }
 
-        if (index > 0)
-        {
-            sql.Append("SELECT s.data, s.id, m.created_at FROM session_metadata m JOIN sessions s ON s.id = m.session_id");
-            (created, id) = ("m.created_at", "m.session_id");
-        }
-        else
-        {
-            sql.Append("SELECT s.data, s.id, s.created_at FROM sessions s");
-            (created, id) = ("s.created_at", "s.id");
-        }
+        public override string Parent(string parentId) => Add("$parent", parentId);
 
-        if (query.ParentId is not null)
-        {
-            where.Add("s.parent_id = $parent");
-            parameters.Add(("$parent", query.ParentId));
-        }
+        public override string UpdatedAfter(DateTimeOffset bound) => "> " + Add("$updatedAfter", bound.UtcTicks);
 
-        // Exclusive bounds, in the same UTC ticks as the column.
-        if (query.UpdatedAfter is { } updatedAfter)
-        {
-            where.Add("s.updated_at > $updatedAfter");
-            parameters.Add(("$updatedAfter", updatedAfter.UtcTicks));
-        }
+        public override string UpdatedBefore(DateTimeOffset bound) => "< " + Add("$updatedBefore", bound.UtcTicks);
 
-        if (query.UpdatedBefore is { } updatedBefore)
-        {
-            where.Add("s.updated_at < $updatedBefore");
-            parameters.Add(("$updatedBefore", updatedBefore.UtcTicks));
-        }
+        public override string? Cursor() => afterKey ? "($afterTicks, $afterId)" : null;
 
-        if (afterKey)
-        {
-            where.Add($"({created}, {id}) < ($afterTicks, $afterId)");
-        }
+        public override string Limit() => "$limit";
 
-        if (where.Count > 0)
+        private string Add(string name, object value)
         {
-            sql.Append(" WHERE ").AppendJoin(" AND ", where);
+            Values.Add((name, value));
+            return name;
         }
-
-        sql.Append(CultureInfo.InvariantCulture, $" ORDER BY {created} DESC, {id} DESC LIMIT $limit");
-        return (sql.ToString(), parameters.ToArray());
     }
 }

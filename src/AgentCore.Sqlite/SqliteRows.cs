@@ -85,9 +85,6 @@ internal sealed class SqliteRows : IStoredRow, IDisposable
     /// <summary>Column <paramref name="i"/> as a string (empty for NULL).</summary>
     public string String(int i) => Encoding.UTF8.GetString(raw.sqlite3_column_blob(_statement, i));
 
-    /// <summary>Column <paramref name="i"/> as a string, or null for NULL.</summary>
-    public string? NullableString(int i) => IsNull(i) ? null : String(i);
-
     /// <summary>Finalizes the statement.</summary>
     public void Dispose() => _statement.Dispose();
 

@@ -65,10 +65,7 @@ public abstract partial class SessionStoreConformanceTests
     [Test]
     public async Task SearchAsync_NonAsciiWords_Found()
     {
-        var session = NewSession(BaseTime);
-        await Store.SaveSessionAsync(session);
-        var message = UserMessage(session.Id, BaseTime, "Viele Grüße aus Köln, naïve café");
-        await Store.SaveMessageAsync(message);
+        var (session, message) = await SaveSessionWithMessageAsync("Viele Grüße aus Köln, naïve café");
 
         (await Ids("grüße")).Should().Equal(message.Id);
         (await Ids("café naïve")).Should().Equal(message.Id);

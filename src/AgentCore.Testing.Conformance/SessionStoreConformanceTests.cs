@@ -335,9 +335,7 @@ public abstract partial class SessionStoreConformanceTests
     [Test]
     public async Task DeleteSessionAsync_ThenSaveAgain_StartsEmpty()
     {
-        var session = NewSession(BaseTime);
-        await Store.SaveSessionAsync(session);
-        await Store.SaveMessageAsync(UserMessage(session.Id, BaseTime, "first life"));
+        var (session, _) = await SaveSessionWithMessageAsync("first life");
         await Store.DeleteSessionAsync(session.Id);
 
         await Store.SaveSessionAsync(session);
@@ -836,9 +834,7 @@ public abstract partial class SessionStoreConformanceTests
     [Test]
     public async Task DeleteSessionAsync_Twice_TrueThenFalse()
     {
-        var session = NewSession(BaseTime);
-        await Store.SaveSessionAsync(session);
-        await Store.SaveMessageAsync(UserMessage(session.Id, BaseTime, "hello"));
+        var (session, _) = await SaveSessionWithMessageAsync("hello");
 
         (await Store.DeleteSessionAsync(session.Id)).Should().BeTrue();
         (await Store.DeleteSessionAsync(session.Id)).Should().BeFalse();
@@ -875,10 +871,7 @@ public abstract partial class SessionStoreConformanceTests
     [Test]
     public async Task DeleteMessagesAsync_EmptyOrUnknown_ReturnsZero()
     {
-        var session = NewSession(BaseTime);
-        await Store.SaveSessionAsync(session);
-        var message = UserMessage(session.Id, BaseTime, "hello");
-        await Store.SaveMessageAsync(message);
+        var (session, message) = await SaveSessionWithMessageAsync("hello");
 
         (await Store.DeleteMessagesAsync(session.Id, [])).Should().Be(0);
         (await Store.DeleteMessagesAsync(AgentCoreIds.NewSessionId(), [message.Id])).Should().Be(0);
@@ -890,10 +883,7 @@ public abstract partial class SessionStoreConformanceTests
     [Test]
     public async Task DeleteMessagesAsync_ThenNewMessages_ReadsTheNewOnes()
     {
-        var session = NewSession(BaseTime);
-        await Store.SaveSessionAsync(session);
-        var doomed = UserMessage(session.Id, BaseTime, "reverted");
-        await Store.SaveMessageAsync(doomed);
+        var (session, doomed) = await SaveSessionWithMessageAsync("reverted");
 
         await Store.DeleteMessagesAsync(session.Id, [doomed.Id]);
         var next = UserMessage(session.Id, BaseTime.AddSeconds(1), "the next turn");
@@ -906,10 +896,7 @@ public abstract partial class SessionStoreConformanceTests
     [Test]
     public async Task DeleteMessagesAsync_InvalidIds_ThrowArgumentExceptionNamingTheValue()
     {
-        var session = NewSession(BaseTime);
-        await Store.SaveSessionAsync(session);
-        var message = UserMessage(session.Id, BaseTime, "hello");
-        await Store.SaveMessageAsync(message);
+        var (session, message) = await SaveSessionWithMessageAsync("hello");
 
         foreach (string bad in BadIds("ses_", "msg_"))
         {
@@ -945,10 +932,7 @@ public abstract partial class SessionStoreConformanceTests
     [Test]
     public async Task GetMessagesAsync_CallerChangesItsObjects_StoreUnchanged()
     {
-        var session = NewSession(BaseTime);
-        await Store.SaveSessionAsync(session);
-        var message = UserMessage(session.Id, BaseTime, "original");
-        await Store.SaveMessageAsync(message);
+        var (session, message) = await SaveSessionWithMessageAsync("original");
         ((TextPart)message.Parts[0]).Text = "changed after saving";
 
         var read = (await Store.GetMessagesAsync(session.Id))[0];
@@ -975,6 +959,18 @@ public abstract partial class SessionStoreConformanceTests
         var listed = await ListAsync(Store);
         listed.Select(s => s.Id).Should().Equal(sessions.AsEnumerable().Reverse().Select(s => s.Id));
         listed.Should().OnlyContain(s => s.Title == s.Id);
+    }
+
+    /// <summary>Saves a new session created at <see cref="BaseTime"/> and, in it, a user message saying <paramref name="text"/>.</summary>
+    /// <param name="text">The message's text.</param>
+    /// <returns>The session and the message, as saved.</returns>
+    private async Task<(SessionInfo Session, SessionMessage Message)> SaveSessionWithMessageAsync(string text)
+    {
+        var session = NewSession(BaseTime);
+        await Store.SaveSessionAsync(session);
+        var message = UserMessage(session.Id, BaseTime, text);
+        await Store.SaveMessageAsync(message);
+        return (session, message);
     }
 
     // ---- helpers for derived fixtures ----

@@ -33,49 +33,10 @@ public sealed class ReconnectTests() : SampleServerFixture(TimeSpan.FromMillisec
     public async Task Follow_ConnectionDroppedTwiceMidReply_ResumesFromLastEventIdAndTheTextEqualsTheStoredMessage()
     {
         var session = await Client.CreateSessionAsync();
-        using var chat = await Client.PostChatAsync(session.Id(), "tell me something long");
-        chat.StatusCode.Should().Be(HttpStatusCode.OK);
-        await using var turn = chat.ReadEventsAsync().GetAsyncEnumerator();
-        var streamed = new List<StreamedEvent>();
-        while (streamed.Count(e => e.Name == "text-delta") < 2 && await turn.MoveNextAsync())
-        {
-            streamed.Add(turn.Current);
-        }
 
-        // The page got this far on the chat stream, then reloads: it follows from the last id it has.
-        var followed = new List<StreamedEvent>();
-        int resumedAt = streamed.Count;
-        string lastId = streamed[^1].Id!;
-        for (int connection = 0; connection < 3; connection++)
-        {
-            using var follow = await Client.FollowAsync(session.Id(), lastId);
-            follow.StatusCode.Should().Be(HttpStatusCode.OK);
-            int read = 0;
-            await foreach (var e in follow.ReadEventsAsync())
-            {
-                followed.Add(e);
-                lastId = e.Id!;
-                // The first two connections drop after three events; the last one reads to the end of the turn.
-                if (e.Name == "turn-completed" || (connection < 2 && ++read == 3))
-                {
-                    break;
-                }
-            }
-        }
-
-        while (await turn.MoveNextAsync())
-        {
-            streamed.Add(turn.Current);
-        }
-
-        followed.Select(e => e.Id).Should().Equal(streamed.Skip(resumedAt).Select(e => e.Id), "every event after the last id, once, in order");
-        followed.Select(e => e.Name).Should().Equal(streamed.Skip(resumedAt).Select(e => e.Name));
-        followed[^1].Name.Should().Be("turn-completed");
-
-        string text = string.Concat(streamed.Take(resumedAt).Concat(followed)
-            .Where(e => e.Name == "text-delta").Select(e => e.Data.GetProperty("text").GetString()));
-        var messages = (await Client.GetFromJsonAsync<JsonElement[]>($"api/sessions/{session.Id()}/messages"))!;
-        text.Should().Be(SampleApi.TextOf(messages[^1])).And.Be(SampleApi.DemoReply("tell me something long"));
+        // The page got this far on the chat stream, then reloads: it follows from the last id it has, and twice more after
+        // its connection drops.
+        await ResumedReply.FollowAcrossDroppedConnectionsAsync(Client, session.Id(), [Client, Client, Client]);
     }
 
     [Test]

@@ -11,7 +11,7 @@ public sealed class StoredColumnsTests
 {
     private const string Because =
         "every field needs a column in both SQL stores (a schema migration in SqliteDatabase and PostgreSqlDatabase, read and written " +
-        "by both stores), a line in StoredRecords.HeaderOf and a value in the conformance suite's EveryPartMessage";
+        "by both stores), a line in MessageCopies.WithParts and a value in the conformance suite's EveryPartMessage";
 
     [Test]
     public void SessionMessage_SettableProperties_AreTheStoredColumns()

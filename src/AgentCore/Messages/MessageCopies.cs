@@ -22,28 +22,30 @@ internal static class MessageCopies
             parts.Add(Copy(part));
         }
 
-        return CopyFields(message, parts);
+        return WithParts(message, parts);
     }
 
-    /// <summary>A message with <paramref name="message"/>'s own fields (none of them mutable) and <paramref name="parts"/>.</summary>
-    public static SessionMessage CopyFields(SessionMessage message, List<MessagePart> parts) =>
-        new()
-        {
-            Id = message.Id,
-            SessionId = message.SessionId,
-            Role = message.Role,
-            Parts = parts,
-            CreatedAt = message.CreatedAt,
-            CompletedAt = message.CompletedAt,
-            ProviderId = message.ProviderId,
-            ModelId = message.ModelId,
-            Tokens = message.Tokens,
-            Cost = message.Cost,
-            IsSummary = message.IsSummary,
-            SummarizedThrough = message.SummarizedThrough,
-            Error = message.Error,
-            FinishReason = message.FinishReason,
-        };
+    /// <summary>
+    /// A new message with <paramref name="message"/>'s own fields (every field but the parts) and <paramref name="parts"/>:
+    /// the one list of a message's fields that a copy is made of.
+    /// </summary>
+    public static SessionMessage WithParts(SessionMessage message, List<MessagePart> parts) => new()
+    {
+        Id = message.Id,
+        SessionId = message.SessionId,
+        Role = message.Role,
+        Parts = parts,
+        CreatedAt = message.CreatedAt,
+        CompletedAt = message.CompletedAt,
+        ProviderId = message.ProviderId,
+        ModelId = message.ModelId,
+        Tokens = message.Tokens,
+        Cost = message.Cost,
+        IsSummary = message.IsSummary,
+        SummarizedThrough = message.SummarizedThrough,
+        Error = message.Error,
+        FinishReason = message.FinishReason,
+    };
 
     /// <summary>A copy of <paramref name="part"/> that shares nothing mutable with it.</summary>
     /// <exception cref="ArgumentException">The part is of a kind this version does not know.</exception>

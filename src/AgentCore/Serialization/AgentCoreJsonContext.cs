@@ -3,8 +3,10 @@ using System.Text.Json.Serialization;
 namespace AgentCore;
 
 /// <summary>
-/// Source-generated JSON metadata for everything AgentCore persists. Stored records use camelCase names
-/// and omit nulls; history entries carry their own snake_case names.
+/// Source-generated JSON metadata for everything AgentCore persists, and for session events as they cross processes
+/// (<see cref="SessionEventJson"/>). Stored records and events use camelCase names and omit nulls; history entries carry
+/// their own snake_case names. <see cref="ToolApprovalRequested"/> is written by hand, its request through
+/// Microsoft.Extensions.AI's own serializer options.
 /// </summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
@@ -17,4 +19,17 @@ namespace AgentCore;
 [JsonSerializable(typeof(TokenUsage))]
 [JsonSerializable(typeof(JournalRecord))]
 [JsonSerializable(typeof(SessionExportDocument))]
+[JsonSerializable(typeof(SessionCreated))]
+[JsonSerializable(typeof(SessionUpdated))]
+[JsonSerializable(typeof(SessionDeleted))]
+[JsonSerializable(typeof(MessageUpdated))]
+[JsonSerializable(typeof(TextDelta))]
+[JsonSerializable(typeof(ReasoningDelta))]
+[JsonSerializable(typeof(ToolCallUpdated))]
+[JsonSerializable(typeof(StepFinished))]
+[JsonSerializable(typeof(Retrying))]
+[JsonSerializable(typeof(CompactionStarted))]
+[JsonSerializable(typeof(CompactionFinished))]
+[JsonSerializable(typeof(TurnCompleted))]
+[JsonSerializable(typeof(SessionEventJson.ApprovalRequestedRecord))]
 internal sealed partial class AgentCoreJsonContext : JsonSerializerContext;

@@ -57,11 +57,11 @@ public static class SessionEventJson
             var record = new ApprovalRequestedRecord(
                 approval.SessionId, approval.Sequence, approval.MessageId, approval.Part,
                 JsonSerializer.SerializeToElement(approval.Request, AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ToolApprovalRequestContent))));
-            return JsonSerializer.Serialize(record, SessionEventJsonContext.Default.ApprovalRequestedRecord);
+            return JsonSerializer.Serialize(record, AgentCoreJsonContext.Default.ApprovalRequestedRecord);
         }
 
         _ = TypeOf(sessionEvent);
-        return JsonSerializer.Serialize(sessionEvent, SessionEventJsonContext.Default.GetTypeInfo(sessionEvent.GetType())!);
+        return JsonSerializer.Serialize(sessionEvent, AgentCoreJsonContext.Default.GetTypeInfo(sessionEvent.GetType())!);
     }
 
     /// <summary>Reads an event written by <see cref="Serialize"/>.</summary>
@@ -82,14 +82,14 @@ public static class SessionEventJson
 
         if (eventType == typeof(ToolApprovalRequested))
         {
-            var record = JsonSerializer.Deserialize(json, SessionEventJsonContext.Default.ApprovalRequestedRecord)
+            var record = JsonSerializer.Deserialize(json, AgentCoreJsonContext.Default.ApprovalRequestedRecord)
                          ?? throw new JsonException("A tool-approval-requested event is null.");
             var request = (ToolApprovalRequestContent?)record.Request.Deserialize(AIJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ToolApprovalRequestContent)))
                           ?? throw new JsonException("A tool-approval-requested event has no request.");
             return new ToolApprovalRequested(record.SessionId, record.MessageId, record.Part, request) { Sequence = record.Sequence };
         }
 
-        return (SessionEvent?)JsonSerializer.Deserialize(json, (JsonTypeInfo)SessionEventJsonContext.Default.GetTypeInfo(eventType)!)
+        return (SessionEvent?)JsonSerializer.Deserialize(json, (JsonTypeInfo)AgentCoreJsonContext.Default.GetTypeInfo(eventType)!)
                ?? throw new JsonException($"A {type} event is null.");
     }
 

@@ -144,7 +144,7 @@ public sealed class InMemorySessionStore : ISessionStore
                 : MessageCopies.Copy(current));
         }
 
-        Store(message, MessageCopies.CopyFields(message, parts));
+        Store(message, MessageCopies.WithParts(message, parts));
         return ValueTask.CompletedTask;
     }
 

@@ -129,23 +129,7 @@ public static class StoredRecords
     }
 
     /// <summary>A copy of <paramref name="message"/>'s own fields, with no parts.</summary>
-    internal static SessionMessage HeaderOf(SessionMessage message) => new()
-    {
-        Id = message.Id,
-        SessionId = message.SessionId,
-        Role = message.Role,
-        Parts = [],
-        CreatedAt = message.CreatedAt,
-        CompletedAt = message.CompletedAt,
-        ProviderId = message.ProviderId,
-        ModelId = message.ModelId,
-        Tokens = message.Tokens,
-        Cost = message.Cost,
-        IsSummary = message.IsSummary,
-        SummarizedThrough = message.SummarizedThrough,
-        Error = message.Error,
-        FinishReason = message.FinishReason,
-    };
+    internal static SessionMessage HeaderOf(SessionMessage message) => MessageCopies.WithParts(message, []);
 
     /// <summary>The JSON of a session, as <see cref="ReadSession(ReadOnlySpan{byte}, string?, out string?)"/> reads it.</summary>
     /// <param name="session">The session.</param>
@@ -368,6 +352,22 @@ public static class StoredRecords
         }
     }
 
+    /// <summary>
+    /// Deserializes a stored record as <see cref="Deserialize"/> does; when it holds none (JSON <c>null</c>),
+    /// <paramref name="problem"/> is <paramref name="none"/>.
+    /// </summary>
+    private static T? DeserializeRecord<T>(ReadOnlySpan<byte> utf8Json, JsonTypeInfo<T> typeInfo, string none, out string? problem)
+        where T : class
+    {
+        var record = Deserialize(utf8Json, typeInfo, out problem);
+        if (record is null)
+        {
+            problem ??= none;
+        }
+
+        return record;
+    }
+
     /// <summary>What went wrong reading a record, for a log: never the exception's message, which may quote the content.</summary>
     internal static string Describe(Exception exception) => exception is JsonException json
         ? JsonErrors.Describe(json)
@@ -404,16 +404,8 @@ public static class StoredRecords
     /// <param name="utf8Json">The stored JSON, UTF-8.</param>
     /// <param name="problem">Why the bytes are not a message; null when they are.</param>
     /// <returns>The message, or null.</returns>
-    public static SessionMessage? DeserializeMessage(ReadOnlySpan<byte> utf8Json, out string? problem)
-    {
-        var message = Deserialize(utf8Json, AgentCoreJsonContext.Default.SessionMessage, out problem);
-        if (message is null)
-        {
-            problem ??= "the record holds no message";
-        }
-
-        return message;
-    }
+    public static SessionMessage? DeserializeMessage(ReadOnlySpan<byte> utf8Json, out string? problem) =>
+        DeserializeRecord(utf8Json, AgentCoreJsonContext.Default.SessionMessage, "the record holds no message", out problem);
 
     /// <summary>The JSON of a part, its <c>type</c> discriminator first, as <see cref="ReadPart"/> reads it.</summary>
     /// <param name="part">The part.</param>
@@ -432,16 +424,8 @@ public static class StoredRecords
     /// <param name="utf8Json">The stored JSON, UTF-8.</param>
     /// <param name="problem">Why the bytes are not a part; null when they are.</param>
     /// <returns>The part, or null.</returns>
-    public static MessagePart? DeserializePart(ReadOnlySpan<byte> utf8Json, out string? problem)
-    {
-        var part = Deserialize(utf8Json, AgentCoreJsonContext.Default.MessagePart, out problem);
-        if (part is null)
-        {
-            problem ??= "the record holds no part";
-        }
-
-        return part;
-    }
+    public static MessagePart? DeserializePart(ReadOnlySpan<byte> utf8Json, out string? problem) =>
+        DeserializeRecord(utf8Json, AgentCoreJsonContext.Default.MessagePart, "the record holds no part", out problem);
 
     /// <summary>
     /// Reads a part stored as JSON: null, with <paramref name="problem"/> saying why, when it is not a part AgentCore can

@@ -16,12 +16,9 @@ namespace AgentCore.Samples.Web.Tests.Browser;
 /// <param name="environment">Environment variables for the sample, if any (e.g. <c>Demo__TestHooks</c>).</param>
 public abstract class PageFixture(TimeSpan wordDelay, IReadOnlyDictionary<string, string>? environment = null)
 {
-    private static readonly TimeSpan PageWait = TimeSpan.FromSeconds(30);
-
     private readonly ConcurrentQueue<string> _pageErrors = new();
     private SampleServer? _server;
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
+    private HeadlessChromium? _chromium;
     private IPage? _page;
 
     private protected SampleServer Server => _server!;
@@ -31,15 +28,12 @@ public abstract class PageFixture(TimeSpan wordDelay, IReadOnlyDictionary<string
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        string executable = Chromium.RequireExecutable();
-        SetDefaultExpectTimeout((float)PageWait.TotalMilliseconds);
+        _chromium = await HeadlessChromium.LaunchAsync();
         try
         {
             _server = await SampleServer.StartAsync(wordDelay, environment);
-            _playwright = await Playwright.CreateAsync();
-            _browser = await Chromium.LaunchAsync(_playwright, executable);
-            _page = await _browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
-            _page.SetDefaultTimeout((float)PageWait.TotalMilliseconds);
+            _page = await _chromium.Browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 800 } });
+            HeadlessChromium.UsePageWait(_page);
             _page.PageError += (_, error) => _pageErrors.Enqueue("uncaught: " + error);
             _page.Console += (_, message) =>
             {
@@ -61,15 +55,13 @@ public abstract class PageFixture(TimeSpan wordDelay, IReadOnlyDictionary<string
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        if (_browser is not null)
+        if (_chromium is not null)
         {
-            await _browser.DisposeAsync();
-            _browser = null;
+            await _chromium.DisposeAsync();
+            _chromium = null;
             _page = null;
         }
 
-        _playwright?.Dispose();
-        _playwright = null;
         if (_server is not null)
         {
             await _server.DisposeAsync();

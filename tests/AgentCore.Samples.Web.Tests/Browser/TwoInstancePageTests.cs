@@ -15,27 +15,22 @@ namespace AgentCore.Samples.Web.Tests.Browser;
 [TestFixture]
 public sealed class TwoInstancePageTests
 {
-    private static readonly TimeSpan PageWait = TimeSpan.FromSeconds(30);
-
     private TemporaryPostgres? _postgres;
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
+    private HeadlessChromium? _chromium;
 
     [OneTimeSetUp]
     public async Task StartAsync()
     {
-        string executable = Chromium.RequireExecutable();
+        _ = Chromium.RequireExecutable();
         if (TemporaryPostgres.NotInstalledReason is { } notInstalled)
         {
             Assert.Ignore(notInstalled + " The two-instance page test needs it.");
         }
 
-        SetDefaultExpectTimeout((float)PageWait.TotalMilliseconds);
         try
         {
             _postgres = await TemporaryPostgres.StartAsync();
-            _playwright = await Playwright.CreateAsync();
-            _browser = await Chromium.LaunchAsync(_playwright, executable);
+            _chromium = await HeadlessChromium.LaunchAsync();
         }
         catch
         {
@@ -47,14 +42,12 @@ public sealed class TwoInstancePageTests
     [OneTimeTearDown]
     public async Task StopAsync()
     {
-        if (_browser is not null)
+        if (_chromium is not null)
         {
-            await _browser.DisposeAsync();
-            _browser = null;
+            await _chromium.DisposeAsync();
+            _chromium = null;
         }
 
-        _playwright?.Dispose();
-        _playwright = null;
         if (_postgres is not null)
         {
             await _postgres.DisposeAsync();
@@ -79,9 +72,9 @@ public sealed class TwoInstancePageTests
             deltas += turn.Current.Name == "text-delta" ? 1 : 0;
         }
 
-        await using var context = await _browser!.NewContextAsync();
+        await using var context = await _chromium!.Browser.NewContextAsync();
         var page = await context.NewPageAsync();
-        page.SetDefaultTimeout((float)PageWait.TotalMilliseconds);
+        HeadlessChromium.UsePageWait(page);
         var pageErrors = new ConcurrentQueue<string>();
         page.PageError += (_, error) => pageErrors.Enqueue(error);
         await page.GotoAsync(b.BaseAddress.ToString());

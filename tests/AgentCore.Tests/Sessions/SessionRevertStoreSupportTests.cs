@@ -1,4 +1,5 @@
 using AgentCore.Tests.Engine;
+using AgentCore.Tests.Storage;
 using FluentAssertions;
 using NUnit.Framework;
 
@@ -22,21 +23,5 @@ public sealed class SessionRevertStoreSupportTests
         (await act.Should().ThrowAsync<NotSupportedException>()).Which.Message.Should().Contain(nameof(MinimalStore));
         (await h.Sessions.GetAsync(session.Id)).RevertedAfter.Should().BeNull();
         (await h.Sessions.GetMessagesAsync(session.Id)).Should().HaveCount(2);
-    }
-
-    /// <summary>A third-party store written before DeleteMessagesAsync existed: it keeps the interface's default.</summary>
-    private sealed class MinimalStore(ISessionStore inner) : ISessionStore
-    {
-        public ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default) => inner.GetSessionAsync(sessionId, cancellationToken);
-
-        public IAsyncEnumerable<SessionInfo> ListSessionsAsync(CancellationToken cancellationToken = default) => inner.ListSessionsAsync(cancellationToken);
-
-        public ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default) => inner.SaveSessionAsync(session, cancellationToken);
-
-        public ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default) => inner.DeleteSessionAsync(sessionId, cancellationToken);
-
-        public ValueTask<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default) => inner.GetMessagesAsync(sessionId, cancellationToken);
-
-        public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default) => inner.SaveMessageAsync(message, cancellationToken);
     }
 }
