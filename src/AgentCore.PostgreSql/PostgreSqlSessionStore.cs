@@ -326,8 +326,8 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
 
     /// <inheritdoc />
     /// <remarks>
-    /// Updates the message's own fields and the one part's row in one transaction. With <paramref name="appendedText"/>,
-    /// only the new text is sent and appended in the database.
+    /// Writes the one part's row, and the message's own fields where they changed, in one batch (one round trip, one
+    /// transaction). With <paramref name="appendedText"/>, only the new text is sent and appended in the database.
     /// </remarks>
     public async ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
@@ -344,39 +344,31 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
             return;
         }
 
-        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transactionScope = transaction.ConfigureAwait(false);
+        // One batch, one round trip, one implicit transaction: the fields, the append, and — for a part not stored yet (or
+        // stored without text) — the part whole; a part the append reached is left as the append made it.
         var append = Command(
             "UPDATE agentcore_parts SET text = text || $4 WHERE session_id = $1 AND message_id = $2 AND id = $3 AND text IS NOT NULL",
             message.SessionId, message.Id, part.Id);
         append.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = appended });
-        var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { UpsertHeader(message), append } };
-        await using (batch.ConfigureAwait(false))
-        {
-            await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        if (append.RecordsAffected != 1)
-        {
-            // An append to a part not stored after all: store it whole (the fields were written above).
-            var whole = new NpgsqlBatch(connection, transaction) { BatchCommands = { UpsertPart(message, part) } };
-            await using var wholeScope = whole.ConfigureAwait(false);
-            await whole.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        var batch = new NpgsqlBatch(connection) { BatchCommands = { UpsertHeader(message), append, UpsertPart(message, part, onlyWithoutText: true) } };
+        await using var batchScope = batch.ConfigureAwait(false);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Inserts or replaces a part whole; a new part goes after the message's others.</summary>
-    private static NpgsqlBatchCommand UpsertPart(SessionMessage message, MessagePart part)
+    /// <summary>
+    /// Inserts or replaces a part whole; a new part goes after the message's others. With <paramref name="onlyWithoutText"/>,
+    /// a stored part is replaced only when it has no text (the append before it in the batch did not reach it).
+    /// </summary>
+    private static NpgsqlBatchCommand UpsertPart(SessionMessage message, MessagePart part, bool onlyWithoutText = false)
     {
         var (type, json, text) = StoredParts.Split(part);
-        var upsert = Command("""
+        var upsert = Command($"""
             INSERT INTO agentcore_parts (session_id, message_id, id, position, type, data, text)
             VALUES ($1, $2, $3,
                     (SELECT COALESCE(MAX(position) + 1, 0) FROM agentcore_parts WHERE session_id = $1 AND message_id = $2),
                     $4, $5, $6)
             ON CONFLICT (session_id, message_id, id) DO UPDATE SET type = excluded.type, data = excluded.data, text = excluded.text
+            {(onlyWithoutText ? "WHERE agentcore_parts.text IS NULL" : "")}
             """, message.SessionId, message.Id, part.Id, type);
         upsert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)json ?? DBNull.Value });
         upsert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)text ?? DBNull.Value });
@@ -409,15 +401,26 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     }
 
     /// <summary>Adds the commands that write a whole message to <paramref name="batch"/>: its own fields, and its parts in place of any stored before.</summary>
+    /// <remarks>
+    /// Rows already stored as they are (a message completed after its parts were saved one by one) are not written again
+    /// (no new row version, no index entry): only changed or new parts are, and only parts the message no longer has are deleted.
+    /// </remarks>
     internal static void AddWriteMessage(NpgsqlBatch batch, SessionMessage message)
     {
         batch.BatchCommands.Add(UpsertHeader(message));
-        batch.BatchCommands.Add(Command("DELETE FROM agentcore_parts WHERE session_id = $1 AND message_id = $2", message.SessionId, message.Id));
+        var delete = Command("DELETE FROM agentcore_parts WHERE session_id = $1 AND message_id = $2 AND NOT (id = ANY($3))", message.SessionId, message.Id);
+        delete.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = message.Parts.Select(static p => p.Id).ToArray() });
+        batch.BatchCommands.Add(delete);
         for (int i = 0; i < message.Parts.Count; i++)
         {
             var (type, json, text) = StoredParts.Split(message.Parts[i]);
             var insert = Command(
-                "INSERT INTO agentcore_parts (session_id, message_id, id, position, type, data, text) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                """
+                INSERT INTO agentcore_parts (session_id, message_id, id, position, type, data, text) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (session_id, message_id, id) DO UPDATE SET position = excluded.position, type = excluded.type, data = excluded.data, text = excluded.text
+                WHERE (agentcore_parts.position, agentcore_parts.type, agentcore_parts.data, agentcore_parts.text)
+                      IS DISTINCT FROM (excluded.position, excluded.type, excluded.data, excluded.text)
+                """,
                 message.SessionId, message.Id, message.Parts[i].Id, i, type);
             insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)json ?? DBNull.Value });
             insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)text ?? DBNull.Value });
@@ -425,7 +428,10 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         }
     }
 
-    /// <summary>Inserts or updates a message's own fields (every column but the parts).</summary>
+    /// <summary>
+    /// Inserts or updates a message's own fields (every column but the parts); a row whose fields are all unchanged is left
+    /// as it is (no new row version), so a part save that does not change the message writes only the part.
+    /// </summary>
     private static NpgsqlBatchCommand UpsertHeader(SessionMessage message)
     {
         var command = new NpgsqlBatchCommand("""
@@ -441,6 +447,16 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
                 cache_read_tokens = excluded.cache_read_tokens, cache_write_tokens = excluded.cache_write_tokens, cost = excluded.cost,
                 is_summary = excluded.is_summary, summarized_through = excluded.summarized_through, finish_reason = excluded.finish_reason,
                 error = excluded.error
+            WHERE (agentcore_messages.role, agentcore_messages.created_at, agentcore_messages.created_at_extra_ticks, agentcore_messages.completed_at,
+                   agentcore_messages.completed_at_extra_ticks, agentcore_messages.provider_id, agentcore_messages.model_id,
+                   agentcore_messages.input_tokens, agentcore_messages.output_tokens, agentcore_messages.reasoning_tokens,
+                   agentcore_messages.cache_read_tokens, agentcore_messages.cache_write_tokens, agentcore_messages.cost,
+                   agentcore_messages.is_summary, agentcore_messages.summarized_through, agentcore_messages.finish_reason, agentcore_messages.error)
+                  IS DISTINCT FROM
+                  (excluded.role, excluded.created_at, excluded.created_at_extra_ticks, excluded.completed_at, excluded.completed_at_extra_ticks,
+                   excluded.provider_id, excluded.model_id, excluded.input_tokens, excluded.output_tokens, excluded.reasoning_tokens,
+                   excluded.cache_read_tokens, excluded.cache_write_tokens, excluded.cost, excluded.is_summary, excluded.summarized_through,
+                   excluded.finish_reason, excluded.error)
             """);
         var (created, createdExtra) = SplitTime(message.CreatedAt);
         var completed = message.CompletedAt is { } completedAt ? SplitTime(completedAt) : default((DateTime, short)?);

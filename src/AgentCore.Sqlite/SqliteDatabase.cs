@@ -10,7 +10,7 @@ namespace AgentCore;
 /// holds the write lock) and its schema migrations, run once per instance in one write transaction.
 /// </summary>
 [SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
-    Justification = "_migrationGate is a SemaphoreSlim whose AvailableWaitHandle is never read: it holds nothing to dispose.")]
+    Justification = "The gates are SemaphoreSlims whose AvailableWaitHandle is never read (nothing to dispose); the writer connection is closed by ClearPool, which the store's Dispose calls.")]
 internal sealed partial class SqliteDatabase
 {
     /// <summary>The schema version this package writes.</summary>
@@ -51,7 +51,18 @@ internal sealed partial class SqliteDatabase
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _migrationGate = new(1, 1);
+    private readonly SemaphoreSlim _writeGate;
+    private readonly string _writerConnectionString;
     private volatile bool _migrated;
+    private SqliteConnection? _writer;
+    private bool _disposed;
+
+    // The commands reused on a connection (see Reused); writes on one connection never run concurrently (the write gate).
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, ReusedStatements> Statements = new();
+
+    // One write at a time per database file in this process (every store instance on the file shares the gate).
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, SemaphoreSlim> WriteGates =
+        new(OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
 
     /// <summary>Opens (on first use) the database file at the full path <paramref name="path"/>.</summary>
     public SqliteDatabase(string path, SqliteStoreOptions options, TimeProvider time, ILogger logger)
@@ -62,6 +73,8 @@ internal sealed partial class SqliteDatabase
         _logger = logger;
         Rows = new StoredRowReader(logger);
         ConnectionString = ConnectionStringOf(path);
+        _writerConnectionString = new SqliteConnectionStringBuilder(ConnectionString) { Pooling = false }.ToString();
+        _writeGate = WriteGates.GetOrAdd(path, static _ => new SemaphoreSlim(1, 1));
     }
 
     /// <summary>The full path of the database file.</summary>
@@ -89,7 +102,18 @@ internal sealed partial class SqliteDatabase
             if (!_migrated)
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
-                await WithRetryAsync(MigrateCoreAsync, cancellationToken).ConfigureAwait(false);
+
+                // A migration is a write: it queues with the process's other writes to the file (see InTransactionAsync).
+                await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await WithRetryAsync(MigrateCoreAsync, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _writeGate.Release();
+                }
+
                 _migrated = true;
             }
         }
@@ -106,22 +130,183 @@ internal sealed partial class SqliteDatabase
         return await WithRetryAsync(operation, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Runs <paramref name="operation"/> in a write transaction, taken up front (<c>BEGIN IMMEDIATE</c>).</summary>
-    public ValueTask<T> InTransactionAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken) =>
-        RunAsync(async (connection, ct) =>
+    /// <summary>
+    /// Runs <paramref name="operation"/> in a write transaction, taken up front (<c>BEGIN IMMEDIATE</c>), on this instance's
+    /// writer connection, one write at a time per database file in the process.
+    /// </summary>
+    /// <remarks>
+    /// Writers in one process never meet each other's write lock: they queue on the file's gate (asynchronously), so
+    /// <c>SQLITE_BUSY</c> can only come from another process: SQLite's busy handler waits up to a second for it, then the
+    /// write is tried again (waiting asynchronously between tries) until <see cref="SqliteStoreOptions.BusyTimeout"/>.
+    /// The writer connection stays open between writes (no pool lookup or per-open settings per write); a failed write
+    /// closes it, and the next write opens another.
+    /// </remarks>
+    public async ValueTask<T> InTransactionAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        await MigrateAsync(cancellationToken).ConfigureAwait(false);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            // BEGIN IMMEDIATE: take the write lock up front, so a transaction never fails half-way on a lock upgrade.
-            using var transaction = connection.BeginTransaction(deferred: false);
-            T result = await operation(connection, ct).ConfigureAwait(false);
-            transaction.Commit();
-            return result;
-        }, cancellationToken);
+            long started = _time.GetTimestamp();
+            var delay = TimeSpan.FromMilliseconds(5);
+            for (int attempt = 1; ; attempt++)
+            {
+                var connection = _writer ??= await OpenWriterAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    // BEGIN IMMEDIATE: take the write lock up front, so a transaction never fails half-way on a lock upgrade.
+                    using var transaction = connection.BeginTransaction(deferred: false);
+                    var statements = StatementsOf(connection);
+                    statements.Transaction = transaction;
+                    try
+                    {
+                        T result = await operation(connection, cancellationToken).ConfigureAwait(false);
+                        transaction.Commit();
+                        return result;
+                    }
+                    finally
+                    {
+                        statements.Transaction = null;
+                    }
+                }
+                catch (SqliteException ex) when (IsBusy(ex) && _time.GetElapsedTime(started) < _options.BusyTimeout)
+                {
+                    // Only another process holds the lock (SQLite waited busy_timeout for it, or could not wait): try again.
+                    LogBusy(DatabasePath, attempt);
+                    await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(200).Ticks));
+                }
+                catch (SqliteException ex) when (Unusable(ex, DatabasePath) is { } unusable)
+                {
+                    CloseWriter();
+                    throw unusable;
+                }
+                catch
+                {
+                    // A write that failed half-way may leave the connection in any state: the next write opens another.
+                    CloseWriter();
+                    throw;
+                }
+                finally
+                {
+                    if (_disposed)
+                    {
+                        CloseWriter(); // Written after the store was disposed: keep nothing open.
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
 
-    /// <summary>Returns the database's pooled connections to the system.</summary>
+    /// <summary>Closes the writer connection and returns the database's pooled connections to the system.</summary>
     public void ClearPool()
     {
+        _writeGate.Wait();
+        try
+        {
+            _disposed = true;
+            CloseWriter();
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+
         using var connection = new SqliteConnection(ConnectionString);
         SqliteConnection.ClearPool(connection);
+    }
+
+    /// <summary>Opens the writer connection: not pooled, with AgentCore's settings.</summary>
+    private async Task<SqliteConnection> OpenWriterAsync(CancellationToken cancellationToken)
+    {
+        EnsureInitialized();
+        var connection = new SqliteConnection(_writerConnectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            using var command = connection.CreateCommand();
+            // busy_timeout: SQLite waits up to a second for another process's write (blocking this thread), then the store
+            // waits asynchronously and tries again, until its BusyTimeout. temp_store = MEMORY: the statement journals of
+            // upserts with triggers stay in memory instead of temporary files.
+            command.CommandText = "PRAGMA busy_timeout = 1000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;";
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch (SqliteException ex) when (Unusable(ex, DatabasePath) is { } unusable)
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw unusable;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private void CloseWriter()
+    {
+        if (_writer is { } writer)
+        {
+            ForgetStatements(writer);
+            writer.Dispose();
+        }
+
+        _writer = null;
+    }
+
+    /// <summary>
+    /// The command for <paramref name="sql"/> on <paramref name="connection"/>, prepared on first use and reused (SQLite
+    /// compiles a statement, with its triggers, once per connection instead of once per write), with
+    /// <paramref name="parameters"/> bound. The caller must not dispose it; inside <see cref="InTransactionAsync"/> it runs in
+    /// the write transaction.
+    /// </summary>
+    public static SqliteCommand Reused(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var statements = StatementsOf(connection);
+        if (!statements.Commands.TryGetValue(sql, out var command))
+        {
+            command = Command(connection, sql, parameters);
+            statements.Commands.Add(sql, command);
+        }
+        else
+        {
+            foreach (var (name, value) in parameters)
+            {
+                command.Parameters[name].Value = value ?? DBNull.Value;
+            }
+        }
+
+        command.Transaction = statements.Transaction;
+        return command;
+    }
+
+    /// <summary>Disposes the reused commands of <paramref name="connection"/> (before it is closed or returned to the pool).</summary>
+    public static void ForgetStatements(SqliteConnection connection)
+    {
+        if (Statements.TryGetValue(connection, out var statements))
+        {
+            foreach (var command in statements.Commands.Values)
+            {
+                command.Dispose();
+            }
+
+            Statements.Remove(connection);
+        }
+    }
+
+    private static ReusedStatements StatementsOf(SqliteConnection connection) => Statements.GetValue(connection, static _ => new ReusedStatements());
+
+    /// <summary>A connection's reused commands, and the write transaction they run in.</summary>
+    private sealed class ReusedStatements
+    {
+        public Dictionary<string, SqliteCommand> Commands { get; } = new(StringComparer.Ordinal);
+
+        public SqliteTransaction? Transaction { get; set; }
     }
 
     /// <summary>A command on <paramref name="connection"/> with named parameters (null as <c>NULL</c>).</summary>
@@ -247,6 +432,19 @@ internal sealed partial class SqliteDatabase
         }
 
         using var transaction = connection.BeginTransaction(deferred: false);
+        StatementsOf(connection).Transaction = transaction;
+        try
+        {
+            return await MigrateInTransactionAsync(connection, transaction, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ForgetStatements(connection); // The connection goes back to the pool: keep no statement of the migration.
+        }
+    }
+
+    private async Task<bool> MigrateInTransactionAsync(SqliteConnection connection, SqliteTransaction transaction, CancellationToken cancellationToken)
+    {
         using var read = Command(connection, "PRAGMA user_version");
         int version = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
         if (version > SchemaVersion)

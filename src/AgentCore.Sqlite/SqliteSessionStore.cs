@@ -12,9 +12,10 @@ namespace AgentCore;
 /// </summary>
 /// <remarks>
 /// <para>The database runs in WAL mode with <c>synchronous=NORMAL</c>: readers never block the writer, and a commit
-/// survives a crash of the process (a power loss may lose the last commits, never corrupt the file). Each operation
-/// opens a pooled connection; a write that meets another process's write lock (<c>SQLITE_BUSY</c>) waits in SQLite's
-/// busy handler and is then retried until <see cref="SqliteStoreOptions.BusyTimeout"/>.</para>
+/// survives a crash of the process (a power loss may lose the last commits, never corrupt the file). Reads open a
+/// pooled connection each; writes run one at a time per database file in the process, on a connection the store keeps
+/// open, so they never meet each other's write lock; one that meets another process's (<c>SQLITE_BUSY</c>) waits in
+/// SQLite's busy handler and is then retried until <see cref="SqliteStoreOptions.BusyTimeout"/>.</para>
 /// <para>The schema is versioned in the database (<c>PRAGMA user_version</c>) and migrated on first use, in one write
 /// transaction, so processes starting together migrate once. Tables: <c>sessions</c> (the session as JSON, with
 /// indexed creation time and the token and cost totals as columns), <c>messages</c> (a message's own fields, a column
@@ -188,7 +189,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         ArgumentNullException.ThrowIfNull(update);
         return await InTransactionAsync<SessionInfo?>(async (connection, ct) =>
         {
-            using var select = Command(connection, "SELECT data FROM sessions WHERE id = $id", ("$id", sessionId));
+            var select = SqliteDatabase.Reused(connection, "SELECT data FROM sessions WHERE id = $id", ("$id", sessionId));
             if (await select.ExecuteScalarAsync(ct).ConfigureAwait(false) is not string json || ReadSession(sessionId, json) is not { } current)
             {
                 return null;
@@ -212,7 +213,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     private static async Task UpsertSessionAsync(SqliteConnection connection, SessionInfo session, CancellationToken cancellationToken)
     {
         string json = StoredRecords.SerializeSession(session);
-        using var command = Command(connection, """
+        var command = SqliteDatabase.Reused(connection, """
             INSERT INTO sessions (id, parent_id, created_at, updated_at, input_tokens, output_tokens, reasoning_tokens,
                                   cache_read_tokens, cache_write_tokens, cost, data)
             VALUES ($id, $parent, $created, $updated, $input, $output, $reasoning, $cacheRead, $cacheWrite, $cost, $data)
@@ -350,7 +351,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             await UpsertHeaderAsync(connection, message, ct).ConfigureAwait(false);
             if (appended is not null)
             {
-                using var append = Command(connection, """
+                var append = SqliteDatabase.Reused(connection, """
                     UPDATE parts SET text = CAST(text || $appended AS BLOB)
                     WHERE session_id = $session AND message_id = $message AND id = $id AND text IS NOT NULL
                     """,
@@ -363,7 +364,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 whole = StoredParts.Split(part); // Not stored yet after all: store it whole.
             }
 
-            using var upsert = Command(connection, """
+            var upsert = SqliteDatabase.Reused(connection, """
                 INSERT INTO parts (session_id, message_id, id, position, type, data, text)
                 VALUES ($session, $message, $id,
                         (SELECT COALESCE(MAX(position) + 1, 0) FROM parts WHERE session_id = $session AND message_id = $message),
@@ -377,23 +378,27 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Returns this store's pooled connections to the system.</summary>
+    /// <summary>Closes this store's writer connection and returns its pooled connections to the system.</summary>
     public void Dispose() => _database.ClearPool();
 
     /// <summary>Writes a whole message: its own fields, and its parts in place of any stored before.</summary>
+    /// <remarks>
+    /// Rows that are already stored as they are (a message completed after its parts were saved one by one) are left
+    /// alone: only changed or new parts are written, and only parts the message no longer has are deleted.
+    /// </remarks>
     internal static async Task WriteMessageAsync(
         SqliteConnection connection, SessionMessage message, List<(string Id, (string Type, string? Json, byte[]? Text) Row)> parts, CancellationToken cancellationToken)
     {
         await UpsertHeaderAsync(connection, message, cancellationToken).ConfigureAwait(false);
-        using (var delete = Command(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $message",
-                   ("$session", message.SessionId), ("$message", message.Id)))
-        {
-            await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
+        string ids = JsonArrayOf(parts);
+        var delete = SqliteDatabase.Reused(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $message AND id NOT IN (SELECT value FROM json_each($ids))",
+            ("$session", message.SessionId), ("$message", message.Id), ("$ids", ids));
+        await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
 
-        using var insert = Command(connection, """
+        var insert = SqliteDatabase.Reused(connection, """
             INSERT INTO parts (session_id, message_id, id, position, type, data, text) VALUES ($session, $message, $id, $position, $type, $data, $text)
-            ON CONFLICT (session_id, message_id, id) DO UPDATE SET type = excluded.type, data = excluded.data, text = excluded.text
+            ON CONFLICT (session_id, message_id, id) DO UPDATE SET position = excluded.position, type = excluded.type, data = excluded.data, text = excluded.text
+            WHERE position IS NOT excluded.position OR type IS NOT excluded.type OR data IS NOT excluded.data OR text IS NOT excluded.text
             """,
             ("$session", message.SessionId), ("$message", message.Id), ("$id", ""), ("$position", 0), ("$type", ""), ("$data", null), ("$text", null));
         for (int i = 0; i < parts.Count; i++)
@@ -408,6 +413,24 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         }
     }
 
+    /// <summary>The parts' ids as a JSON array (for <c>json_each</c>).</summary>
+    private static string JsonArrayOf(List<(string Id, (string Type, string? Json, byte[]? Text) Row)> parts)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var (id, _) in parts)
+            {
+                writer.WriteStringValue(id);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     /// <summary>The rows of a message's parts, taken before the write (which may be retried).</summary>
     internal static List<(string Id, (string Type, string? Json, byte[]? Text) Row)> PartRows(SessionMessage message) =>
         message.Parts.Select(static p => (p.Id, StoredParts.Split(p))).ToList();
@@ -415,7 +438,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// <summary>Inserts or updates a message's own fields (every column but the parts).</summary>
     private static async Task UpsertHeaderAsync(SqliteConnection connection, SessionMessage message, CancellationToken cancellationToken)
     {
-        using var command = Command(connection, """
+        var command = SqliteDatabase.Reused(connection, """
             INSERT INTO messages (session_id, id, role, created_at, completed_at, provider_id, model_id, input_tokens, output_tokens,
                                   reasoning_tokens, cache_read_tokens, cache_write_tokens, cost, is_summary, summarized_through,
                                   finish_reason, error)

@@ -20,4 +20,7 @@ public sealed record HistoryCost
     public const string Hosted = "hosted";
     /// <summary>The <c>byok</c> (bring your own key) cost type.</summary>
     public const string Byok = "byok";
+
+    /// <summary>The default cost (hosted, no figure), shared: records are immutable.</summary>
+    internal static readonly HistoryCost Empty = new();
 }

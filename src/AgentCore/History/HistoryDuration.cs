@@ -9,4 +9,7 @@ public sealed record HistoryDuration
     [JsonPropertyName("api_ms")] public double ApiMs { get; init; }
     /// <summary>Milliseconds of wall-clock time.</summary>
     [JsonPropertyName("wall_ms")] public double WallMs { get; init; }
+
+    /// <summary>The default (all zero) duration, shared: records are immutable.</summary>
+    internal static readonly HistoryDuration Empty = new();
 }

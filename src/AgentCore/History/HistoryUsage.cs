@@ -23,4 +23,7 @@ public sealed record HistoryUsage
     public long? ContextTokens { get; init; }
     /// <summary>Model calls made.</summary>
     [JsonPropertyName("steps")] public int Steps { get; init; }
+
+    /// <summary>The default (all zero) usage, shared: records are immutable.</summary>
+    internal static readonly HistoryUsage Empty = new();
 }

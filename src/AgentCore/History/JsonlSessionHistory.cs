@@ -23,7 +23,6 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
     public const string FileName = "sessions.jsonl";
 
     private const int BufferSize = 256 * 1024;
-    private const int ParallelParseThreshold = 64;
     private readonly ILogger _logger;
 
     /// <summary>Creates a history in <c>&lt;dataDirectory&gt;/sessions.jsonl</c>.</summary>
@@ -73,14 +72,19 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
             yield break;
         }
 
+        // The file is read in 256 KiB chunks of whole lines. Each chunk is parsed on the thread pool while the next is
+        // read and earlier ones are handed on, at most one more than the cores at once (so memory stays bounded), in file order.
+        int inFlight = Math.Clamp(Environment.ProcessorCount + 1, 2, 8); // every core parsing while the caller consumes
+        var pending = new Queue<Task<Chunk>>();
+        var readers = new Stack<HistoryLineReader>();
+        byte[]? buffer = null;
         await using (stream.ConfigureAwait(false))
         {
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
             try
             {
+                buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
                 int filled = 0;
                 int lineNumber = 0;
-                var batch = new List<SessionHistoryEntry>();
                 while (true)
                 {
                     if (filled == buffer.Length)
@@ -92,99 +96,155 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
                         buffer = larger;
                     }
 
+                    int requested = buffer.Length - filled;
                     int read = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
                     bool atEnd = read == 0;
+                    bool shortRead = read < requested;
                     filled += read;
 
-                    int consumed = ParseLines(buffer, filled, atEnd, ref lineNumber, batch);
-                    foreach (var entry in batch)
+                    // The chunk ends after its last newline (at the end of the file, with the file).
+                    int end = atEnd ? filled : buffer.AsSpan(0, filled).LastIndexOf((byte)'\n') + 1;
+                    if (end > 0)
                     {
-                        yield return entry;
+                        // The rest (a line not yet complete) starts the next buffer.
+                        byte[] next = ArrayPool<byte>.Shared.Rent(BufferSize);
+                        if (filled - end > next.Length)
+                        {
+                            ArrayPool<byte>.Shared.Return(next);
+                            next = ArrayPool<byte>.Shared.Rent(filled - end);
+                        }
+
+                        buffer.AsSpan(end, filled - end).CopyTo(next);
+                        var chunk = new Chunk(buffer, end, lineNumber);
+                        lineNumber += chunk.CountLines();
+                        buffer = null;
+                        HistoryLineReader lineReader = readers.Count > 0 ? readers.Pop() : new HistoryLineReader();
+                        pending.Enqueue(Task.Run(() => chunk.Parse(lineReader), CancellationToken.None));
+                        filled -= end;
+                        buffer = next;
                     }
 
-                    batch.Clear();
+                    // Hand on what is parsed when enough is in flight, when the file ends, and when a read came back
+                    // short (a writer may still be writing: what was read is handed on before waiting for more).
+                    while (pending.Count > 0 && (pending.Count >= inFlight || atEnd || shortRead))
+                    {
+                        var done = await pending.Peek().ConfigureAwait(false);
+                        _ = pending.Dequeue();
+                        readers.Push(done.Reader!);
+                        foreach (var (line, error) in done.Errors)
+                        {
+                            LogCorruptLine(FilePath, line, error);
+                        }
+
+                        foreach (var entry in done.Entries)
+                        {
+                            yield return entry;
+                        }
+
+                        done.Release();
+                    }
+
                     if (atEnd)
                     {
                         yield break;
                     }
-
-                    buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
-                    filled -= consumed;
                 }
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                // Chunks still being parsed (the caller stopped early) keep their buffers until they finish.
+                if (pending.Count > 0)
+                {
+                    // A failure there is not the caller's any more (it stopped listening, or an earlier chunk's failed).
+                    await ((Task)Task.WhenAll(pending)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    foreach (var task in pending.Where(static task => task.IsCompletedSuccessfully))
+                    {
+                        task.Result.Release();
+                    }
+                }
+
+                if (buffer is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
             }
         }
     }
 
-    private int ParseLines(byte[] buffer, int length, bool atEnd, ref int lineNumber, List<SessionHistoryEntry> into)
+    /// <summary>
+    /// Whole lines of the file, parsed off the reading thread: the entries in order, and the corrupt lines with why
+    /// (by line number).
+    /// </summary>
+    private sealed class Chunk(byte[] buffer, int length, int firstLine)
     {
-        // Find the complete lines of the buffer first; parse them in parallel when there are enough to pay for it
-        // (the buffer bounds the memory either way), then hand them on in file order.
-        var lines = new List<(int Start, int Length, int Number)>();
-        int consumed = 0;
-        var data = buffer.AsSpan(0, length);
-        while (consumed < data.Length)
+        private byte[]? _buffer = buffer;
+
+        public List<SessionHistoryEntry> Entries { get; } = [];
+
+        public List<(int Line, string Error)> Errors { get; } = [];
+
+        public HistoryLineReader? Reader { get; private set; }
+
+        /// <summary>The lines the chunk holds (the last one may lack its newline at the end of the file).</summary>
+        public int CountLines()
         {
-            var rest = data[consumed..];
-            int newline = rest.IndexOf((byte)'\n');
-            if (newline < 0 && !atEnd)
-            {
-                break;
-            }
-
-            int lineLength = newline < 0 ? rest.Length : newline;
-            lineNumber++;
-            if (!rest[..lineLength].Trim(" \t\r"u8).IsEmpty)
-            {
-                lines.Add((consumed, lineLength, lineNumber));
-            }
-
-            consumed += newline < 0 ? rest.Length : newline + 1;
+            var data = _buffer.AsSpan(0, length);
+            int count = data.Count((byte)'\n');
+            return data.Length > 0 && data[^1] != (byte)'\n' ? count + 1 : count;
         }
 
-        var entries = new SessionHistoryEntry?[lines.Count];
-        var errors = new string?[lines.Count];
-        void Parse(int i)
+        public Chunk Parse(HistoryLineReader reader)
         {
-            try
+            Reader = reader;
+            var data = _buffer.AsSpan(0, length);
+            int lineNumber = firstLine;
+            while (!data.IsEmpty)
             {
-                entries[i] = JsonSerializer.Deserialize(buffer.AsSpan(lines[i].Start, lines[i].Length), AgentCoreJsonContext.Default.SessionHistoryEntry);
-                errors[i] = entries[i] is null ? "the line holds no entry" : null;
+                int newline = data.IndexOf((byte)'\n');
+                var line = newline < 0 ? data : data[..newline];
+                data = newline < 0 ? default : data[(newline + 1)..];
+                lineNumber++;
+                if (line.Trim(" \t\r"u8).IsEmpty)
+                {
+                    continue;
+                }
+
+                if (reader.TryRead(line, out var entry))
+                {
+                    Entries.Add(Normalize(entry!));
+                    continue;
+                }
+
+                // What the fast reader does not decide, the serializer does, as it always did.
+                try
+                {
+                    if (JsonSerializer.Deserialize(line, AgentCoreJsonContext.Default.SessionHistoryEntry) is { } parsed)
+                    {
+                        Entries.Add(Normalize(parsed));
+                    }
+                    else
+                    {
+                        Errors.Add((lineNumber, "the line holds no entry"));
+                    }
+                }
+                catch (JsonException ex)
+                {
+                    Errors.Add((lineNumber, JsonErrors.Describe(ex)));
+                }
             }
-            catch (JsonException ex)
-            {
-                errors[i] = JsonErrors.Describe(ex);
-            }
+
+            return this;
         }
 
-        if (lines.Count >= ParallelParseThreshold)
+        /// <summary>Returns the chunk's buffer to the pool.</summary>
+        public void Release()
         {
-            Parallel.For(0, lines.Count, Parse);
-        }
-        else
-        {
-            for (int i = 0; i < lines.Count; i++)
+            if (_buffer is { } held)
             {
-                Parse(i);
+                _buffer = null;
+                ArrayPool<byte>.Shared.Return(held);
             }
         }
-
-        for (int i = 0; i < lines.Count; i++)
-        {
-            if (errors[i] is { } error)
-            {
-                LogCorruptLine(FilePath, lines[i].Number, error);
-            }
-            else
-            {
-                into.Add(Normalize(entries[i]!));
-            }
-        }
-
-        return consumed;
     }
 
     // Lines written by hand or by other programs may carry nulls; the usual line has none and is passed on as read.

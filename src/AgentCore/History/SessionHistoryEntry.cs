@@ -27,13 +27,13 @@ public sealed record SessionHistoryEntry
     [JsonPropertyName("provider")] public string Provider { get; init; } = "";
 
     /// <summary>Token usage.</summary>
-    [JsonPropertyName("usage")] public HistoryUsage Usage { get; init; } = new();
+    [JsonPropertyName("usage")] public HistoryUsage Usage { get; init; } = HistoryUsage.Empty;
 
     /// <summary>Time spent.</summary>
-    [JsonPropertyName("duration")] public HistoryDuration Duration { get; init; } = new();
+    [JsonPropertyName("duration")] public HistoryDuration Duration { get; init; } = HistoryDuration.Empty;
 
     /// <summary>What it cost.</summary>
-    [JsonPropertyName("cost")] public HistoryCost Cost { get; init; } = new();
+    [JsonPropertyName("cost")] public HistoryCost Cost { get; init; } = HistoryCost.Empty;
 
     /// <summary>How many messages the session held at the end (end entries only).</summary>
     [JsonPropertyName("message_count")]

@@ -36,6 +36,44 @@ internal static class FileAppender
         }
     }
 
+    /// <summary>
+    /// Appends the record <paramref name="choose"/> picks, given the file's length when the lock is held, to
+    /// <paramref name="path"/> in one write; returns that length (where the record starts, unless a torn record had to be
+    /// ended first) and the length after the record.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="choose">
+    /// Picks the record (ending with a newline) from the file's length under the lock, and says whether the file is known
+    /// to end with a newline at that length (the caller's own record ends there), which saves reading its last byte.
+    /// </param>
+    /// <param name="what">What the file is, for the error when the write fails (<c>message journal</c>).</param>
+    /// <param name="cancellationToken">Cancels the wait for the lock and the write.</param>
+    /// <exception cref="IOException">The file cannot be written: the message names the path; the file is left as it was.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file or its folder may not be written: the message names the path.</exception>
+    public static async ValueTask<(long Before, long After)> AppendAsync(
+        string path, Func<long, (ReadOnlyMemory<byte> Record, bool EndsWithNewline)> choose, string what, CancellationToken cancellationToken)
+    {
+        await using (await LockAsync(path, cancellationToken).ConfigureAwait(false))
+        {
+            Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+            try
+            {
+                handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw WriteFailed(path, what, ex);
+            }
+
+            using (handle)
+            {
+                long before = RandomAccess.GetLength(handle);
+                var (record, endsWithNewline) = choose(before);
+                return (before, await AppendToAsync(handle, path, record, what, cancellationToken, endsWithNewline).ConfigureAwait(false));
+            }
+        }
+    }
+
     /// <summary>Appends to a file whose lock the caller holds.</summary>
     /// <remarks>
     /// When the file does not end with a newline (a writer died mid-record), the record is written after a newline,
@@ -61,11 +99,13 @@ internal static class FileAppender
         }
     }
 
-    private static async ValueTask AppendToAsync(
-        Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, ReadOnlyMemory<byte> record, string what, CancellationToken cancellationToken)
+    /// <summary>Appends <paramref name="record"/> at the end of the file; returns the file's length after it.</summary>
+    private static async ValueTask<long> AppendToAsync(
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, ReadOnlyMemory<byte> record, string what, CancellationToken cancellationToken,
+        bool endsWithNewline = false)
     {
         long end = RandomAccess.GetLength(handle);
-        if (end > 0)
+        if (end > 0 && !endsWithNewline)
         {
             byte[] last = new byte[1];
             int read = await RandomAccess.ReadAsync(handle, last, end - 1, cancellationToken).ConfigureAwait(false);
@@ -81,6 +121,7 @@ internal static class FileAppender
         try
         {
             await RandomAccess.WriteAsync(handle, record, end, CancellationToken.None).ConfigureAwait(false);
+            return end + record.Length;
         }
         catch (IOException ex)
         {

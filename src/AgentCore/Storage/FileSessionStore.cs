@@ -15,14 +15,18 @@ namespace AgentCore;
 /// <remarks>
 /// <para>Layout: <c>sessions/&lt;id&gt;.json</c> holds one session, replaced atomically (temporary file and
 /// rename); <c>messages/&lt;session id&gt;.jsonl</c> is an append-only journal of the session's messages: whole
-/// messages, single parts, and text appended to a streaming part, one JSON record a line. Loading replays it;
+/// messages, single parts, text appended to a streaming part, and messages completed after their parts were written
+/// (only what changed), one JSON record a line; a record leaves out what this store's own earlier records hold only while
+/// the journal is as it left it (checked under the journal's lock). Loading replays it;
 /// a journal a read found well past its messages is rewritten compactly, again atomically, by the next write to it
 /// (reads never write, so a read-only data folder serves every read).</para>
 /// <para>Safe for many threads and several processes on one directory: appends and rewrites take the journal's
 /// lock (see <see cref="FileAppender"/>), session writes and <see cref="UpdateSessionAsync"/> the session file's;
 /// readers skip an unterminated last line, so they never see half a record.
 /// A corrupt file or line (or part) is skipped with a warning naming where, never the content. Listing sessions reads no
-/// message. A write the disk refuses (read-only, full, no permission) fails at once with an error naming the file.</para>
+/// message; it reads <c>sessions.index</c>, one file holding every session file as the last listing read them, while the
+/// <c>sessions</c> folder is unchanged since, and otherwise reads every session file and writes the index anew (best
+/// effort: a cache, never needed, skipped on a read-only folder). A write the disk refuses (read-only, full, no permission) fails at once with an error naming the file.</para>
 /// </remarks>
 public sealed partial class FileSessionStore : ISessionStore
 {
@@ -31,8 +35,15 @@ public sealed partial class FileSessionStore : ISessionStore
     private readonly string _sessionsDirectory;
     private readonly string _messagesDirectory;
     private readonly ILogger _logger;
+    private readonly FileSessionListing _listing;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte[]> _lastHeaders = new(StringComparer.Ordinal);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _compactionDue = new(StringComparer.Ordinal);
+
+    // Of the open messages this store writes (by session id/message id): the JSON of their own fields and of their parts as
+    // its last records left them, and the length it left each journal at (what was remembered holds only while no one
+    // else wrote to the journal since).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Dictionary<string, byte[]>> _lastParts = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _journalEnds = new(StringComparer.Ordinal);
 
     /// <summary>Creates a store under <paramref name="dataDirectory"/> (created when first written).</summary>
     /// <param name="dataDirectory">The folder under which sessions and messages are written.</param>
@@ -46,6 +57,7 @@ public sealed partial class FileSessionStore : ISessionStore
         _sessionsDirectory = Path.Combine(root, SessionsFolder);
         _messagesDirectory = Path.Combine(root, MessagesFolder);
         _logger = logger ?? NullLogger<FileSessionStore>.Instance;
+        _listing = new FileSessionListing(root, _sessionsDirectory);
     }
 
     /// <summary>Creates a store under the configured <see cref="AgentCoreOptions.DataDirectory"/>.</summary>
@@ -74,22 +86,14 @@ public sealed partial class FileSessionStore : ISessionStore
             yield break;
         }
 
-        // Reading thousands of small files is I/O-bound: read them a few at a time in parallel.
-        var found = new System.Collections.Concurrent.ConcurrentBag<SessionInfo>();
-        var paths = Directory.EnumerateFiles(_sessionsDirectory, "*.json")
-            .Where(static path => Identifier.IsValid(Path.GetFileNameWithoutExtension(path), IdKind.Session));
-        var parallel = new ParallelOptions { CancellationToken = cancellationToken, MaxDegreeOfParallelism = Math.Max(4, Environment.ProcessorCount * 2) };
-        await Parallel.ForEachAsync(paths, parallel, async (path, token) =>
+        // From the listing index when it is current, else from every session file (see FileSessionListing).
+        var listing = await _listing.ReadAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var (sessionId, problem) in listing.Unreadable)
         {
-            if (await ReadSessionFileAsync(path, Path.GetFileNameWithoutExtension(path), token).ConfigureAwait(false) is { } session)
-            {
-                found.Add(session);
-            }
-        }).ConfigureAwait(false);
+            LogCorruptFile(sessionId, SessionPath(sessionId), problem);
+        }
 
-        var sessions = found.ToList();
-        sessions.Sort(SessionOrder.NewestFirst);
-        foreach (var session in sessions)
+        foreach (var session in listing.Sessions)
         {
             yield return session;
         }
@@ -159,6 +163,10 @@ public sealed partial class FileSessionStore : ISessionStore
             deleted = DeleteIfExists(sessionPath) | DeleteIfExists(journal);
         }
 
+        // A message of the session written again starts a new journal: its next record must be self-contained.
+        _journalEnds.TryRemove(journal, out _);
+        ForgetSession(sessionId);
+
         // The lock file stays: deleting it would let a writer that opened it before the delete hold a lock
         // no later writer sees (they would create and lock a new file of the same name).
         return deleted;
@@ -191,12 +199,35 @@ public sealed partial class FileSessionStore : ISessionStore
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A message this store has been writing part by part is saved as a delta when no other writer touched the journal
+    /// since: its own fields, the parts that changed since their last record, and the ids of all its parts in order.
+    /// </remarks>
     public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidateMessage(message);
-        RememberHeader(StoredRecords.HeaderOf(message));
-        var record = new JournalRecord { Kind = JournalRecord.WholeMessage, Message = message };
-        return AppendAsync(message.SessionId, record, cancellationToken);
+        var header = StoredRecords.HeaderOf(message);
+        byte[] headerJson = JsonSerializer.SerializeToUtf8Bytes(header, AgentCoreJsonContext.Default.SessionMessage);
+        string key = HeaderKey(message.SessionId, message.Id);
+        var whole = new JournalRecord { Kind = JournalRecord.WholeMessage, Message = message };
+        var partJson = new Dictionary<string, byte[]>(message.Parts.Count, StringComparer.Ordinal);
+        foreach (var part in message.Parts)
+        {
+            partJson[part.Id] = JsonSerializer.SerializeToUtf8Bytes(part, AgentCoreJsonContext.Default.MessagePart);
+        }
+
+        JournalRecord? delta = null;
+        if (_lastParts.TryGetValue(key, out var written))
+        {
+            lock (written)
+            {
+                header.Parts = message.Parts.Where(p => !written.TryGetValue(p.Id, out var last) || !last.AsSpan().SequenceEqual(partJson[p.Id])).ToList();
+            }
+
+            delta = new JournalRecord { Kind = JournalRecord.Delta, Message = header, PartIds = message.Parts.Select(static p => p.Id).ToList() };
+        }
+
+        return SaveRememberedAsync(message, headerJson, delta ?? whole, delta is null ? null : () => whole, partJson, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -204,19 +235,34 @@ public sealed partial class FileSessionStore : ISessionStore
     {
         StoredRecords.ValidatePart(message, part);
         var header = StoredRecords.HeaderOf(message);
+        // The message's own fields go with the record only when they changed since this store last wrote them (and no
+        // other writer touched the journal since: else the record with the fields is written).
+        bool headerChanged = HeaderChanged(header, out byte[] headerJson);
+        Func<JournalRecord>? withHeader = headerChanged ? null : () => new JournalRecord
+        {
+            Kind = appendedText is null ? JournalRecord.OnePart : JournalRecord.AppendedText,
+            Message = header, Part = appendedText is null ? part : null,
+            MessageId = appendedText is null ? null : message.Id, PartId = appendedText is null ? null : part.Id, Text = appendedText,
+        };
         JournalRecord record = appendedText is not null
             ? new JournalRecord
             {
                 Kind = JournalRecord.AppendedText, MessageId = message.Id, PartId = part.Id, Text = appendedText,
-                Message = HeaderChanged(header) ? header : null,
+                Message = headerChanged ? header : null,
             }
-            : new JournalRecord { Kind = JournalRecord.OnePart, Message = header, Part = part };
+            : headerChanged
+                ? new JournalRecord { Kind = JournalRecord.OnePart, Message = header, Part = part }
+                : new JournalRecord { Kind = JournalRecord.OnePart, MessageId = message.Id, Part = part };
+
+        // A whole part's JSON is remembered (a later whole-message save writes it again only if it changed); a part that
+        // text was appended to is forgotten, so that save writes it whole.
+        var partJson = new Dictionary<string, byte[]>(1, StringComparer.Ordinal);
         if (appendedText is null)
         {
-            RememberHeader(header);
+            partJson[part.Id] = JsonSerializer.SerializeToUtf8Bytes(part, AgentCoreJsonContext.Default.MessagePart);
         }
 
-        return AppendAsync(message.SessionId, record, cancellationToken);
+        return SavePartRememberedAsync(message, part.Id, record, withHeader, headerJson, partJson, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -255,10 +301,8 @@ public sealed partial class FileSessionStore : ISessionStore
                 // Lines that could not be read are kept verbatim, as a compaction keeps them.
                 await FileAppender.WriteAtomicAsync(journal, SerializeCompact(replay with { Messages = kept }), "message journal", cancellationToken).ConfigureAwait(false);
                 _compactionDue.TryRemove(journal, out _);
-                foreach (string id in doomed)
-                {
-                    _lastHeaders.TryRemove(id, out _);
-                }
+                _journalEnds.TryRemove(journal, out _);
+                ForgetSession(sessionId);
             }
 
             return deleted;
@@ -266,50 +310,147 @@ public sealed partial class FileSessionStore : ISessionStore
     }
 
     /// <summary>
-    /// Whether the message's own fields differ from the ones this store last wrote for it, remembering them if so.
-    /// Text appends carry the fields only then, so streaming writes a few bytes per append; the memory is dropped
-    /// when the message completes.
+    /// Whether the message's own fields differ from the ones this store last wrote for it (their JSON in
+    /// <paramref name="json"/>). Part records carry the fields only then, so streaming writes a few bytes per append;
+    /// the memory is dropped when the message completes.
     /// </summary>
-    private bool HeaderChanged(SessionMessage header)
+    private bool HeaderChanged(SessionMessage header, out byte[] json)
     {
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(header, AgentCoreJsonContext.Default.SessionMessage);
-        bool changed = !_lastHeaders.TryGetValue(header.Id, out var last) || !last.AsSpan().SequenceEqual(json);
-        RememberHeader(header, json);
-        return changed;
+        json = JsonSerializer.SerializeToUtf8Bytes(header, AgentCoreJsonContext.Default.SessionMessage);
+        return !_lastHeaders.TryGetValue(HeaderKey(header.SessionId, header.Id), out var last) || !last.AsSpan().SequenceEqual(json);
     }
 
-    private void RememberHeader(SessionMessage header, byte[]? json = null)
+    /// <summary>Appends a whole-message (or delta) record, then remembers what the journal now holds of the message.</summary>
+    private async ValueTask SaveRememberedAsync(
+        SessionMessage message, byte[] headerJson, JournalRecord record, Func<JournalRecord>? selfContained, Dictionary<string, byte[]> partJson,
+        CancellationToken cancellationToken)
     {
-        if (header.CompletedAt is not null)
+        string key = HeaderKey(message.SessionId, message.Id);
+        await AppendForgettingOnFailureAsync(message, record, selfContained, cancellationToken).ConfigureAwait(false);
+        if (message.CompletedAt is not null)
         {
-            _lastHeaders.TryRemove(header.Id, out _);
+            _lastHeaders.TryRemove(key, out _);
+            _lastParts.TryRemove(key, out _);
             return;
         }
 
-        _lastHeaders[header.Id] = json ?? JsonSerializer.SerializeToUtf8Bytes(header, AgentCoreJsonContext.Default.SessionMessage);
+        _lastHeaders[key] = headerJson;
+        _lastParts[key] = partJson;
     }
 
-    private async ValueTask AppendAsync(string sessionId, JournalRecord record, CancellationToken cancellationToken)
+    /// <summary>Appends a part record, then remembers what the journal now holds of the message.</summary>
+    private async ValueTask SavePartRememberedAsync(
+        SessionMessage message, string partId, JournalRecord record, Func<JournalRecord>? selfContained, byte[] headerJson,
+        Dictionary<string, byte[]> partJson, CancellationToken cancellationToken)
+    {
+        string key = HeaderKey(message.SessionId, message.Id);
+        await AppendForgettingOnFailureAsync(message, record, selfContained, cancellationToken).ConfigureAwait(false);
+        if (message.CompletedAt is not null)
+        {
+            _lastHeaders.TryRemove(key, out _);
+            _lastParts.TryRemove(key, out _);
+            return;
+        }
+
+        _lastHeaders[key] = headerJson;
+        var written = _lastParts.GetOrAdd(key, static _ => new Dictionary<string, byte[]>(StringComparer.Ordinal));
+        lock (written)
+        {
+            if (partJson.TryGetValue(partId, out var json))
+            {
+                written[partId] = json;
+            }
+            else
+            {
+                written.Remove(partId);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Appends a record of <paramref name="message"/>; when the append fails, forgets what was remembered of the message,
+    /// so that its next record is self-contained (the journal may not have the last one).
+    /// </summary>
+    private async ValueTask AppendForgettingOnFailureAsync(
+        SessionMessage message, JournalRecord record, Func<JournalRecord>? selfContained, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await AppendAsync(message.SessionId, record, selfContained, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            string key = HeaderKey(message.SessionId, message.Id);
+            _lastHeaders.TryRemove(key, out _);
+            _lastParts.TryRemove(key, out _);
+            throw;
+        }
+    }
+
+    private static string HeaderKey(string sessionId, string messageId) => sessionId + "/" + messageId;
+
+    /// <summary>Forgets what this store remembers of the messages of <paramref name="sessionId"/>: their next records are self-contained.</summary>
+    private void ForgetSession(string sessionId)
+    {
+        string prefix = sessionId + "/";
+        foreach (string key in _lastHeaders.Keys)
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                _lastHeaders.TryRemove(key, out _);
+            }
+        }
+
+        foreach (string key in _lastParts.Keys)
+        {
+            if (key.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                _lastParts.TryRemove(key, out _);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Appends <paramref name="record"/> to the session's journal — or, when <paramref name="selfContained"/> is given and
+    /// the journal is not as this store last left it (another writer appended or rewrote it, or this store has not
+    /// written it yet), the record <paramref name="selfContained"/> builds, which needs nothing remembered.
+    /// </summary>
+    private async ValueTask AppendAsync(string sessionId, JournalRecord record, Func<JournalRecord>? selfContained, CancellationToken cancellationToken)
     {
         string journal = JournalPath(sessionId);
         var line = SerializeLine(record);
         if (!_compactionDue.TryRemove(journal, out _))
         {
-            await FileAppender.AppendAsync(journal, line, "message journal", cancellationToken).ConfigureAwait(false);
+            await FileAppender.AppendAsync(journal, before =>
+            {
+                // Runs under the journal's lock: the length tells whether anyone else wrote since this store's last record.
+                bool asLeft = _journalEnds.TryGetValue(journal, out long end) && end == before;
+                if (!asLeft)
+                {
+                    ForgetSession(sessionId);
+                }
+
+                var chosen = asLeft || selfContained is null ? line : SerializeLine(selfContained());
+                _journalEnds[journal] = before + chosen.Length;
+                return (chosen, asLeft); // As left: it ends with this store's last record, so with a newline.
+            }, "message journal", cancellationToken).ConfigureAwait(false);
             return;
         }
 
         await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
         {
             // A read found the journal well past its messages: rewrite it compactly (replayed again under the lock,
-            // a writer may have appended since), then append.
+            // a writer may have appended since), then append a self-contained record.
+            _journalEnds.TryRemove(journal, out _);
+            ForgetSession(sessionId);
             var replay = await ReplayAsync(journal, sessionId, log: false, cancellationToken).ConfigureAwait(false);
             if (replay.NeedsCompaction)
             {
                 await FileAppender.WriteAtomicAsync(journal, SerializeCompact(replay), "message journal", cancellationToken).ConfigureAwait(false);
             }
 
-            await FileAppender.AppendLockedAsync(journal, line, "message journal", cancellationToken).ConfigureAwait(false);
+            var chosen = selfContained is null ? line : SerializeLine(selfContained());
+            await FileAppender.AppendLockedAsync(journal, chosen, "message journal", cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -482,6 +623,30 @@ public sealed partial class FileSessionStore : ISessionStore
                 byId[message.Id] = message;
                 return null;
 
+            case JournalRecord.OnePart when record.Message is null && record.MessageId is { } partOf && record.Part is { } changedPart:
+                // A part of a message whose own fields did not change since the last record of it.
+                if (StoredRecords.CheckPart(changedPart) is { } badPart)
+                {
+                    return badPart;
+                }
+
+                if (!byId.TryGetValue(partOf, out var owner))
+                {
+                    return "the part belongs to a message that is not there";
+                }
+
+                int at = owner.Parts.FindIndex(p => p.Id == changedPart.Id);
+                if (at >= 0)
+                {
+                    owner.Parts[at] = changedPart;
+                }
+                else
+                {
+                    owner.Parts.Add(changedPart);
+                }
+
+                return null;
+
             case JournalRecord.OnePart when record.Message is { } header && record.Part is { } part:
                 if ((StoredRecords.CheckMessage(header, sessionId, skippedParts: null) ?? StoredRecords.CheckPart(part)) is { } bad)
                 {
@@ -500,6 +665,44 @@ public sealed partial class FileSessionStore : ISessionStore
                 }
 
                 byId[header.Id] = header;
+                return null;
+
+            case JournalRecord.Delta when record.Message is { } changed && record.PartIds is { } partIds:
+                // A message's own fields, its parts that changed, and the ids of all its parts in order.
+                if (StoredRecords.CheckMessage(changed, sessionId, skippedParts: null) is { } badMessage)
+                {
+                    return badMessage;
+                }
+
+                if (!byId.TryGetValue(changed.Id, out var before))
+                {
+                    return "the record changes a message that is not there";
+                }
+
+                var known = new Dictionary<string, MessagePart>(StringComparer.Ordinal);
+                foreach (var p in before.Parts)
+                {
+                    known[p.Id] = p;
+                }
+
+                foreach (var p in changed.Parts)
+                {
+                    known[p.Id] = p;
+                }
+
+                var parts = new List<MessagePart>(partIds.Count);
+                foreach (string partId in partIds)
+                {
+                    if (partId is null || !known.TryGetValue(partId, out var p))
+                    {
+                        return "the record names a part that is not there";
+                    }
+
+                    parts.Add(p);
+                }
+
+                changed.Parts = parts;
+                byId[changed.Id] = changed;
                 return null;
 
             case JournalRecord.AppendedText when record.MessageId is { } messageId && record.PartId is { } partId && record.Text is { } text:
@@ -589,10 +792,14 @@ internal sealed class JournalRecord
     public const string WholeMessage = "m";
     public const string OnePart = "p";
     public const string AppendedText = "t";
+    public const string Delta = "d";
 
     /// <summary>
-    /// <c>m</c>: a whole message; <c>p</c>: a message's own fields and one part; <c>t</c>: text appended to a part
-    /// (with the message's own fields when they changed since the last record).
+    /// <c>m</c>: a whole message; <c>p</c>: one part, with the message's own fields (<c>m</c>) when they changed since the
+    /// last record, else the message's id (<c>mid</c>); <c>t</c>: text appended to a part (with the message's own fields
+    /// when they changed since the last record); <c>d</c>: a message saved whole after its parts were written one by one —
+    /// its own fields with only the parts that changed since their last record (<c>m</c>), and the ids of all its parts in
+    /// order (<c>ids</c>).
     /// </summary>
     [JsonPropertyName("k")] public string Kind { get; set; } = "";
     [JsonPropertyName("m")] public SessionMessage? Message { get; set; }
@@ -600,6 +807,7 @@ internal sealed class JournalRecord
     [JsonPropertyName("mid")] public string? MessageId { get; set; }
     [JsonPropertyName("pid")] public string? PartId { get; set; }
     [JsonPropertyName("t")] public string? Text { get; set; }
+    [JsonPropertyName("ids")] public List<string>? PartIds { get; set; }
 }
 
 /// <summary>The order sessions are listed in.</summary>

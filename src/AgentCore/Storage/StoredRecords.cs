@@ -152,7 +152,15 @@ public static class StoredRecords
     /// <returns>The session (its metadata never null), or null.</returns>
     public static SessionInfo? ReadSession(ReadOnlySpan<byte> utf8Json, string? expectedId, out string? problem)
     {
-        var session = Deserialize(utf8Json, AgentCoreJsonContext.Default.SessionInfo, out problem);
+        // The one-pass reader decides the usual record; anything else is the serializer's, as it always was.
+        SessionInfo? session = null;
+        problem = null;
+        if (!SessionJsonReader.TryRead(utf8Json, out session))
+        {
+            session = Deserialize(utf8Json, AgentCoreJsonContext.Default.SessionInfo, out problem);
+        }
+
+
         problem ??= session is null ? "the record holds no session" : CheckSession(session);
         if (problem is null && expectedId is not null && !string.Equals(session!.Id, expectedId, StringComparison.Ordinal))
         {

@@ -1,6 +1,8 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using AgentCore.Tests.Fakes;
 using AgentCore.Tests.Support;
 using AgentCore.Storage.Worker;
@@ -333,6 +335,121 @@ public sealed class JsonlSessionHistoryTests
         // Bounded: should a reader never open the pipe, the writer stays blocked opening it.
         await writer.WaitAsync(TimeSpan.FromSeconds(30));
         entries.Select(e => e.Timestamp).Should().Equal(1767268800000, 1767268865432);
+    }
+
+    /// <summary>
+    /// Every kind of line the reader meets, over many 256 KiB chunks: the entries and the warned line numbers are exactly the
+    /// serializer's (the reading before the one-pass line reader), letta-code's lines included.
+    /// </summary>
+    [Test]
+    public async Task ReadAsync_MixedLinesOverManyChunks_SameEntriesAndWarningsAsTheSerializer()
+    {
+        string[] variants =
+        [
+            SeedStartLine,
+            SeedByokEndLine,
+            SeedHostedEndLine,
+            JsonSerializer.Serialize(FullEndEntry(), AgentCoreJson.Options),
+            """{"agent_\u0069d":"esc\"aped \u00e9","session_id":"s\u002d1","model":"gpt\u002d5","extra":{"a":[1,{"b":null}],"c":"d"},"timestamp":5}""",
+            """{"session_id":"dup","session_id":"dup2","usage":{"steps":1},"usage":{"steps":2,"steps":3,"unknown":[]}}""",
+            """{"agent_id":null,"project":null,"model":null,"provider":null,"usage":null,"duration":null,"cost":null,"exit_reason":null,"message_count":null}""",
+            """{"cost":{"type":null,"credits_used":null,"usd_byok":1.2e-3},"duration":{"api_ms":1e3,"wall_ms":-0.5},"usage":{"context_tokens":null}}""",
+            """{"cost":{"usd_byok":79228162514264337593543950335}}""",
+            """{"cost":{"usd_byok":79228162514264337593543950336000}}""",
+            """{"timestamp":"yesterday"}""",
+            """{"usage":{"steps":1e20}}""",
+            """{"message_count":1.5}""",
+            """{"usage":{"prompt_tokens":"12"}}""",
+            """{"usage":[1]}""",
+            """{"session_id":1}""",
+            """{"session_id":"trailing"} x""",
+            """{"session_id":"a"}{"session_id":"b"}""",
+            """{"session_id":"unterminated""",
+            """{"Session_Id":"case differs","timestamp":-9223372036854775808}""",
+            """{"timestamp":9223372036854775808}""",
+            """  {"session_id":"padded"}	 """,
+            "[1,2,3]",
+            "null",
+            "42",
+            "\"text\"",
+            "",
+            "   \r",
+            "{}",
+            "{\"session_id\":\"crlf\"}\r",
+        ];
+        var content = new StringBuilder();
+        var random = new Random(14);
+        for (int i = 0; i < 4000; i++)
+        {
+            content.Append(variants[i % variants.Length]);
+            if (i % 97 == 0)
+            {
+                // Now and then a long line, so lines fall across chunk boundaries at many offsets.
+                content.Append(' ', random.Next(0, 20_000));
+            }
+
+            content.Append('\n');
+        }
+
+        content.Append(SeedHostedEndLine); // the last line without its newline
+        await File.WriteAllTextAsync(FilePath, content.ToString());
+        new FileInfo(FilePath).Length.Should().BeGreaterThan(3 * 256 * 1024);
+
+        var expected = new List<SessionHistoryEntry>();
+        var expectedWarnings = new List<int>();
+        string[] lines = content.ToString().Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+        {
+            if (string.IsNullOrWhiteSpace(lines[i]))
+            {
+                continue;
+            }
+
+            try
+            {
+                if (JsonSerializer.Deserialize(Encoding.UTF8.GetBytes(lines[i]), AgentCoreJsonContext.Default.SessionHistoryEntry) is { } entry)
+                {
+                    expected.Add(entry with
+                    {
+                        AgentId = entry.AgentId ?? "", SessionId = entry.SessionId ?? "", Project = entry.Project ?? "",
+                        Model = entry.Model ?? "", Provider = entry.Provider ?? "", Usage = entry.Usage ?? new HistoryUsage(),
+                        Duration = entry.Duration ?? new HistoryDuration(), Cost = entry.Cost ?? new HistoryCost(),
+                    });
+                }
+                else
+                {
+                    expectedWarnings.Add(i + 1);
+                }
+            }
+            catch (JsonException)
+            {
+                expectedWarnings.Add(i + 1);
+            }
+        }
+
+        var entries = await ReadAllAsync(History());
+
+        expectedWarnings.Should().NotBeEmpty();
+        expected.Should().HaveCountGreaterThan(1500);
+        entries.Should().Equal(expected);
+        _logger.Warnings.Select(w => int.Parse(Regex.Match(w.Message, @"line (\d+) of").Groups[1].Value, CultureInfo.InvariantCulture))
+            .Should().Equal(expectedWarnings);
+    }
+
+    [Test]
+    public async Task ReadAsync_CallerStopsAfterTheFirstEntry_StopsCleanlyAndReadsAgain()
+    {
+        var history = History();
+        var line = JsonSerializer.Serialize(FullEndEntry(), AgentCoreJson.Options) + "\n";
+        await File.WriteAllTextAsync(FilePath, string.Concat(Enumerable.Repeat(line, 20_000)));
+
+        await foreach (var entry in history.ReadAsync())
+        {
+            entry.Should().Be(FullEndEntry());
+            break;
+        }
+
+        (await ReadAllAsync(history)).Should().HaveCount(20_000).And.OnlyContain(e => e == FullEndEntry());
     }
 
     // ---- concurrency ----

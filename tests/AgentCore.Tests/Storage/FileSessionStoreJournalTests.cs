@@ -1,0 +1,260 @@
+using AgentCore.Tests.Fakes;
+using AgentCore.Tests.Support;
+
+using static AgentCore.Tests.Storage.StoreTestData;
+
+namespace AgentCore.Tests.Storage;
+
+/// <summary>The message journal's part records: the message's own fields written only when they changed.</summary>
+[TestFixture]
+public sealed class FileSessionStoreJournalTests
+{
+    private TempDirectory _temp = null!;
+    private CapturingLogger<FileSessionStore> _logger = null!;
+
+    private string DataDirectory => _temp.Combine("data");
+
+    [SetUp]
+    public void SetUp()
+    {
+        _temp = new TempDirectory();
+        _logger = new CapturingLogger<FileSessionStore>();
+    }
+
+    [TearDown]
+    public void TearDown() => _temp.Dispose();
+
+    private FileSessionStore Store() => new(DataDirectory, _logger);
+
+    private string Journal(string sessionId) => Path.Combine(DataDirectory, "messages", sessionId + ".jsonl");
+
+    private static TextPart Text(string text) => new() { Id = AgentCoreIds.NewPartId(), Text = text };
+
+    [Test]
+    public async Task SavePartAsync_FieldsUnchanged_PartRecordsOmitThemAndReadBackAfterRestart()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+
+        for (int i = 0; i < 3; i++)
+        {
+            var part = Text("part " + i);
+            message.Parts.Add(part);
+            await store.SavePartAsync(message, part);
+        }
+
+        string[] lines = await File.ReadAllLinesAsync(Journal(sessionId));
+        lines.Should().HaveCount(4);
+        lines.Skip(1).Should().OnlyContain(l => !l.Contains("\"m\":", StringComparison.Ordinal) && l.Contains("\"mid\":", StringComparison.Ordinal),
+            "a part record of a message whose fields did not change carries its id, not its fields");
+
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        ShouldEqual(read, message);
+        _logger.Warnings.Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task SavePartAsync_FieldsChangedBetweenParts_ReadBackWithTheNewFields()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SavePartAsync(message, message.Parts[0]);
+        var part = Text("hello");
+        message.Parts.Add(part);
+        await store.SavePartAsync(message, part);
+
+        message.Tokens = new TokenUsage(Input: 10, Output: 5, Reasoning: 0, CacheRead: 0, CacheWrite: 0);
+        message.Cost = 0.5m;
+        var second = Text("world");
+        message.Parts.Add(second);
+        await store.SavePartAsync(message, second);
+        part.Text = "hello again";
+        await store.SavePartAsync(message, part);
+
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        ShouldEqual(read, message);
+    }
+
+    [Test]
+    public async Task SavePartAsync_AfterTheSessionWasDeleted_RecreatesTheMessageWithItsFields()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SavePartAsync(message, message.Parts[0]);
+        await store.DeleteSessionAsync(sessionId);
+
+        var part = Text("after the delete");
+        message.Parts.Add(part);
+        await store.SavePartAsync(message, part);
+
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        read.Id.Should().Be(message.Id);
+        read.ModelId.Should().Be(message.ModelId);
+        read.Parts.Should().ContainSingle().Which.Id.Should().Be(part.Id);
+        _logger.Warnings.Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task SavePartAsync_FirstRecordFailed_NextRecordCarriesTheFields()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        Directory.CreateDirectory(Journal(sessionId)); // the journal cannot be written: a folder is in its place
+
+        var failed = async () => await store.SavePartAsync(message, message.Parts[0]);
+        await failed.Should().ThrowAsync<Exception>();
+
+        Directory.Delete(Journal(sessionId));
+        var part = Text("after the failure");
+        message.Parts.Add(part);
+        await store.SavePartAsync(message, part);
+
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        read.Id.Should().Be(message.Id);
+        read.Parts.Select(p => p.Id).Should().Equal(part.Id);
+        _logger.Warnings.Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task GetMessagesAsync_PartRecordTornByACrash_SkippedAndTheNextRecordKept()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+        var torn = Text("torn");
+        message.Parts.Add(torn);
+        await store.SavePartAsync(message, torn);
+
+        // The process died in the middle of writing the part record.
+        byte[] content = await File.ReadAllBytesAsync(Journal(sessionId));
+        int lastLineStart = Array.LastIndexOf(content, (byte)'\n', content.Length - 2) + 1;
+        await File.WriteAllBytesAsync(Journal(sessionId), content[..(lastLineStart + ((content.Length - lastLineStart) / 2))]);
+        (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Which.Parts.Should().ContainSingle("the torn record is not there yet");
+
+        var restarted = Store();
+        message.Parts.Remove(torn);
+        var next = Text("after the restart");
+        message.Parts.Add(next);
+        await restarted.SavePartAsync(message, next);
+
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        ShouldEqual(read, message);
+        _logger.Warnings.Should().ContainSingle("the torn record is now a corrupt line of its own");
+    }
+
+    [Test]
+    public async Task SaveMessageAsync_CompletingAMessageWrittenPartByPart_WritesOnlyWhatChangedAndReadsBackWhole()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+        var kept = Text(new string('k', 2000));
+        var changed = Text("before");
+        var dropped = Text("dropped");
+        foreach (var part in new[] { kept, changed, dropped })
+        {
+            message.Parts.Add(part);
+            await store.SavePartAsync(message, part);
+        }
+
+        changed.Text = "after";
+        var added = Text("added");
+        message.Parts.Remove(dropped);
+        message.Parts.Add(added);
+        message.CompletedAt = T0.AddSeconds(5);
+        message.FinishReason = "stop";
+        await store.SaveMessageAsync(message);
+
+        string last = (await File.ReadAllLinesAsync(Journal(sessionId)))[^1];
+        last.Should().StartWith("{\"k\":\"d\"", "a message written part by part is completed with a delta");
+        last.Should().NotContain(kept.Text, "an unchanged part is not written again").And.Contain("after").And.Contain("added");
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        ShouldEqual(read, message);
+        _logger.Warnings.Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task SaveMessageAsync_AnotherWriterAppendedSince_WritesTheWholeMessage()
+    {
+        var store = Store();
+        var other = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+        var part = Text("mine");
+        message.Parts.Add(part);
+        await store.SavePartAsync(message, part);
+        await other.SaveMessageAsync(UserMessage(sessionId, "from another writer"));
+
+        message.CompletedAt = T0.AddSeconds(5);
+        await store.SaveMessageAsync(message);
+
+        (await File.ReadAllLinesAsync(Journal(sessionId)))[^1].Should().StartWith("{\"k\":\"m\"", "the journal is not as this store left it");
+        var read = await Store().GetMessagesAsync(sessionId);
+        read.Should().HaveCount(2);
+        ShouldEqual(read.Single(m => m.Id == message.Id), message);
+    }
+
+    [Test]
+    public async Task SavePartAsync_AnotherWriterAppendedSince_RecordCarriesTheFields()
+    {
+        var store = Store();
+        var other = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+        await other.SaveMessageAsync(UserMessage(sessionId, "from another writer"));
+
+        var part = Text("mine");
+        message.Parts.Add(part);
+        await store.SavePartAsync(message, part);
+
+        (await File.ReadAllLinesAsync(Journal(sessionId)))[^1].Should().Contain("\"m\":{", "the journal is not as this store left it");
+        ShouldEqual((await Store().GetMessagesAsync(sessionId)).Single(m => m.Id == message.Id), message);
+    }
+
+    [Test]
+    public async Task GetMessagesAsync_DeltaForAMessageNotThere_SkippedWithWarning()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+        message.CompletedAt = T0.AddSeconds(1);
+        await store.SaveMessageAsync(message);
+        string delta = (await File.ReadAllLinesAsync(Journal(sessionId)))[^1];
+        delta.Should().StartWith("{\"k\":\"d\"");
+
+        string otherSession = AgentCoreIds.NewSessionId();
+        Directory.CreateDirectory(Path.GetDirectoryName(Journal(otherSession))!);
+        await File.WriteAllTextAsync(Journal(otherSession), delta.Replace(sessionId, otherSession, StringComparison.Ordinal) + "\n");
+
+        (await store.GetMessagesAsync(otherSession)).Should().BeEmpty();
+        _logger.Warnings.Should().ContainSingle().Which.Message.Should().Contain("not there");
+    }
+
+    [Test]
+    public async Task SavePartAsync_AnotherWriterTornARecordSinceThisStoresLast_NewRecordOnALineOfItsOwn()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+        await File.AppendAllTextAsync(Journal(sessionId), "{\"k\":\"p\",\"mid\":"); // another process died mid-record
+
+        var part = Text("after the torn record");
+        message.Parts.Add(part);
+        await store.SavePartAsync(message, part);
+
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        ShouldEqual(read, message);
+        _logger.Warnings.Should().ContainSingle("the torn record is a corrupt line of its own");
+    }
+}
