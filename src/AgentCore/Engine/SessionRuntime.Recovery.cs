@@ -16,16 +16,27 @@ internal sealed partial class SessionRuntime
     /// session's totals are brought up to date with its messages (see <see cref="SessionTotals.Reconcile"/>).
     /// </summary>
     /// <remarks>
-    /// Taking the lease proves the session's lock is held: with a lock that holds across processes, an open message
+    /// <para>Taking the lease proves the session's lock is held: with a lock that holds across processes, an open message
     /// then belongs to no live turn anywhere. Only open messages are closed: a completed message is left as it is,
-    /// whatever the state of its tool parts.
+    /// whatever the state of its tool parts.</para>
+    /// <para>When this process kept the session's conversation after its last turn (<see cref="Conversations"/>) and the
+    /// store's stamp of the messages has not changed since, the messages are not read again: they are the ones that turn
+    /// left, every one completed, so there is nothing to repair in them. The returned <see cref="LoadedSession.Kept"/>
+    /// then has that turn's last prompt too.</para>
     /// </remarks>
     /// <exception cref="SessionNotFoundException">The session does not exist.</exception>
-    public async Task<(SessionInfo Session, IReadOnlyList<SessionMessage> Messages)> LoadForTurnAsync(ISessionLease lease, CancellationToken cancellationToken)
+    public async Task<LoadedSession> LoadForTurnAsync(ISessionLease lease, CancellationToken cancellationToken)
     {
         string sessionId = lease.SessionId;
         var session = await Store.GetSessionAsync(sessionId, cancellationToken).ConfigureAwait(false)
                       ?? throw new SessionNotFoundException(sessionId);
+        string? stamp = await Store.GetMessagesStampAsync(sessionId, cancellationToken).ConfigureAwait(false);
+        var kept = stamp is null ? null : Conversations.Take(sessionId, stamp);
+        if (kept is not null && session.RevertedAfter is null)
+        {
+            return new LoadedSession(await ReconcileLoadedAsync(session, kept.Messages, ended: [], cancellationToken).ConfigureAwait(false), kept.Messages, kept);
+        }
+
         var messages = await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false);
         (session, messages) = await DiscardRevertedAsync(session, messages, cancellationToken).ConfigureAwait(false);
         var ended = new List<SessionMessage>();
@@ -72,6 +83,17 @@ internal sealed partial class SessionRuntime
             ended.Add(message);
         }
 
+        return new LoadedSession(await ReconcileLoadedAsync(session, messages, ended, cancellationToken).ConfigureAwait(false), messages, Kept: null);
+    }
+
+    /// <summary>
+    /// Brings a loaded session's totals up to date with its messages, writing the usage-history end entry of a completed
+    /// reply whose turn died before writing it (<paramref name="ended"/>: the replies recovery just closed, which got theirs).
+    /// </summary>
+    private async Task<SessionInfo> ReconcileLoadedAsync(SessionInfo session, IReadOnlyList<SessionMessage> messages, List<SessionMessage> ended, CancellationToken cancellationToken)
+    {
+        string sessionId = session.Id;
+
         // A completed reply the totals lack: its turn died after completing it, before or after writing its history end entry.
         if (session.TotalsCheckpoint is { } checkpoint)
         {
@@ -92,7 +114,7 @@ internal sealed partial class SessionRuntime
             session = await ReconcileTotalsAsync(sessionId, messages).ConfigureAwait(false) ?? throw new SessionNotFoundException(sessionId);
         }
 
-        return (session, messages);
+        return session;
     }
 
     /// <summary>Whether the usage history has an end entry of the session written at or after <paramref name="since"/> (read only after a crash).</summary>
@@ -202,6 +224,12 @@ internal sealed partial class SessionRuntime
 
         return count == messages.Count ? messages : messages.Take(count).ToList();
     }
+
+    /// <summary>A session loaded for a turn: the session, its messages, and what the last turn kept of them.</summary>
+    /// <param name="Session">The session, its totals up to date.</param>
+    /// <param name="Messages">Its messages in the conversation, repaired.</param>
+    /// <param name="Kept">The conversation the last turn here kept (<see cref="Messages"/> are its messages); null when they were read from the store.</param>
+    public sealed record LoadedSession(SessionInfo Session, IReadOnlyList<SessionMessage> Messages, KeptConversation? Kept);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: message {MessageId} was left open by a process that stopped; closed it as interrupted")]
     private partial void LogRecovered(string sessionId, string messageId);

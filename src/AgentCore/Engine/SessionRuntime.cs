@@ -88,6 +88,9 @@ internal sealed partial class SessionRuntime : IAsyncDisposable
     /// <summary>Where the engine's spans and metrics go (see <see cref="AgentCoreInstrumentation"/>).</summary>
     public AgentCoreInstrumentation Telemetry { get; }
 
+    /// <summary>The conversations of the sessions whose turns ran here recently (see <see cref="LoadForTurnAsync"/>).</summary>
+    public ConversationCache Conversations { get; } = new();
+
     /// <summary>Loggers of the engine's types.</summary>
     public ILoggerFactory LoggerFactory { get; }
 

@@ -56,12 +56,13 @@ internal static class ToolApproval
     /// <summary>
     /// Matches a turn's input to the calls waiting in <paramref name="messages"/>: with <paramref name="responses"/>, every
     /// waiting call must be answered exactly once; without, every waiting call is rejected as "the user moved on".
-    /// Checks everything before anything changes.
+    /// Checks everything before anything changes. Only the messages from <paramref name="scanFrom"/> on are searched for
+    /// waiting calls (a conversation known to have none before).
     /// </summary>
     /// <exception cref="ArgumentException">An answer names an unknown or already answered call, answers one twice, leaves one unanswered, or there is nothing to answer.</exception>
-    public static List<PendingApproval> Match(string sessionId, IReadOnlyList<SessionMessage> messages, IReadOnlyList<ToolApprovalResponseContent> responses, string paramName)
+    public static List<PendingApproval> Match(string sessionId, IReadOnlyList<SessionMessage> messages, IReadOnlyList<ToolApprovalResponseContent> responses, string paramName, int scanFrom = 0)
     {
-        var pending = Pending(messages).ToList();
+        var pending = Pending(messages.Skip(Math.Max(0, scanFrom))).ToList();
         if (responses.Count == 0)
         {
             return pending.Select(static p => new PendingApproval(p.Message, p.Part, null)).ToList();

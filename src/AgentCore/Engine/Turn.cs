@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.AI;
@@ -46,6 +47,12 @@ internal sealed partial class Turn
     private readonly SessionMessage _message;
     private StepState? _step;
     private List<SessionMessage> _conversation;
+    private List<ChatMessage>? _prompt;
+    private KeptConversation? _kept;
+    private bool _compacted;
+    private bool _completionSaved;
+    private int _promptParts;
+    private (IReadOnlyList<AIFunction> Tools, int Count, AITool[] Advertised)? _advertised;
     private int _stepNumber;
     private int _toolCalls;
     private bool _compactedForOverflow;
@@ -101,31 +108,16 @@ internal sealed partial class Turn
         var channel = Channel.CreateUnbounded<SessionEvent>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
         var turn = new Turn(runtime, setup);
 
-        // The lock is released by the task that runs the turn, so disposing the service can wait for the whole turn
-        // (message persisted, lock released) whether or not the caller still reads the stream.
-        var running = Task.Run(
-            async () =>
-            {
-                // The turn's stream gets every event of the session while the turn runs (a title's too), so it has no gaps.
-                var attachment = await runtime.Events.AttachAsync(sessionId, channel.Writer, CancellationToken.None).ConfigureAwait(false);
-                try
-                {
-                    return await turn.RunAsync(channel.Writer, cancellationToken, turnCancellation.Token).ConfigureAwait(false);
-                }
-                finally
-                {
-                    try
-                    {
-                        await attachment.DisposeAsync().ConfigureAwait(false);
-                        await lease.DisposeAsync().ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        runtime.ExitOperation();
-                    }
-                }
-            },
-            CancellationToken.None);
+        // The turn starts on the caller's enumeration: it runs inline until its first await that does not complete at
+        // once (a model, tool or store call that really waits), then goes on by itself on the thread that resumes it.
+        // So a turn whose calls complete synchronously hands its events over without a thread hop, and the lock is still
+        // released by the turn itself: disposing the service can wait for the whole turn (message persisted, lock
+        // released) whether or not the caller still reads the stream. A caller with a synchronization context or a
+        // task scheduler of its own gets the turn on the thread pool instead, so the app's tools and chat clients never
+        // resume on its context.
+        var running = SynchronizationContext.Current is null && TaskScheduler.Current == TaskScheduler.Default
+            ? RunAttachedAsync()
+            : Task.Run(RunAttachedAsync, CancellationToken.None);
         TurnOutcome outcome;
         try
         {
@@ -153,6 +145,28 @@ internal sealed partial class Turn
         {
             ExceptionDispatchInfo.Throw(failure);
         }
+
+        async Task<TurnOutcome> RunAttachedAsync()
+        {
+            try
+            {
+                // The turn's stream gets every event of the session while the turn runs (a title's too), so it has no gaps.
+                var attachment = await runtime.Events.AttachAsync(sessionId, channel.Writer, CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    return await turn.RunAsync(channel.Writer, cancellationToken, turnCancellation.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    await attachment.DisposeAsync().ConfigureAwait(false);
+                    await lease.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                runtime.ExitOperation();
+            }
+        }
     }
 
     /// <summary>
@@ -163,8 +177,10 @@ internal sealed partial class Turn
     private static async Task<TurnSetup> PrepareAsync(SessionRuntime runtime, ISessionLease lease, ChatRequest request, List<MessagePart> userParts, List<ToolApprovalResponseContent> answers, CancellationToken cancellationToken)
     {
         var model = await runtime.ResolveModelAsync(request.Model, cancellationToken).ConfigureAwait(false);
-        var (session, messages) = await runtime.LoadForTurnAsync(lease, cancellationToken).ConfigureAwait(false);
-        var approvals = ToolApproval.Match(session.Id, messages, answers, nameof(request));
+        var (session, messages, kept) = await runtime.LoadForTurnAsync(lease, cancellationToken).ConfigureAwait(false);
+
+        // A conversation kept from this process's last turn has calls waiting for approval in its last message only.
+        var approvals = ToolApproval.Match(session.Id, messages, answers, nameof(request), scanFrom: kept is null ? 0 : messages.Count - 1);
         var context = new SystemPromptContext(session, model.Info);
         var sections = new List<string>(runtime.SystemPrompt.Count);
         foreach (var provider in runtime.SystemPrompt)
@@ -175,7 +191,7 @@ internal sealed partial class Turn
             }
         }
 
-        return new TurnSetup(session, model, userParts, messages, sections, request.Options, approvals, request.Budget);
+        return new TurnSetup(session, model, userParts, messages, sections, request.Options, approvals, request.Budget, kept);
     }
 
     private Turn(SessionRuntime runtime, TurnSetup setup)
@@ -187,6 +203,9 @@ internal sealed partial class Turn
         _logger = runtime.LoggerFactory.CreateLogger<Turn>();
         _stats = new SessionStats(_time);
         _conversation = [.. setup.Conversation];
+
+        // Answering (or rejecting) calls that waited for approval changes their results in an earlier message: convert again.
+        _kept = setup.Approvals is { Count: > 0 } ? null : setup.Kept;
         var now = _time.GetUtcNow();
         _user = new SessionMessage
         {
@@ -291,6 +310,7 @@ internal sealed partial class Turn
         }
 
         (exitReason, failure) = await FinishAsync(exitReason, failure).ConfigureAwait(false);
+        await KeepConversationAsync(exitReason).ConfigureAwait(false);
         _runtime.Telemetry.EndTurn(activity, _setup.Model, _message, exitReason, failure, _stepNumber, _toolCalls,
             _time.GetElapsedTime(startedAt), _options.EnableSensitiveTelemetryData ? _user.Parts : null);
         Emit(new TurnCompleted(SessionId, Snapshot(_message), exitReason));
@@ -307,18 +327,52 @@ internal sealed partial class Turn
     /// <summary>Summarizes the session (see <see cref="Compaction"/>), keeping the messages from <paramref name="keepFromId"/> on.</summary>
     private async Task<SessionMessage?> CompactAsync(string? keepFromId, CancellationToken token)
     {
+        // Compaction changes the conversation (older tool outputs pruned, a summary newer than this turn's messages):
+        // the next prompt is converted again, and the conversation is not kept for the next turn.
+        _compacted = true;
+        _kept = null;
         var compaction = new Compaction(_runtime, _logger);
         var summary = await compaction.CompactAsync(_setup.Session, _setup.Model, _conversation, keepFromId, Emit, token).ConfigureAwait(false);
         if (summary is not null)
         {
             _conversation.Add(summary);
+            _prompt = null;
         }
 
         return summary;
     }
 
-    /// <summary>The prompt of the next step (see <see cref="PromptBuilder"/>): the system prompt, the conversation from the latest summary on, this turn so far.</summary>
-    private List<ChatMessage> BuildPrompt() => PromptBuilder.ForStep(_setup.SystemPrompt, [.. _conversation, _user, _message]);
+    /// <summary>
+    /// The prompt of the next step (see <see cref="PromptBuilder"/>): the system prompt, the conversation from the latest
+    /// summary on, this turn so far. Extended, not rebuilt, between steps: the conversation and the user's message are
+    /// converted once per turn (again after a compaction), and each step converts only the parts added since the
+    /// previous one — the steps before are final by then, their tool calls all closed.
+    /// </summary>
+    private List<ChatMessage> BuildPrompt()
+    {
+        if (_prompt is null)
+        {
+            if (_kept is { } kept)
+            {
+                // The previous turn's last prompt, its system message rebuilt and its reply's last step added: only
+                // what is new is converted.
+                _prompt = new List<ChatMessage>(kept.Prompt.Count + 8) { PromptBuilder.SystemMessage(_setup.SystemPrompt) };
+                _prompt.AddRange(CollectionsMarshal.AsSpan(kept.Prompt)[1..]);
+                PromptConversion.AppendChatMessages(kept.Messages[^1], _prompt, fromPart: kept.PromptedParts);
+                PromptConversion.AppendChatMessages(_user, _prompt);
+            }
+            else
+            {
+                _prompt = PromptBuilder.ForStep(_setup.SystemPrompt, [.. _conversation, _user]);
+            }
+
+            _promptParts = 0;
+        }
+
+        PromptConversion.AppendChatMessages(_message, _prompt, fromPart: _promptParts);
+        _promptParts = _message.Parts.Count;
+        return [.. _prompt];
+    }
 
     /// <summary>One model call: streams it (retrying transient failures) and returns the tool calls it asked for.</summary>
     private async Task<List<(FunctionCallContent Call, ToolPart Part)>> RunStepAsync(bool lastStep, CancellationToken token)
@@ -674,6 +728,7 @@ internal sealed partial class Turn
             };
             _message.CompletedAt = _time.GetUtcNow();
             await PersistAsync(() => _runtime.Store.SaveMessageAsync(_message, CancellationToken.None)).ConfigureAwait(false);
+            _completionSaved = true;
             Emit(new MessageUpdated(SessionId, Snapshot(_message)));
         }
         catch (Exception ex)
@@ -709,6 +764,41 @@ internal sealed partial class Turn
         return (exitReason, failure);
     }
 
+    /// <summary>
+    /// Keeps the session's conversation and its prompt for the next turn (see <see cref="ConversationCache"/>), stamped
+    /// after this turn's last message write: when nothing writes the session's messages before that turn, it neither
+    /// reads nor converts them again. Not kept when the turn failed (a write may have failed half way), its completion was
+    /// not stored, it compacted the conversation, or the store has no stamp.
+    /// </summary>
+    private async Task KeepConversationAsync(ExitReason exitReason)
+    {
+        if (exitReason == ExitReason.Error || !_completionSaved || _compacted || _prompt is null)
+        {
+            return;
+        }
+
+        try
+        {
+            if (await _runtime.Store.GetMessagesStampAsync(SessionId, CancellationToken.None).ConfigureAwait(false) is not { } stamp)
+            {
+                return;
+            }
+
+            if (_setup.UserParts.Count > 0)
+            {
+                // A copy: the user's parts came from the request, which the caller still holds.
+                _conversation.Add(MessageCopies.Copy(_user));
+            }
+
+            _conversation.Add(_message);
+            _runtime.Conversations.Keep(SessionId, stamp, new KeptConversation(_conversation, _prompt, _promptParts));
+        }
+        catch (Exception ex)
+        {
+            LogKeepFailed(ex, SessionId);
+        }
+    }
+
     /// <summary>The turn's start entry (<paramref name="exitReason"/> null) or its end entry.</summary>
     private SessionHistoryEntry HistoryEntry(ExitReason? exitReason) => exitReason is { } end
         ? _runtime.HistoryEntry(SessionId, _setup.Model.Info.ProviderId, _setup.Model.Info.ModelId, end,
@@ -734,7 +824,7 @@ internal sealed partial class Turn
             // and a FunctionInvokingChatClient in the pipeline passes a declaration's call back instead of running it.
             var all = new List<AITool>((options.Tools?.Count ?? 0) + tools.Count);
             all.AddRange((options.Tools ?? []).Select(Advertised));
-            all.AddRange(tools.Select(Advertised));
+            all.AddRange(AdvertisedRegistryTools(tools));
             options.Tools = all;
             if (tools.Count > 0)
             {
@@ -743,6 +833,18 @@ internal sealed partial class Turn
         }
 
         return options;
+    }
+
+    /// <summary>The registry's tools as advertised; the same list as the previous step's (the registry reuses it while unchanged) is converted once.</summary>
+    private AITool[] AdvertisedRegistryTools(IReadOnlyList<AIFunction> tools)
+    {
+        if (_advertised is not { } cached || !ReferenceEquals(cached.Tools, tools) || cached.Count != tools.Count)
+        {
+            cached = (tools, tools.Count, [.. tools.Select(Advertised)]);
+            _advertised = cached;
+        }
+
+        return cached.Advertised;
     }
 
     private static AITool Advertised(AITool tool) =>
@@ -854,6 +956,9 @@ internal sealed partial class Turn
     [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId}: the provider streamed an error content (code {Code})")]
     private partial void LogProviderErrorContent(string sessionId, string? code);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Session {SessionId}: reading the store's stamp of the messages failed; the next turn reads them again")]
+    private partial void LogKeepFailed(Exception exception, string sessionId);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Session {SessionId}: closing the turn failed")]
     private partial void LogFinishFailed(Exception exception, string sessionId);
 
@@ -937,6 +1042,7 @@ internal sealed partial class Turn
 /// <param name="Options">The caller's chat options, if any.</param>
 /// <param name="Approvals">The calls waiting for approval the turn resolves first: answered by the request, or rejected because the user moved on.</param>
 /// <param name="Budget">The request's budgets, overriding the options' ones.</param>
+/// <param name="Kept">The conversation and the last prompt the session's previous turn here kept, when <paramref name="Conversation"/> is its.</param>
 internal sealed record TurnSetup(
     SessionInfo Session,
     ResolvedModel Model,
@@ -945,4 +1051,5 @@ internal sealed record TurnSetup(
     IReadOnlyList<string> SystemPrompt,
     ChatOptions? Options,
     IReadOnlyList<PendingApproval>? Approvals = null,
-    TurnBudget? Budget = null);
+    TurnBudget? Budget = null,
+    KeptConversation? Kept = null);

@@ -15,13 +15,16 @@ internal static class PromptBuilder
     /// <returns>The chat messages to send.</returns>
     public static List<ChatMessage> ForStep(IReadOnlyList<string> systemSections, IReadOnlyList<SessionMessage> conversation)
     {
-        var prompt = new List<ChatMessage>(conversation.Count + 4)
-        {
-            new(ChatRole.System, [.. systemSections.Select(static section => (AIContent)new TextContent(section))]),
-        };
+        var prompt = new List<ChatMessage>(conversation.Count + 4) { SystemMessage(systemSections) };
         AppendConversation(conversation, prompt);
         return prompt;
     }
+
+    /// <summary>The system message of a step's prompt: one <see cref="TextContent"/> per section.</summary>
+    /// <param name="systemSections">The system prompt's sections.</param>
+    /// <returns>The message.</returns>
+    public static ChatMessage SystemMessage(IReadOnlyList<string> systemSections) =>
+        new(ChatRole.System, [.. systemSections.Select(static section => (AIContent)new TextContent(section))]);
 
     /// <summary>
     /// Appends the chat messages a prompt carries of <paramref name="messages"/>: the latest summary (introduced as such)

@@ -14,9 +14,10 @@ internal static class PromptConversion
     /// an assistant message as one assistant message per step, each followed by a tool message holding the
     /// results of that step's tool calls, so every call is answered and results follow their calls in order.
     /// Reasoning is not sent back (providers need their own signatures for it) unless <paramref name="includeReasoning"/>
-    /// is set, which is for showing a message, not for prompts.
+    /// is set, which is for showing a message, not for prompts. With <paramref name="fromPart"/>, only the assistant
+    /// message's parts from that index on are converted (a turn extending its prompt with the steps added since).
     /// </summary>
-    public static void AppendChatMessages(SessionMessage message, List<ChatMessage> into, bool includeReasoning = false)
+    public static void AppendChatMessages(SessionMessage message, List<ChatMessage> into, bool includeReasoning = false, int fromPart = 0)
     {
         if (message.Role != ChatRole.Assistant)
         {
@@ -44,9 +45,9 @@ internal static class PromptConversion
 
         var step = new List<AIContent>();
         var results = new List<AIContent>();
-        foreach (var part in message.Parts)
+        for (int i = fromPart; i < message.Parts.Count; i++)
         {
-            switch (part)
+            switch (message.Parts[i])
             {
                 case StepStartPart:
                     Flush(step, results, into);

@@ -27,8 +27,13 @@ internal static class Identifier
     private const int RandomLength = 12;
     private const string RandomAlphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
 
-    private static readonly object Gate = new();
     private static long s_lastValue;
+
+    // Random bytes are taken from the cryptographic generator a buffer at a time, per thread, not one call per id.
+    [ThreadStatic]
+    private static byte[]? t_random;
+    [ThreadStatic]
+    private static int t_randomUsed;
 
     public static string Prefix(IdKind kind) => kind switch
     {
@@ -42,12 +47,19 @@ internal static class Identifier
     public static string Create(IdKind kind, TimeProvider? time = null)
     {
         long now = (time ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds();
+        // 4096 ids per millisecond before borrowing from the next one: ms * 4096 + counter (lock-free: a compare-and-swap).
+        long last = Volatile.Read(ref s_lastValue);
         long value;
-        lock (Gate)
+        while (true)
         {
-            // 4096 ids per millisecond before borrowing from the next one: ms * 4096 + counter.
-            value = Math.Max(now << 12, s_lastValue + 1);
-            s_lastValue = value;
+            value = Math.Max(now << 12, last + 1);
+            long seen = Interlocked.CompareExchange(ref s_lastValue, value, last);
+            if (seen == last)
+            {
+                break;
+            }
+
+            last = seen;
         }
 
         string prefix = Prefix(kind);
@@ -56,13 +68,27 @@ internal static class Identifier
             state.prefix.AsSpan().CopyTo(span);
             var rest = span[state.prefix.Length..];
             state.value.TryFormat(rest[..TimeHexDigits], out _, "x14", CultureInfo.InvariantCulture);
-            Span<byte> random = stackalloc byte[RandomLength];
-            RandomNumberGenerator.Fill(random);
+            var random = RandomBytes();
             for (int i = 0; i < RandomLength; i++)
             {
                 rest[TimeHexDigits + i] = RandomAlphabet[random[i] % RandomAlphabet.Length];
             }
         });
+    }
+
+    /// <summary><see cref="RandomLength"/> bytes from the cryptographic generator, not handed out before.</summary>
+    private static ReadOnlySpan<byte> RandomBytes()
+    {
+        var buffer = t_random ??= new byte[RandomLength * 32];
+        if (t_randomUsed == 0 || t_randomUsed + RandomLength > buffer.Length)
+        {
+            RandomNumberGenerator.Fill(buffer);
+            t_randomUsed = 0;
+        }
+
+        var bytes = buffer.AsSpan(t_randomUsed, RandomLength);
+        t_randomUsed += RandomLength;
+        return bytes;
     }
 
     /// <summary>Whether <paramref name="id"/> is a well-formed id of <paramref name="kind"/>.</summary>

@@ -265,7 +265,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
         await using var leaseScope = lease.ConfigureAwait(false);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.AbortRequested, _runtime.Stopping);
         var resolved = await _runtime.ResolveModelAsync(model, linked.Token).ConfigureAwait(false);
-        var (session, messages) = await _runtime.LoadForTurnAsync(lease, linked.Token).ConfigureAwait(false);
+        var (session, messages, _) = await _runtime.LoadForTurnAsync(lease, linked.Token).ConfigureAwait(false);
         await using var attachment = (await Events.AttachAsync(sessionId, turnStream: null, linked.Token).ConfigureAwait(false)).ConfigureAwait(false);
         var compaction = new Compaction(_runtime, _runtime.LoggerFactory.CreateLogger<Compaction>());
         var summary = await compaction.CompactAsync(session, resolved, messages, keepFromId: null, e => Events.Publish(e), linked.Token).ConfigureAwait(false)

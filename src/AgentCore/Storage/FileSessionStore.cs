@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -262,6 +263,20 @@ public sealed partial class FileSessionStore : ISessionStore
         }
 
         return SavePartRememberedAsync(message, part.Id, record, withHeader, headerJson, partJson, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The journal's length, last write time and creation time: an append makes it longer, and a rewrite (a compaction,
+    /// deleted messages) replaces it by a new file. Read from the file system, so a write by another process counts too.
+    /// </remarks>
+    public ValueTask<string?> GetMessagesStampAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        var journal = new FileInfo(JournalPath(sessionId));
+        return ValueTask.FromResult<string?>(journal.Exists
+            ? string.Create(CultureInfo.InvariantCulture, $"{journal.Length}:{journal.LastWriteTimeUtc.Ticks}:{journal.CreationTimeUtc.Ticks}")
+            : "none");
     }
 
     /// <inheritdoc />

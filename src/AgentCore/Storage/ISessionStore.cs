@@ -177,6 +177,27 @@ public interface ISessionStore
         => SaveMessageAsync(message, cancellationToken);
 
     /// <summary>
+    /// A stamp of the session's messages as stored now: a value that changes whenever a message of the session is saved or
+    /// deleted (by any process or instance sharing the store), or null when the store cannot tell.
+    /// </summary>
+    /// <remarks>
+    /// The engine keeps the messages of a session whose turn it ran recently and reuses them for the next turn when the
+    /// stamp read before that turn equals the one read after the last (both with the session's lock held), instead of
+    /// reading every message again. A stamp must therefore never repeat for different contents of the same session, and
+    /// reading it should cost far less than reading the messages. The default implementation returns null ("unknown"):
+    /// the engine then reads the messages for every turn, as it always did.
+    /// </remarks>
+    /// <param name="sessionId">The session's id.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>The stamp, compared only for equality; or null.</returns>
+    /// <exception cref="ArgumentException"><paramref name="sessionId"/> is not a valid session id.</exception>
+    ValueTask<string?> GetMessagesStampAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        return ValueTask.FromResult<string?>(null);
+    }
+
+    /// <summary>
     /// Deletes some messages of a session (with their parts), leaving the session and its other messages as they are.
     /// Ids that name no stored message are ignored. Used when a reverted part of a conversation is discarded.
     /// </summary>

@@ -16,7 +16,8 @@ public sealed class InMemorySessionStore : ISessionStore
 {
     private readonly ConcurrentDictionary<string, SessionInfo> _sessions = new(StringComparer.Ordinal);
     // A stored message is a deep copy that is never changed: a save replaces it, a read copies it again.
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, SessionMessage>> _messages = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SessionMessages> _messages = new(StringComparer.Ordinal);
+    private long _writes;
 
     /// <inheritdoc />
     public ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default)
@@ -92,7 +93,7 @@ public sealed class InMemorySessionStore : ISessionStore
             return ValueTask.FromResult<IReadOnlyList<SessionMessage>>([]);
         }
 
-        var stored = byId.ToArray();
+        var stored = byId.ById.ToArray();
         Array.Sort(stored, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
         var messages = new List<SessionMessage>(stored.Length);
         foreach (var (_, message) in stored)
@@ -107,17 +108,44 @@ public sealed class InMemorySessionStore : ISessionStore
     public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidateMessage(message);
-        var byId = _messages.GetOrAdd(message.SessionId, static _ => new(StringComparer.Ordinal));
-        byId[message.Id] = MessageCopies.Copy(message);
+        Store(message, MessageCopies.Copy(message));
         return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />
-    /// <remarks>Validates the part's id, then saves the whole message (a copy of its fields, without serializing).</remarks>
+    /// <remarks>A number that grows with every message saved or deleted in this store instance.</remarks>
+    public ValueTask<string?> GetMessagesStampAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Identifier.Validate(sessionId, IdKind.Session, nameof(sessionId));
+        long stamp = _messages.TryGetValue(sessionId, out var stored) ? Volatile.Read(ref stored.Stamp) : 0;
+        return ValueTask.FromResult<string?>(stamp.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Validates the part's id, then stores a copy of the message's fields with a copy of <paramref name="part"/>; the
+    /// message's other parts are taken from the stored message where it has them (already private copies, as saved
+    /// before), as a durable store writes only the part. A part the stored message lacks is copied too.
+    /// </remarks>
     public ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidatePart(message, part);
-        return SaveMessageAsync(message, cancellationToken);
+        if (!_messages.TryGetValue(message.SessionId, out var session) || !session.ById.TryGetValue(message.Id, out var stored))
+        {
+            return SaveMessageAsync(message, cancellationToken);
+        }
+
+        var parts = new List<MessagePart>(message.Parts.Count);
+        for (int i = 0; i < message.Parts.Count; i++)
+        {
+            var current = message.Parts[i];
+            parts.Add(!ReferenceEquals(current, part) && i < stored.Parts.Count && string.Equals(stored.Parts[i].Id, current.Id, StringComparison.Ordinal)
+                ? stored.Parts[i]
+                : MessageCopies.Copy(current));
+        }
+
+        Store(message, MessageCopies.WithParts(message, parts));
+        return ValueTask.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -125,15 +153,39 @@ public sealed class InMemorySessionStore : ISessionStore
     {
         StoredRecords.ValidateMessageIds(sessionId, messageIds);
         int deleted = 0;
-        if (_messages.TryGetValue(sessionId, out var byId))
+        if (_messages.TryGetValue(sessionId, out var session))
         {
             foreach (string id in messageIds)
             {
-                deleted += byId.TryRemove(id, out _) ? 1 : 0;
+                deleted += session.ById.TryRemove(id, out _) ? 1 : 0;
+            }
+
+            if (deleted > 0)
+            {
+                Touch(session);
             }
         }
 
         return ValueTask.FromResult(deleted);
+    }
+
+    /// <summary>Stores the copy <paramref name="stored"/> of <paramref name="message"/>, and stamps the session's messages.</summary>
+    private void Store(SessionMessage message, SessionMessage stored)
+    {
+        var session = _messages.GetOrAdd(message.SessionId, static _ => new SessionMessages());
+        session.ById[message.Id] = stored;
+        Touch(session);
+    }
+
+    /// <summary>Gives the session's messages a stamp no earlier state of them had: each write takes a number of its own.</summary>
+    private void Touch(SessionMessages session) => Volatile.Write(ref session.Stamp, Interlocked.Increment(ref _writes));
+
+    /// <summary>A session's stored messages by id, and their stamp (see <see cref="GetMessagesStampAsync"/>).</summary>
+    private sealed class SessionMessages
+    {
+        public ConcurrentDictionary<string, SessionMessage> ById { get; } = new(StringComparer.Ordinal);
+
+        public long Stamp;
     }
 
     /// <summary>The session as stored: its metadata copied into a dictionary nobody else holds or can change.</summary>

@@ -65,21 +65,69 @@ internal sealed partial class ToolRegistry : IToolRegistry
     private readonly IToolSource[] _sources;
     private readonly ILogger _logger;
 
+    // The last merge: the lists the sources returned and the merged list. Sources that return the same lists again (the
+    // local functions always do; an MCP server until its tools change) get the same merged list, without merging again.
+    private volatile Merged? _last;
+
     public ToolRegistry(IEnumerable<IToolSource> sources, ILogger<ToolRegistry>? logger = null)
     {
         _sources = sources.ToArray();
         _logger = logger ?? NullLogger<ToolRegistry>.Instance;
     }
 
-    public async ValueTask<IReadOnlyList<AIFunction>> GetToolsAsync(ToolContext context, CancellationToken cancellationToken = default)
+    public ValueTask<IReadOnlyList<AIFunction>> GetToolsAsync(ToolContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (_sources.Length == 0)
         {
-            return [];
+            return ValueTask.FromResult<IReadOnlyList<AIFunction>>([]);
         }
 
-        var results = await Task.WhenAll(_sources.Select(source => GetFromAsync(source, context, cancellationToken))).ConfigureAwait(false);
+        // The sources are asked in parallel; when every one answers at once (local functions, a cached MCP listing),
+        // the answers are used as they are, with no task per source.
+        var pending = new ValueTask<IReadOnlyList<AIFunction>>[_sources.Length];
+        bool allDone = true;
+        for (int i = 0; i < _sources.Length; i++)
+        {
+#pragma warning disable CA2012 // Each ValueTask is consumed exactly once: its result read when it completed at once, else awaited.
+            pending[i] = GetFromAsync(_sources[i], context, cancellationToken);
+#pragma warning restore CA2012
+            allDone &= pending[i].IsCompletedSuccessfully;
+        }
+
+        if (!allDone)
+        {
+            return WaitAllAsync(pending);
+        }
+
+        var results = new IReadOnlyList<AIFunction>[pending.Length];
+        for (int i = 0; i < pending.Length; i++)
+        {
+            results[i] = pending[i].Result;
+        }
+
+        return ValueTask.FromResult(Merge(results));
+    }
+
+    private async ValueTask<IReadOnlyList<AIFunction>> WaitAllAsync(ValueTask<IReadOnlyList<AIFunction>>[] pending)
+    {
+        var results = new IReadOnlyList<AIFunction>[pending.Length];
+        for (int i = 0; i < pending.Length; i++)
+        {
+            results[i] = await pending[i].ConfigureAwait(false);
+        }
+
+        return Merge(results);
+    }
+
+    /// <summary>The sources' tools in registration order, invalid and duplicate names left out (and logged).</summary>
+    private IReadOnlyList<AIFunction> Merge(IReadOnlyList<AIFunction>[] results)
+    {
+        if (_last is { } last && last.Matches(results))
+        {
+            return last.Tools;
+        }
+
         var tools = new List<AIFunction>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < results.Length; i++)
@@ -101,10 +149,12 @@ internal sealed partial class ToolRegistry : IToolRegistry
             }
         }
 
-        return tools;
+        IReadOnlyList<AIFunction> merged = tools.AsReadOnly();
+        _last = new Merged(results, Array.ConvertAll(results, static r => r.Count), merged);
+        return merged;
     }
 
-    private async Task<IReadOnlyList<AIFunction>> GetFromAsync(IToolSource source, ToolContext context, CancellationToken cancellationToken)
+    private async ValueTask<IReadOnlyList<AIFunction>> GetFromAsync(IToolSource source, ToolContext context, CancellationToken cancellationToken)
     {
         try
         {
@@ -114,6 +164,26 @@ internal sealed partial class ToolRegistry : IToolRegistry
         {
             LogSourceFailed(ex, source.Name);
             return [];
+        }
+    }
+
+    /// <summary>One merge: the lists the sources returned, their lengths then, and the merged list.</summary>
+    private sealed class Merged(IReadOnlyList<AIFunction>[] sources, int[] counts, IReadOnlyList<AIFunction> tools)
+    {
+        public IReadOnlyList<AIFunction> Tools { get; } = tools;
+
+        /// <summary>Whether every source returned the very list (same instance, same length) it returned then.</summary>
+        public bool Matches(IReadOnlyList<AIFunction>[] results)
+        {
+            for (int i = 0; i < results.Length; i++)
+            {
+                if (!ReferenceEquals(results[i], sources[i]) || results[i].Count != counts[i])
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
     }
 
