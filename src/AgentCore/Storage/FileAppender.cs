@@ -235,8 +235,10 @@ internal static class FileAppender
                 // FileShare.None takes the exclusive lock (flock on Unix, a share mode on Windows) as it opens.
                 return File.OpenHandle(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (DirectoryNotFoundException) when (!createdFolder)
+            catch (IOException missing) when ((missing is DirectoryNotFoundException or FileNotFoundException) && !createdFolder)
             {
+                // OpenOrCreate fails with ENOENT only when the folder is missing. .NET names it FileNotFoundException
+                // instead when another thread created the folder between the failed open and the exception's making.
                 createdFolder = true;
                 try
                 {
