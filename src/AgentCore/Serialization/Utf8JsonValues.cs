@@ -10,6 +10,9 @@ namespace AgentCore;
 /// </summary>
 internal static class Utf8JsonValues
 {
+    /// <summary>Reads a value through <see cref="Utf8JsonReader"/>'s <c>TryGet</c> conversion for <typeparamref name="T"/>.</summary>
+    private delegate bool TryGetValue<T>(ref Utf8JsonReader reader, out T value);
+
     /// <summary>
     /// Moves to the next token: true when it is <paramref name="expected"/> or null (<paramref name="isNull"/> tells
     /// which), false when there is none or it is of another type.
@@ -77,71 +80,37 @@ internal static class Utf8JsonValues
     }
 
     /// <summary>A number that fits a <see cref="long"/>, or null.</summary>
-    public static bool ReadNullableInt64(ref Utf8JsonReader reader, out long? value)
-    {
-        value = null;
-        if (!reader.Read())
-        {
-            return false;
-        }
-
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return true;
-        }
-
-        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long number))
-        {
-            value = number;
-            return true;
-        }
-
-        return false;
-    }
+    public static bool ReadNullableInt64(ref Utf8JsonReader reader, out long? value) =>
+        ReadNullableNumber(ref reader, static (ref Utf8JsonReader r, out long number) => r.TryGetInt64(out number), out value);
 
     /// <summary>A number that fits an <see cref="int"/>, or null.</summary>
-    public static bool ReadNullableInt32(ref Utf8JsonReader reader, out int? value)
-    {
-        value = null;
-        if (!reader.Read())
-        {
-            return false;
-        }
-
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return true;
-        }
-
-        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int number))
-        {
-            value = number;
-            return true;
-        }
-
-        return false;
-    }
+    public static bool ReadNullableInt32(ref Utf8JsonReader reader, out int? value) =>
+        ReadNullableNumber(ref reader, static (ref Utf8JsonReader r, out int number) => r.TryGetInt32(out number), out value);
 
     /// <summary>A number that fits a <see cref="decimal"/>, or null.</summary>
-    public static bool ReadNullableDecimal(ref Utf8JsonReader reader, out decimal? value)
+    public static bool ReadNullableDecimal(ref Utf8JsonReader reader, out decimal? value) =>
+        ReadNullableNumber(ref reader, static (ref Utf8JsonReader r, out decimal number) => r.TryGetDecimal(out number), out value);
+
+    private static bool ReadNullableNumber<T>(ref Utf8JsonReader reader, TryGetValue<T> tryGet, out T? value)
+        where T : struct
     {
         value = null;
-        if (!reader.Read())
+        if (!ReadNullOr(ref reader, JsonTokenType.Number, out bool isNull))
         {
             return false;
         }
 
-        if (reader.TokenType == JsonTokenType.Null)
+        if (isNull)
         {
             return true;
         }
 
-        if (reader.TokenType == JsonTokenType.Number && reader.TryGetDecimal(out decimal number))
+        if (!tryGet(ref reader, out T number))
         {
-            value = number;
-            return true;
+            return false;
         }
 
-        return false;
+        value = number;
+        return true;
     }
 }
