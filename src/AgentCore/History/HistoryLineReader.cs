@@ -1,5 +1,6 @@
-using System.Text;
 using System.Text.Json;
+
+using static AgentCore.Utf8JsonValues;
 
 namespace AgentCore;
 
@@ -73,7 +74,7 @@ internal sealed class HistoryLineReader
                 }
                 else if (reader.ValueTextEquals("timestamp"u8))
                 {
-                    known = reader.Read() && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out timestamp);
+                    known = ReadInt64(ref reader, out timestamp);
                 }
                 else if (reader.ValueTextEquals("project"u8))
                 {
@@ -137,19 +138,14 @@ internal sealed class HistoryLineReader
     private static bool ReadUsage(ref Utf8JsonReader reader, out HistoryUsage? usage)
     {
         usage = null;
-        if (!reader.Read())
+        if (!ReadNullOr(ref reader, JsonTokenType.StartObject, out bool isNull))
         {
             return false;
         }
 
-        if (reader.TokenType == JsonTokenType.Null)
+        if (isNull)
         {
             return true;
-        }
-
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            return false;
         }
 
         long prompt = 0, completion = 0, total = 0, cached = 0, cacheWrite = 0, reasoning = 0;
@@ -188,7 +184,7 @@ internal sealed class HistoryLineReader
             }
             else if (reader.ValueTextEquals("steps"u8))
             {
-                known = reader.Read() && reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out steps);
+                known = ReadInt32(ref reader, out steps);
             }
             else
             {
@@ -212,19 +208,14 @@ internal sealed class HistoryLineReader
     private static bool ReadDuration(ref Utf8JsonReader reader, out HistoryDuration? duration)
     {
         duration = null;
-        if (!reader.Read())
+        if (!ReadNullOr(ref reader, JsonTokenType.StartObject, out bool isNull))
         {
             return false;
         }
 
-        if (reader.TokenType == JsonTokenType.Null)
+        if (isNull)
         {
             return true;
-        }
-
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            return false;
         }
 
         double api = 0, wall = 0;
@@ -233,11 +224,11 @@ internal sealed class HistoryLineReader
             bool known = true;
             if (reader.ValueTextEquals("api_ms"u8))
             {
-                known = reader.Read() && reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out api);
+                known = ReadDouble(ref reader, out api);
             }
             else if (reader.ValueTextEquals("wall_ms"u8))
             {
-                known = reader.Read() && reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out wall);
+                known = ReadDouble(ref reader, out wall);
             }
             else
             {
@@ -257,19 +248,14 @@ internal sealed class HistoryLineReader
     private bool ReadCost(ref Utf8JsonReader reader, out HistoryCost? cost)
     {
         cost = null;
-        if (!reader.Read())
+        if (!ReadNullOr(ref reader, JsonTokenType.StartObject, out bool isNull))
         {
             return false;
         }
 
-        if (reader.TokenType == JsonTokenType.Null)
+        if (isNull)
         {
             return true;
-        }
-
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            return false;
         }
 
         // As the serializer reads it: a cost object without a type has none (null), not the record's default.
@@ -303,148 +289,5 @@ internal sealed class HistoryLineReader
 
         cost = new HistoryCost { Type = type!, CreditsUsed = credits, UsdByok = usd };
         return reader.TokenType == JsonTokenType.EndObject;
-    }
-
-    private static bool ReadString(ref Utf8JsonReader reader, Utf8StringCache? cache, out string? value)
-    {
-        value = null;
-        if (!reader.Read())
-        {
-            return false;
-        }
-
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return true;
-        }
-
-        if (reader.TokenType != JsonTokenType.String)
-        {
-            return false;
-        }
-
-        value = cache is not null && !reader.ValueIsEscaped && !reader.HasValueSequence
-            ? cache.Get(reader.ValueSpan)
-            : reader.GetString();
-        return true;
-    }
-
-    private static bool ReadInt64(ref Utf8JsonReader reader, out long value)
-    {
-        value = 0;
-        return reader.Read() && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out value);
-    }
-
-    private static bool ReadNullableInt64(ref Utf8JsonReader reader, out long? value)
-    {
-        value = null;
-        if (!reader.Read())
-        {
-            return false;
-        }
-
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return true;
-        }
-
-        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out long number))
-        {
-            value = number;
-            return true;
-        }
-
-        return false;
-    }
-
-    private static bool ReadNullableInt32(ref Utf8JsonReader reader, out int? value)
-    {
-        value = null;
-        if (!reader.Read())
-        {
-            return false;
-        }
-
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return true;
-        }
-
-        if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out int number))
-        {
-            value = number;
-            return true;
-        }
-
-        return false;
-    }
-
-    private static bool ReadNullableDecimal(ref Utf8JsonReader reader, out decimal? value)
-    {
-        value = null;
-        if (!reader.Read())
-        {
-            return false;
-        }
-
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return true;
-        }
-
-        if (reader.TokenType == JsonTokenType.Number && reader.TryGetDecimal(out decimal number))
-        {
-            value = number;
-            return true;
-        }
-
-        return false;
-    }
-
-    /// <summary>The last few distinct strings a field held, found by their UTF-8 bytes.</summary>
-    private sealed class Utf8StringCache
-    {
-        private const int Slots = 8;
-        private readonly byte[][] _bytes = new byte[Slots][];
-        private readonly string[] _strings = new string[Slots];
-        private int _next;
-
-        /// <summary>The string of <paramref name="utf8"/> (unescaped JSON string bytes): a remembered one, or decoded (and remembered).</summary>
-        /// <exception cref="InvalidOperationException">The bytes are not valid UTF-8 (as <see cref="Utf8JsonReader.GetString"/> throws).</exception>
-        public string Get(ReadOnlySpan<byte> utf8)
-        {
-            for (int i = 0; i < Slots; i++)
-            {
-                if (_bytes[i] is { } known && utf8.SequenceEqual(known))
-                {
-                    return _strings[i];
-                }
-            }
-
-            if (utf8.Length > 256)
-            {
-                return Decode(utf8);
-            }
-
-            string value = Decode(utf8);
-            _bytes[_next] = utf8.ToArray();
-            _strings[_next] = value;
-            _next = (_next + 1) % Slots;
-            return value;
-        }
-
-        private static string Decode(ReadOnlySpan<byte> utf8)
-        {
-            try
-            {
-                return Strict.GetString(utf8);
-            }
-            catch (DecoderFallbackException ex)
-            {
-                throw new InvalidOperationException("The string is not valid UTF-8.", ex);
-            }
-        }
-
-        private static readonly UTF8Encoding Strict = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     }
 }

@@ -55,17 +55,7 @@ internal static class FileAppender
     {
         await using (await LockAsync(path, cancellationToken).ConfigureAwait(false))
         {
-            Microsoft.Win32.SafeHandles.SafeFileHandle handle;
-            try
-            {
-                handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw WriteFailed(path, what, ex);
-            }
-
-            using (handle)
+            using (var handle = OpenForAppend(path, what))
             {
                 long before = RandomAccess.GetLength(handle);
                 var (record, endsWithNewline) = choose(before);
@@ -83,19 +73,24 @@ internal static class FileAppender
     /// <exception cref="UnauthorizedAccessException">The file may not be written: the message names the path.</exception>
     public static async ValueTask AppendLockedAsync(string path, ReadOnlyMemory<byte> record, string what, CancellationToken cancellationToken)
     {
-        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+        using (var handle = OpenForAppend(path, what))
+        {
+            await AppendToAsync(handle, path, record, what, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Opens (or creates) <paramref name="path"/> to append to it, shared with other readers and writers.</summary>
+    /// <exception cref="IOException">The file cannot be opened: the message names the path.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file or its folder may not be written: the message names the path.</exception>
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenForAppend(string path, string what)
+    {
         try
         {
-            handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            return File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw WriteFailed(path, what, ex);
-        }
-
-        using (handle)
-        {
-            await AppendToAsync(handle, path, record, what, cancellationToken).ConfigureAwait(false);
         }
     }
 

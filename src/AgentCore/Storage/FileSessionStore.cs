@@ -326,16 +326,10 @@ public sealed partial class FileSessionStore : ISessionStore
         CancellationToken cancellationToken)
     {
         string key = HeaderKey(message.SessionId, message.Id);
-        await AppendForgettingOnFailureAsync(message, record, selfContained, cancellationToken).ConfigureAwait(false);
-        if (message.CompletedAt is not null)
+        if (await AppendRememberingHeaderAsync(message, key, record, selfContained, headerJson, cancellationToken).ConfigureAwait(false))
         {
-            _lastHeaders.TryRemove(key, out _);
-            _lastParts.TryRemove(key, out _);
-            return;
+            _lastParts[key] = partJson;
         }
-
-        _lastHeaders[key] = headerJson;
-        _lastParts[key] = partJson;
     }
 
     /// <summary>Appends a part record, then remembers what the journal now holds of the message.</summary>
@@ -344,15 +338,11 @@ public sealed partial class FileSessionStore : ISessionStore
         Dictionary<string, byte[]> partJson, CancellationToken cancellationToken)
     {
         string key = HeaderKey(message.SessionId, message.Id);
-        await AppendForgettingOnFailureAsync(message, record, selfContained, cancellationToken).ConfigureAwait(false);
-        if (message.CompletedAt is not null)
+        if (!await AppendRememberingHeaderAsync(message, key, record, selfContained, headerJson, cancellationToken).ConfigureAwait(false))
         {
-            _lastHeaders.TryRemove(key, out _);
-            _lastParts.TryRemove(key, out _);
             return;
         }
 
-        _lastHeaders[key] = headerJson;
         var written = _lastParts.GetOrAdd(key, static _ => new Dictionary<string, byte[]>(StringComparer.Ordinal));
         lock (written)
         {
@@ -365,6 +355,26 @@ public sealed partial class FileSessionStore : ISessionStore
                 written.Remove(partId);
             }
         }
+    }
+
+    /// <summary>
+    /// Appends a record of <paramref name="message"/> (remembered under <paramref name="key"/>), then remembers its header
+    /// JSON: true when the message is still open; false when it is complete, and everything remembered of it is forgotten.
+    /// </summary>
+    private async ValueTask<bool> AppendRememberingHeaderAsync(
+        SessionMessage message, string key, JournalRecord record, Func<JournalRecord>? selfContained, byte[] headerJson,
+        CancellationToken cancellationToken)
+    {
+        await AppendForgettingOnFailureAsync(message, record, selfContained, cancellationToken).ConfigureAwait(false);
+        if (message.CompletedAt is not null)
+        {
+            _lastHeaders.TryRemove(key, out _);
+            _lastParts.TryRemove(key, out _);
+            return false;
+        }
+
+        _lastHeaders[key] = headerJson;
+        return true;
     }
 
     /// <summary>

@@ -1,5 +1,7 @@
 using System.Text.Json;
 
+using static AgentCore.Utf8JsonValues;
+
 namespace AgentCore.Storage;
 
 /// <summary>
@@ -67,7 +69,7 @@ internal static class SessionJsonReader
                 }
                 else if (reader.ValueTextEquals("cost"u8))
                 {
-                    known = reader.Read() && reader.TokenType == JsonTokenType.Number && reader.TryGetDecimal(out cost);
+                    known = ReadDecimal(ref reader, out cost);
                 }
                 else if (reader.ValueTextEquals("metadata"u8))
                 {
@@ -110,28 +112,6 @@ internal static class SessionJsonReader
         {
             return false;
         }
-    }
-
-    private static bool ReadString(ref Utf8JsonReader reader, out string? value)
-    {
-        value = null;
-        if (!reader.Read())
-        {
-            return false;
-        }
-
-        if (reader.TokenType == JsonTokenType.Null)
-        {
-            return true;
-        }
-
-        if (reader.TokenType != JsonTokenType.String)
-        {
-            return false;
-        }
-
-        value = reader.GetString();
-        return true;
     }
 
     /// <summary>Token usage as <see cref="TokenUsageJsonConverter"/> reads it.</summary>
@@ -182,28 +162,17 @@ internal static class SessionJsonReader
         return reader.TokenType == JsonTokenType.EndObject;
     }
 
-    private static bool ReadInt64(ref Utf8JsonReader reader, out long value)
-    {
-        value = 0;
-        return reader.Read() && reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out value);
-    }
-
     private static bool ReadMetadata(ref Utf8JsonReader reader, out Dictionary<string, string>? metadata)
     {
         metadata = null;
-        if (!reader.Read())
+        if (!ReadNullOr(ref reader, JsonTokenType.StartObject, out bool isNull))
         {
             return false;
         }
 
-        if (reader.TokenType == JsonTokenType.Null)
+        if (isNull)
         {
             return true;
-        }
-
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            return false;
         }
 
         metadata = [];

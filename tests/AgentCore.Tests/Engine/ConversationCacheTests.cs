@@ -45,15 +45,7 @@ public sealed class ConversationCacheTests
     {
         await using var first = new EngineHarness();
         await using var second = new EngineHarness(o => o.DataDirectory = first.DataDirectory);
-        var session = await first.Sessions.CreateAsync();
-        first.Client.EnqueueText("reply one").EnqueueText("reply three");
-        second.Client.EnqueueText("reply two");
-
-        await first.ChatAsync(session.Id, "one");
-        await second.ChatAsync(session.Id, "two");
-        await first.ChatAsync(session.Id, "three");
-
-        Texts(first.Client.Calls[^1].Messages).Should().Equal("one", "reply one", "two", "reply two", "three");
+        await TurnFirstSecondFirstAsync(first, second);
     }
 
     [Test]
@@ -62,6 +54,12 @@ public sealed class ConversationCacheTests
         var shared = new InMemorySessionStore();
         await using var first = new EngineHarness(build: b => b.UseSessionStore(_ => shared));
         await using var second = new EngineHarness(build: b => b.UseSessionStore(_ => shared));
+        await TurnFirstSecondFirstAsync(first, second);
+    }
+
+    /// <summary>Turns <paramref name="first"/>, <paramref name="second"/>, then <paramref name="first"/> again on one session.</summary>
+    private static async Task TurnFirstSecondFirstAsync(EngineHarness first, EngineHarness second)
+    {
         var session = await first.Sessions.CreateAsync();
         first.Client.EnqueueText("reply one").EnqueueText("reply three");
         second.Client.EnqueueText("reply two");

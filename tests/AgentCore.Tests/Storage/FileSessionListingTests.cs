@@ -1,6 +1,4 @@
 using AgentCore.Storage;
-using AgentCore.Tests.Fakes;
-using AgentCore.Tests.Support;
 
 using static AgentCore.Tests.Storage.StoreTestData;
 
@@ -8,30 +6,9 @@ namespace AgentCore.Tests.Storage;
 
 /// <summary>The file store's listing index (<c>sessions.index</c>): served while current, rebuilt when stale or damaged.</summary>
 [TestFixture]
-public sealed class FileSessionListingTests
+public sealed class FileSessionListingTests : FileStoreTestBase
 {
-    private TempDirectory _temp = null!;
-    private CapturingLogger<FileSessionStore> _logger = null!;
-
-    private string DataDirectory => _temp.Combine("data");
-
-    private string SessionsFolder => Path.Combine(DataDirectory, "sessions");
-
     private string IndexPath => Path.Combine(DataDirectory, FileSessionListing.IndexFileName);
-
-    [SetUp]
-    public void SetUp()
-    {
-        _temp = new TempDirectory();
-        _logger = new CapturingLogger<FileSessionStore>();
-    }
-
-    [TearDown]
-    public void TearDown() => _temp.Dispose();
-
-    private FileSessionStore Store() => new(DataDirectory, _logger);
-
-    private string SessionFile(string sessionId) => Path.Combine(SessionsFolder, sessionId + ".json");
 
     /// <summary>
     /// Lists, the folder's time first set a minute back: a change stamped in the same clock tick as the scan's start is
@@ -86,7 +63,7 @@ public sealed class FileSessionListingTests
         await ListIndexedAsync(store);
         await Store().DeleteSessionAsync(second.Id);
         (await ListAsync(store)).Select(s => s.Id).Should().Equal(first.Id);
-        _logger.Warnings.Should().BeEmpty();
+        Logger.Warnings.Should().BeEmpty();
     }
 
     [Test]
@@ -127,7 +104,7 @@ public sealed class FileSessionListingTests
         listed.Select(s => s.Id).Should().Equal(sessions.Select(s => s.Id).Reverse());
         (await File.ReadAllBytesAsync(IndexPath)).Length.Should().Be(index.Length, "the index is written anew");
         (await ListAsync(store)).Should().BeEquivalentTo(listed, o => o.WithStrictOrdering());
-        _logger.Warnings.Should().BeEmpty();
+        Logger.Warnings.Should().BeEmpty();
     }
 
     [Test]
@@ -139,11 +116,11 @@ public sealed class FileSessionListingTests
         string corruptId = AgentCoreIds.NewSessionId();
         await File.WriteAllTextAsync(SessionFile(corruptId), "{\"id\": \"" + corruptId + "\", \"title\": ");
         await ListIndexedAsync(store);
-        _logger.Warnings.Should().ContainSingle();
+        Logger.Warnings.Should().ContainSingle();
 
         (await ListAsync(store)).Select(s => s.Id).Should().Equal(good.Id);
 
-        _logger.Warnings.Should().HaveCount(2).And.OnlyContain(w => w.Message.Contains(corruptId) && !w.Message.Contains("{\"id\""), "a corrupt file's content is never logged");
+        Logger.Warnings.Should().HaveCount(2).And.OnlyContain(w => w.Message.Contains(corruptId) && !w.Message.Contains("{\"id\""), "a corrupt file's content is never logged");
     }
 
     [Test]

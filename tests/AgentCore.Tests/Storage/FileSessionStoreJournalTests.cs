@@ -1,5 +1,3 @@
-using AgentCore.Tests.Fakes;
-using AgentCore.Tests.Support;
 
 using static AgentCore.Tests.Storage.StoreTestData;
 
@@ -7,27 +5,8 @@ namespace AgentCore.Tests.Storage;
 
 /// <summary>The message journal's part records: the message's own fields written only when they changed.</summary>
 [TestFixture]
-public sealed class FileSessionStoreJournalTests
+public sealed class FileSessionStoreJournalTests : FileStoreTestBase
 {
-    private TempDirectory _temp = null!;
-    private CapturingLogger<FileSessionStore> _logger = null!;
-
-    private string DataDirectory => _temp.Combine("data");
-
-    [SetUp]
-    public void SetUp()
-    {
-        _temp = new TempDirectory();
-        _logger = new CapturingLogger<FileSessionStore>();
-    }
-
-    [TearDown]
-    public void TearDown() => _temp.Dispose();
-
-    private FileSessionStore Store() => new(DataDirectory, _logger);
-
-    private string Journal(string sessionId) => Path.Combine(DataDirectory, "messages", sessionId + ".jsonl");
-
     private static TextPart Text(string text) => new() { Id = AgentCoreIds.NewPartId(), Text = text };
 
     [Test]
@@ -52,7 +31,7 @@ public sealed class FileSessionStoreJournalTests
 
         var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
         ShouldEqual(read, message);
-        _logger.Warnings.Should().BeEmpty();
+        Logger.Warnings.Should().BeEmpty();
     }
 
     [Test]
@@ -95,7 +74,7 @@ public sealed class FileSessionStoreJournalTests
         read.Id.Should().Be(message.Id);
         read.ModelId.Should().Be(message.ModelId);
         read.Parts.Should().ContainSingle().Which.Id.Should().Be(part.Id);
-        _logger.Warnings.Should().BeEmpty();
+        Logger.Warnings.Should().BeEmpty();
     }
 
     [Test]
@@ -117,7 +96,7 @@ public sealed class FileSessionStoreJournalTests
         var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
         read.Id.Should().Be(message.Id);
         read.Parts.Select(p => p.Id).Should().Equal(part.Id);
-        _logger.Warnings.Should().BeEmpty();
+        Logger.Warnings.Should().BeEmpty();
     }
 
     [Test]
@@ -145,7 +124,7 @@ public sealed class FileSessionStoreJournalTests
 
         var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
         ShouldEqual(read, message);
-        _logger.Warnings.Should().ContainSingle("the torn record is now a corrupt line of its own");
+        Logger.Warnings.Should().ContainSingle("the torn record is now a corrupt line of its own");
     }
 
     [Test]
@@ -177,7 +156,7 @@ public sealed class FileSessionStoreJournalTests
         last.Should().NotContain(kept.Text, "an unchanged part is not written again").And.Contain("after").And.Contain("added");
         var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
         ShouldEqual(read, message);
-        _logger.Warnings.Should().BeEmpty();
+        Logger.Warnings.Should().BeEmpty();
     }
 
     [Test]
@@ -237,7 +216,7 @@ public sealed class FileSessionStoreJournalTests
         await File.WriteAllTextAsync(Journal(otherSession), delta.Replace(sessionId, otherSession, StringComparison.Ordinal) + "\n");
 
         (await store.GetMessagesAsync(otherSession)).Should().BeEmpty();
-        _logger.Warnings.Should().ContainSingle().Which.Message.Should().Contain("not there");
+        Logger.Warnings.Should().ContainSingle().Which.Message.Should().Contain("not there");
     }
 
     [Test]
@@ -255,6 +234,6 @@ public sealed class FileSessionStoreJournalTests
 
         var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
         ShouldEqual(read, message);
-        _logger.Warnings.Should().ContainSingle("the torn record is a corrupt line of its own");
+        Logger.Warnings.Should().ContainSingle("the torn record is a corrupt line of its own");
     }
 }

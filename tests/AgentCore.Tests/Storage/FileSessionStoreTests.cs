@@ -1,6 +1,4 @@
 using System.Text;
-using AgentCore.Tests.Fakes;
-using AgentCore.Tests.Support;
 using AgentCore.Storage.Worker;
 
 using static AgentCore.Tests.Storage.StoreTestData;
@@ -8,30 +6,9 @@ using static AgentCore.Tests.Storage.StoreTestData;
 namespace AgentCore.Tests.Storage;
 
 [TestFixture]
-public sealed class FileSessionStoreTests
+public sealed class FileSessionStoreTests : FileStoreTestBase
 {
-    private TempDirectory _temp = null!;
-    private CapturingLogger<FileSessionStore> _logger = null!;
-
-    private string DataDirectory => _temp.Combine("data");
-
-    [SetUp]
-    public void SetUp()
-    {
-        _temp = new TempDirectory();
-        _logger = new CapturingLogger<FileSessionStore>();
-    }
-
-    [TearDown]
-    public void TearDown() => _temp.Dispose();
-
-    private ISessionStore CreateStore() => new FileSessionStore(DataDirectory, _logger);
-
-    private FileSessionStore Store() => new(DataDirectory, _logger);
-
-    private string SessionFile(string sessionId) => Path.Combine(DataDirectory, "sessions", sessionId + ".json");
-
-    private string Journal(string sessionId) => Path.Combine(DataDirectory, "messages", sessionId + ".jsonl");
+    private ISessionStore CreateStore() => new FileSessionStore(DataDirectory, Logger);
 
     // ---- layout and persistence ----
 
@@ -83,10 +60,10 @@ public sealed class FileSessionStoreTests
     public async Task AnyOperation_BadId_NothingCreatedOnDisk(string operation, string id)
     {
         // The data directory sits deep enough that a traversal would still land inside the temp folder.
-        string root = _temp.Combine("root");
+        string root = Temp.Combine("root");
         string data = Path.Combine(root, "a", "b", "c", "data");
         Directory.CreateDirectory(root);
-        var store = new FileSessionStore(data, _logger);
+        var store = new FileSessionStore(data, Logger);
 
         await FluentActions.Awaiting(async () => await Operations[operation].Call(store, id)).Should().ThrowAsync<ArgumentException>();
 
@@ -98,8 +75,8 @@ public sealed class FileSessionStoreTests
     public async Task SaveMessageAsync_ValidId_CreatesFilesWhereTheBadIdTestLooks()
     {
         // The counterpart of AnyOperation_BadId_NothingCreatedOnDisk: the check it makes does see a write.
-        string root = _temp.Combine("root");
-        var store = new FileSessionStore(Path.Combine(root, "a", "b", "c", "data"), _logger);
+        string root = Temp.Combine("root");
+        var store = new FileSessionStore(Path.Combine(root, "a", "b", "c", "data"), Logger);
 
         await Operations["SaveMessage.SessionId"].Call(store, AgentCoreIds.NewSessionId());
 
@@ -134,10 +111,10 @@ public sealed class FileSessionStoreTests
         var listed = await ListAsync(store);
 
         listed.Select(s => s.Id).Should().Equal(alsoGood.Id, good.Id);
-        _logger.Warnings.Should().ContainSingle().Which.Message.Should().Contain(corruptId);
+        Logger.Warnings.Should().ContainSingle().Which.Message.Should().Contain(corruptId);
         if (content.Length > 0)
         {
-            _logger.Warnings[0].Message.Should().NotContain(content, "a corrupt file's content is never logged");
+            Logger.Warnings[0].Message.Should().NotContain(content, "a corrupt file's content is never logged");
         }
     }
 
@@ -151,7 +128,7 @@ public sealed class FileSessionStoreTests
 
         (await store.GetSessionAsync(corruptId)).Should().BeNull();
 
-        _logger.Warnings.Should().ContainSingle().Which.Message.Should().Contain(corruptId);
+        Logger.Warnings.Should().ContainSingle().Which.Message.Should().Contain(corruptId);
     }
 
     [Test]
@@ -166,7 +143,7 @@ public sealed class FileSessionStoreTests
         (await store.GetSessionAsync(otherId)).Should().BeNull();
         (await ListAsync(store)).Select(s => s.Id).Should().Equal(session.Id);
 
-        _logger.Warnings.Should().NotBeEmpty().And.OnlyContain(w => w.Message.Contains(otherId));
+        Logger.Warnings.Should().NotBeEmpty().And.OnlyContain(w => w.Message.Contains(otherId));
     }
 
     [Test]
@@ -182,7 +159,7 @@ public sealed class FileSessionStoreTests
         Directory.CreateDirectory(Path.Combine(folder, "ses_folder.json"));
 
         (await ListAsync(store)).Select(s => s.Id).Should().Equal(session.Id);
-        _logger.Warnings.Should().BeEmpty();
+        Logger.Warnings.Should().BeEmpty();
     }
 
     /// <summary>A session the store could not read back (a malformed parent id) is refused when saved or updated, naming the id.</summary>
@@ -201,7 +178,7 @@ public sealed class FileSessionStoreTests
 
         File.Exists(SessionFile(refused.Id)).Should().BeFalse();
         (await store.GetSessionAsync(session.Id)).Should().BeEquivalentTo(session);
-        _logger.Warnings.Should().BeEmpty();
+        Logger.Warnings.Should().BeEmpty();
     }
 
     [Test]
@@ -225,8 +202,8 @@ public sealed class FileSessionStoreTests
         var read = await store.GetMessagesAsync(sessionId);
 
         read.Select(m => m.Text).Should().Equal("first", "second");
-        _logger.Warnings.Should().HaveCount(5).And.OnlyContain(w => w.Message.Contains(Journal(sessionId)));
-        _logger.Warnings.Select(w => w.Message).Should().Contain(m => m.Contains("line 2 "))
+        Logger.Warnings.Should().HaveCount(5).And.OnlyContain(w => w.Message.Contains(Journal(sessionId)));
+        Logger.Warnings.Select(w => w.Message).Should().Contain(m => m.Contains("line 2 "))
             .And.NotContain(m => m.Contains("garbage that is not json"), "a corrupt line's content is never logged");
     }
 
@@ -250,10 +227,10 @@ public sealed class FileSessionStoreTests
         var read = await store.GetMessagesAsync(sessionId);
 
         read.Should().ContainSingle().Which.Text.Should().Be("kept text");
-        _logger.Warnings.Select(w => w.Message).Should().SatisfyRespectively(
+        Logger.Warnings.Select(w => w.Message).Should().SatisfyRespectively(
             blank => blank.Should().Contain(sessionId).And.Contain(blankRole.Id).And.Contain("line 1 ").And.Contain(Journal(sessionId)).And.Contain("no role"),
             part => part.Should().Contain(sessionId).And.Contain(nullPart.Id).And.Contain("line 2 ").And.Contain("#1").And.Contain("null"));
-        _logger.Warnings.Should().NotContain(w => w.Message.Contains("secret"), "a record's content is never logged");
+        Logger.Warnings.Should().NotContain(w => w.Message.Contains("secret"), "a record's content is never logged");
     }
 
     [Test]
@@ -268,7 +245,7 @@ public sealed class FileSessionStoreTests
         await File.AppendAllTextAsync(Journal(sessionId), line[..(line.Length / 2)]);
 
         (await store.GetMessagesAsync(sessionId)).Select(m => m.Text).Should().Equal("first");
-        _logger.Warnings.Should().BeEmpty();
+        Logger.Warnings.Should().BeEmpty();
     }
 
     [Test]
@@ -283,7 +260,7 @@ public sealed class FileSessionStoreTests
         await store.SaveMessageAsync(UserMessage(sessionId, "after the restart"));
 
         (await store.GetMessagesAsync(sessionId)).Select(m => m.Text).Should().Equal("before the crash", "after the restart");
-        _logger.Warnings.Should().ContainSingle("the torn record is now a corrupt line of its own");
+        Logger.Warnings.Should().ContainSingle("the torn record is now a corrupt line of its own");
     }
 
     [Test]
@@ -308,7 +285,7 @@ public sealed class FileSessionStoreTests
 
         listed.Select(s => s.Id).Should().Equal(sessions.AsEnumerable().Reverse().Select(s => s.Id));
         (await store.GetSessionAsync(sessions[0].Id)).Should().NotBeNull();
-        _logger.Warnings.Should().BeEmpty();
+        Logger.Warnings.Should().BeEmpty();
         // The trap is armed: reading the messages does touch the journal and fails.
         await FluentActions.Awaiting(async () => await store.GetMessagesAsync(sessions[0].Id)).Should().ThrowAsync<Exception>();
     }
@@ -390,7 +367,7 @@ public sealed class FileSessionStoreTests
         int[] reads = await Task.WhenAll(readers);
 
         problems.Should().BeEmpty();
-        _logger.Warnings.Should().BeEmpty("a half-written file would have been logged as corrupt");
+        Logger.Warnings.Should().BeEmpty("a half-written file would have been logged as corrupt");
         reads.Should().OnlyContain(r => r > 0);
         Check((await store.GetSessionAsync(id))!);
         Directory.EnumerateFiles(Path.Combine(DataDirectory, "sessions")).Should().ContainSingle("no temporary file is left behind");
@@ -413,7 +390,7 @@ public sealed class FileSessionStoreTests
             .Should().Equal(Enumerable.Range(0, 100).Select(i => ConcurrentWrites.ExpectedText("first", i)));
         read.Where(m => m.ModelId == "second").Select(m => m.Text)
             .Should().Equal(Enumerable.Range(0, 100).Select(i => ConcurrentWrites.ExpectedText("second", i)));
-        _logger.Warnings.Should().BeEmpty();
+        Logger.Warnings.Should().BeEmpty();
     }
 
     [Test]
@@ -445,7 +422,7 @@ public sealed class FileSessionStoreTests
         }
 
         read.Select(m => m.Id).Should().BeInAscendingOrder(StringComparer.Ordinal);
-        _logger.Warnings.Should().BeEmpty();
+        Logger.Warnings.Should().BeEmpty();
     }
 
     // ---- journal compaction ----
@@ -481,7 +458,7 @@ public sealed class FileSessionStoreTests
         var again = await Store().GetMessagesAsync(sessionId);
         ShouldEqual(again[0], message);
         again[1].Text.Should().Be("later");
-        _logger.Warnings.Should().BeEmpty();
+        Logger.Warnings.Should().BeEmpty();
     }
 
     [Test]
@@ -517,7 +494,7 @@ public sealed class FileSessionStoreTests
         var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
         read.Text.Should().Be(expected.ToString());
         reads.Should().BePositive();
-        _logger.Warnings.Should().BeEmpty();
+        Logger.Warnings.Should().BeEmpty();
     }
 
     // ---- file-store specifics: messages without a session file ----
