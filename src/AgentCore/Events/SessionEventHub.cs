@@ -215,7 +215,14 @@ internal sealed partial class SessionEventHub : ISessionEvents
                     }
                 }
             }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The caller gave up before it had the attachment: end what was begun, or the session would stay counted as
+                // in a turn here and its later events be numbered here, outside the relay's coordination.
+                await DetachAsync(log, sessionId).ConfigureAwait(false);
+                throw;
+            }
+            catch (Exception ex)
             {
                 LogRelayFailed(ex, sessionId);
             }

@@ -176,6 +176,23 @@ public sealed class SessionEventRelayHubTests
         await stop.CancelAsync();
     }
 
+    [Test]
+    public async Task AttachAsync_CancelledWhileTheRelayBegins_LaterEventsNumberedByTheRelay()
+    {
+        var relay = new MemoryRelay { BeginGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var a = Hub(relay);
+        using var cancel = new CancellationTokenSource();
+        var attaching = a.AttachAsync(One, turnStream: null, cancel.Token);
+        await cancel.CancelAsync();
+        await FluentActions.Awaiting(() => attaching.AsTask()).Should().ThrowAsync<OperationCanceledException>();
+        relay.BeginGate.SetResult();
+
+        var renamed = await a.PublishAsync(new SessionUpdated(One, Info("renamed")));
+
+        relay.OutsideTurnPublished.Should().Be(1, "the session is not in a turn here: the relay numbers what is raised outside one");
+        renamed.Sequence.Should().BePositive();
+    }
+
     /// <summary>
     /// An in-memory relay shared by the hubs (one <see cref="Instance"/> each): appends are stored at once; followers are woken
     /// by each store. Outside a turn it numbers as the PostgreSQL relay does: above the last number, or queued for the turn
@@ -190,8 +207,15 @@ public sealed class SessionEventRelayHubTests
         private readonly List<(SessionEvent Event, string DeliveredBy)> _outside = [];
         private TaskCompletionSource _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _instances;
+        private int _outsideTurnPublished;
 
         public List<SessionEvent> Stored { get; } = [];
+
+        /// <summary>When set, <see cref="ISessionEventRelay.BeginTurnAsync"/> waits for it (or its token) before it takes the numbering.</summary>
+        public TaskCompletionSource? BeginGate { get; init; }
+
+        /// <summary>How many events were given to <see cref="ISessionEventRelay.PublishAsync"/>.</summary>
+        public int OutsideTurnPublished => Volatile.Read(ref _outsideTurnPublished);
 
         public TaskCompletionSource Followed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -233,12 +257,17 @@ public sealed class SessionEventRelayHubTests
 
             public Task FlushAsync(string sessionId, CancellationToken cancellationToken = default) => Task.CompletedTask;
 
-            public Task<long?> BeginTurnAsync(string sessionId, CancellationToken cancellationToken = default)
+            public async Task<long?> BeginTurnAsync(string sessionId, CancellationToken cancellationToken = default)
             {
+                if (relay.BeginGate is { } gate)
+                {
+                    await gate.Task.WaitAsync(cancellationToken);
+                }
+
                 lock (relay._gate)
                 {
                     relay._owners[sessionId] = name;
-                    return Task.FromResult<long?>(relay.LastOf(sessionId));
+                    return relay.LastOf(sessionId);
                 }
             }
 
@@ -257,6 +286,7 @@ public sealed class SessionEventRelayHubTests
 
             public Task<long?> PublishAsync(SessionEvent sessionEvent, CancellationToken cancellationToken = default)
             {
+                Interlocked.Increment(ref relay._outsideTurnPublished);
                 List<SessionEvent> numbered;
                 lock (relay._gate)
                 {
