@@ -513,7 +513,9 @@ internal sealed partial class PostgreSqlSessionEventRelay : ISessionEventRelay, 
             {
                 BatchCommands =
                 {
-                    new NpgsqlBatchCommand("INSERT INTO agentcore_event_sequences (session_id) VALUES ($1) ON CONFLICT DO NOTHING")
+                    // An upsert that locks the row at once: with DO NOTHING, the purge could delete an idle row between the insert and
+                    // the SELECT … FOR UPDATE, which would then find none.
+                    new NpgsqlBatchCommand("INSERT INTO agentcore_event_sequences (session_id) VALUES ($1) ON CONFLICT (session_id) DO UPDATE SET session_id = excluded.session_id")
                     {
                         Parameters = { new NpgsqlParameter { Value = sessionId, NpgsqlDbType = NpgsqlDbType.Text } },
                     },

@@ -254,6 +254,36 @@ public sealed class PostgreSqlSessionEventsTests
     }
 
     [Test]
+    public async Task RevertAsync_NumberingOwnerLeftByACrashedInstance_RevertNumberedAndReceivedElsewhere()
+    {
+        await using var a = Instance(new ScriptedChatClient()
+            .Enqueue(r => r.Text("one").Usage(10, 5).Finish(ChatFinishReason.Stop))
+            .Enqueue(r => r.Text("two").Usage(10, 5).Finish(ChatFinishReason.Stop)));
+        await using var b = Instance(new ScriptedChatClient());
+        var session = await a.GetRequiredService<ISessionService>().CreateAsync();
+        await TurnAsync(a, session.Id, "first");
+        long last = (await TurnAsync(a, session.Id, "second"))[^1].Sequence;
+        // A turn that died between its begin and its end leaves its instance as the numbering's owner.
+        await using (var data = Npgsql.NpgsqlDataSource.Create(_connectionString))
+        {
+            await using var crash = data.CreateCommand("UPDATE agentcore_event_sequences SET owner = 'crashed-instance' WHERE session_id = $1");
+            crash.Parameters.Add(new Npgsql.NpgsqlParameter { Value = session.Id });
+            (await crash.ExecuteNonQueryAsync()).Should().Be(1);
+        }
+
+        using var stop = new CancellationTokenSource();
+        await using var following = b.GetRequiredService<ISessionEvents>().SubscribeAsync(session.Id, last, stop.Token).GetAsyncEnumerator(stop.Token);
+        var first = following.MoveNextAsync();
+        var messages = await a.GetRequiredService<ISessionService>().GetMessagesAsync(session.Id);
+        await a.GetRequiredService<ISessionService>().RevertAsync(session.Id, messages[1].Id);
+
+        (await first.AsTask().WaitAsync(Bound)).Should().BeTrue("the revert holds the busy lock itself: its event must not wait for the gone owner");
+        following.Current.Should().BeOfType<SessionUpdated>().Which.Session.RevertedAfter.Should().Be(messages[1].Id);
+        following.Current.Sequence.Should().BeGreaterThan(last);
+        await stop.CancelAsync();
+    }
+
+    [Test]
     public async Task SubscribeAsync_AllSessionsOnAnotherInstance_SeesSessionsCreatedAndDeletedThere()
     {
         await using var a = Instance(new ScriptedChatClient());

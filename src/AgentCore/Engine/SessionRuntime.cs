@@ -242,9 +242,14 @@ internal sealed partial class SessionRuntime : IAsyncDisposable
     /// <param name="change">The change; returning the session it got means no change (nothing is published).</param>
     /// <param name="cancellationToken">Cancels waiting for the gate and the store.</param>
     /// <param name="published">Called with the <see cref="SessionUpdated"/> published when the session changed.</param>
+    /// <param name="holdingLock">
+    /// The caller holds the session's busy lock outside a turn (a revert): the event is numbered as a turn's are, taking the
+    /// session's numbering from an owner that is gone (see <see cref="SessionEventHub.PublishHoldingLockAsync"/>).
+    /// </param>
     /// <returns>The session after the change, or null when it does not exist.</returns>
     public async Task<SessionInfo?> ChangeSessionAsync(
-        string sessionId, Func<SessionInfo, SessionInfo> change, CancellationToken cancellationToken, Action<SessionUpdated>? published = null)
+        string sessionId, Func<SessionInfo, SessionInfo> change, CancellationToken cancellationToken, Action<SessionUpdated>? published = null,
+        bool holdingLock = false)
     {
         var gate = GateOf(sessionId);
         await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -269,7 +274,14 @@ internal sealed partial class SessionRuntime : IAsyncDisposable
             // In a turn of this instance numbered at once; outside one, with a relay, numbered (or queued) in the database
             // before this returns, so the caller's next change is numbered after it.
             var changedEvent = new SessionUpdated(sessionId, updated);
-            await Events.PublishAsync(changedEvent).ConfigureAwait(false);
+            if (holdingLock)
+            {
+                await Events.PublishHoldingLockAsync(changedEvent).ConfigureAwait(false);
+            }
+            else
+            {
+                await Events.PublishAsync(changedEvent).ConfigureAwait(false);
+            }
             published?.Invoke(changedEvent);
         }
 

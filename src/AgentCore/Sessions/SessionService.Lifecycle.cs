@@ -85,7 +85,7 @@ internal sealed partial class SessionService
         await Store.DeleteMessagesAsync(sessionId, [], cancellationToken).ConfigureAwait(false);
         // The totals counted again over the messages kept (keeping the usage of no message, see SessionTotals).
         var kept = messages.Take(index + 1).ToList();
-        return await _runtime.ChangeSessionAsync(sessionId, s => SessionTotals.Reconcile(s, kept) with { RevertedAfter = toMessageId }, cancellationToken)
+        return await _runtime.ChangeSessionAsync(sessionId, s => SessionTotals.Reconcile(s, kept) with { RevertedAfter = toMessageId }, cancellationToken, holdingLock: true)
                    .ConfigureAwait(false)
                ?? throw new SessionNotFoundException(sessionId);
     }
@@ -104,7 +104,7 @@ internal sealed partial class SessionService
         }
 
         var all = await Store.GetMessagesAsync(sessionId, cancellationToken).ConfigureAwait(false);
-        return await _runtime.ChangeSessionAsync(sessionId, s => SessionTotals.Reconcile(s, all) with { RevertedAfter = null }, cancellationToken)
+        return await _runtime.ChangeSessionAsync(sessionId, s => SessionTotals.Reconcile(s, all) with { RevertedAfter = null }, cancellationToken, holdingLock: true)
                    .ConfigureAwait(false)
                ?? throw new SessionNotFoundException(sessionId);
     }
