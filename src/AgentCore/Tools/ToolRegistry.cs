@@ -150,7 +150,7 @@ internal sealed partial class ToolRegistry : IToolRegistry
         }
 
         IReadOnlyList<AIFunction> merged = tools.AsReadOnly();
-        _last = new Merged(results, Array.ConvertAll(results, static r => r.Count), merged);
+        _last = new Merged(results, Array.ConvertAll(results, static r => r.ToArray()), merged);
         return merged;
     }
 
@@ -167,19 +167,32 @@ internal sealed partial class ToolRegistry : IToolRegistry
         }
     }
 
-    /// <summary>One merge: the lists the sources returned, their lengths then, and the merged list.</summary>
-    private sealed class Merged(IReadOnlyList<AIFunction>[] sources, int[] counts, IReadOnlyList<AIFunction> tools)
+    /// <summary>One merge: the lists the sources returned, the tools each held then, and the merged list.</summary>
+    private sealed class Merged(IReadOnlyList<AIFunction>[] sources, AIFunction[][] held, IReadOnlyList<AIFunction> tools)
     {
         public IReadOnlyList<AIFunction> Tools { get; } = tools;
 
-        /// <summary>Whether every source returned the very list (same instance, same length) it returned then.</summary>
+        /// <summary>
+        /// Whether every source returned the very list it returned then, still holding the same tools (a list changed in
+        /// place, even to the same length, is merged again).
+        /// </summary>
         public bool Matches(IReadOnlyList<AIFunction>[] results)
         {
             for (int i = 0; i < results.Length; i++)
             {
-                if (!ReferenceEquals(results[i], sources[i]) || results[i].Count != counts[i])
+                var result = results[i];
+                var then = held[i];
+                if (!ReferenceEquals(result, sources[i]) || result.Count != then.Length)
                 {
                     return false;
+                }
+
+                for (int j = 0; j < then.Length; j++)
+                {
+                    if (!ReferenceEquals(result[j], then[j]))
+                    {
+                        return false;
+                    }
                 }
             }
 

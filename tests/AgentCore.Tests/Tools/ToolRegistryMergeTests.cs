@@ -50,6 +50,19 @@ public sealed class ToolRegistryMergeTests
     }
 
     [Test]
+    public async Task GetToolsAsync_SourceReplacedAToolInPlace_MergedAgain()
+    {
+        var tools = new List<AIFunction> { Echo("one") };
+        var registry = new ToolRegistry([new ChangingSource(tools)]);
+        await registry.GetToolsAsync(Context);
+
+        tools[0] = Echo("replacement");
+        var second = await registry.GetToolsAsync(Context);
+
+        second.Select(static t => t.Name).Should().Equal("replacement");
+    }
+
+    [Test]
     public async Task GetToolsAsync_SourceAnswersLater_ToolsOfEverySource()
     {
         var later = new TaskCompletionSource<IReadOnlyList<AIFunction>>(TaskCreationOptions.RunContinuationsAsynchronously);
