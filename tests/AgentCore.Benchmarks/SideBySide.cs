@@ -36,29 +36,7 @@ internal sealed class SideBySide(BenchStores stores, bool quick) : IAsyncDisposa
     public async Task ToolStepAsync()
     {
         var client = new PrebuiltChatClient(ToolSteps, textUpdates: 1);
-        var ficc = new FunctionInvokingChatClient(client);
-        var agent = Baselines.Agent(client);
-        var contenders = new List<Contender>
-        {
-            new(Raw, () => Task.FromResult<Func<Task>>(() => Baselines.RawAsync(client))),
-            new(Ficc, () => Task.FromResult<Func<Task>>(() => Baselines.FunctionInvokingAsync(ficc))),
-            new(Maf, async () =>
-            {
-                var session = await agent.CreateSessionAsync();
-                return () => Baselines.AgentTurnAsync(agent, session);
-            }),
-        };
-        var systems = new List<BenchAgentCore>();
-        foreach (string store in await stores.NamesAsync())
-        {
-            var system = stores.Create(store, client);
-            systems.Add(system);
-            contenders.Add(new(AgentCoreName(store), async () =>
-            {
-                var session = await system.Sessions.CreateAsync();
-                return () => system.TurnAsync(session.Id);
-            }));
-        }
+        var (contenders, systems) = await OneClientContendersAsync(client, () => Baselines.RawAsync(client), "count to ten");
 
         var samples = await Interleaved.RunAsync(contenders, warmup: quick ? 8 : 30, rounds: quick ? 30 : 200);
         double raw = Interleaved.Median(samples[Raw].Select(s => s.Ms));
@@ -79,6 +57,40 @@ internal sealed class SideBySide(BenchStores stores, bool quick) : IAsyncDisposa
         }
 
         double PerStep(List<Sample> s) => (Interleaved.Median(s.Select(x => x.Ms)) - raw) * 1000 / ToolSteps;
+    }
+
+    /// <summary>
+    /// The contenders of a scenario where every system runs one turn over <paramref name="client"/>: <paramref name="raw"/>,
+    /// FunctionInvokingChatClient, MAF's agent on a new session, and AgentCore on each store (a new session per run,
+    /// the turn's text <paramref name="text"/>). The AgentCore systems are returned to be disposed after the runs.
+    /// </summary>
+    private async Task<(List<Contender> Contenders, List<BenchAgentCore> Systems)> OneClientContendersAsync(PrebuiltChatClient client, Func<Task> raw, string text)
+    {
+        var ficc = new FunctionInvokingChatClient(client);
+        var agent = Baselines.Agent(client);
+        var contenders = new List<Contender>
+        {
+            new(Raw, () => Task.FromResult(raw)),
+            new(Ficc, () => Task.FromResult<Func<Task>>(() => Baselines.FunctionInvokingAsync(ficc))),
+            new(Maf, async () =>
+            {
+                var session = await agent.CreateSessionAsync();
+                return () => Baselines.AgentTurnAsync(agent, session);
+            }),
+        };
+        var systems = new List<BenchAgentCore>();
+        foreach (string store in await stores.NamesAsync())
+        {
+            var system = stores.Create(store, client);
+            systems.Add(system);
+            contenders.Add(new(AgentCoreName(store), async () =>
+            {
+                var session = await system.Sessions.CreateAsync();
+                return () => system.TurnAsync(session.Id, text);
+            }));
+        }
+
+        return (contenders, systems);
     }
 
     /// <summary>1 000 sessions at once, each one turn of 10 tool steps: turns per second, and every turn checked whole.</summary>
@@ -196,29 +208,7 @@ internal sealed class SideBySide(BenchStores stores, bool quick) : IAsyncDisposa
     {
         const int Updates = 1_000;
         var client = new PrebuiltChatClient(toolSteps: 0, Updates);
-        var ficc = new FunctionInvokingChatClient(client);
-        var agent = Baselines.Agent(client);
-        var contenders = new List<Contender>
-        {
-            new(Raw, () => Task.FromResult<Func<Task>>(() => Scenarios.EnumerateRawAsync(client))),
-            new(Ficc, () => Task.FromResult<Func<Task>>(() => Baselines.FunctionInvokingAsync(ficc))),
-            new(Maf, async () =>
-            {
-                var session = await agent.CreateSessionAsync();
-                return () => Baselines.AgentTurnAsync(agent, session);
-            }),
-        };
-        var systems = new List<BenchAgentCore>();
-        foreach (string store in await stores.NamesAsync())
-        {
-            var system = stores.Create(store, client);
-            systems.Add(system);
-            contenders.Add(new(AgentCoreName(store), async () =>
-            {
-                var session = await system.Sessions.CreateAsync();
-                return () => system.TurnAsync(session.Id, "go");
-            }));
-        }
+        var (contenders, systems) = await OneClientContendersAsync(client, () => Scenarios.EnumerateRawAsync(client), "go");
 
         var samples = await Interleaved.RunAsync(contenders, warmup: quick ? 8 : 30, rounds: quick ? 30 : 200);
         double raw = Interleaved.Median(samples[Raw].Select(s => s.Ms));

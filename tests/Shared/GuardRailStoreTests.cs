@@ -353,10 +353,7 @@ public abstract class GuardRailStoreTests
         // The title model costs $2 in and $10 out per million: 1 000 in and 100 out are $0.003; the reply $1 + $0.1.
         var titles = new ScriptedChatClient().Enqueue(r => r.Text("A title").Usage(1_000, 100));
         var client = new ScriptedChatClient().EnqueueText("Reply.", input: 1_000_000, output: 100_000).EnqueueText("Again.", input: 10, output: 1);
-        await using var rig = Rig(
-            client,
-            b => b.AddChatClient("titles", titles, [new ModelInfo("titles", "namer", 8_000, 1_000, new ModelPricing(2m, 10m))]),
-            o => { o.GenerateTitles = true; o.TitleModel = "titles/namer"; });
+        await using var rig = TitledRig(client, titles);
         string sessionId = (await rig.Sessions.CreateAsync()).Id;
         var titled = rig.WaitForAsync(sessionId, static e => e is SessionUpdated { Session.Title: "A title" });
 
@@ -392,10 +389,7 @@ public abstract class GuardRailStoreTests
         var asked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var titles = new ScriptedChatClient().Enqueue(r => r.Then(() => asked.TrySetResult()).WaitFor(release.Task).Text("A title").Usage(1_000, 100));
         var client = new ScriptedChatClient().EnqueueText("Reply.", input: 1_000_000, output: 100_000).EnqueueText("Again.", input: 10, output: 1);
-        await using var rig = Rig(
-            client,
-            b => b.AddChatClient("titles", titles, [new ModelInfo("titles", "namer", 8_000, 1_000, new ModelPricing(2m, 10m))]),
-            o => { o.GenerateTitles = true; o.TitleModel = "titles/namer"; });
+        await using var rig = TitledRig(client, titles);
         string sessionId = (await rig.Sessions.CreateAsync()).Id;
         var titled = rig.WaitForAsync(sessionId, static e => e is SessionUpdated { Session.Title: "A title" });
         await rig.Sessions.ChatAsync(new ChatRequest { SessionId = sessionId, Text = "hello" });
@@ -434,6 +428,12 @@ public abstract class GuardRailStoreTests
 
     private static async Task<string> SnapshotAsync(ISessionService sessions, string sessionId) =>
         string.Join("\n", (await sessions.GetMessagesAsync(sessionId)).Select(static m => JsonSerializer.Serialize(m)));
+
+    /// <summary>A rig that generates titles with <paramref name="titles"/>, a model that costs $2 in and $10 out per million.</summary>
+    private StoreRig TitledRig(ScriptedChatClient client, ScriptedChatClient titles) => Rig(
+        client,
+        b => b.AddChatClient("titles", titles, [new ModelInfo("titles", "namer", 8_000, 1_000, new ModelPricing(2m, 10m))]),
+        o => { o.GenerateTitles = true; o.TitleModel = "titles/namer"; });
 
     private StoreRig Rig(ScriptedChatClient client, Action<IAgentCoreBuilder>? build = null, Action<AgentCoreOptions>? configure = null, TimeProvider? time = null) =>
         new(() =>
