@@ -34,7 +34,7 @@ public abstract class SessionLockProviderConformanceTests
     {
         foreach (var provider in _created)
         {
-            await DisposeAsync(provider).ConfigureAwait(false);
+            await Disposal.DisposeAsync(provider).ConfigureAwait(false);
         }
 
         _created.Clear();
@@ -114,7 +114,7 @@ public abstract class SessionLockProviderConformanceTests
 
         (await provider.TryAcquireAsync(sessionId)).Should().NotBeNull();
 
-        await DisposeAsync(provider);
+        await Disposal.DisposeAsync(provider);
 
         await using var again = await NewProvider().TryAcquireAsync(sessionId);
         again.Should().NotBeNull();
@@ -166,18 +166,5 @@ public abstract class SessionLockProviderConformanceTests
         var provider = CreateProvider();
         _created.Add(provider);
         return provider;
-    }
-
-    private static async ValueTask DisposeAsync(ISessionLockProvider provider)
-    {
-        switch (provider)
-        {
-            case IAsyncDisposable asyncDisposable:
-                await asyncDisposable.DisposeAsync().ConfigureAwait(false);
-                break;
-            case IDisposable disposable:
-                disposable.Dispose();
-                break;
-        }
     }
 }

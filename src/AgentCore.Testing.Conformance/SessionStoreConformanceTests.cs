@@ -133,15 +133,7 @@ public abstract partial class SessionStoreConformanceTests
     {
         foreach (var store in _created)
         {
-            switch (store)
-            {
-                case IAsyncDisposable asyncDisposable:
-                    await asyncDisposable.DisposeAsync();
-                    break;
-                case IDisposable disposable:
-                    disposable.Dispose();
-                    break;
-            }
+            await Disposal.DisposeAsync(store);
         }
 
         _created.Clear();
