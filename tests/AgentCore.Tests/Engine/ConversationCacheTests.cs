@@ -1,4 +1,5 @@
 using AgentCore.Testing;
+using AgentCore.Tests.Fakes;
 using Microsoft.Extensions.AI;
 
 namespace AgentCore.Tests.Engine;
@@ -12,7 +13,7 @@ public sealed class ConversationCacheTests
     [Test]
     public async Task ChatAsync_NothingWroteTheSessionBetweenTurns_MessagesNotReadAgain()
     {
-        var store = new StampedStore(new InMemorySessionStore());
+        var store = new CountingSessionStore(new InMemorySessionStore(), stamps: true);
         await using var harness = new EngineHarness(build: b => b.UseSessionStore(_ => store));
         var session = await harness.Sessions.CreateAsync();
         harness.Client.EnqueueText("first reply").EnqueueText("second reply");
@@ -28,7 +29,7 @@ public sealed class ConversationCacheTests
     [Test]
     public async Task ChatAsync_StoreHasNoStamp_MessagesReadEveryTurn()
     {
-        var store = new StampedStore(new InMemorySessionStore(), stamps: false);
+        var store = new CountingSessionStore(new InMemorySessionStore(), stamps: false);
         await using var harness = new EngineHarness(build: b => b.UseSessionStore(_ => store));
         var session = await harness.Sessions.CreateAsync();
         harness.Client.EnqueueText("first reply").EnqueueText("second reply");
@@ -103,7 +104,7 @@ public sealed class ConversationCacheTests
 
     private static async Task<(List<string> Prompt, int Reads)> RunTwoTurnsWithToolsAsync(bool stamps)
     {
-        var store = new StampedStore(new InMemorySessionStore(), stamps);
+        var store = new CountingSessionStore(new InMemorySessionStore(), stamps);
         await using var harness = new EngineHarness(build: b =>
         {
             b.UseSessionStore(_ => store);
@@ -134,45 +135,4 @@ public sealed class ConversationCacheTests
 
     private static List<string> Texts(IReadOnlyList<ChatMessage> prompt) =>
         [.. prompt.Where(static m => m.Role != ChatRole.System && !string.IsNullOrEmpty(m.Text)).Select(static m => m.Text)];
-
-    /// <summary>A store that counts message reads and passes the stamp on (or, with <c>stamps: false</c>, has none).</summary>
-    private sealed class StampedStore(ISessionStore inner, bool stamps = true) : ISessionStore
-    {
-        private int _reads;
-
-        public int MessageReads => Volatile.Read(ref _reads);
-
-        public ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default) =>
-            inner.GetSessionAsync(sessionId, cancellationToken);
-
-        public IAsyncEnumerable<SessionInfo> ListSessionsAsync(CancellationToken cancellationToken = default) =>
-            inner.ListSessionsAsync(cancellationToken);
-
-        public ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default) =>
-            inner.SaveSessionAsync(session, cancellationToken);
-
-        public ValueTask<SessionInfo?> UpdateSessionAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default) =>
-            inner.UpdateSessionAsync(sessionId, update, cancellationToken);
-
-        public ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default) =>
-            inner.DeleteSessionAsync(sessionId, cancellationToken);
-
-        public ValueTask<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default)
-        {
-            Interlocked.Increment(ref _reads);
-            return inner.GetMessagesAsync(sessionId, cancellationToken);
-        }
-
-        public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default) =>
-            inner.SaveMessageAsync(message, cancellationToken);
-
-        public ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default) =>
-            inner.SavePartAsync(message, part, appendedText, cancellationToken);
-
-        public ValueTask<int> DeleteMessagesAsync(string sessionId, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken = default) =>
-            inner.DeleteMessagesAsync(sessionId, messageIds, cancellationToken);
-
-        public ValueTask<string?> GetMessagesStampAsync(string sessionId, CancellationToken cancellationToken = default) =>
-            stamps ? inner.GetMessagesStampAsync(sessionId, cancellationToken) : ValueTask.FromResult<string?>(null);
-    }
 }

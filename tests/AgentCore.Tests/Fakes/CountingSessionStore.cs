@@ -2,17 +2,23 @@ using System.Collections.Concurrent;
 
 namespace AgentCore.Tests.Fakes;
 
-/// <summary>A store decorator that counts the writes the engine makes, by kind.</summary>
-internal sealed class CountingSessionStore(ISessionStore inner) : ISessionStore
+/// <summary>
+/// A store decorator that counts the writes the engine makes, by kind, and its message reads; it passes the inner store's
+/// messages stamp on only with <paramref name="stamps"/> (else it has none, and every turn reads the messages).
+/// </summary>
+internal sealed class CountingSessionStore(ISessionStore inner, bool stamps = false) : ISessionStore
 {
     private int _savePart;
     private int _saveMessage;
+    private int _reads;
 
     public ISessionStore Inner { get; } = inner;
 
     public int SavePartCalls => Volatile.Read(ref _savePart);
 
     public int SaveMessageCalls => Volatile.Read(ref _saveMessage);
+
+    public int MessageReads => Volatile.Read(ref _reads);
 
     /// <summary>Every <see cref="SavePartAsync"/> call: the part's type and the appended text (null for a whole part).</summary>
     public ConcurrentQueue<(Type Part, string? Appended)> PartWrites { get; } = new();
@@ -29,8 +35,20 @@ internal sealed class CountingSessionStore(ISessionStore inner) : ISessionStore
     public ValueTask<bool> DeleteSessionAsync(string sessionId, CancellationToken cancellationToken = default) =>
         Inner.DeleteSessionAsync(sessionId, cancellationToken);
 
-    public ValueTask<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default) =>
-        Inner.GetMessagesAsync(sessionId, cancellationToken);
+    public ValueTask<SessionInfo?> UpdateSessionAsync(string sessionId, Func<SessionInfo, SessionInfo> update, CancellationToken cancellationToken = default) =>
+        Inner.UpdateSessionAsync(sessionId, update, cancellationToken);
+
+    public ValueTask<IReadOnlyList<SessionMessage>> GetMessagesAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _reads);
+        return Inner.GetMessagesAsync(sessionId, cancellationToken);
+    }
+
+    public ValueTask<int> DeleteMessagesAsync(string sessionId, IReadOnlyCollection<string> messageIds, CancellationToken cancellationToken = default) =>
+        Inner.DeleteMessagesAsync(sessionId, messageIds, cancellationToken);
+
+    public ValueTask<string?> GetMessagesStampAsync(string sessionId, CancellationToken cancellationToken = default) =>
+        stamps ? Inner.GetMessagesStampAsync(sessionId, cancellationToken) : ValueTask.FromResult<string?>(null);
 
     public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
