@@ -478,6 +478,77 @@ public abstract partial class SessionStoreConformanceTests
         read[0].CompletedAt.Should().Be(BaseTime.AddSeconds(3));
     }
 
+    /// <summary>
+    /// The engine's batched write pattern: the changes of a step saved together (a new step start and tool call, text
+    /// appended to a stored part, an earlier tool call completed, the step's finish with the message's totals), then
+    /// an empty batch that stores the message's own fields; afterwards the stored message equals the message.
+    /// </summary>
+    [Test]
+    public async Task SavePartsAsync_StepsOfChanges_StoredMessageEqualsMessage()
+    {
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId, AgentCoreIds.NewMessageId(), BaseTime);
+        await Store.SaveMessageAsync(message);
+
+        var firstStep = new StepStartPart { Id = AgentCoreIds.NewPartId(), StartedAt = BaseTime.AddTicks(1) };
+        var text = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "Let me look" };
+        var first = new ToolPart
+        {
+            Id = AgentCoreIds.NewPartId(), CallId = "call_1", ToolName = "read", Arguments = Json("""{"path":"a.txt"}"""),
+            State = ToolState.Running, StartedAt = BaseTime.AddSeconds(1),
+        };
+        message.Parts.AddRange([firstStep, text, first]);
+        await Store.SavePartsAsync(message, [new(firstStep), new(text), new(first)]);
+
+        text.Text += " — and again";
+        first.State = ToolState.Completed;
+        first.Output = "contents";
+        first.EndedAt = BaseTime.AddSeconds(2);
+        var firstFinish = new StepFinishPart { Id = AgentCoreIds.NewPartId(), Tokens = new TokenUsage(10, 5, 0, 0, 0), Cost = 0.00001m, FinishReason = "tool_calls", EndedAt = BaseTime.AddSeconds(2) };
+        var secondStep = new StepStartPart { Id = AgentCoreIds.NewPartId(), StartedAt = BaseTime.AddSeconds(2) };
+        var second = new ToolPart
+        {
+            Id = AgentCoreIds.NewPartId(), CallId = "call_2", ToolName = "read", Arguments = Json("""{"path":"b.txt"}"""),
+            State = ToolState.Running, StartedAt = BaseTime.AddSeconds(3),
+        };
+        message.Parts.AddRange([firstFinish, secondStep, second]);
+        message.Tokens = firstFinish.Tokens;
+        message.Cost = firstFinish.Cost;
+        await Store.SavePartsAsync(message, [new(text, " — and again"), new(first), new(firstFinish), new(secondStep), new(second)]);
+        ShouldEqual(await Store.GetMessagesAsync(sessionId), message);
+
+        message.FinishReason = "stop";
+        message.CompletedAt = BaseTime.AddSeconds(4);
+        await Store.SavePartsAsync(message, []);
+
+        var read = await Store.GetMessagesAsync(sessionId);
+        ShouldEqual(read, message);
+        read[0].Parts.OfType<TextPart>().Single().Text.Should().Be("Let me look — and again");
+        read[0].Parts.OfType<ToolPart>().Select(t => t.State).Should().Equal(ToolState.Completed, ToolState.Running);
+        read[0].CompletedAt.Should().Be(BaseTime.AddSeconds(4));
+    }
+
+    /// <summary>A batch is checked before anything is stored: a null list or part, or a malformed part id, names the argument.</summary>
+    [Test]
+    public async Task SavePartsAsync_BadChanges_ThrowsAndStoresNothing()
+    {
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId, AgentCoreIds.NewMessageId(), BaseTime);
+        await Store.SaveMessageAsync(message);
+        var good = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "fine" };
+        var bad = new TextPart { Id = "../escape", Text = "bad" };
+        message.Parts.AddRange([good, bad]);
+
+        await FluentActions.Awaiting(() => Store.SavePartsAsync(message, null!).AsTask())
+            .Should().ThrowAsync<ArgumentNullException>().WithParameterName("changes");
+        await FluentActions.Awaiting(() => Store.SavePartsAsync(message, [new(good), new(null!)]).AsTask())
+            .Should().ThrowAsync<ArgumentNullException>().WithParameterName("changes");
+        (await FluentActions.Awaiting(() => Store.SavePartsAsync(message, [new(good), new(bad)]).AsTask())
+            .Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("../escape");
+
+        (await Store.GetMessagesAsync(sessionId)).Single().Parts.Should().BeEmpty();
+    }
+
     /// <summary>Saving a part also stores the message's own fields as they are now.</summary>
     [Test]
     public async Task SavePartAsync_MessageFieldsChanged_StoresThem()

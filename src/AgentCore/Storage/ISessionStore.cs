@@ -177,6 +177,43 @@ public interface ISessionStore
         => SaveMessageAsync(message, cancellationToken);
 
     /// <summary>
+    /// Persists several changes to the parts of one message at once: afterwards the stored message must equal
+    /// <paramref name="message"/> (its own fields and every part), as after calling <see cref="SavePartAsync"/> for each
+    /// change in order.
+    /// </summary>
+    /// <param name="message">The message, with its current fields and parts.</param>
+    /// <param name="changes">
+    /// The parts that are new or changed since the message was last saved, each at most once, in the order of the
+    /// message's parts; empty stores the message's own fields only.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <returns>A task that completes when every change is durably stored.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="message"/>, <paramref name="changes"/> or a change's part is null.</exception>
+    /// <exception cref="ArgumentException">An id of the message or of one of the parts is not valid.</exception>
+    /// <remarks>
+    /// The engine gathers the part changes of a step and writes them together at the points its durability promises
+    /// need (a tool call is stored as running before the tool runs; streamed text about once a second; the message
+    /// when it completes), so a store that overrides this method can write them in one transaction, batch or append.
+    /// A store should make the changes atomic where it can (all or none after a crash); the engine does not rely on it.
+    /// The default implementation calls <see cref="SavePartAsync"/> once per change, or
+    /// <see cref="SaveMessageAsync"/> when there is none.
+    /// </remarks>
+    async ValueTask SavePartsAsync(SessionMessage message, IReadOnlyList<MessagePartChange> changes, CancellationToken cancellationToken = default)
+    {
+        StoredRecords.ValidateParts(message, changes);
+        if (changes.Count == 0)
+        {
+            await SaveMessageAsync(message, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        foreach (var change in changes)
+        {
+            await SavePartAsync(message, change.Part, change.AppendedText, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// A stamp of the session's messages as stored now: a value that changes whenever a message of the session is saved or
     /// deleted (by any process or instance sharing the store), or null when the store cannot tell.
     /// </summary>

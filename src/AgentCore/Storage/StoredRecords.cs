@@ -83,6 +83,25 @@ public static class StoredRecords
         Identifier.Validate(part.Id, IdKind.Part, nameof(part));
     }
 
+    /// <summary>
+    /// Checks the arguments of <see cref="ISessionStore.SavePartsAsync"/>: the message as <see cref="ValidateMessage"/> does,
+    /// and every change's part not null, with a well-formed part id.
+    /// </summary>
+    /// <param name="message">The message the parts belong to.</param>
+    /// <param name="changes">The changes to save.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="message"/>, <paramref name="changes"/> or a change's part is null.</exception>
+    /// <exception cref="ArgumentException">The message is not valid (see <see cref="ValidateMessage"/>) or a part's id is malformed.</exception>
+    public static void ValidateParts(SessionMessage message, IReadOnlyList<MessagePartChange> changes)
+    {
+        ValidateMessage(message);
+        ArgumentNullException.ThrowIfNull(changes);
+        for (int i = 0; i < changes.Count; i++)
+        {
+            var part = changes[i].Part ?? throw new ArgumentNullException(nameof(changes), $"Change {i} of message '{message.Id}' has no part.");
+            Identifier.Validate(part.Id, IdKind.Part, nameof(changes));
+        }
+    }
+
     /// <summary>Checks the arguments of <see cref="ISessionStore.DeleteMessagesAsync"/>: well-formed ids.</summary>
     /// <param name="sessionId">The session whose messages are deleted.</param>
     /// <param name="messageIds">The ids of the messages to delete.</param>
