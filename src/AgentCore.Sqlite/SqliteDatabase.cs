@@ -57,6 +57,16 @@ internal sealed partial class SqliteDatabase
     private SqliteConnection? _writer;
     private bool _disposed;
 
+    // The messages stamps (see MessagesStampAsync): this instance's id, how many writer connections it opened, and per
+    // slot of session ids the number of this instance's last write to one of them (from _writes, so it only grows).
+    private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
+    private readonly long[] _stamps = new long[StampSlots];
+    private long _writes;
+    private long _writerGeneration;
+    private SqliteCommand? _dataVersion;
+
+    private const int StampSlots = 4096;
+
     // The commands reused on a connection (see Reused); writes on one connection never run concurrently (the write gate).
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SqliteConnection, ReusedStatements> Statements = new();
 
@@ -141,64 +151,140 @@ internal sealed partial class SqliteDatabase
     /// The writer connection stays open between writes (no pool lookup or per-open settings per write); a failed write
     /// closes it, and the next write opens another.
     /// </remarks>
-    public async ValueTask<T> InTransactionAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    /// <param name="operation">The writes.</param>
+    /// <param name="cancellationToken">Cancels the operation.</param>
+    /// <param name="stamped">
+    /// The session whose messages the writes change, or null: its messages stamp (<see cref="MessagesStampAsync"/>) changes
+    /// before the write gate is released, whether the transaction committed or failed.
+    /// </param>
+    public async ValueTask<T> InTransactionAsync<T>(
+        Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken, string? stamped = null)
     {
         await MigrateAsync(cancellationToken).ConfigureAwait(false);
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            long started = _time.GetTimestamp();
-            var delay = TimeSpan.FromMilliseconds(5);
-            for (int attempt = 1; ; attempt++)
+            return await InTransactionLockedAsync(operation, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (stamped is not null)
+            {
+                Volatile.Write(ref _stamps[StampSlot(stamped)], Interlocked.Increment(ref _writes));
+            }
+
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// A stamp of <paramref name="sessionId"/>'s messages: it changes whenever this instance writes them (see the
+    /// <c>stamped</c> argument of <see cref="InTransactionAsync{T}"/>) and whenever any other connection — another store
+    /// instance, another process — commits a write to the database file (<c>PRAGMA data_version</c> of the writer
+    /// connection, which the writer's own commits leave unchanged).
+    /// </summary>
+    /// <remarks>
+    /// Conservative: another process's write to any session changes every session's stamp, as does a write by this
+    /// instance to another session whose id shares its slot. It never repeats: the slot's number only grows, the data
+    /// version only grows on one connection, and a new writer connection (whose data version starts again) has a new
+    /// generation number; the instance id keeps apart the stamps of two store instances.
+    /// </remarks>
+    public async ValueTask<string> MessagesStampAsync(string sessionId, CancellationToken cancellationToken)
+    {
+        await MigrateAsync(cancellationToken).ConfigureAwait(false);
+        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            long written = Volatile.Read(ref _stamps[StampSlot(sessionId)]);
+            try
             {
                 var connection = _writer ??= await OpenWriterAsync(cancellationToken).ConfigureAwait(false);
-                try
+                if (_dataVersion is null)
                 {
-                    // BEGIN IMMEDIATE: take the write lock up front, so a transaction never fails half-way on a lock upgrade.
-                    using var transaction = connection.BeginTransaction(deferred: false);
-                    var statements = StatementsOf(connection);
-                    statements.Transaction = transaction;
-                    try
-                    {
-                        T result = await operation(connection, cancellationToken).ConfigureAwait(false);
-                        transaction.Commit();
-                        return result;
-                    }
-                    finally
-                    {
-                        statements.Transaction = null;
-                    }
+                    _dataVersion = connection.CreateCommand();
+                    _dataVersion.CommandText = "PRAGMA data_version";
                 }
-                catch (SqliteException ex) when (IsBusy(ex) && _time.GetElapsedTime(started) < _options.BusyTimeout)
-                {
-                    // Only another process holds the lock (SQLite waited busy_timeout for it, or could not wait): try again.
-                    LogBusy(DatabasePath, attempt);
-                    await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(200).Ticks));
-                }
-                catch (SqliteException ex) when (Unusable(ex, DatabasePath) is { } unusable)
+
+                long version = (long)(await _dataVersion.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+                return string.Create(CultureInfo.InvariantCulture, $"{_instance}:{_writerGeneration}:{version}:{written}");
+            }
+            catch (SqliteException ex) when (Unusable(ex, DatabasePath) is { } unusable)
+            {
+                CloseWriter();
+                throw unusable;
+            }
+            catch
+            {
+                CloseWriter();
+                throw;
+            }
+            finally
+            {
+                if (_disposed)
                 {
                     CloseWriter();
-                    throw unusable;
-                }
-                catch
-                {
-                    // A write that failed half-way may leave the connection in any state: the next write opens another.
-                    CloseWriter();
-                    throw;
-                }
-                finally
-                {
-                    if (_disposed)
-                    {
-                        CloseWriter(); // Written after the store was disposed: keep nothing open.
-                    }
                 }
             }
         }
         finally
         {
             _writeGate.Release();
+        }
+    }
+
+    /// <summary>The slot of <paramref name="sessionId"/> among the stamps (ids with the same slot share their stamp).</summary>
+    internal static int StampSlot(string sessionId) => (int)((uint)StringComparer.Ordinal.GetHashCode(sessionId) % StampSlots);
+
+    /// <summary><see cref="InTransactionAsync{T}"/> once the write gate is taken.</summary>
+    private async ValueTask<T> InTransactionLockedAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        long started = _time.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(5);
+        for (int attempt = 1; ; attempt++)
+        {
+            var connection = _writer ??= await OpenWriterAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                // BEGIN IMMEDIATE: take the write lock up front, so a transaction never fails half-way on a lock upgrade.
+                using var transaction = connection.BeginTransaction(deferred: false);
+                var statements = StatementsOf(connection);
+                statements.Transaction = transaction;
+                try
+                {
+                    T result = await operation(connection, cancellationToken).ConfigureAwait(false);
+                    transaction.Commit();
+                    return result;
+                }
+                finally
+                {
+                    statements.Transaction = null;
+                }
+            }
+            catch (SqliteException ex) when (IsBusy(ex) && _time.GetElapsedTime(started) < _options.BusyTimeout)
+            {
+                // Only another process holds the lock (SQLite waited busy_timeout for it, or could not wait): try again.
+                LogBusy(DatabasePath, attempt);
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(200).Ticks));
+            }
+            catch (SqliteException ex) when (Unusable(ex, DatabasePath) is { } unusable)
+            {
+                CloseWriter();
+                throw unusable;
+            }
+            catch
+            {
+                // A write that failed half-way may leave the connection in any state: the next write opens another.
+                CloseWriter();
+                throw;
+            }
+            finally
+            {
+                if (_disposed)
+                {
+                    CloseWriter(); // Written after the store was disposed: keep nothing open.
+                }
+            }
         }
     }
 
@@ -234,6 +320,7 @@ internal sealed partial class SqliteDatabase
             // upserts with triggers stay in memory instead of temporary files.
             command.CommandText = "PRAGMA busy_timeout = 1000; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;";
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            _writerGeneration++; // Its data version starts again: a new generation of stamps.
             return connection;
         }
         catch (SqliteException ex) when (Unusable(ex, DatabasePath) is { } unusable)
@@ -250,6 +337,8 @@ internal sealed partial class SqliteDatabase
 
     private void CloseWriter()
     {
+        _dataVersion?.Dispose();
+        _dataVersion = null;
         if (_writer is { } writer)
         {
             ForgetStatements(writer);

@@ -276,7 +276,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             }
 
             return deleted > 0;
-        }, cancellationToken);
+        }, cancellationToken, stamped: sessionId);
     }
 
     /// <inheritdoc />
@@ -304,7 +304,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             }
 
             return deleted;
-        }, cancellationToken);
+        }, cancellationToken, stamped: sessionId);
     }
 
     /// <inheritdoc />
@@ -333,7 +333,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         {
             await WriteMessageAsync(connection, message, parts, ct).ConfigureAwait(false);
             return true;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, stamped: message.SessionId).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -344,38 +344,101 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     public async ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidatePart(message, part);
-        byte[]? appended = StoredParts.AppendableText(part, appendedText);
-        (string Type, string? Json, byte[]? Text)? whole = appended is null ? StoredParts.Split(part) : null;
+        var change = PartChange.Of(part, appendedText);
         await InTransactionAsync(async (connection, ct) =>
         {
             await UpsertHeaderAsync(connection, message, ct).ConfigureAwait(false);
-            if (appended is not null)
-            {
-                var append = SqliteDatabase.Reused(connection, """
-                    UPDATE parts SET text = CAST(text || $appended AS BLOB)
-                    WHERE session_id = $session AND message_id = $message AND id = $id AND text IS NOT NULL
-                    """,
-                    ("$appended", appended), ("$session", message.SessionId), ("$message", message.Id), ("$id", part.Id));
-                if (await append.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1)
-                {
-                    return true;
-                }
+            await WritePartAsync(connection, message, change, ct).ConfigureAwait(false);
+            return true;
+        }, cancellationToken, stamped: message.SessionId).ConfigureAwait(false);
+    }
 
-                whole = StoredParts.Split(part); // Not stored yet after all: store it whole.
+    /// <inheritdoc />
+    /// <remarks>
+    /// One write transaction on the store's writer connection, with statements prepared once per connection: the
+    /// message's own fields, then each change in order — appended text appended to the stored text in the database (the
+    /// rest of the part is not rewritten), other parts upserted (a new part goes after the stored ones). All or nothing,
+    /// across a crash too. An empty list writes the message's own fields only.
+    /// </remarks>
+    public async ValueTask SavePartsAsync(SessionMessage message, IReadOnlyList<MessagePartChange> changes, CancellationToken cancellationToken = default)
+    {
+        StoredRecords.ValidateParts(message, changes);
+        var rows = new PartChange[changes.Count];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            rows[i] = PartChange.Of(changes[i].Part, changes[i].AppendedText);
+        }
+
+        await InTransactionAsync(async (connection, ct) =>
+        {
+            await UpsertHeaderAsync(connection, message, ct).ConfigureAwait(false);
+            foreach (var row in rows)
+            {
+                await WritePartAsync(connection, message, row, ct).ConfigureAwait(false);
             }
 
-            var upsert = SqliteDatabase.Reused(connection, """
-                INSERT INTO parts (session_id, message_id, id, position, type, data, text)
-                VALUES ($session, $message, $id,
-                        (SELECT COALESCE(MAX(position) + 1, 0) FROM parts WHERE session_id = $session AND message_id = $message),
-                        $type, $data, $text)
-                ON CONFLICT (session_id, message_id, id) DO UPDATE SET type = excluded.type, data = excluded.data, text = excluded.text
-                """,
-                ("$session", message.SessionId), ("$message", message.Id), ("$id", part.Id),
-                ("$type", whole!.Value.Type), ("$data", whole.Value.Json), ("$text", whole.Value.Text));
-            await upsert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             return true;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken, stamped: message.SessionId).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// Costs no read of the messages: this instance's count of its own writes to the session, and SQLite's
+    /// <c>PRAGMA data_version</c> of the store's writer connection, which changes whenever another connection — another
+    /// store instance or another process — commits to the file. Conservative: a write by another process to any session
+    /// changes every session's stamp (the next turn then reads the messages again). A stamp is compared only with stamps
+    /// of the same store instance.
+    /// </remarks>
+    public async ValueTask<string?> GetMessagesStampAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
+        return await _database.MessagesStampAsync(sessionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes one part change inside a write transaction: appended text appended to the stored text (or, when the part is
+    /// not stored after all, the whole part), other parts upserted, a new one after the stored ones.
+    /// </summary>
+    private static async Task WritePartAsync(SqliteConnection connection, SessionMessage message, PartChange change, CancellationToken cancellationToken)
+    {
+        var part = change.Part;
+        if (change.Appended is { } appended)
+        {
+            var append = SqliteDatabase.Reused(connection, """
+                UPDATE parts SET text = CAST(text || $appended AS BLOB)
+                WHERE session_id = $session AND message_id = $message AND id = $id AND text IS NOT NULL
+                """,
+                ("$appended", appended), ("$session", message.SessionId), ("$message", message.Id), ("$id", part.Id));
+            if (await append.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
+            {
+                return;
+            }
+        }
+
+        var (type, json, text) = change.Whole ?? StoredParts.Split(part); // Appended to a part not stored yet: store it whole.
+        var upsert = SqliteDatabase.Reused(connection, """
+            INSERT INTO parts (session_id, message_id, id, position, type, data, text)
+            VALUES ($session, $message, $id,
+                    (SELECT COALESCE(MAX(position) + 1, 0) FROM parts WHERE session_id = $session AND message_id = $message),
+                    $type, $data, $text)
+            ON CONFLICT (session_id, message_id, id) DO UPDATE SET type = excluded.type, data = excluded.data, text = excluded.text
+            """,
+            ("$session", message.SessionId), ("$message", message.Id), ("$id", part.Id),
+            ("$type", type), ("$data", json), ("$text", text));
+        await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A part change as the database writes it, taken before the write (which may be retried): the appended text as
+    /// UTF-8, or the part's row.
+    /// </summary>
+    private readonly record struct PartChange(MessagePart Part, byte[]? Appended, (string Type, string? Json, byte[]? Text)? Whole)
+    {
+        public static PartChange Of(MessagePart part, string? appendedText)
+        {
+            byte[]? appended = StoredParts.AppendableText(part, appendedText);
+            return new PartChange(part, appended, appended is null ? StoredParts.Split(part) : null);
+        }
     }
 
     /// <summary>Closes this store's writer connection and returns its pooled connections to the system.</summary>
@@ -489,8 +552,9 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     private ValueTask<T> RunAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken) =>
         _database.RunAsync(operation, cancellationToken);
 
-    private ValueTask<T> InTransactionAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken) =>
-        _database.InTransactionAsync(operation, cancellationToken);
+    private ValueTask<T> InTransactionAsync<T>(
+        Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken, string? stamped = null) =>
+        _database.InTransactionAsync(operation, cancellationToken, stamped);
 
     private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters) =>
         SqliteDatabase.Command(connection, sql, parameters);

@@ -1,0 +1,86 @@
+using FluentAssertions;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.AI;
+using NUnit.Framework;
+
+namespace AgentCore.Sqlite.Tests;
+
+/// <summary>The SQLite store's <see cref="SqliteSessionStore.SavePartsAsync"/>: a batch of part changes in one transaction.</summary>
+public sealed class SqliteSavePartsTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 5, 6, 7, 8, 9, TimeSpan.Zero);
+
+    private string _directory = null!;
+
+    private string DatabasePath => Path.Combine(_directory, "agentcore.db");
+
+    [SetUp]
+    public void CreateDirectory() => _directory = Directory.CreateTempSubdirectory("agentcore-sqlite-parts-").FullName;
+
+    [TearDown]
+    public void DeleteDirectory()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Test]
+    public async Task SavePartsAsync_LastChangeFails_StoresNoneOfTheBatch()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+        string sessionId = AgentCoreIds.NewSessionId();
+        var text = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "before" };
+        var message = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = sessionId, Role = ChatRole.Assistant, CreatedAt = T0, Parts = [text],
+        };
+        await store.SaveMessageAsync(message);
+        var doomed = new ToolPart { Id = AgentCoreIds.NewPartId(), CallId = "call_1", ToolName = "read", State = ToolState.Running, StartedAt = T0 };
+        await ExecuteAsync($"CREATE TRIGGER refuse AFTER INSERT ON parts WHEN new.id = '{doomed.Id}' BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+
+        text.Text += " and after";
+        var step = new StepStartPart { Id = AgentCoreIds.NewPartId(), StartedAt = T0 };
+        message.Parts.AddRange([step, doomed]);
+        message.Tokens = new TokenUsage(10, 5, 0, 0, 0);
+        var save = () => store.SavePartsAsync(message, [new(text, " and after"), new(step), new(doomed)]).AsTask();
+
+        (await save.Should().ThrowAsync<SqliteException>()).Which.Message.Should().Contain("refused");
+        var stored = (await store.GetMessagesAsync(sessionId)).Single();
+        stored.Parts.Should().ContainSingle().Which.Should().BeOfType<TextPart>().Which.Text.Should().Be("before");
+        stored.Tokens.Should().Be(default(TokenUsage));
+
+        await ExecuteAsync("DROP TRIGGER refuse");
+        await save();
+        stored = (await store.GetMessagesAsync(sessionId)).Single();
+        stored.Parts.Select(static p => p.Id).Should().Equal(text.Id, step.Id, doomed.Id);
+        stored.Text.Should().Be("before and after");
+        stored.Tokens.Should().Be(message.Tokens);
+    }
+
+    [Test]
+    public async Task SavePartsAsync_AppendToAPartNotStored_StoresItWhole()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = sessionId, Role = ChatRole.Assistant, CreatedAt = T0, Parts = [],
+        };
+        var reasoning = new ReasoningPart { Id = AgentCoreIds.NewPartId(), Text = "all of it" };
+        message.Parts.Add(reasoning);
+
+        await store.SavePartsAsync(message, [new(reasoning, " of it")]);
+
+        (await store.GetMessagesAsync(sessionId)).Single().Parts.Should().ContainSingle()
+            .Which.Should().BeOfType<ReasoningPart>().Which.Text.Should().Be("all of it");
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+}
