@@ -374,6 +374,22 @@ internal sealed partial class SqliteDatabase
         return command;
     }
 
+    /// <summary>
+    /// The statement for <paramref name="sql"/> on <paramref name="connection"/>, prepared on first use and reused (see
+    /// <see cref="SqliteStatement"/>); the caller binds its parameters and runs it, and must not dispose it.
+    /// </summary>
+    public static SqliteStatement Prepared(SqliteConnection connection, string sql)
+    {
+        var statements = StatementsOf(connection);
+        if (!statements.Prepared.TryGetValue(sql, out var statement))
+        {
+            statement = SqliteStatement.Prepare(connection, sql);
+            statements.Prepared.Add(sql, statement);
+        }
+
+        return statement;
+    }
+
     /// <summary>Disposes the reused commands of <paramref name="connection"/> (before it is closed or returned to the pool).</summary>
     public static void ForgetStatements(SqliteConnection connection)
     {
@@ -384,16 +400,23 @@ internal sealed partial class SqliteDatabase
                 command.Dispose();
             }
 
+            foreach (var statement in statements.Prepared.Values)
+            {
+                statement.Dispose();
+            }
+
             Statements.Remove(connection);
         }
     }
 
     private static ReusedStatements StatementsOf(SqliteConnection connection) => Statements.GetValue(connection, static _ => new ReusedStatements());
 
-    /// <summary>A connection's reused commands, and the write transaction they run in.</summary>
+    /// <summary>A connection's reused commands and statements, and the write transaction the commands run in.</summary>
     private sealed class ReusedStatements
     {
         public Dictionary<string, SqliteCommand> Commands { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, SqliteStatement> Prepared { get; } = new(StringComparer.Ordinal);
 
         public SqliteTransaction? Transaction { get; set; }
     }

@@ -345,11 +345,11 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     {
         StoredRecords.ValidatePart(message, part);
         var change = PartChange.Of(part, appendedText);
-        await InTransactionAsync(async (connection, ct) =>
+        await InTransactionAsync((connection, _) =>
         {
-            await UpsertHeaderAsync(connection, message, ct).ConfigureAwait(false);
-            await WritePartAsync(connection, message, change, ct).ConfigureAwait(false);
-            return true;
+            UpsertHeader(connection, message);
+            WritePart(connection, message, change);
+            return Task.FromResult(true);
         }, cancellationToken, stamped: message.SessionId).ConfigureAwait(false);
     }
 
@@ -369,15 +369,15 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             rows[i] = PartChange.Of(changes[i].Part, changes[i].AppendedText);
         }
 
-        await InTransactionAsync(async (connection, ct) =>
+        await InTransactionAsync((connection, _) =>
         {
-            await UpsertHeaderAsync(connection, message, ct).ConfigureAwait(false);
+            UpsertHeader(connection, message);
             foreach (var row in rows)
             {
-                await WritePartAsync(connection, message, row, ct).ConfigureAwait(false);
+                WritePart(connection, message, row);
             }
 
-            return true;
+            return Task.FromResult(true);
         }, cancellationToken, stamped: message.SessionId).ConfigureAwait(false);
     }
 
@@ -399,33 +399,29 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// Writes one part change inside a write transaction: appended text appended to the stored text (or, when the part is
     /// not stored after all, the whole part), other parts upserted, a new one after the stored ones.
     /// </summary>
-    private static async Task WritePartAsync(SqliteConnection connection, SessionMessage message, PartChange change, CancellationToken cancellationToken)
+    private static void WritePart(SqliteConnection connection, SessionMessage message, PartChange change)
     {
         var part = change.Part;
         if (change.Appended is { } appended)
         {
-            var append = SqliteDatabase.Reused(connection, """
-                UPDATE parts SET text = CAST(text || $appended AS BLOB)
-                WHERE session_id = $session AND message_id = $message AND id = $id AND text IS NOT NULL
-                """,
-                ("$appended", appended), ("$session", message.SessionId), ("$message", message.Id), ("$id", part.Id));
-            if (await append.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1)
+            var append = SqliteDatabase.Prepared(connection, """
+                UPDATE parts SET text = CAST(text || ?1 AS BLOB)
+                WHERE session_id = ?2 AND message_id = ?3 AND id = ?4 AND text IS NOT NULL
+                """);
+            if (append.Bind(1, appended).Bind(2, message.SessionId).Bind(3, message.Id).Bind(4, part.Id).Execute() == 1)
             {
                 return;
             }
         }
 
         var (type, json, text) = change.Whole ?? StoredParts.Split(part); // Appended to a part not stored yet: store it whole.
-        var upsert = SqliteDatabase.Reused(connection, """
+        SqliteDatabase.Prepared(connection, """
             INSERT INTO parts (session_id, message_id, id, position, type, data, text)
-            VALUES ($session, $message, $id,
-                    (SELECT COALESCE(MAX(position) + 1, 0) FROM parts WHERE session_id = $session AND message_id = $message),
-                    $type, $data, $text)
+            VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(position) + 1, 0) FROM parts WHERE session_id = ?1 AND message_id = ?2), ?4, ?5, ?6)
             ON CONFLICT (session_id, message_id, id) DO UPDATE SET type = excluded.type, data = excluded.data, text = excluded.text
-            """,
-            ("$session", message.SessionId), ("$message", message.Id), ("$id", part.Id),
-            ("$type", type), ("$data", json), ("$text", text));
-        await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            """)
+            .Bind(1, message.SessionId).Bind(2, message.Id).Bind(3, part.Id).Bind(4, type).Bind(5, json).Bind(6, text)
+            .Execute();
     }
 
     /// <summary>
@@ -452,7 +448,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     internal static async Task WriteMessageAsync(
         SqliteConnection connection, SessionMessage message, List<(string Id, (string Type, string? Json, byte[]? Text) Row)> parts, CancellationToken cancellationToken)
     {
-        await UpsertHeaderAsync(connection, message, cancellationToken).ConfigureAwait(false);
+        UpsertHeader(connection, message);
         string ids = JsonArrayOf(parts);
         var delete = SqliteDatabase.Reused(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $message AND id NOT IN (SELECT value FROM json_each($ids))",
             ("$session", message.SessionId), ("$message", message.Id), ("$ids", ids));
@@ -499,14 +495,13 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         message.Parts.Select(static p => (p.Id, StoredParts.Split(p))).ToList();
 
     /// <summary>Inserts or updates a message's own fields (every column but the parts).</summary>
-    private static async Task UpsertHeaderAsync(SqliteConnection connection, SessionMessage message, CancellationToken cancellationToken)
+    private static void UpsertHeader(SqliteConnection connection, SessionMessage message)
     {
-        var command = SqliteDatabase.Reused(connection, """
+        var statement = SqliteDatabase.Prepared(connection, """
             INSERT INTO messages (session_id, id, role, created_at, completed_at, provider_id, model_id, input_tokens, output_tokens,
                                   reasoning_tokens, cache_read_tokens, cache_write_tokens, cost, is_summary, summarized_through,
                                   finish_reason, error)
-            VALUES ($session, $id, $role, $created, $completed, $provider, $model, $input, $output, $reasoning, $cacheRead, $cacheWrite,
-                    $cost, $summary, $through, $finish, $error)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
             ON CONFLICT (session_id, id) DO UPDATE SET
                 role = excluded.role, created_at = excluded.created_at, completed_at = excluded.completed_at,
                 provider_id = excluded.provider_id, model_id = excluded.model_id, input_tokens = excluded.input_tokens,
@@ -514,15 +509,15 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 cache_read_tokens = excluded.cache_read_tokens, cache_write_tokens = excluded.cache_write_tokens, cost = excluded.cost,
                 is_summary = excluded.is_summary, summarized_through = excluded.summarized_through, finish_reason = excluded.finish_reason,
                 error = excluded.error
-            """,
-            ("$session", message.SessionId), ("$id", message.Id), ("$role", StoredValues.RoleValue(message.Role)),
-            ("$created", message.CreatedAt.UtcTicks), ("$completed", message.CompletedAt?.UtcTicks),
-            ("$provider", message.ProviderId), ("$model", message.ModelId),
-            ("$input", message.Tokens.Input), ("$output", message.Tokens.Output), ("$reasoning", message.Tokens.Reasoning),
-            ("$cacheRead", message.Tokens.CacheRead), ("$cacheWrite", message.Tokens.CacheWrite),
-            ("$cost", StoredValues.FormatDecimal(message.Cost)), ("$summary", message.IsSummary ? 1 : 0),
-            ("$through", message.SummarizedThrough), ("$finish", message.FinishReason), ("$error", StoredRecords.SerializeError(message.Error)));
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            """);
+        statement.Bind(1, message.SessionId).Bind(2, message.Id).Bind(3, StoredValues.RoleValue(message.Role))
+            .Bind(4, message.CreatedAt.UtcTicks).Bind(5, message.CompletedAt?.UtcTicks)
+            .Bind(6, message.ProviderId).Bind(7, message.ModelId)
+            .Bind(8, message.Tokens.Input).Bind(9, message.Tokens.Output).Bind(10, message.Tokens.Reasoning)
+            .Bind(11, message.Tokens.CacheRead).Bind(12, message.Tokens.CacheWrite)
+            .Bind(13, StoredValues.FormatDecimal(message.Cost)).Bind(14, message.IsSummary ? 1 : 0)
+            .Bind(15, message.SummarizedThrough).Bind(16, message.FinishReason).Bind(17, StoredRecords.SerializeError(message.Error))
+            .Execute();
     }
 
     /// <summary>The messages of a session and their parts; call inside a read transaction.</summary>
