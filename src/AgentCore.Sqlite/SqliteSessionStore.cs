@@ -200,7 +200,15 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 return current;
             }
 
-            await UpsertSessionAsync(connection, changed, ct).ConfigureAwait(false);
+            if (current.CreatedAt.UtcTicks == changed.CreatedAt.UtcTicks && string.Equals(current.ParentId, changed.ParentId, StringComparison.Ordinal))
+            {
+                UpdateSessionRow(connection, changed);
+            }
+            else
+            {
+                await UpsertSessionAsync(connection, changed, ct).ConfigureAwait(false);
+            }
+
             if (!StoredValues.SameListingKeys(current, changed))
             {
                 await ReplaceMetadataAsync(connection, changed, ct).ConfigureAwait(false);
@@ -228,6 +236,23 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             ("$reasoning", session.Tokens.Reasoning), ("$cacheRead", session.Tokens.CacheRead),
             ("$cacheWrite", session.Tokens.CacheWrite), ("$cost", StoredValues.FormatDecimal(session.Cost)), ("$data", json));
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Updates a stored session's row whose creation time and parent are unchanged: only the columns that can differ, so
+    /// the newest-first and parent indexes, whose keys did not change, are not rewritten (a page each in the WAL).
+    /// </summary>
+    private static void UpdateSessionRow(SqliteConnection connection, SessionInfo session)
+    {
+        SqliteDatabase.Prepared(connection, """
+            UPDATE sessions SET updated_at = ?2, input_tokens = ?3, output_tokens = ?4, reasoning_tokens = ?5,
+                                cache_read_tokens = ?6, cache_write_tokens = ?7, cost = ?8, data = ?9
+            WHERE id = ?1
+            """)
+            .Bind(1, session.Id).Bind(2, session.UpdatedAt.UtcTicks).Bind(3, session.Tokens.Input).Bind(4, session.Tokens.Output)
+            .Bind(5, session.Tokens.Reasoning).Bind(6, session.Tokens.CacheRead).Bind(7, session.Tokens.CacheWrite)
+            .Bind(8, StoredValues.FormatDecimal(session.Cost)).Bind(9, StoredRecords.SerializeSession(session))
+            .Execute();
     }
 
     /// <summary>Writes <paramref name="session"/>'s metadata rows in place of those stored before.</summary>

@@ -387,6 +387,27 @@ public sealed class SqliteSessionStoreTests
             .Should().Be("11,22,3,44,5,1.25");
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task UpdateSessionAsync_TotalsAndTimes_StoredAsColumns(bool createdAtChanged)
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+        var session = NewSession();
+        await store.SaveSessionAsync(session);
+        var created = createdAtChanged ? session.CreatedAt.AddTicks(-7) : session.CreatedAt;
+
+        var updated = await store.UpdateSessionAsync(session.Id, s => s with
+        {
+            CreatedAt = created, UpdatedAt = s.UpdatedAt.AddTicks(5), Tokens = new TokenUsage(11, 22, 3, 44, 5), Cost = 1.25m,
+        });
+
+        (await ScalarAsync("SELECT input_tokens || ',' || output_tokens || ',' || reasoning_tokens || ',' || cache_read_tokens || ',' || cache_write_tokens || ',' || cost FROM sessions"))
+            .Should().Be("11,22,3,44,5,1.25");
+        (await ScalarAsync("SELECT created_at || ',' || updated_at FROM sessions"))
+            .Should().Be($"{created.UtcTicks},{session.UpdatedAt.UtcTicks + 5}");
+        (await store.GetSessionAsync(session.Id)).Should().BeEquivalentTo(updated);
+    }
+
     [Test]
     public async Task SavePartAsync_AppendedText_UpdatesOnlyThatPartRow()
     {
