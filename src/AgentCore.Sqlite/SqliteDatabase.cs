@@ -628,7 +628,8 @@ internal sealed partial class SqliteDatabase
 
             foreach (var message in copy.Messages)
             {
-                await SqliteSessionStore.WriteMessageAsync(connection, message, SqliteSessionStore.PartRows(message), cancellationToken).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                SqliteSessionStore.WriteMessage(connection, message, SqliteSessionStore.PartRows(message));
             }
         }
 

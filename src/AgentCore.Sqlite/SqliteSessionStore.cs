@@ -354,10 +354,10 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     {
         StoredRecords.ValidateMessage(message);
         var parts = PartRows(message);
-        await InTransactionAsync(async (connection, ct) =>
+        await InTransactionAsync((connection, _) =>
         {
-            await WriteMessageAsync(connection, message, parts, ct).ConfigureAwait(false);
-            return true;
+            WriteMessage(connection, message, parts);
+            return Task.FromResult(true);
         }, cancellationToken, stamped: message.SessionId).ConfigureAwait(false);
     }
 
@@ -470,30 +470,22 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     /// Rows that are already stored as they are (a message completed after its parts were saved one by one) are left
     /// alone: only changed or new parts are written, and only parts the message no longer has are deleted.
     /// </remarks>
-    internal static async Task WriteMessageAsync(
-        SqliteConnection connection, SessionMessage message, List<(string Id, (string Type, string? Json, byte[]? Text) Row)> parts, CancellationToken cancellationToken)
+    internal static void WriteMessage(SqliteConnection connection, SessionMessage message, List<(string Id, (string Type, string? Json, byte[]? Text) Row)> parts)
     {
         UpsertHeader(connection, message);
         string ids = JsonArrayOf(parts);
-        var delete = SqliteDatabase.Reused(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $message AND id NOT IN (SELECT value FROM json_each($ids))",
-            ("$session", message.SessionId), ("$message", message.Id), ("$ids", ids));
-        await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        SqliteDatabase.Prepared(connection, "DELETE FROM parts WHERE session_id = ?1 AND message_id = ?2 AND id NOT IN (SELECT value FROM json_each(?3))")
+            .Bind(1, message.SessionId).Bind(2, message.Id).Bind(3, ids).Execute();
 
-        var insert = SqliteDatabase.Reused(connection, """
-            INSERT INTO parts (session_id, message_id, id, position, type, data, text) VALUES ($session, $message, $id, $position, $type, $data, $text)
+        var insert = SqliteDatabase.Prepared(connection, """
+            INSERT INTO parts (session_id, message_id, id, position, type, data, text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
             ON CONFLICT (session_id, message_id, id) DO UPDATE SET position = excluded.position, type = excluded.type, data = excluded.data, text = excluded.text
             WHERE position IS NOT excluded.position OR type IS NOT excluded.type OR data IS NOT excluded.data OR text IS NOT excluded.text
-            """,
-            ("$session", message.SessionId), ("$message", message.Id), ("$id", ""), ("$position", 0), ("$type", ""), ("$data", null), ("$text", null));
+            """);
         for (int i = 0; i < parts.Count; i++)
         {
             var (id, (type, json, text)) = parts[i];
-            insert.Parameters["$id"].Value = id;
-            insert.Parameters["$position"].Value = i;
-            insert.Parameters["$type"].Value = type;
-            insert.Parameters["$data"].Value = (object?)json ?? DBNull.Value;
-            insert.Parameters["$text"].Value = (object?)text ?? DBNull.Value;
-            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            insert.Bind(1, message.SessionId).Bind(2, message.Id).Bind(3, id).Bind(4, i).Bind(5, type).Bind(6, json).Bind(7, text).Execute();
         }
     }
 
