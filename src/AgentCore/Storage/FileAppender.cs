@@ -59,7 +59,7 @@ internal static class FileAppender
             {
                 long before = RandomAccess.GetLength(handle);
                 var (record, endsWithNewline) = choose(before);
-                return (before, await AppendToAsync(handle, path, record, what, cancellationToken, endsWithNewline).ConfigureAwait(false));
+                return (before, AppendTo(handle, path, record, what, endsWithNewline));
             }
         }
     }
@@ -71,12 +71,15 @@ internal static class FileAppender
     /// </remarks>
     /// <exception cref="IOException">The file cannot be written: the message names the path; a partial write is undone.</exception>
     /// <exception cref="UnauthorizedAccessException">The file may not be written: the message names the path.</exception>
-    public static async ValueTask AppendLockedAsync(string path, ReadOnlyMemory<byte> record, string what, CancellationToken cancellationToken)
+    public static ValueTask AppendLockedAsync(string path, ReadOnlyMemory<byte> record, string what, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         using (var handle = OpenForAppend(path, what))
         {
-            await AppendToAsync(handle, path, record, what, cancellationToken).ConfigureAwait(false);
+            AppendTo(handle, path, record, what);
         }
+
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Opens (or creates) <paramref name="path"/> to append to it, shared with other readers and writers.</summary>
@@ -95,15 +98,18 @@ internal static class FileAppender
     }
 
     /// <summary>Appends <paramref name="record"/> at the end of the file; returns the file's length after it.</summary>
-    private static async ValueTask<long> AppendToAsync(
-        Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, ReadOnlyMemory<byte> record, string what, CancellationToken cancellationToken,
-        bool endsWithNewline = false)
+    /// <remarks>
+    /// Synchronous on purpose: a record is a few hundred bytes into the page cache, and .NET's asynchronous file I/O on Unix
+    /// runs the same synchronous call on another thread-pool thread, adding a hop per record without freeing a thread.
+    /// </remarks>
+    private static long AppendTo(
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, ReadOnlyMemory<byte> record, string what, bool endsWithNewline = false)
     {
         long end = RandomAccess.GetLength(handle);
         if (end > 0 && !endsWithNewline)
         {
-            byte[] last = new byte[1];
-            int read = await RandomAccess.ReadAsync(handle, last, end - 1, cancellationToken).ConfigureAwait(false);
+            Span<byte> last = stackalloc byte[1];
+            int read = RandomAccess.Read(handle, last, end - 1);
             if (read == 1 && last[0] != (byte)'\n')
             {
                 byte[] terminated = new byte[record.Length + 1];
@@ -115,7 +121,7 @@ internal static class FileAppender
 
         try
         {
-            await RandomAccess.WriteAsync(handle, record, end, CancellationToken.None).ConfigureAwait(false);
+            RandomAccess.Write(handle, record.Span, end);
             return end + record.Length;
         }
         catch (IOException ex)
@@ -137,18 +143,20 @@ internal static class FileAppender
     /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> through a temporary file and a rename.</summary>
     /// <exception cref="IOException">The file cannot be written (read-only or full disk, ...): the message names the path; the file is left as it was.</exception>
     /// <exception cref="UnauthorizedAccessException">The file or its folder may not be written: the message names the path.</exception>
-    public static async ValueTask WriteAtomicAsync(string path, ReadOnlyMemory<byte> content, string what, CancellationToken cancellationToken)
+    public static ValueTask WriteAtomicAsync(string path, ReadOnlyMemory<byte> content, string what, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            // Synchronous, as appends are (see AppendTo); the folder is created only when it is missing.
+            using (var handle = CreateTemporary(temp, path))
             {
-                await RandomAccess.WriteAsync(handle, content, 0, cancellationToken).ConfigureAwait(false);
+                RandomAccess.Write(handle, content.Span, 0);
             }
 
             File.Move(temp, path, overwrite: true);
+            return ValueTask.CompletedTask;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -159,6 +167,21 @@ internal static class FileAppender
         {
             TryDelete(temp);
             throw;
+        }
+    }
+
+    /// <summary>Creates the temporary file <paramref name="temp"/> beside <paramref name="path"/>, and their folder when it is missing.</summary>
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle CreateTemporary(string temp, string path)
+    {
+        try
+        {
+            return File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Only the first write to a new data folder gets here.
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            return File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         }
     }
 

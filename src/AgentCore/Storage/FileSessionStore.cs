@@ -530,8 +530,18 @@ public sealed partial class FileSessionStore : ISessionStore
         return stream.ToArray();
     }
 
-    private async ValueTask<Replay> ReplayAsync(string journal, string sessionId, bool log, CancellationToken cancellationToken)
+    /// <summary>Reads and replays the journal (synchronously: see <see cref="ReadJournal"/>).</summary>
+    private ValueTask<Replay> ReplayAsync(string journal, string sessionId, bool log, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(ReadJournal(journal, sessionId, log, cancellationToken));
+
+    /// <summary>Reads and replays the journal.</summary>
+    /// <remarks>
+    /// The file is read synchronously: .NET's asynchronous file reads on Unix run the same synchronous reads on a thread-pool
+    /// thread in chunks, which costs more hops and copies and frees no thread.
+    /// </remarks>
+    private Replay ReadJournal(string journal, string sessionId, bool log, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         // A new session has no journal yet: answer that without an exception (the catches below cover a journal
         // deleted between this check and the read; anything else at that path, a folder say, still fails the read).
         if (!Path.Exists(journal))
@@ -542,7 +552,7 @@ public sealed partial class FileSessionStore : ISessionStore
         byte[] content;
         try
         {
-            content = await File.ReadAllBytesAsync(journal, cancellationToken).ConfigureAwait(false);
+            content = File.ReadAllBytes(journal);
         }
         catch (FileNotFoundException)
         {
@@ -791,29 +801,32 @@ public sealed partial class FileSessionStore : ISessionStore
         }
     }
 
-    private async ValueTask<SessionInfo?> ReadSessionFileAsync(string path, string sessionId, CancellationToken cancellationToken)
+    /// <summary>Reads a session file: null when there is none, or (logged) when it cannot be read.</summary>
+    /// <remarks>Synchronously, as <see cref="ReadJournal"/> reads: a session file is a few hundred bytes.</remarks>
+    private ValueTask<SessionInfo?> ReadSessionFileAsync(string path, string sessionId, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         byte[] content;
         try
         {
-            content = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+            content = File.ReadAllBytes(path);
         }
         catch (FileNotFoundException)
         {
-            return null;
+            return default;
         }
         catch (DirectoryNotFoundException)
         {
-            return null;
+            return default;
         }
 
         if (StoredRecords.ReadSession(content, sessionId, out string? problem) is not { } session)
         {
             LogCorruptFile(sessionId, path, problem!);
-            return null;
+            return default;
         }
 
-        return session;
+        return ValueTask.FromResult<SessionInfo?>(session);
     }
 
     private string SessionPath(string sessionId) => Path.Combine(_sessionsDirectory, sessionId + ".json");
