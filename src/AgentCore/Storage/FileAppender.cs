@@ -9,14 +9,23 @@ namespace AgentCore;
 /// .NET's <see cref="FileMode.Append"/> is not an atomic append (it writes at the end it saw when it opened),
 /// so every writer first takes the file's lock: a per-path semaphore within the process and an exclusive
 /// lock on a sibling <c>.lock</c> file across processes (<c>flock</c> on Unix, a share mode on Windows).
+/// On Unix the lock file stays open between locks (up to <see cref="MaxOpenLockFiles"/> of them, the least recently used
+/// closed first), and each lock is a <c>flock</c> and an unlock on it: no open and close of the lock file per record.
 /// Readers take no lock: records end with a newline, and a reader treats an unterminated tail as not yet written.
 /// </remarks>
 internal static class FileAppender
 {
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>How many lock files are kept open at most (Unix); more are closed, least recently used first, when idle.</summary>
+    internal const int MaxOpenLockFiles = 256;
+
     // Process-wide, so two stores on one directory in one process never contend on the file lock.
-    private static readonly ConcurrentDictionary<string, SemaphoreSlim> Gates = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, PathLock> Locks = new(StringComparer.Ordinal);
+
+    // How many PathLocks hold their lock file open, and a clock for their last use (for closing the least recently used).
+    private static int s_openLockFiles;
+    private static long s_lockUses;
 
     // The retry below waits out another process's disk write: real time, not the app's clock.
     private static TimeProvider Time => TimeProvider.System;
@@ -221,23 +230,144 @@ internal static class FileAppender
     /// </remarks>
     public static async ValueTask<IAsyncDisposable> LockAsync(string path, CancellationToken cancellationToken)
     {
-        // The stores pass full, normalized paths: only other paths need normalizing to find their gate.
-        var gate = Gates.GetOrAdd(Path.IsPathFullyQualified(path) ? path : Path.GetFullPath(path), static _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // The stores pass full, normalized paths: only other paths need normalizing to find their lock.
+        var pathLock = Locks.GetOrAdd(Path.IsPathFullyQualified(path) ? path : Path.GetFullPath(path), static _ => new PathLock());
+        await pathLock.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (UnixFileLock.IsAvailable)
+            {
+                await LockKeptOpenAsync(pathLock, path + ".lock", cancellationToken).ConfigureAwait(false);
+                return new Held(pathLock, fileLock: null);
+            }
+
             var fileLock = await AcquireFileLockAsync(path + ".lock", cancellationToken).ConfigureAwait(false);
-            return new Held(gate, fileLock);
+            return new Held(pathLock, fileLock);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            gate.Release();
+            pathLock.Gate.Release();
             throw ex is FolderNotCreatedException ? WriteFailed(Path.GetDirectoryName(path)!, "data folder", ex.InnerException!) : WriteFailed(path + ".lock", "lock file", ex);
         }
         catch
         {
-            gate.Release();
+            pathLock.Gate.Release();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Takes the cross-process lock with <c>flock</c> on the lock file <paramref name="pathLock"/> keeps open (opening it
+    /// first when it is not), waiting while another process holds it. The caller holds <paramref name="pathLock"/>'s gate.
+    /// </summary>
+    private static async ValueTask LockKeptOpenAsync(PathLock pathLock, string lockPath, CancellationToken cancellationToken)
+    {
+        pathLock.LastUse = Interlocked.Increment(ref s_lockUses);
+        long started = 0;
+        int delayMs = 1;
+        while (!TryLockKeptOpen(pathLock, lockPath))
+        {
+            // Another process holds the lock: try again shortly.
+            if (started == 0)
+            {
+                started = Time.GetTimestamp();
+            }
+            else if (Time.GetElapsedTime(started) >= LockTimeout)
+            {
+                throw new IOException($"Another process has held the lock file '{lockPath}' for {LockTimeout.TotalSeconds:0} s.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(delayMs), Time, cancellationToken).ConfigureAwait(false);
+            delayMs = Math.Min(delayMs * 2, 50);
+        }
+    }
+
+    /// <summary>Opens the lock file when it is not open, and takes its lock: false when another process holds it.</summary>
+    private static bool TryLockKeptOpen(PathLock pathLock, string lockPath)
+    {
+        if (pathLock.File is null)
+        {
+            try
+            {
+                pathLock.File = OpenLockFile(lockPath);
+            }
+            catch (IOException ex) when (IsHeldByAnother(ex))
+            {
+                // .NET takes a shared lock as it opens a file it shares, which an exclusive holder refuses.
+                return false;
+            }
+
+            if (Interlocked.Increment(ref s_openLockFiles) > MaxOpenLockFiles)
+            {
+                CloseIdleLockFiles(pathLock);
+            }
+        }
+
+        return UnixFileLock.TryLockExclusive(pathLock.File);
+    }
+
+    /// <summary>Opens (or creates) a lock file to keep open, shared, creating its folder when it is missing.</summary>
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenLockFile(string lockPath)
+    {
+        try
+        {
+            return File.OpenHandle(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (IOException missing) when (missing is DirectoryNotFoundException or FileNotFoundException)
+        {
+            // As in AcquireFileLockAsync: only a missing folder fails OpenOrCreate with ENOENT.
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new FolderNotCreatedException(ex);
+            }
+
+            return File.OpenHandle(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        }
+    }
+
+    /// <summary>
+    /// Closes the lock files of idle locks (their gate free), least recently used first, until half of
+    /// <see cref="MaxOpenLockFiles"/> remain open; <paramref name="current"/> (held by the caller) is left alone.
+    /// </summary>
+    private static void CloseIdleLockFiles(PathLock current)
+    {
+        var open = new List<PathLock>();
+        foreach (var candidate in Locks.Values)
+        {
+            if (candidate != current && candidate.File is not null)
+            {
+                open.Add(candidate);
+            }
+        }
+
+        open.Sort(static (a, b) => a.LastUse.CompareTo(b.LastUse));
+        foreach (var idle in open)
+        {
+            if (Volatile.Read(ref s_openLockFiles) <= MaxOpenLockFiles / 2)
+            {
+                break;
+            }
+
+            if (idle.Gate.Wait(0))
+            {
+                try
+                {
+                    if (idle.File is { } file)
+                    {
+                        idle.File = null;
+                        file.Dispose();
+                        Interlocked.Decrement(ref s_openLockFiles);
+                    }
+                }
+                finally
+                {
+                    idle.Gate.Release();
+                }
+            }
         }
     }
 
@@ -293,7 +423,20 @@ internal static class FileAppender
         }
     }
 
-    private sealed class Held(SemaphoreSlim gate, Microsoft.Win32.SafeHandles.SafeFileHandle fileLock) : IAsyncDisposable
+    /// <summary>A path's lock within the process (its gate) and, on Unix, the lock file kept open for it.</summary>
+    private sealed class PathLock
+    {
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        /// <summary>The open lock file (Unix), or null when it is not open; changed only by the gate's holder.</summary>
+        public Microsoft.Win32.SafeHandles.SafeFileHandle? File { get; set; }
+
+        /// <summary>When the lock was last taken (an ever-increasing count), to close the least recently used first.</summary>
+        public long LastUse { get; set; }
+    }
+
+    /// <summary>A lock held: the lock file's <c>flock</c> (kept open) or its handle opened exclusively (Windows), and the gate.</summary>
+    private sealed class Held(PathLock pathLock, Microsoft.Win32.SafeHandles.SafeFileHandle? fileLock) : IAsyncDisposable
     {
         private int _disposed;
 
@@ -301,8 +444,19 @@ internal static class FileAppender
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
-                fileLock.Dispose();
-                gate.Release();
+                if (fileLock is not null)
+                {
+                    fileLock.Dispose();
+                }
+                else if (pathLock.File is { } file && !UnixFileLock.Unlock(file))
+                {
+                    // Closing the file releases its lock for certain.
+                    pathLock.File = null;
+                    file.Dispose();
+                    Interlocked.Decrement(ref s_openLockFiles);
+                }
+
+                pathLock.Gate.Release();
             }
 
             return ValueTask.CompletedTask;
