@@ -20,8 +20,10 @@ internal static partial class UnixFileLock
     /// </summary>
     public static bool IsAvailable { get; } = Probe();
 
-    /// <summary>Takes the exclusive lock of <paramref name="file"/> without waiting: false when another open file holds it.</summary>
-    /// <exception cref="IOException">The lock could not be taken for another reason (the operating system's error code in the message and <see cref="Exception.HResult"/>).</exception>
+    /// <summary>
+    /// Takes the exclusive lock of <paramref name="file"/> without waiting: false when another open file holds it. Where
+    /// the file system cannot lock (some network file systems), true without a lock, as .NET's own exclusive open does.
+    /// </summary>
     public static bool TryLockExclusive(SafeFileHandle file)
     {
         while (true)
@@ -32,14 +34,9 @@ internal static partial class UnixFileLock
             }
 
             int errno = Marshal.GetLastPInvokeError();
-            if (errno == WouldBlock)
-            {
-                return false;
-            }
-
             if (errno != Interrupted)
             {
-                throw new IOException($"flock failed with error {errno}.") { HResult = errno };
+                return errno != WouldBlock;
             }
         }
     }
