@@ -9,14 +9,23 @@ namespace AgentCore;
 /// .NET's <see cref="FileMode.Append"/> is not an atomic append (it writes at the end it saw when it opened),
 /// so every writer first takes the file's lock: a per-path semaphore within the process and an exclusive
 /// lock on a sibling <c>.lock</c> file across processes (<c>flock</c> on Unix, a share mode on Windows).
+/// On Unix the lock file stays open between locks (up to <see cref="MaxOpenLockFiles"/> of them, the least recently used
+/// closed first), and each lock is a <c>flock</c> and an unlock on it: no open and close of the lock file per record.
 /// Readers take no lock: records end with a newline, and a reader treats an unterminated tail as not yet written.
 /// </remarks>
 internal static class FileAppender
 {
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(30);
 
+    /// <summary>How many lock files are kept open at most (Unix); more are closed, least recently used first, when idle.</summary>
+    internal const int MaxOpenLockFiles = 256;
+
     // Process-wide, so two stores on one directory in one process never contend on the file lock.
-    private static readonly ConcurrentDictionary<string, SemaphoreSlim> Gates = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, PathLock> Locks = new(StringComparer.Ordinal);
+
+    // How many PathLocks hold their lock file open, and a clock for their last use (for closing the least recently used).
+    private static int s_openLockFiles;
+    private static long s_lockUses;
 
     // The retry below waits out another process's disk write: real time, not the app's clock.
     private static TimeProvider Time => TimeProvider.System;
@@ -59,7 +68,7 @@ internal static class FileAppender
             {
                 long before = RandomAccess.GetLength(handle);
                 var (record, endsWithNewline) = choose(before);
-                return (before, await AppendToAsync(handle, path, record, what, cancellationToken, endsWithNewline).ConfigureAwait(false));
+                return (before, AppendTo(handle, path, record, what, endsWithNewline));
             }
         }
     }
@@ -71,12 +80,15 @@ internal static class FileAppender
     /// </remarks>
     /// <exception cref="IOException">The file cannot be written: the message names the path; a partial write is undone.</exception>
     /// <exception cref="UnauthorizedAccessException">The file may not be written: the message names the path.</exception>
-    public static async ValueTask AppendLockedAsync(string path, ReadOnlyMemory<byte> record, string what, CancellationToken cancellationToken)
+    public static ValueTask AppendLockedAsync(string path, ReadOnlyMemory<byte> record, string what, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         using (var handle = OpenForAppend(path, what))
         {
-            await AppendToAsync(handle, path, record, what, cancellationToken).ConfigureAwait(false);
+            AppendTo(handle, path, record, what);
         }
+
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>Opens (or creates) <paramref name="path"/> to append to it, shared with other readers and writers.</summary>
@@ -95,15 +107,18 @@ internal static class FileAppender
     }
 
     /// <summary>Appends <paramref name="record"/> at the end of the file; returns the file's length after it.</summary>
-    private static async ValueTask<long> AppendToAsync(
-        Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, ReadOnlyMemory<byte> record, string what, CancellationToken cancellationToken,
-        bool endsWithNewline = false)
+    /// <remarks>
+    /// Synchronous on purpose: a record is a few hundred bytes into the page cache, and .NET's asynchronous file I/O on Unix
+    /// runs the same synchronous call on another thread-pool thread, adding a hop per record without freeing a thread.
+    /// </remarks>
+    private static long AppendTo(
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, ReadOnlyMemory<byte> record, string what, bool endsWithNewline = false)
     {
         long end = RandomAccess.GetLength(handle);
         if (end > 0 && !endsWithNewline)
         {
-            byte[] last = new byte[1];
-            int read = await RandomAccess.ReadAsync(handle, last, end - 1, cancellationToken).ConfigureAwait(false);
+            Span<byte> last = stackalloc byte[1];
+            int read = RandomAccess.Read(handle, last, end - 1);
             if (read == 1 && last[0] != (byte)'\n')
             {
                 byte[] terminated = new byte[record.Length + 1];
@@ -115,7 +130,7 @@ internal static class FileAppender
 
         try
         {
-            await RandomAccess.WriteAsync(handle, record, end, CancellationToken.None).ConfigureAwait(false);
+            RandomAccess.Write(handle, record.Span, end);
             return end + record.Length;
         }
         catch (IOException ex)
@@ -137,18 +152,20 @@ internal static class FileAppender
     /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> through a temporary file and a rename.</summary>
     /// <exception cref="IOException">The file cannot be written (read-only or full disk, ...): the message names the path; the file is left as it was.</exception>
     /// <exception cref="UnauthorizedAccessException">The file or its folder may not be written: the message names the path.</exception>
-    public static async ValueTask WriteAtomicAsync(string path, ReadOnlyMemory<byte> content, string what, CancellationToken cancellationToken)
+    public static ValueTask WriteAtomicAsync(string path, ReadOnlyMemory<byte> content, string what, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         string temp = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            using (var handle = File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            // Synchronous, as appends are (see AppendTo); the folder is created only when it is missing.
+            using (var handle = CreateTemporary(temp, path))
             {
-                await RandomAccess.WriteAsync(handle, content, 0, cancellationToken).ConfigureAwait(false);
+                RandomAccess.Write(handle, content.Span, 0);
             }
 
             File.Move(temp, path, overwrite: true);
+            return ValueTask.CompletedTask;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -159,6 +176,21 @@ internal static class FileAppender
         {
             TryDelete(temp);
             throw;
+        }
+    }
+
+    /// <summary>Creates the temporary file <paramref name="temp"/> beside <paramref name="path"/>, and their folder when it is missing.</summary>
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle CreateTemporary(string temp, string path)
+    {
+        try
+        {
+            return File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Only the first write to a new data folder gets here.
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            return File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         }
     }
 
@@ -198,23 +230,144 @@ internal static class FileAppender
     /// </remarks>
     public static async ValueTask<IAsyncDisposable> LockAsync(string path, CancellationToken cancellationToken)
     {
-        // The stores pass full, normalized paths: only other paths need normalizing to find their gate.
-        var gate = Gates.GetOrAdd(Path.IsPathFullyQualified(path) ? path : Path.GetFullPath(path), static _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        // The stores pass full, normalized paths: only other paths need normalizing to find their lock.
+        var pathLock = Locks.GetOrAdd(Path.IsPathFullyQualified(path) ? path : Path.GetFullPath(path), static _ => new PathLock());
+        await pathLock.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (UnixFileLock.IsAvailable)
+            {
+                await LockKeptOpenAsync(pathLock, path + ".lock", cancellationToken).ConfigureAwait(false);
+                return new Held(pathLock, fileLock: null);
+            }
+
             var fileLock = await AcquireFileLockAsync(path + ".lock", cancellationToken).ConfigureAwait(false);
-            return new Held(gate, fileLock);
+            return new Held(pathLock, fileLock);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            gate.Release();
+            pathLock.Gate.Release();
             throw ex is FolderNotCreatedException ? WriteFailed(Path.GetDirectoryName(path)!, "data folder", ex.InnerException!) : WriteFailed(path + ".lock", "lock file", ex);
         }
         catch
         {
-            gate.Release();
+            pathLock.Gate.Release();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Takes the cross-process lock with <c>flock</c> on the lock file <paramref name="pathLock"/> keeps open (opening it
+    /// first when it is not), waiting while another process holds it. The caller holds <paramref name="pathLock"/>'s gate.
+    /// </summary>
+    private static async ValueTask LockKeptOpenAsync(PathLock pathLock, string lockPath, CancellationToken cancellationToken)
+    {
+        pathLock.LastUse = Interlocked.Increment(ref s_lockUses);
+        long started = 0;
+        int delayMs = 1;
+        while (!TryLockKeptOpen(pathLock, lockPath))
+        {
+            // Another process holds the lock: try again shortly.
+            if (started == 0)
+            {
+                started = Time.GetTimestamp();
+            }
+            else if (Time.GetElapsedTime(started) >= LockTimeout)
+            {
+                throw new IOException($"Another process has held the lock file '{lockPath}' for {LockTimeout.TotalSeconds:0} s.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(delayMs), Time, cancellationToken).ConfigureAwait(false);
+            delayMs = Math.Min(delayMs * 2, 50);
+        }
+    }
+
+    /// <summary>Opens the lock file when it is not open, and takes its lock: false when another process holds it.</summary>
+    private static bool TryLockKeptOpen(PathLock pathLock, string lockPath)
+    {
+        if (pathLock.File is null)
+        {
+            try
+            {
+                pathLock.File = OpenLockFile(lockPath);
+            }
+            catch (IOException ex) when (IsHeldByAnother(ex))
+            {
+                // .NET takes a shared lock as it opens a file it shares, which an exclusive holder refuses.
+                return false;
+            }
+
+            if (Interlocked.Increment(ref s_openLockFiles) > MaxOpenLockFiles)
+            {
+                CloseIdleLockFiles(pathLock);
+            }
+        }
+
+        return UnixFileLock.TryLockExclusive(pathLock.File);
+    }
+
+    /// <summary>Opens (or creates) a lock file to keep open, shared, creating its folder when it is missing.</summary>
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle OpenLockFile(string lockPath)
+    {
+        try
+        {
+            return File.OpenHandle(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (IOException missing) when (missing is DirectoryNotFoundException or FileNotFoundException)
+        {
+            // As in AcquireFileLockAsync: only a missing folder fails OpenOrCreate with ENOENT.
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new FolderNotCreatedException(ex);
+            }
+
+            return File.OpenHandle(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        }
+    }
+
+    /// <summary>
+    /// Closes the lock files of idle locks (their gate free), least recently used first, until half of
+    /// <see cref="MaxOpenLockFiles"/> remain open; <paramref name="current"/> (held by the caller) is left alone.
+    /// </summary>
+    private static void CloseIdleLockFiles(PathLock current)
+    {
+        var open = new List<PathLock>();
+        foreach (var candidate in Locks.Values)
+        {
+            if (candidate != current && candidate.File is not null)
+            {
+                open.Add(candidate);
+            }
+        }
+
+        open.Sort(static (a, b) => a.LastUse.CompareTo(b.LastUse));
+        foreach (var idle in open)
+        {
+            if (Volatile.Read(ref s_openLockFiles) <= MaxOpenLockFiles / 2)
+            {
+                break;
+            }
+
+            if (idle.Gate.Wait(0))
+            {
+                try
+                {
+                    if (idle.File is { } file)
+                    {
+                        idle.File = null;
+                        file.Dispose();
+                        Interlocked.Decrement(ref s_openLockFiles);
+                    }
+                }
+                finally
+                {
+                    idle.Gate.Release();
+                }
+            }
         }
     }
 
@@ -270,7 +423,20 @@ internal static class FileAppender
         }
     }
 
-    private sealed class Held(SemaphoreSlim gate, Microsoft.Win32.SafeHandles.SafeFileHandle fileLock) : IAsyncDisposable
+    /// <summary>A path's lock within the process (its gate) and, on Unix, the lock file kept open for it.</summary>
+    private sealed class PathLock
+    {
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        /// <summary>The open lock file (Unix), or null when it is not open; changed only by the gate's holder.</summary>
+        public Microsoft.Win32.SafeHandles.SafeFileHandle? File { get; set; }
+
+        /// <summary>When the lock was last taken (an ever-increasing count), to close the least recently used first.</summary>
+        public long LastUse { get; set; }
+    }
+
+    /// <summary>A lock held: the lock file's <c>flock</c> (kept open) or its handle opened exclusively (Windows), and the gate.</summary>
+    private sealed class Held(PathLock pathLock, Microsoft.Win32.SafeHandles.SafeFileHandle? fileLock) : IAsyncDisposable
     {
         private int _disposed;
 
@@ -278,8 +444,19 @@ internal static class FileAppender
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
-                fileLock.Dispose();
-                gate.Release();
+                if (fileLock is not null)
+                {
+                    fileLock.Dispose();
+                }
+                else if (pathLock.File is { } file && !UnixFileLock.Unlock(file))
+                {
+                    // Closing the file releases its lock for certain.
+                    pathLock.File = null;
+                    file.Dispose();
+                    Interlocked.Decrement(ref s_openLockFiles);
+                }
+
+                pathLock.Gate.Release();
             }
 
             return ValueTask.CompletedTask;

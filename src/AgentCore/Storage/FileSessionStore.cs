@@ -227,43 +227,89 @@ public sealed partial class FileSessionStore : ISessionStore
             delta = new JournalRecord { Kind = JournalRecord.Delta, Message = header, PartIds = message.Parts.Select(static p => p.Id).ToList() };
         }
 
-        return SaveRememberedAsync(message, headerJson, delta ?? whole, delta is null ? null : () => whole, partJson, cancellationToken);
+        return SaveRememberedAsync(message, headerJson, SerializeLine(delta ?? whole), delta is null ? null : () => SerializeLine(whole), partJson, cancellationToken);
     }
 
     /// <inheritdoc />
     public ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidatePart(message, part);
-        var header = StoredRecords.HeaderOf(message);
-        // The message's own fields go with the record only when they changed since this store last wrote them (and no
-        // other writer touched the journal since: else the record with the fields is written).
-        bool headerChanged = HeaderChanged(header, out byte[] headerJson);
-        Func<JournalRecord>? withHeader = headerChanged ? null : () => new JournalRecord
-        {
-            Kind = appendedText is null ? JournalRecord.OnePart : JournalRecord.AppendedText,
-            Message = header, Part = appendedText is null ? part : null,
-            MessageId = appendedText is null ? null : message.Id, PartId = appendedText is null ? null : part.Id, Text = appendedText,
-        };
-        JournalRecord record = appendedText is not null
-            ? new JournalRecord
-            {
-                Kind = JournalRecord.AppendedText, MessageId = message.Id, PartId = part.Id, Text = appendedText,
-                Message = headerChanged ? header : null,
-            }
-            : headerChanged
-                ? new JournalRecord { Kind = JournalRecord.OnePart, Message = header, Part = part }
-                : new JournalRecord { Kind = JournalRecord.OnePart, MessageId = message.Id, Part = part };
+        return SaveChangesAsync(message, [new MessagePartChange(part, appendedText)], cancellationToken);
+    }
 
-        // A whole part's JSON is remembered (a later whole-message save writes it again only if it changed); a part that
-        // text was appended to is forgotten, so that save writes it whole.
-        var partJson = new Dictionary<string, byte[]>(1, StringComparer.Ordinal);
-        if (appendedText is null)
+    /// <inheritdoc />
+    /// <remarks>
+    /// The changes go to the session's journal in one append (one write): a record per change, the message's own fields
+    /// with the first when they changed. A crash that tears the write leaves the records before the tear, each whole; the
+    /// rest of the batch is not there.
+    /// </remarks>
+    public ValueTask SavePartsAsync(SessionMessage message, IReadOnlyList<MessagePartChange> changes, CancellationToken cancellationToken = default)
+    {
+        StoredRecords.ValidateParts(message, changes);
+        return changes.Count == 0 ? SaveMessageAsync(message, cancellationToken) : SaveChangesAsync(message, changes, cancellationToken);
+    }
+
+    /// <summary>Appends a record per change of <paramref name="message"/>'s parts, all in one write, and remembers what the journal now holds of it.</summary>
+    private async ValueTask SaveChangesAsync(SessionMessage message, IReadOnlyList<MessagePartChange> changes, CancellationToken cancellationToken)
+    {
+        var header = StoredRecords.HeaderOf(message);
+        // The message's own fields go with the first record only when they changed since this store last wrote them (and
+        // no other writer touched the journal since: else the first record carries them anyway).
+        bool headerChanged = HeaderChanged(header, out byte[] headerJson);
+        var records = new JournalRecord[changes.Count];
+        for (int i = 0; i < changes.Count; i++)
         {
-            partJson[part.Id] = JsonSerializer.SerializeToUtf8Bytes(part, AgentCoreJsonContext.Default.MessagePart);
+            records[i] = ChangeRecord(message.Id, i == 0 && headerChanged ? header : null, changes[i]);
         }
 
-        return SavePartRememberedAsync(message, part.Id, record, withHeader, headerJson, partJson, cancellationToken);
+        var line = SerializeLines(records);
+        Func<ReadOnlyMemory<byte>>? selfContained = headerChanged ? null : () =>
+        {
+            records[0] = ChangeRecord(message.Id, header, changes[0]);
+            return SerializeLines(records);
+        };
+
+        // A whole part's JSON is remembered (a later whole-message save writes it again only if it changed); a part that
+        // text was appended to is forgotten (null), so that save writes it whole.
+        var partJson = new byte[]?[changes.Count];
+        for (int i = 0; i < changes.Count; i++)
+        {
+            partJson[i] = changes[i].AppendedText is null ? JsonSerializer.SerializeToUtf8Bytes(changes[i].Part, AgentCoreJsonContext.Default.MessagePart) : null;
+        }
+
+        string key = HeaderKey(message.SessionId, message.Id);
+        if (!await AppendRememberingHeaderAsync(message, key, line, selfContained, headerJson, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var written = _lastParts.GetOrAdd(key, static _ => new Dictionary<string, byte[]>(StringComparer.Ordinal));
+        lock (written)
+        {
+            for (int i = 0; i < changes.Count; i++)
+            {
+                if (partJson[i] is { } json)
+                {
+                    written[changes[i].Part.Id] = json;
+                }
+                else
+                {
+                    written.Remove(changes[i].Part.Id);
+                }
+            }
+        }
     }
+
+    /// <summary>
+    /// The record of one change: text appended to a part (<c>t</c>) or a whole part (<c>p</c>), with the message's own
+    /// fields when <paramref name="header"/> is given, else naming the message by id.
+    /// </summary>
+    private static JournalRecord ChangeRecord(string messageId, SessionMessage? header, MessagePartChange change) =>
+        change.AppendedText is { } text
+            ? new JournalRecord { Kind = JournalRecord.AppendedText, MessageId = messageId, PartId = change.Part.Id, Text = text, Message = header }
+            : header is not null
+                ? new JournalRecord { Kind = JournalRecord.OnePart, Message = header, Part = change.Part }
+                : new JournalRecord { Kind = JournalRecord.OnePart, MessageId = messageId, Part = change.Part };
 
     /// <inheritdoc />
     /// <remarks>
@@ -322,7 +368,7 @@ public sealed partial class FileSessionStore : ISessionStore
 
     /// <summary>Appends a whole-message (or delta) record, then remembers what the journal now holds of the message.</summary>
     private async ValueTask SaveRememberedAsync(
-        SessionMessage message, byte[] headerJson, JournalRecord record, Func<JournalRecord>? selfContained, Dictionary<string, byte[]> partJson,
+        SessionMessage message, byte[] headerJson, ReadOnlyMemory<byte> record, Func<ReadOnlyMemory<byte>>? selfContained, Dictionary<string, byte[]> partJson,
         CancellationToken cancellationToken)
     {
         string key = HeaderKey(message.SessionId, message.Id);
@@ -332,37 +378,12 @@ public sealed partial class FileSessionStore : ISessionStore
         }
     }
 
-    /// <summary>Appends a part record, then remembers what the journal now holds of the message.</summary>
-    private async ValueTask SavePartRememberedAsync(
-        SessionMessage message, string partId, JournalRecord record, Func<JournalRecord>? selfContained, byte[] headerJson,
-        Dictionary<string, byte[]> partJson, CancellationToken cancellationToken)
-    {
-        string key = HeaderKey(message.SessionId, message.Id);
-        if (!await AppendRememberingHeaderAsync(message, key, record, selfContained, headerJson, cancellationToken).ConfigureAwait(false))
-        {
-            return;
-        }
-
-        var written = _lastParts.GetOrAdd(key, static _ => new Dictionary<string, byte[]>(StringComparer.Ordinal));
-        lock (written)
-        {
-            if (partJson.TryGetValue(partId, out var json))
-            {
-                written[partId] = json;
-            }
-            else
-            {
-                written.Remove(partId);
-            }
-        }
-    }
-
     /// <summary>
     /// Appends a record of <paramref name="message"/> (remembered under <paramref name="key"/>), then remembers its header
     /// JSON: true when the message is still open; false when it is complete, and everything remembered of it is forgotten.
     /// </summary>
     private async ValueTask<bool> AppendRememberingHeaderAsync(
-        SessionMessage message, string key, JournalRecord record, Func<JournalRecord>? selfContained, byte[] headerJson,
+        SessionMessage message, string key, ReadOnlyMemory<byte> record, Func<ReadOnlyMemory<byte>>? selfContained, byte[] headerJson,
         CancellationToken cancellationToken)
     {
         await AppendForgettingOnFailureAsync(message, record, selfContained, cancellationToken).ConfigureAwait(false);
@@ -382,7 +403,7 @@ public sealed partial class FileSessionStore : ISessionStore
     /// so that its next record is self-contained (the journal may not have the last one).
     /// </summary>
     private async ValueTask AppendForgettingOnFailureAsync(
-        SessionMessage message, JournalRecord record, Func<JournalRecord>? selfContained, CancellationToken cancellationToken)
+        SessionMessage message, ReadOnlyMemory<byte> record, Func<ReadOnlyMemory<byte>>? selfContained, CancellationToken cancellationToken)
     {
         try
         {
@@ -421,14 +442,14 @@ public sealed partial class FileSessionStore : ISessionStore
     }
 
     /// <summary>
-    /// Appends <paramref name="record"/> to the session's journal — or, when <paramref name="selfContained"/> is given and
-    /// the journal is not as this store last left it (another writer appended or rewrote it, or this store has not
-    /// written it yet), the record <paramref name="selfContained"/> builds, which needs nothing remembered.
+    /// Appends <paramref name="line"/> (one or more records) to the session's journal — or, when
+    /// <paramref name="selfContained"/> is given and the journal is not as this store last left it (another writer appended
+    /// or rewrote it, or this store has not written it yet), the records <paramref name="selfContained"/> builds, which need
+    /// nothing remembered.
     /// </summary>
-    private async ValueTask AppendAsync(string sessionId, JournalRecord record, Func<JournalRecord>? selfContained, CancellationToken cancellationToken)
+    private async ValueTask AppendAsync(string sessionId, ReadOnlyMemory<byte> line, Func<ReadOnlyMemory<byte>>? selfContained, CancellationToken cancellationToken)
     {
         string journal = JournalPath(sessionId);
-        var line = SerializeLine(record);
         if (!_compactionDue.TryRemove(journal, out _))
         {
             await FileAppender.AppendAsync(journal, before =>
@@ -440,7 +461,7 @@ public sealed partial class FileSessionStore : ISessionStore
                     ForgetSession(sessionId);
                 }
 
-                var chosen = asLeft || selfContained is null ? line : SerializeLine(selfContained());
+                var chosen = asLeft || selfContained is null ? line : selfContained();
                 _journalEnds[journal] = before + chosen.Length;
                 return (chosen, asLeft); // As left: it ends with this store's last record, so with a newline.
             }, "message journal", cancellationToken).ConfigureAwait(false);
@@ -459,13 +480,34 @@ public sealed partial class FileSessionStore : ISessionStore
                 await FileAppender.WriteAtomicAsync(journal, SerializeCompact(replay), "message journal", cancellationToken).ConfigureAwait(false);
             }
 
-            var chosen = selfContained is null ? line : SerializeLine(selfContained());
+            var chosen = selfContained is null ? line : selfContained();
             await FileAppender.AppendLockedAsync(journal, chosen, "message journal", cancellationToken).ConfigureAwait(false);
         }
     }
 
     private static ReadOnlyMemory<byte> SerializeLine(JournalRecord record) =>
         JsonLine.Serialize(record, AgentCoreJsonContext.Default.JournalRecord);
+
+    /// <summary>The records as journal lines, one after the other, for one append.</summary>
+    private static ReadOnlyMemory<byte> SerializeLines(JournalRecord[] records)
+    {
+        if (records.Length == 1)
+        {
+            return SerializeLine(records[0]);
+        }
+
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256 * records.Length);
+        using var writer = new Utf8JsonWriter(buffer);
+        foreach (var record in records)
+        {
+            JsonSerializer.Serialize(writer, record, AgentCoreJsonContext.Default.JournalRecord);
+            writer.Flush();
+            System.Buffers.BuffersExtensions.Write(buffer, "\n"u8);
+            writer.Reset();
+        }
+
+        return buffer.WrittenMemory;
+    }
 
     /// <summary>
     /// The journal rewritten: every message whole, after the lines that could not be read, kept verbatim so that a
@@ -488,8 +530,18 @@ public sealed partial class FileSessionStore : ISessionStore
         return stream.ToArray();
     }
 
-    private async ValueTask<Replay> ReplayAsync(string journal, string sessionId, bool log, CancellationToken cancellationToken)
+    /// <summary>Reads and replays the journal (synchronously: see <see cref="ReadJournal"/>).</summary>
+    private ValueTask<Replay> ReplayAsync(string journal, string sessionId, bool log, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(ReadJournal(journal, sessionId, log, cancellationToken));
+
+    /// <summary>Reads and replays the journal.</summary>
+    /// <remarks>
+    /// The file is read synchronously: .NET's asynchronous file reads on Unix run the same synchronous reads on a thread-pool
+    /// thread in chunks, which costs more hops and copies and frees no thread.
+    /// </remarks>
+    private Replay ReadJournal(string journal, string sessionId, bool log, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         // A new session has no journal yet: answer that without an exception (the catches below cover a journal
         // deleted between this check and the read; anything else at that path, a folder say, still fails the read).
         if (!Path.Exists(journal))
@@ -500,7 +552,7 @@ public sealed partial class FileSessionStore : ISessionStore
         byte[] content;
         try
         {
-            content = await File.ReadAllBytesAsync(journal, cancellationToken).ConfigureAwait(false);
+            content = File.ReadAllBytes(journal);
         }
         catch (FileNotFoundException)
         {
@@ -749,29 +801,32 @@ public sealed partial class FileSessionStore : ISessionStore
         }
     }
 
-    private async ValueTask<SessionInfo?> ReadSessionFileAsync(string path, string sessionId, CancellationToken cancellationToken)
+    /// <summary>Reads a session file: null when there is none, or (logged) when it cannot be read.</summary>
+    /// <remarks>Synchronously, as <see cref="ReadJournal"/> reads: a session file is a few hundred bytes.</remarks>
+    private ValueTask<SessionInfo?> ReadSessionFileAsync(string path, string sessionId, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         byte[] content;
         try
         {
-            content = await File.ReadAllBytesAsync(path, cancellationToken).ConfigureAwait(false);
+            content = File.ReadAllBytes(path);
         }
         catch (FileNotFoundException)
         {
-            return null;
+            return default;
         }
         catch (DirectoryNotFoundException)
         {
-            return null;
+            return default;
         }
 
         if (StoredRecords.ReadSession(content, sessionId, out string? problem) is not { } session)
         {
             LogCorruptFile(sessionId, path, problem!);
-            return null;
+            return default;
         }
 
-        return session;
+        return ValueTask.FromResult<SessionInfo?>(session);
     }
 
     private string SessionPath(string sessionId) => Path.Combine(_sessionsDirectory, sessionId + ".json");

@@ -236,4 +236,86 @@ public sealed class FileSessionStoreJournalTests : FileStoreTestBase
         ShouldEqual(read, message);
         Logger.Warnings.Should().ContainSingle("the torn record is a corrupt line of its own");
     }
+
+    /// <summary>A step's worth of changes to <paramref name="message"/>: text appended, its fields changed, a tool call running.</summary>
+    private static List<MessagePartChange> StepOfChanges(SessionMessage message, TextPart streamed)
+    {
+        streamed.Text += " more";
+        message.Tokens = new TokenUsage(Input: 12, Output: 7, Reasoning: 0, CacheRead: 0, CacheWrite: 0);
+        var tool = new ToolPart { Id = AgentCoreIds.NewPartId(), CallId = "call_1", ToolName = "count", State = ToolState.Running, StartedAt = T0 };
+        var after = Text("after the tool");
+        message.Parts.Add(tool);
+        message.Parts.Add(after);
+        return [new MessagePartChange(streamed, " more"), new MessagePartChange(tool), new MessagePartChange(after)];
+    }
+
+    [Test]
+    public async Task SavePartsAsync_StepOfChanges_OneRecordEachFieldsOnlyInTheFirstAndReadsBackEqual()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        var streamed = Text("streamed");
+        message.Parts.Add(streamed);
+        await store.SaveMessageAsync(message);
+
+        await store.SavePartsAsync(message, StepOfChanges(message, streamed));
+
+        string[] lines = await File.ReadAllLinesAsync(Journal(sessionId));
+        lines.Should().HaveCount(4);
+        lines[1].Should().StartWith("{\"k\":\"t\"").And.Contain("\"m\":{", "the message's fields changed: the first record carries them");
+        lines.Skip(2).Should().OnlyContain(l => l.StartsWith("{\"k\":\"p\"", StringComparison.Ordinal) && !l.Contains("\"m\":", StringComparison.Ordinal));
+        ShouldEqual((await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject, message);
+        Logger.Warnings.Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task GetMessagesAsync_BatchTornInTheMiddle_ReadsTheRecordsBeforeTheCut()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        var streamed = Text("streamed");
+        message.Parts.Add(streamed);
+        await store.SaveMessageAsync(message);
+        long before = new FileInfo(Journal(sessionId)).Length;
+        await store.SavePartsAsync(message, StepOfChanges(message, streamed));
+
+        // The process died in the middle of the batch's write: in its second record.
+        byte[] content = await File.ReadAllBytesAsync(Journal(sessionId));
+        int secondRecord = Array.IndexOf(content, (byte)'\n', (int)before) + 1;
+        int third = Array.IndexOf(content, (byte)'\n', secondRecord) + 1;
+        await File.WriteAllBytesAsync(Journal(sessionId), content[..((secondRecord + third) / 2)]);
+
+        var read = (await Store().GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        read.Parts.Should().HaveCount(2, "the tool call and the part after it were cut off");
+        read.Parts[1].Should().BeOfType<TextPart>().Which.Text.Should().Be("streamed more", "the first record of the batch is whole");
+        read.Tokens.Should().Be(message.Tokens, "the first record carried the message's new fields");
+        Logger.Warnings.Should().BeEmpty("an unterminated last line is not there yet");
+    }
+
+    [Test]
+    public async Task SavePartsAsync_AnotherWriterAppendedSince_FirstRecordCarriesTheFields()
+    {
+        var store = Store();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        var streamed = Text("streamed");
+        message.Parts.Add(streamed);
+        await store.SaveMessageAsync(message);
+        await store.SavePartsAsync(message, StepOfChanges(message, streamed));
+        await Store().SaveMessageAsync(UserMessage(sessionId, "from another writer"));
+
+        var tool = (ToolPart)message.Parts[^2];
+        tool.State = ToolState.Completed;
+        tool.Output = "10";
+        var last = Text("done");
+        message.Parts.Add(last);
+        await store.SavePartsAsync(message, [new MessagePartChange(tool), new MessagePartChange(last)]);
+
+        string[] lines = await File.ReadAllLinesAsync(Journal(sessionId));
+        lines[^2].Should().Contain("\"m\":{", "the journal is not as this store left it: the fields it left out may not be there");
+        lines[^1].Should().NotContain("\"m\":");
+        ShouldEqual((await Store().GetMessagesAsync(sessionId)).Single(m => m.Id == message.Id), message);
+    }
 }

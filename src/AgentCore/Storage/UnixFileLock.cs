@@ -1,0 +1,112 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+
+namespace AgentCore;
+
+/// <summary>
+/// <c>flock</c> on a file kept open (Unix): the same advisory lock .NET takes when it opens a file with
+/// <see cref="FileShare.None"/>, so processes that lock by opening and processes that lock a kept-open file exclude each
+/// other, but taken and released without opening and closing the file each time.
+/// </summary>
+internal static partial class UnixFileLock
+{
+    private const int LockExclusive = 2;
+    private const int NonBlocking = 4;
+    private const int Unlocked = 8;
+
+    /// <summary>
+    /// Whether <c>flock</c> can be called here: on Unix, unless .NET's file locking is turned off
+    /// (<c>DOTNET_SYSTEM_IO_DISABLEFILELOCKING</c>, under which opening with <see cref="FileShare.None"/> locks nothing either).
+    /// </summary>
+    public static bool IsAvailable { get; } = Probe();
+
+    /// <summary>
+    /// Takes the exclusive lock of <paramref name="file"/> without waiting: false when another open file holds it. Where
+    /// the file system cannot lock (some network file systems), true without a lock, as .NET's own exclusive open does.
+    /// </summary>
+    public static bool TryLockExclusive(SafeFileHandle file)
+    {
+        while (true)
+        {
+            if (Call(file, LockExclusive | NonBlocking) == 0)
+            {
+                return true;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != Interrupted)
+            {
+                return errno != WouldBlock;
+            }
+        }
+    }
+
+    /// <summary>Releases the lock of <paramref name="file"/>; false when that failed (the caller closes the file, which releases it).</summary>
+    public static bool Unlock(SafeFileHandle file)
+    {
+        while (Call(file, Unlocked) != 0)
+        {
+            if (Marshal.GetLastPInvokeError() != Interrupted)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // EWOULDBLOCK (EAGAIN): 11 on Linux, 35 on macOS and the BSDs; EINTR is 4 on all of them.
+    private static int WouldBlock => OperatingSystem.IsLinux() ? 11 : 35;
+
+    private const int Interrupted = 4;
+
+    private static int Call(SafeFileHandle file, int operation)
+    {
+        bool added = false;
+        try
+        {
+            file.DangerousAddRef(ref added);
+            return Flock((int)file.DangerousGetHandle(), operation);
+        }
+        finally
+        {
+            if (added)
+            {
+                file.DangerousRelease();
+            }
+        }
+    }
+
+    private static bool Probe()
+    {
+        if (!(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD()))
+        {
+            return false;
+        }
+
+        if (AppContext.TryGetSwitch("System.IO.DisableFileLocking", out bool disabled) && disabled)
+        {
+            return false;
+        }
+
+        string? variable = Environment.GetEnvironmentVariable("DOTNET_SYSTEM_IO_DISABLEFILELOCKING");
+        if (variable is not null && (variable == "1" || variable.Equals("true", StringComparison.OrdinalIgnoreCase)))
+        {
+            return false;
+        }
+
+        try
+        {
+            // An invalid descriptor: fails with EBADF, proving the function is there.
+            return Flock(-1, Unlocked) == -1;
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "flock", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Flock(int fd, int operation);
+}

@@ -1,0 +1,76 @@
+using AgentCore.Tests.Support;
+
+namespace AgentCore.Tests.Storage;
+
+/// <summary>
+/// <see cref="FileAppender.LockAsync"/> against other holders of the same lock file: a lock kept open and taken with
+/// <c>flock</c> excludes, and is excluded by, a lock taken by opening the file with <see cref="FileShare.None"/> (how
+/// another process of an earlier version, or .NET itself, locks it).
+/// </summary>
+[TestFixture]
+public sealed class FileAppenderLockTests
+{
+    private TempDirectory _temp = null!;
+
+    [SetUp]
+    public void SetUp() => _temp = new TempDirectory();
+
+    [TearDown]
+    public void TearDown() => _temp.Dispose();
+
+    private static FileStream OpenExclusively(string lockPath) =>
+        new(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+
+    [Test]
+    public async Task LockAsync_Held_AnExclusiveOpenOfTheLockFileIsRefusedUntilReleased()
+    {
+        string path = _temp.Combine("journal.jsonl");
+        var held = await FileAppender.LockAsync(path, CancellationToken.None);
+
+        var refused = FluentActions.Invoking(() => OpenExclusively(path + ".lock")).Should().Throw<IOException>().Which;
+        FileAppender.IsHeldByAnother(refused).Should().BeTrue();
+
+        await held.DisposeAsync();
+        using (OpenExclusively(path + ".lock"))
+        {
+        }
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task LockAsync_LockFileOpenedExclusivelyElsewhere_WaitsUntilItIsClosed(bool alreadyKeptOpen)
+    {
+        string path = _temp.Combine("journal.jsonl");
+        if (alreadyKeptOpen)
+        {
+            await (await FileAppender.LockAsync(path, CancellationToken.None)).DisposeAsync();
+        }
+
+        var other = OpenExclusively(path + ".lock");
+        var waiting = FileAppender.LockAsync(path, CancellationToken.None).AsTask();
+        waiting.IsCompleted.Should().BeFalse("another open file holds the lock");
+
+        await other.DisposeAsync();
+        await (await waiting).DisposeAsync();
+    }
+
+    [Test]
+    public async Task LockAsync_MoreLockFilesThanAreKeptOpen_EachStillExcludesOtherHolders()
+    {
+        var paths = Enumerable.Range(0, FileAppender.MaxOpenLockFiles + 20).Select(i => _temp.Combine($"journal-{i}.jsonl")).ToList();
+        foreach (string path in paths)
+        {
+            await (await FileAppender.LockAsync(path, CancellationToken.None)).DisposeAsync();
+        }
+
+        foreach (string path in new[] { paths[0], paths[^1] })
+        {
+            var held = await FileAppender.LockAsync(path, CancellationToken.None);
+            FluentActions.Invoking(() => OpenExclusively(path + ".lock")).Should().Throw<IOException>();
+            await held.DisposeAsync();
+            using (OpenExclusively(path + ".lock"))
+            {
+            }
+        }
+    }
+}
