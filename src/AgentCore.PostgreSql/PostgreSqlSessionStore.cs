@@ -1,4 +1,5 @@
 using System.Data;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using AgentCore.Storage;
 using Microsoft.Extensions.Logging;
@@ -262,11 +263,12 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
                 Command("DELETE FROM agentcore_messages WHERE session_id = $1", sessionId),
                 Command("DELETE FROM agentcore_session_metadata WHERE session_id = $1", sessionId),
                 Command("DELETE FROM agentcore_sessions WHERE id = $1", sessionId),
+                Command("DELETE FROM agentcore_message_stamps WHERE session_id = $1", sessionId),
             },
         };
         await using var batchScope = batch.ConfigureAwait(false);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        return batch.BatchCommands.Cast<NpgsqlBatchCommand>().Any(static c => c.RecordsAffected > 0);
+        return batch.BatchCommands.Cast<NpgsqlBatchCommand>().Take(4).Any(static c => c.RecordsAffected > 0);
     }
 
     /// <inheritdoc />
@@ -288,6 +290,7 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
             {
                 Command("DELETE FROM agentcore_parts WHERE session_id = $1 AND message_id = ANY($2)", sessionId, ids),
                 Command("DELETE FROM agentcore_messages WHERE session_id = $1 AND id = ANY($2)", sessionId, ids),
+                NewStamp(sessionId),
             },
         };
         await using var batchScope = batch.ConfigureAwait(false);
@@ -321,6 +324,7 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         var batch = new NpgsqlBatch(connection); // one batch runs as one implicit transaction
         await using var batchScope = batch.ConfigureAwait(false);
         AddWriteMessage(batch, message);
+        batch.BatchCommands.Add(NewStamp(message.SessionId));
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -332,28 +336,84 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     public async ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidatePart(message, part);
-        byte[]? appended = StoredParts.AppendableText(part, appendedText);
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        if (appended is null)
+        var batch = new NpgsqlBatch(connection) { BatchCommands = { UpsertHeader(message) } };
+        await using var batchScope = batch.ConfigureAwait(false);
+        AddPartChange(batch, message, part, appendedText);
+        batch.BatchCommands.Add(NewStamp(message.SessionId));
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One batch: one round trip and one transaction, so after a crash either every change is stored or none is. The
+    /// message's own fields are written only where they changed (an unchanged row gets no new version); each appended
+    /// text sends only the new text, appended in the database; every other change writes its part's row.
+    /// </remarks>
+    public async ValueTask SavePartsAsync(SessionMessage message, IReadOnlyList<MessagePartChange> changes, CancellationToken cancellationToken = default)
+    {
+        StoredRecords.ValidateParts(message, changes);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var batch = new NpgsqlBatch(connection) { BatchCommands = { UpsertHeader(message) } };
+        await using var batchScope = batch.ConfigureAwait(false);
+        foreach (var change in changes)
         {
-            // A new or changed part: one batch (its own transaction) with the message's fields.
-            var single = new NpgsqlBatch(connection) { BatchCommands = { UpsertHeader(message), UpsertPart(message, part) } };
-            await using var singleScope = single.ConfigureAwait(false);
-            await single.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            AddPartChange(batch, message, change.Part, change.AppendedText);
+        }
+
+        batch.BatchCommands.Add(NewStamp(message.SessionId));
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One primary-key lookup: a number set from a sequence in the same transaction as every write or delete of the
+    /// session's messages, by any instance; <c>"0"</c> while none was written (or after the session was deleted).
+    /// </remarks>
+    public async ValueTask<string?> GetMessagesStampAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand("SELECT stamp FROM agentcore_message_stamps WHERE session_id = $1", connection);
+        await using var commandScope = command.ConfigureAwait(false);
+        command.Parameters.AddWithValue(sessionId);
+        object? stamp = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        return stamp is long value ? value.ToString(CultureInfo.InvariantCulture) : "0";
+    }
+
+    /// <summary>
+    /// Adds the commands that store one changed part: the part whole, or — with <paramref name="appendedText"/> for a text or
+    /// reasoning part — the append of the new text, plus the part whole where the append found no stored text.
+    /// </summary>
+    private static void AddPartChange(NpgsqlBatch batch, SessionMessage message, MessagePart part, string? appendedText)
+    {
+        if (StoredParts.AppendableText(part, appendedText) is not { } appended)
+        {
+            batch.BatchCommands.Add(UpsertPart(message, part));
             return;
         }
 
-        // One batch, one round trip, one implicit transaction: the fields, the append, and — for a part not stored yet (or
-        // stored without text) — the part whole; a part the append reached is left as the append made it.
+        // For a part not stored yet (or stored without text) the part whole follows the append; a part the append reached is
+        // left as the append made it.
         var append = Command(
             "UPDATE agentcore_parts SET text = text || $4 WHERE session_id = $1 AND message_id = $2 AND id = $3 AND text IS NOT NULL",
             message.SessionId, message.Id, part.Id);
         append.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = appended });
-        var batch = new NpgsqlBatch(connection) { BatchCommands = { UpsertHeader(message), append, UpsertPart(message, part, onlyWithoutText: true) } };
-        await using var batchScope = batch.ConfigureAwait(false);
-        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        batch.BatchCommands.Add(append);
+        batch.BatchCommands.Add(UpsertPart(message, part, onlyWithoutText: true));
     }
+
+    /// <summary>
+    /// The command that gives the session's messages a new stamp (<see cref="GetMessagesStampAsync"/>); added last to every
+    /// batch that writes or deletes messages or parts, so it commits with them.
+    /// </summary>
+    private static NpgsqlBatchCommand NewStamp(string sessionId) => Command("""
+        INSERT INTO agentcore_message_stamps (session_id, stamp) VALUES ($1, nextval('agentcore_message_stamp_sequence'))
+        ON CONFLICT (session_id) DO UPDATE SET stamp = excluded.stamp
+        """, sessionId);
 
     /// <summary>
     /// Inserts or replaces a part whole; a new part goes after the message's others. With <paramref name="onlyWithoutText"/>,
