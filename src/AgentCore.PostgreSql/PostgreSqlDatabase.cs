@@ -55,9 +55,14 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
         PostgreSqlSearch.Migration,
 
         // 5: the messages stamp (PostgreSqlSessionStore.GetMessagesStampAsync): a row a session, set from one sequence by every
-        // message write, so a value never repeats, even for a session deleted and written again.
+        // message write, so a value never repeats, even for a session deleted and written again. Room left in the pages of
+        // the rows a turn updates again and again (stamps, parts, messages), so an update that changes no indexed column
+        // stays on its page without new index entries (a HOT update): less WAL per turn.
         StoreSchema.Version5(SqlDialect.PostgreSql) + """
         CREATE SEQUENCE agentcore_message_stamp_sequence;
+        ALTER TABLE agentcore_message_stamps SET (fillfactor = 50);
+        ALTER TABLE agentcore_parts SET (fillfactor = 70);
+        ALTER TABLE agentcore_messages SET (fillfactor = 80);
 
         """,
     ];
