@@ -20,8 +20,6 @@ namespace AgentCore;
 /// sends and updates only the new text of one part) and <c>agentcore_session_metadata</c> (a session's metadata, a row a
 /// key, for filtered listings). The schema version is kept in <c>agentcore_schema_version</c>;
 /// migrations run on first use, one instance at a time under an advisory lock.</para>
-/// <para>The statements a turn runs again and again (message and part writes, the session's row, the messages stamp) are
-/// prepared on each pooled connection the first time they run there; Npgsql keeps them across the pool's opens.</para>
 /// <para>Every write is one transaction; a session's messages are read in one repeatable-read snapshot, so a reader never
 /// sees half a write. A corrupt row is skipped with a warning. Times round-trip exactly: sessions' from their JSON,
 /// messages' as <c>timestamptz</c> plus the 100 ns ticks below the microsecond (as UTC instants).</para>
@@ -76,7 +74,6 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         var command = new NpgsqlCommand("SELECT data FROM agentcore_sessions WHERE id = $1", connection);
         await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.AddWithValue(sessionId);
-        await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json ? ReadSession(sessionId, json) : null;
     }
 
@@ -195,7 +192,6 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         await using (select.ConfigureAwait(false))
         {
             select.Parameters.AddWithValue(sessionId);
-            await select.PrepareAsync(cancellationToken).ConfigureAwait(false);
             current = await select.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json ? ReadSession(sessionId, json) : null;
         }
 
@@ -251,7 +247,6 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
             AddReplaceMetadata(batch, session);
         }
 
-        await batch.PrepareAsync(cancellationToken).ConfigureAwait(false);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -346,7 +341,6 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         await using var batchScope = batch.ConfigureAwait(false);
         AddWriteMessage(batch, message);
         batch.BatchCommands.Add(NewStamp(message.SessionId));
-        await batch.PrepareAsync(cancellationToken).ConfigureAwait(false);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -364,7 +358,6 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         await using var batchScope = batch.ConfigureAwait(false);
         AddPartChange(batch, message, part, appendedText);
         batch.BatchCommands.Add(NewStamp(message.SessionId));
-        await batch.PrepareAsync(cancellationToken).ConfigureAwait(false);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -387,7 +380,6 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         }
 
         batch.BatchCommands.Add(NewStamp(message.SessionId));
-        await batch.PrepareAsync(cancellationToken).ConfigureAwait(false);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -404,7 +396,6 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         var command = new NpgsqlCommand("SELECT stamp FROM agentcore_message_stamps WHERE session_id = $1", connection);
         await using var commandScope = command.ConfigureAwait(false);
         command.Parameters.AddWithValue(sessionId);
-        await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
         object? stamp = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
         return stamp is long value ? value.ToString(CultureInfo.InvariantCulture) : "0";
     }
