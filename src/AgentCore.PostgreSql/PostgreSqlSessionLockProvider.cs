@@ -47,6 +47,7 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
     private readonly ConcurrentDictionary<string, Lease> _acquiring = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _linkGate = new(1, 1);
     private Link? _link;
+    private bool _disposed;
 
     /// <summary>Creates a lock provider for the database <paramref name="connectionString"/> points to, on a data source of its own.</summary>
     /// <param name="connectionString">An Npgsql connection string.</param>
@@ -83,6 +84,7 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
     }
 
     /// <inheritdoc />
+    /// <exception cref="ObjectDisposedException">The provider has been disposed.</exception>
     public async ValueTask<ISessionLease?> TryAcquireAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
@@ -189,6 +191,7 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
         await _linkGate.WaitAsync().ConfigureAwait(false);
         try
         {
+            _disposed = true;
             if (_link is { } link)
             {
                 _link = null;
@@ -233,6 +236,7 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
                 return open;
             }
 
+            ObjectDisposedException.ThrowIf(_disposed, this);
             var link = await Link.OpenAsync(this, cancellationToken).ConfigureAwait(false);
             Volatile.Write(ref _link, link);
             return link;

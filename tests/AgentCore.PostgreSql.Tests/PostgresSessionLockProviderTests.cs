@@ -139,6 +139,23 @@ public sealed class PostgresSessionLockProviderTests
     }
 
     [Test]
+    public async Task TryAcquireAsync_ProviderDisposed_ThrowsObjectDisposed()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(_connectionString);
+        var provider = new PostgreSqlSessionLockProvider(dataSource);
+        await using (var lease = await provider.TryAcquireAsync(AgentCoreIds.NewSessionId()))
+        {
+            lease.Should().NotBeNull();
+        }
+
+        await provider.DisposeAsync();
+
+        await FluentActions.Awaiting(() => provider.TryAcquireAsync(AgentCoreIds.NewSessionId()).AsTask())
+            .Should().ThrowAsync<ObjectDisposedException>();
+        (await AdvisoryLocksAsync()).Should().Be(0L);
+    }
+
+    [Test]
     public void LockKey_SameId_StableAndDistinct()
     {
         PostgreSqlSessionLockProvider.LockKey("ses_abc").Should().Be(PostgreSqlSessionLockProvider.LockKey("ses_abc"));
