@@ -1,3 +1,4 @@
+using AgentCore.TestInfrastructure;
 using FluentAssertions;
 using Microsoft.Extensions.AI;
 using NUnit.Framework;
@@ -107,6 +108,23 @@ public sealed class PostgresMessagesStampTests
         written.Should().NotBe(empty);
         deleted.Should().Be(empty, "a deleted session has no messages, as before any was written").And.NotBe(written);
         again.Should().NotBe(written).And.NotBe(empty);
+    }
+
+    [Test]
+    public async Task ChatAsync_OtherInstanceRanATurnInBetween_NextTurnsPromptHasItsMessages()
+    {
+        await using var a = new LifecycleHarness(new PostgreSqlSessionStore(_connectionString));
+        await using var b = new LifecycleHarness(new PostgreSqlSessionStore(_connectionString));
+        var session = await a.Sessions.CreateAsync();
+        await a.TurnAsync(session.Id, "one", "first answer", 100, 10);
+        await a.TurnAsync(session.Id, "two", "second answer", 100, 10); // read from the conversation the first turn kept
+
+        await b.TurnAsync(session.Id, "three", "third answer", 100, 10);
+        await a.TurnAsync(session.Id, "four", "fourth answer", 100, 10);
+
+        a.Client.Calls[^1].Messages.Select(static m => m.Text).Should()
+            .ContainInOrder("one", "first answer", "two", "second answer", "three", "third answer", "four");
+        (await a.Sessions.GetMessagesAsync(session.Id)).Should().HaveCount(8);
     }
 
     [Test]
