@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -13,27 +14,40 @@ namespace AgentCore;
 /// </summary>
 /// <remarks>
 /// <para>Each lease holds a session-level advisory lock (<c>pg_try_advisory_lock</c>, key: a stable 64-bit hash of the
-/// session id) on a connection it keeps for the turn. A second taker, on any instance, gets null at once. The lock is
-/// released when the lease is disposed, and by the server when the holder's connection ends: a crashed instance
-/// frees its sessions as soon as the server notices the connection is gone (see <c>docs/scaling-out.md</c> on TCP
-/// keepalives for hosts that vanish without closing their connections).</para>
+/// session id). A second taker, on any instance, gets null at once. The locks of all of an instance's leases are held on
+/// one connection the provider keeps (the holder), so a running turn pins no connection: taking and releasing a lock is
+/// one short query on it, and any number of turns run with a small pool. The lock is released when the lease is
+/// disposed, and by the server when the holder's connection ends: a crashed instance frees its sessions as soon as the
+/// server notices the connection is gone (see <c>docs/scaling-out.md</c> on TCP keepalives for hosts that vanish without
+/// closing their connections).</para>
 /// <para><see cref="RequestAbortAsync"/> sends <c>NOTIFY agentcore_session_abort</c> with the session id when the lock is held
-/// anywhere (it checks <c>pg_locks</c>); every lease <c>LISTEN</c>s on its connection, and the holder's
-/// <see cref="ISessionLease.AbortRequested"/> fires. If the lease's connection breaks, the lock is gone, so the lease
-/// fires <see cref="ISessionLease.AbortRequested"/> as well: the turn must stop, as another instance may now take the session.</para>
-/// <para>A lease keeps one connection of the provider's data source (pooled; shared with the store and the history under
-/// <c>UsePostgreSql</c>) for its turn: size the pool's <c>Maximum Pool Size</c> and the server's <c>max_connections</c> for the
-/// turns all instances run at once, plus the store's own use.</para>
+/// anywhere (it checks <c>pg_locks</c>); a second connection the provider keeps (the listener) <c>LISTEN</c>s, and the
+/// holder's <see cref="ISessionLease.AbortRequested"/> fires. If the holder or the listener breaks, the locks (or the way
+/// aborts reach them) are gone, so every lease held on them fires <see cref="ISessionLease.AbortRequested"/>: those turns
+/// must stop, as another instance may now take their sessions. The listener notices at once; the holder is checked once a
+/// second (a <c>SELECT 1</c> on the provider's <see cref="TimeProvider"/>). The next lease opens new connections.</para>
+/// <para>The provider keeps two connections of its data source (pooled; shared with the store and the history under
+/// <c>UsePostgreSql</c>) from its first lease until it is disposed.</para>
 /// </remarks>
 public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider, IAsyncDisposable, IDisposable
 {
     /// <summary>The LISTEN/NOTIFY channel abort requests travel on; the payload is the session id.</summary>
     public const string AbortChannel = "agentcore_session_abort";
 
+    /// <summary>How often the holder connection is checked while it is open.</summary>
+    internal static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly SessionLeases _leases = new();
+
+    /// <summary>Leases being taken: reserved before the lock is asked for, so an abort sent once it is granted is not missed.</summary>
+    private readonly ConcurrentDictionary<string, Lease> _acquiring = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _linkGate = new(1, 1);
+    private Link? _link;
+    private bool _disposed;
 
     /// <summary>Creates a lock provider for the database <paramref name="connectionString"/> points to, on a data source of its own.</summary>
     /// <param name="connectionString">An Npgsql connection string.</param>
@@ -45,55 +59,93 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
     }
 
     /// <summary>Creates a lock provider on <paramref name="dataSource"/> (shared with the store, say), which stays the caller's to dispose.</summary>
-    /// <param name="dataSource">The data source; each held lock keeps one of its connections open for the turn.</param>
+    /// <param name="dataSource">The data source; the provider keeps two of its connections open while it holds or has held locks.</param>
     /// <param name="logger">Logs a lost or unclean lock; may be null.</param>
     /// <exception cref="ArgumentNullException"><paramref name="dataSource"/> is null.</exception>
-    /// <exception cref="ArgumentException"><paramref name="dataSource"/> multiplexes its connections (a lease needs a connection of its own to listen on).</exception>
+    /// <exception cref="ArgumentException"><paramref name="dataSource"/> multiplexes its connections (the provider needs connections of its own to hold locks and listen on).</exception>
     public PostgreSqlSessionLockProvider(NpgsqlDataSource dataSource, ILogger<PostgreSqlSessionLockProvider>? logger = null)
         : this(dataSource ?? throw new ArgumentNullException(nameof(dataSource)), ownsDataSource: false, logger)
     {
     }
 
-    internal PostgreSqlSessionLockProvider(NpgsqlDataSource dataSource, bool ownsDataSource, ILogger? logger)
+    internal PostgreSqlSessionLockProvider(NpgsqlDataSource dataSource, bool ownsDataSource, ILogger? logger, TimeProvider? time = null)
     {
         if (new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).Multiplexing)
         {
             throw new ArgumentException(
-                "The session lock needs a data source without multiplexing: each lease keeps a connection of its own to hold the lock and listen for aborts.",
+                "The session lock needs a data source without multiplexing: it keeps connections of its own to hold the locks and listen for aborts.",
                 nameof(dataSource));
         }
 
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
         _logger = logger ?? NullLogger<PostgreSqlSessionLockProvider>.Instance;
+        _time = time ?? TimeProvider.System;
     }
 
     /// <inheritdoc />
+    /// <exception cref="ObjectDisposedException">The provider has been disposed.</exception>
     public async ValueTask<ISessionLease?> TryAcquireAsync(string sessionId, CancellationToken cancellationToken = default)
     {
         AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
-        long key = LockKey(sessionId);
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        if (_leases.Held.ContainsKey(sessionId))
+        {
+            return null; // held here: the holder connection would take its advisory lock a second time
+        }
+
+        var lease = new Lease(this, sessionId, LockKey(sessionId));
+        if (!_acquiring.TryAdd(sessionId, lease))
+        {
+            return null;
+        }
+
         try
         {
-            // LISTEN first, in the same round trip: an abort sent once the lock is ours is never missed.
-            var batch = ChannelAndLock(connection, "LISTEN", "pg_try_advisory_lock", key);
-            await using var batchScope = batch.ConfigureAwait(false);
-            if (await batch.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is not true)
+            // Checked again once reserved: a lease registers before it leaves the reservations.
+            if (_leases.Held.ContainsKey(sessionId))
             {
-                await connection.DisposeAsync().ConfigureAwait(false);
                 return null;
             }
 
-            var lease = new Lease(this, sessionId, key, connection);
-            _leases.Add(lease);
-            lease.Start();
-            return lease;
+            for (int attempt = 0; ; attempt++)
+            {
+                var link = await LinkAsync(cancellationToken).ConfigureAwait(false);
+                bool locked;
+                try
+                {
+                    locked = await link.RunAsync("SELECT pg_try_advisory_lock($1)", lease.Key, cancellationToken).ConfigureAwait(false) is true;
+                }
+                catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException)
+                {
+                    // The holder is lost, with whatever it held; nothing of this lease was. The first time (the connection
+                    // may have died while idle) once more, on new connections.
+                    await BreakAsync(link, ex).ConfigureAwait(false);
+                    if (attempt > 0)
+                    {
+                        throw;
+                    }
+
+                    continue;
+                }
+
+                if (!locked)
+                {
+                    return null;
+                }
+
+                lease.Link = link;
+                _leases.Add(lease);
+                if (link.IsBroken)
+                {
+                    lease.Abort(); // lost between the lock and the registration
+                }
+
+                return lease;
+            }
         }
-        catch
+        finally
         {
-            await connection.DisposeAsync().ConfigureAwait(false);
-            throw;
+            _acquiring.TryRemove(new KeyValuePair<string, Lease>(sessionId, lease));
         }
     }
 
@@ -131,11 +183,25 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Releases every lock this provider holds and, when it created its data source, closes its connections.</summary>
+    /// <summary>Releases every lock this provider holds, closes its connections and, when it created its data source, that.</summary>
     /// <returns>A task that completes when the locks are released and the connections closed.</returns>
     public async ValueTask DisposeAsync()
     {
         await _leases.ReleaseAllAsync().ConfigureAwait(false);
+        await _linkGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            _disposed = true;
+            if (_link is { } link)
+            {
+                _link = null;
+                await link.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _linkGate.Release();
+        }
 
         if (_ownsDataSource)
         {
@@ -154,73 +220,224 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
         return BinaryPrimitives.ReadInt64BigEndian(hash);
     }
 
-    /// <summary>
-    /// A batch on <paramref name="connection"/>: <paramref name="channelCommand"/> (<c>LISTEN</c> or <c>UNLISTEN</c>) on the
-    /// abort channel, then the advisory lock function <paramref name="lockFunction"/> of <paramref name="key"/>, in one round trip.
-    /// </summary>
-    private static NpgsqlBatch ChannelAndLock(NpgsqlConnection connection, string channelCommand, string lockFunction, long key) => new(connection)
+    /// <summary>The open holder and listener, opened first when there are none (or they broke).</summary>
+    private async ValueTask<Link> LinkAsync(CancellationToken cancellationToken)
     {
-        BatchCommands =
+        if (Volatile.Read(ref _link) is { IsBroken: false } current)
         {
-            new NpgsqlBatchCommand($"{channelCommand} {AbortChannel}"),
-            new NpgsqlBatchCommand($"SELECT {lockFunction}($1)") { Parameters = { new NpgsqlParameter { Value = key } } },
-        },
-    };
+            return current;
+        }
+
+        await _linkGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_link is { IsBroken: false } open)
+            {
+                return open;
+            }
+
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var link = await Link.OpenAsync(this, cancellationToken).ConfigureAwait(false);
+            Volatile.Write(ref _link, link);
+            return link;
+        }
+        finally
+        {
+            _linkGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Marks <paramref name="link"/> broken (once), aborts every lease held on it, and closes it so that nothing it may
+    /// still hold stays held; the next lease opens a new one.
+    /// </summary>
+    private async Task BreakAsync(Link link, Exception exception)
+    {
+        if (!link.MarkBroken())
+        {
+            return;
+        }
+
+        Interlocked.CompareExchange(ref _link, null, link);
+        foreach (var lease in _leases.Held.Values.OfType<Lease>().Where(l => l.Link == link))
+        {
+            LogLockLost(lease.SessionId, exception);
+            lease.Abort();
+        }
+
+        await link.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Aborts the lease of <paramref name="sessionId"/> held or being taken here, on a notification.</summary>
+    private void OnAbortNotified(string sessionId)
+    {
+        if (!_leases.TryAbort(sessionId) && _acquiring.TryGetValue(sessionId, out var taking))
+        {
+            taking.Abort();
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the connection holding the lock of session {SessionId}; its turn is asked to abort")]
     private partial void LogLockLost(string sessionId, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release the lock of session {SessionId} cleanly; closing its connection releases it")]
-    private partial void LogReleaseFailed(string sessionId, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release the session locks cleanly; closing their connection releases them")]
+    private partial void LogReleaseFailed(Exception exception);
 
-    private sealed class Lease : SessionLease
+    /// <summary>
+    /// The provider's two connections: the holder, where every lock of this instance is taken and released (one query at
+    /// a time, under a gate) and which is checked on a timer; and the listener, which waits for abort notifications.
+    /// </summary>
+    private sealed class Link : IAsyncDisposable
     {
         private readonly PostgreSqlSessionLockProvider _owner;
-        private readonly long _key;
-        private readonly NpgsqlConnection _connection;
+        private readonly NpgsqlConnection _holder;
+        private readonly NpgsqlConnection _listener;
+        private readonly SemaphoreSlim _gate = new(1, 1);
         private readonly CancellationTokenSource _stop = new();
         private Task _listening = Task.CompletedTask;
+        private Task _checking = Task.CompletedTask;
+        private int _broken;
+        private int _closed;
 
-        public Lease(PostgreSqlSessionLockProvider owner, string sessionId, long key, NpgsqlConnection connection)
-            : base(owner._leases, sessionId)
+        private Link(PostgreSqlSessionLockProvider owner, NpgsqlConnection holder, NpgsqlConnection listener)
         {
             _owner = owner;
-            _key = key;
-            _connection = connection;
-            _connection.Notification += OnNotification;
+            _holder = holder;
+            _listener = listener;
         }
 
-        public void Start() => _listening = Task.Run(ListenAsync);
+        public bool IsBroken => Volatile.Read(ref _broken) != 0;
 
-        protected override async ValueTask ReleaseLockAsync()
+        /// <summary>Opens the holder and the listener; the listener <c>LISTEN</c>s before any lock is taken.</summary>
+        public static async Task<Link> OpenAsync(PostgreSqlSessionLockProvider owner, CancellationToken cancellationToken)
         {
-            await _stop.CancelAsync().ConfigureAwait(false);
-            await _listening.ConfigureAwait(false);
-            _connection.Notification -= OnNotification;
+            var holder = await owner._dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            NpgsqlConnection? listener = null;
             try
             {
-                // Unlock and stop listening explicitly: the connection goes back to the data source's pool, and closing it
-                // there releases nothing until it is reset.
-                var unlock = ChannelAndLock(_connection, "UNLISTEN", "pg_advisory_unlock", _key);
-                await using var unlockScope = unlock.ConfigureAwait(false);
-                await unlock.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+                listener = await owner._dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                var listen = new NpgsqlCommand($"LISTEN {AbortChannel}", listener);
+                await using (listen.ConfigureAwait(false))
+                {
+                    await listen.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
-            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+            catch
             {
-                _owner.LogReleaseFailed(SessionId, ex);
-                // The lock may still be held on this connection: keep it out of the pool, so closing it releases the lock.
-                NpgsqlConnection.ClearPool(_connection);
+                await holder.DisposeAsync().ConfigureAwait(false);
+                if (listener is not null)
+                {
+                    await listener.DisposeAsync().ConfigureAwait(false);
+                }
+
+                throw;
             }
 
-            await _connection.DisposeAsync().ConfigureAwait(false);
+            var link = new Link(owner, holder, listener);
+            listener.Notification += link.OnNotification;
+            link._listening = Task.Run(link.ListenAsync, CancellationToken.None);
+            link._checking = Task.Run(link.CheckAsync, CancellationToken.None);
+            return link;
+        }
+
+        /// <summary>Marks the link broken; false when it already was.</summary>
+        public bool MarkBroken() => Interlocked.Exchange(ref _broken, 1) == 0;
+
+        /// <summary>
+        /// Runs one query of one <c>bigint</c> parameter on the holder and returns its value. Only the wait for the holder
+        /// can be cancelled: a lock query cut short could leave a lock held that no lease knows of.
+        /// </summary>
+        public async Task<object?> RunAsync(string sql, long key, CancellationToken cancellationToken)
+        {
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var command = new NpgsqlCommand(sql, _holder) { Parameters = { new NpgsqlParameter { Value = key } } };
+                await using var commandScope = command.ConfigureAwait(false);
+                return await command.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        /// <summary>Releases a lease's lock; a link already broken holds nothing any more.</summary>
+        public async Task UnlockAsync(long key)
+        {
+            if (IsBroken)
+            {
+                return;
+            }
+
+            try
+            {
+                await RunAsync("SELECT pg_advisory_unlock($1)", key, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException or ObjectDisposedException)
+            {
+                await _owner.BreakAsync(this, ex).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>
+        /// Stops listening and checking and gives both connections back: after unlocking all and <c>UNLISTEN</c> on a clean
+        /// close; a connection that could not be reset is kept out of the pool, so closing it releases what it held.
+        /// </summary>
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _closed, 1) != 0)
+            {
+                return;
+            }
+
+            await _stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(_listening, _checking).ConfigureAwait(false);
+            _listener.Notification -= OnNotification;
+            await _gate.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                await ResetAsync(_holder, "SELECT pg_advisory_unlock_all()").ConfigureAwait(false);
+                await ResetAsync(_listener, "UNLISTEN *").ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+
             _stop.Dispose();
+            _gate.Dispose();
+        }
+
+        private async Task ResetAsync(NpgsqlConnection connection, string sql)
+        {
+            try
+            {
+                if (!IsBroken)
+                {
+                    var command = new NpgsqlCommand(sql, connection);
+                    await using var commandScope = command.ConfigureAwait(false);
+                    await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+                else
+                {
+                    NpgsqlConnection.ClearPool(connection);
+                }
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException)
+            {
+                _owner.LogReleaseFailed(ex);
+                NpgsqlConnection.ClearPool(connection);
+            }
+
+            await connection.DisposeAsync().ConfigureAwait(false);
         }
 
         private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
         {
-            if (e.Channel == AbortChannel && e.Payload == SessionId)
+            if (e.Channel == AbortChannel)
             {
-                Abort();
+                _owner.OnAbortNotified(e.Payload);
             }
         }
 
@@ -230,17 +447,61 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
             {
                 while (true)
                 {
-                    await _connection.WaitAsync(_stop.Token).ConfigureAwait(false);
+                    await _listener.WaitAsync(_stop.Token).ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
-                // Released.
+                // Closed.
             }
             catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException or ObjectDisposedException)
             {
-                _owner.LogLockLost(SessionId, ex);
-                Abort();
+                _ = _owner.BreakAsync(this, ex);
+            }
+        }
+
+        private async Task CheckAsync()
+        {
+            try
+            {
+                while (true)
+                {
+                    await Task.Delay(CheckInterval, _owner._time, _stop.Token).ConfigureAwait(false);
+                    await RunAsync("SELECT $1", 1, _stop.Token).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                // Closed.
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException or ObjectDisposedException)
+            {
+                _ = _owner.BreakAsync(this, ex);
+            }
+        }
+    }
+
+    private sealed class Lease : SessionLease
+    {
+        private readonly PostgreSqlSessionLockProvider _owner;
+
+        public Lease(PostgreSqlSessionLockProvider owner, string sessionId, long key)
+            : base(owner._leases, sessionId)
+        {
+            _owner = owner;
+            Key = key;
+        }
+
+        public long Key { get; }
+
+        /// <summary>The connections the lock is held on; set once it is.</summary>
+        public Link? Link { get; set; }
+
+        protected override async ValueTask ReleaseLockAsync()
+        {
+            if (Link is { } link)
+            {
+                await link.UnlockAsync(Key).ConfigureAwait(false);
             }
         }
     }

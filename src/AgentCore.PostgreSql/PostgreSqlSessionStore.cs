@@ -1,4 +1,5 @@
 using System.Data;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using AgentCore.Storage;
 using Microsoft.Extensions.Logging;
@@ -77,23 +78,39 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     }
 
     /// <inheritdoc />
-    /// <remarks>Reads the sessions' JSON as UTF-8, in creation order from the index.</remarks>
+    /// <remarks>
+    /// Reads the sessions' JSON as UTF-8, in creation order from the index (<c>enable_sort</c> off for the read's
+    /// transaction: for a whole table the planner would rather sort, which costs several times the ordered scan).
+    /// </remarks>
     public async IAsyncEnumerable<SessionInfo> ListSessionsAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        var command = new NpgsqlCommand("SELECT data, id FROM agentcore_sessions ORDER BY created_at DESC, id DESC", connection);
-        await using var commandScope = command.ConfigureAwait(false);
-        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using var readerScope = reader.ConfigureAwait(false);
-        var row = new NpgsqlRow(reader, new NpgsqlRow.Buffers());
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transactionScope = transaction.ConfigureAwait(false);
+        var batch = new NpgsqlBatch(connection, transaction)
         {
-            if (_rows.Session(row) is { } session)
+            BatchCommands =
             {
-                yield return session;
+                new NpgsqlBatchCommand("SET LOCAL enable_sort = off"),
+                new NpgsqlBatchCommand("SELECT data, id FROM agentcore_sessions ORDER BY created_at DESC, id DESC"),
+            },
+        };
+        await using var batchScope = batch.ConfigureAwait(false);
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            var row = new NpgsqlRow(reader, new NpgsqlRow.Buffers());
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (_rows.Session(row) is { } session)
+                {
+                    yield return session;
+                }
             }
         }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -262,11 +279,12 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
                 Command("DELETE FROM agentcore_messages WHERE session_id = $1", sessionId),
                 Command("DELETE FROM agentcore_session_metadata WHERE session_id = $1", sessionId),
                 Command("DELETE FROM agentcore_sessions WHERE id = $1", sessionId),
+                Command("DELETE FROM agentcore_message_stamps WHERE session_id = $1", sessionId),
             },
         };
         await using var batchScope = batch.ConfigureAwait(false);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        return batch.BatchCommands.Cast<NpgsqlBatchCommand>().Any(static c => c.RecordsAffected > 0);
+        return batch.BatchCommands.Cast<NpgsqlBatchCommand>().Take(4).Any(static c => c.RecordsAffected > 0);
     }
 
     /// <inheritdoc />
@@ -288,6 +306,7 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
             {
                 Command("DELETE FROM agentcore_parts WHERE session_id = $1 AND message_id = ANY($2)", sessionId, ids),
                 Command("DELETE FROM agentcore_messages WHERE session_id = $1 AND id = ANY($2)", sessionId, ids),
+                NewStamp(sessionId),
             },
         };
         await using var batchScope = batch.ConfigureAwait(false);
@@ -321,6 +340,7 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         var batch = new NpgsqlBatch(connection); // one batch runs as one implicit transaction
         await using var batchScope = batch.ConfigureAwait(false);
         AddWriteMessage(batch, message);
+        batch.BatchCommands.Add(NewStamp(message.SessionId));
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -332,28 +352,84 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     public async ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidatePart(message, part);
-        byte[]? appended = StoredParts.AppendableText(part, appendedText);
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        if (appended is null)
+        var batch = new NpgsqlBatch(connection) { BatchCommands = { UpsertHeader(message) } };
+        await using var batchScope = batch.ConfigureAwait(false);
+        AddPartChange(batch, message, part, appendedText);
+        batch.BatchCommands.Add(NewStamp(message.SessionId));
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One batch: one round trip and one transaction, so after a crash either every change is stored or none is. The
+    /// message's own fields are written only where they changed (an unchanged row gets no new version); each appended
+    /// text sends only the new text, appended in the database; every other change writes its part's row.
+    /// </remarks>
+    public async ValueTask SavePartsAsync(SessionMessage message, IReadOnlyList<MessagePartChange> changes, CancellationToken cancellationToken = default)
+    {
+        StoredRecords.ValidateParts(message, changes);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var batch = new NpgsqlBatch(connection) { BatchCommands = { UpsertHeader(message) } };
+        await using var batchScope = batch.ConfigureAwait(false);
+        foreach (var change in changes)
         {
-            // A new or changed part: one batch (its own transaction) with the message's fields.
-            var single = new NpgsqlBatch(connection) { BatchCommands = { UpsertHeader(message), UpsertPart(message, part) } };
-            await using var singleScope = single.ConfigureAwait(false);
-            await single.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            AddPartChange(batch, message, change.Part, change.AppendedText);
+        }
+
+        batch.BatchCommands.Add(NewStamp(message.SessionId));
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One primary-key lookup: a number set from a sequence in the same transaction as every write or delete of the
+    /// session's messages, by any instance; <c>"0"</c> while none was written (or after the session was deleted).
+    /// </remarks>
+    public async ValueTask<string?> GetMessagesStampAsync(string sessionId, CancellationToken cancellationToken = default)
+    {
+        AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
+        var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionScope = connection.ConfigureAwait(false);
+        var command = new NpgsqlCommand("SELECT stamp FROM agentcore_message_stamps WHERE session_id = $1", connection);
+        await using var commandScope = command.ConfigureAwait(false);
+        command.Parameters.AddWithValue(sessionId);
+        object? stamp = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        return stamp is long value ? value.ToString(CultureInfo.InvariantCulture) : "0";
+    }
+
+    /// <summary>
+    /// Adds the commands that store one changed part: the part whole, or — with <paramref name="appendedText"/> for a text or
+    /// reasoning part — the append of the new text, plus the part whole where the append found no stored text.
+    /// </summary>
+    private static void AddPartChange(NpgsqlBatch batch, SessionMessage message, MessagePart part, string? appendedText)
+    {
+        if (StoredParts.AppendableText(part, appendedText) is not { } appended)
+        {
+            batch.BatchCommands.Add(UpsertPart(message, part));
             return;
         }
 
-        // One batch, one round trip, one implicit transaction: the fields, the append, and — for a part not stored yet (or
-        // stored without text) — the part whole; a part the append reached is left as the append made it.
+        // For a part not stored yet (or stored without text) the part whole follows the append; a part the append reached is
+        // left as the append made it.
         var append = Command(
             "UPDATE agentcore_parts SET text = text || $4 WHERE session_id = $1 AND message_id = $2 AND id = $3 AND text IS NOT NULL",
             message.SessionId, message.Id, part.Id);
         append.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = appended });
-        var batch = new NpgsqlBatch(connection) { BatchCommands = { UpsertHeader(message), append, UpsertPart(message, part, onlyWithoutText: true) } };
-        await using var batchScope = batch.ConfigureAwait(false);
-        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        batch.BatchCommands.Add(append);
+        batch.BatchCommands.Add(UpsertPart(message, part, onlyWithoutText: true));
     }
+
+    /// <summary>
+    /// The command that gives the session's messages a new stamp (<see cref="GetMessagesStampAsync"/>); added last to every
+    /// batch that writes or deletes messages or parts, so it commits with them.
+    /// </summary>
+    private static NpgsqlBatchCommand NewStamp(string sessionId) => Command("""
+        INSERT INTO agentcore_message_stamps (session_id, stamp) VALUES ($1, nextval('agentcore_message_stamp_sequence'))
+        ON CONFLICT (session_id) DO UPDATE SET stamp = excluded.stamp
+        """, sessionId);
 
     /// <summary>
     /// Inserts or replaces a part whole; a new part goes after the message's others. With <paramref name="onlyWithoutText"/>,
@@ -495,8 +571,12 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     /// "C", byte by byte); call inside a repeatable-read transaction. Corrupt rows are skipped with a warning.
     /// </summary>
     /// <remarks>
-    /// The columns are those of <see cref="StoredRowReader.MessageColumns"/>, as the SQLite store keeps them: times as UTC ticks
-    /// (the microseconds plus the extra ticks; -1 when they are not a time), the cost as text, the summary flag as an integer.
+    /// <para>The columns are those of <see cref="StoredRowReader.MessageColumns"/> (see <see cref="NpgsqlMessageRow"/>, which
+    /// turns each time and its extra ticks into UTC ticks as the SQLite store keeps them), then the extra ticks and whether
+    /// each time is one (finite, its extra ticks in range). The server sends the times as they are stored: computing ticks
+    /// there takes numeric arithmetic, most of the query's time.</para>
+    /// <para>Both scans read their index in order: sorting instead is what the planner picks for a large part of a table,
+    /// and costs several times the scan (<c>enable_sort</c> is off for this transaction only).</para>
     /// </remarks>
     private async Task<List<SessionMessage>> ReadMessagesAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string sessionId, CancellationToken cancellationToken)
@@ -505,10 +585,14 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         {
             BatchCommands =
             {
-                Command($"""
-                    SELECT id, role, {Ticks("created_at")}, CASE WHEN completed_at IS NOT NULL THEN {Ticks("completed_at")} END,
+                new NpgsqlBatchCommand("SET LOCAL enable_sort = off"),
+                Command("""
+                    SELECT id, role, created_at, completed_at,
                            provider_id, model_id, input_tokens, output_tokens, reasoning_tokens, cache_read_tokens, cache_write_tokens,
-                           cost::text, is_summary::int::bigint, summarized_through, finish_reason, error
+                           cost::text, is_summary::int::bigint, summarized_through, finish_reason, error,
+                           created_at_extra_ticks, completed_at_extra_ticks,
+                           isfinite(created_at) AND created_at_extra_ticks BETWEEN 0 AND 9,
+                           isfinite(completed_at) AND completed_at_extra_ticks BETWEEN 0 AND 9
                     FROM agentcore_messages WHERE session_id = $1 ORDER BY id
                     """, sessionId),
                 Command($"SELECT {StoredRowReader.PartColumns} FROM agentcore_parts WHERE session_id = $1 ORDER BY message_id, position, id", sessionId),
@@ -518,28 +602,21 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         var read = _rows.Messages(sessionId);
         var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using var readerScope = reader.ConfigureAwait(false);
-        var row = new NpgsqlRow(reader, new NpgsqlRow.Buffers());
+        var buffers = new NpgsqlRow.Buffers();
+        var messageRow = new NpgsqlMessageRow(reader, buffers);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            read.AddMessage(row);
+            read.AddMessage(messageRow);
         }
 
         await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        var row = new NpgsqlRow(reader, buffers);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && read.AddPart(row))
         {
         }
 
         return read.Messages;
     }
-
-    /// <summary>
-    /// The SQL of a stored time as UTC ticks: the <c>timestamptz</c> to the microsecond plus the extra ticks (what
-    /// <see cref="SplitTime"/> split); -1 (not a time) when the time is infinite or the extra ticks are out of range.
-    /// </summary>
-    private static string Ticks(string column) => $"""
-        CASE WHEN isfinite({column}) AND {column}_extra_ticks BETWEEN 0 AND 9
-             THEN (extract(epoch FROM {column}) * 1000000)::bigint * 10 + 621355968000000000 + {column}_extra_ticks ELSE -1 END
-        """;
 
     internal static NpgsqlBatchCommand Command(string sql, params object[] parameters)
     {

@@ -132,14 +132,6 @@ internal sealed class SideBySide(BenchStores stores, bool quick) : IAsyncDisposa
         var systems = new List<BenchAgentCore>();
         foreach (string store in await stores.NamesAsync())
         {
-            if (store == "postgresql")
-            {
-                // Its cross-instance busy lock holds a server connection per running turn: 1 000 at once need more
-                // connections than the throwaway cluster allows (and more backends than this machine runs well).
-                Console.WriteLine("Skipping the PostgreSQL store here: 1 000 concurrent turns hold 1 000 lock connections, above the cluster's max_connections.");
-                continue;
-            }
-
             var system = stores.Create(store, client);
             systems.Add(system);
             string name = AgentCoreName(store);

@@ -23,6 +23,12 @@ public sealed class PostgresMigrationTests
         ALTER TABLE agentcore_parts DROP COLUMN search;
         """;
 
+    /// <summary>What schema 5 adds (the messages stamps and their sequence): dropped to make a schema 4 database.</summary>
+    private const string DropSchema5 = """
+        DROP TABLE agentcore_message_stamps;
+        DROP SEQUENCE agentcore_message_stamp_sequence;
+        """;
+
     [Test]
     public async Task MigrateAsync_Schema3DatabaseWithMessages_IndexesThemSoSearchFindsThem()
     {
@@ -45,12 +51,12 @@ public sealed class PostgresMigrationTests
             await writer.SaveMessageAsync(open);
         }
 
-        await ScalarAsync(DropSchema4 + "DELETE FROM agentcore_schema_version WHERE version = 4;");
+        await ScalarAsync(DropSchema5 + DropSchema4 + "DELETE FROM agentcore_schema_version WHERE version IN (4, 5);");
 
         await using var store = new PostgreSqlSessionStore(_connectionString);
         await store.MigrateAsync();
 
-        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4");
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4,5");
         var hits = await store.SearchAsync(new SessionSearchQuery("pangolin"));
         hits.Select(static h => h.MessageId).Should().Equal(done.Id);
         hits[0].CreatedAt.Should().Be(t0);
@@ -103,7 +109,7 @@ public sealed class PostgresMigrationTests
         await Task.WhenAll(work);
 
         (await ScalarAsync("SELECT count(*) FROM agentcore_sessions")).Should().Be(6L);
-        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4");
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4,5");
         foreach (var store in stores)
         {
             await store.DisposeAsync();
@@ -180,7 +186,7 @@ public sealed class PostgresMigrationTests
         await using var store = new PostgreSqlSessionStore(_connectionString);
         await store.MigrateAsync();
 
-        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4");
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4,5");
         (await ScalarAsync("SELECT count(*) FROM pg_class WHERE relname LIKE 'agentcore_%v1%'")).Should().Be(0L);
         foreach (var (sessionId, expected) in conversations)
         {
@@ -220,14 +226,15 @@ public sealed class PostgresMigrationTests
             DROP INDEX agentcore_sessions_by_update;
             CREATE INDEX agentcore_sessions_by_parent ON agentcore_sessions (parent_id) WHERE parent_id IS NOT NULL;
             UPDATE agentcore_sessions SET data = '{"{\"id\": "}' WHERE id = '{corrupt.Id}';
+            {DropSchema5}
             {DropSchema4}
-            DELETE FROM agentcore_schema_version WHERE version IN (3, 4);
+            DELETE FROM agentcore_schema_version WHERE version IN (3, 4, 5);
             """);
 
         await using var store = new PostgreSqlSessionStore(_connectionString);
         await store.MigrateAsync();
 
-        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4");
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4,5");
         (await ScalarAsync("SELECT count(*) FROM agentcore_session_metadata")).Should().Be(6L);
         var page = await store.ListSessionsAsync(new SessionQuery { Metadata = new Dictionary<string, string> { ["owner"] = "ada" } });
         page.Sessions.Select(static s => s.Id).Should().Equal(owned[2].Id, owned[0].Id);

@@ -90,6 +90,72 @@ public sealed class PostgresSessionLockProviderTests
     }
 
     [Test]
+    public async Task TryAcquireAsync_ThousandSessionsOnAPoolOfFour_AllHeldWithoutAConnectionEach()
+    {
+        var builder = new NpgsqlConnectionStringBuilder(_connectionString) { MaxPoolSize = 4 };
+        await using var provider = new PostgreSqlSessionLockProvider(builder.ConnectionString);
+        string[] sessionIds = Enumerable.Range(0, 1000).Select(_ => AgentCoreIds.NewSessionId()).ToArray();
+
+        var leases = await Task.WhenAll(sessionIds.Select(id => provider.TryAcquireAsync(id).AsTask()));
+
+        leases.Should().OnlyContain(static l => l != null);
+        (await AdvisoryLocksAsync()).Should().Be(1000L);
+        var other = NewProvider();
+        (await other.TryAcquireAsync(sessionIds[0])).Should().BeNull();
+        (await other.TryAcquireAsync(sessionIds[^1])).Should().BeNull();
+        var aborted = Signal(leases[500]!.AbortRequested);
+        (await other.RequestAbortAsync(sessionIds[500])).Should().BeTrue();
+        await aborted.WaitAsync(Bound);
+        leases.Where((_, i) => i != 500).Should().OnlyContain(static l => !l!.AbortRequested.IsCancellationRequested);
+
+        await Task.WhenAll(leases.Select(static l => l!.DisposeAsync().AsTask()));
+
+        (await AdvisoryLocksAsync()).Should().Be(0L);
+        await using var again = await other.TryAcquireAsync(sessionIds[0]);
+        again.Should().NotBeNull();
+    }
+
+    [Test]
+    public async Task TryAcquireAsync_ListenerConnectionKilled_HoldersAbortedAndLocksFreed()
+    {
+        string sessionId = AgentCoreIds.NewSessionId();
+        var provider = NewProvider();
+        await using var lease = await provider.TryAcquireAsync(sessionId);
+        var aborted = Signal(lease!.AbortRequested);
+
+        await using (var admin = new NpgsqlConnection(_connectionString))
+        {
+            await admin.OpenAsync();
+            await using var kill = new NpgsqlCommand(
+                "SELECT pg_terminate_backend(pid, 60000) FROM pg_stat_activity WHERE query = 'LISTEN agentcore_session_abort' AND pid <> pg_backend_pid()", admin);
+            (await kill.ExecuteScalarAsync()).Should().Be(true);
+        }
+
+        await aborted.WaitAsync(Bound); // aborts could no longer reach the turn
+        await using var taken = await NewProvider().TryAcquireAsync(sessionId);
+        taken.Should().NotBeNull("a provider whose listener broke lets its locks go");
+        await using var next = await provider.TryAcquireAsync(AgentCoreIds.NewSessionId());
+        next.Should().NotBeNull("the next lease opens new connections");
+    }
+
+    [Test]
+    public async Task TryAcquireAsync_ProviderDisposed_ThrowsObjectDisposed()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(_connectionString);
+        var provider = new PostgreSqlSessionLockProvider(dataSource);
+        await using (var lease = await provider.TryAcquireAsync(AgentCoreIds.NewSessionId()))
+        {
+            lease.Should().NotBeNull();
+        }
+
+        await provider.DisposeAsync();
+
+        await FluentActions.Awaiting(() => provider.TryAcquireAsync(AgentCoreIds.NewSessionId()).AsTask())
+            .Should().ThrowAsync<ObjectDisposedException>();
+        (await AdvisoryLocksAsync()).Should().Be(0L);
+    }
+
+    [Test]
     public void LockKey_SameId_StableAndDistinct()
     {
         PostgreSqlSessionLockProvider.LockKey("ses_abc").Should().Be(PostgreSqlSessionLockProvider.LockKey("ses_abc"));
@@ -132,6 +198,14 @@ public sealed class PostgresSessionLockProviderTests
         command.Parameters.AddWithValue((long)((ulong)key >> 32));
         command.Parameters.AddWithValue(key & 0xFFFF_FFFFL);
         return await command.ExecuteScalarAsync() as int?;
+    }
+
+    private async Task<long> AdvisoryLocksAsync()
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     private static Task Signal(CancellationToken token)

@@ -2,7 +2,7 @@ namespace AgentCore;
 
 /// <summary>
 /// The tables and indexes of schema versions 1 to 3, which both SQL stores create alike, written once and spelled in each
-/// store's <see cref="SqlDialect"/>. Each store's database class adds what is its own (PostgreSQL's usage history table,
+/// store's <see cref="SqlDialect"/>, and the messages stamp table of PostgreSQL's version 5. Each store's database class adds what is its own (PostgreSQL's usage history table,
 /// how each renames the schema 1 tables) and the later versions.
 /// </summary>
 /// <remarks>
@@ -108,6 +108,21 @@ internal static class StoreSchema
         DROP INDEX {sql.Prefix}sessions_by_parent;
         CREATE INDEX {sql.Prefix}sessions_by_parent ON {sql.Prefix}sessions (parent_id, created_at DESC, id DESC) WHERE parent_id IS NOT NULL;
         CREATE INDEX {sql.Prefix}sessions_by_update ON {sql.Prefix}sessions (updated_at);
+
+        """;
+
+    /// <summary>
+    /// Version 5 in PostgreSQL: the stamp of each session's messages (<c>ISessionStore.GetMessagesStampAsync</c>), a row a
+    /// session whose messages were ever written. The store sets a new, never repeated value in the same transaction as
+    /// every write or delete of the session's messages or parts, so reading the stamp is one primary-key lookup.
+    /// </summary>
+    /// <param name="sql">The store's dialect.</param>
+    /// <returns>The script.</returns>
+    public static string Version5(SqlDialect sql) => $"""
+        CREATE TABLE {sql.Prefix}message_stamps (
+            session_id {sql.Text} NOT NULL PRIMARY KEY,
+            stamp      {sql.Count} NOT NULL -- changes with every write of the session's messages; compared for equality only
+        ){sql.KeyedTable};
 
         """;
 
