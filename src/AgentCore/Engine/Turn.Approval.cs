@@ -36,7 +36,7 @@ internal sealed partial class Turn
             run ??= calls[..i];
             _awaitingApproval = true;
             part.State = ToolState.AwaitingApproval;
-            await SavePartAsync(part).ConfigureAwait(false);
+            MarkChanged(part);
             LogAwaitingApproval(SessionId, part.ToolName, part.CallId);
             var snapshot = Snapshot(part);
             Emit(new ToolCallUpdated(SessionId, _message.Id, snapshot));

@@ -9,6 +9,7 @@ namespace AgentCore.Tests.Fakes;
 internal sealed class CountingSessionStore(ISessionStore inner, bool stamps = false) : ISessionStore
 {
     private int _savePart;
+    private int _saveParts;
     private int _saveMessage;
     private int _reads;
 
@@ -18,9 +19,18 @@ internal sealed class CountingSessionStore(ISessionStore inner, bool stamps = fa
 
     public int SaveMessageCalls => Volatile.Read(ref _saveMessage);
 
+    /// <summary>The <see cref="SavePartsAsync"/> calls (each also puts its changes in <see cref="PartWrites"/>).</summary>
+    public int SavePartsCalls => Volatile.Read(ref _saveParts);
+
+    /// <summary>Every write of a message: <see cref="SaveMessageCalls"/>, <see cref="SavePartCalls"/> and <see cref="SavePartsCalls"/>.</summary>
+    public int MessageWrites => SaveMessageCalls + SavePartCalls + SavePartsCalls;
+
+    /// <summary>Called after each message write has reached the inner store, with the message as the caller passed it.</summary>
+    public Action<SessionMessage>? AfterWrite { get; set; }
+
     public int MessageReads => Volatile.Read(ref _reads);
 
-    /// <summary>Every <see cref="SavePartAsync"/> call: the part's type and the appended text (null for a whole part).</summary>
+    /// <summary>Every part written by <see cref="SavePartAsync"/> or <see cref="SavePartsAsync"/>: its type and the appended text (null for a whole part).</summary>
     public ConcurrentQueue<(Type Part, string? Appended)> PartWrites { get; } = new();
 
     public ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default) =>
@@ -50,16 +60,30 @@ internal sealed class CountingSessionStore(ISessionStore inner, bool stamps = fa
     public ValueTask<string?> GetMessagesStampAsync(string sessionId, CancellationToken cancellationToken = default) =>
         stamps ? Inner.GetMessagesStampAsync(sessionId, cancellationToken) : ValueTask.FromResult<string?>(null);
 
-    public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
+    public async ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _saveMessage);
-        return Inner.SaveMessageAsync(message, cancellationToken);
+        await Inner.SaveMessageAsync(message, cancellationToken);
+        AfterWrite?.Invoke(message);
     }
 
-    public ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
+    public async ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _savePart);
         PartWrites.Enqueue((part.GetType(), appendedText));
-        return Inner.SavePartAsync(message, part, appendedText, cancellationToken);
+        await Inner.SavePartAsync(message, part, appendedText, cancellationToken);
+        AfterWrite?.Invoke(message);
+    }
+
+    public async ValueTask SavePartsAsync(SessionMessage message, IReadOnlyList<MessagePartChange> changes, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _saveParts);
+        foreach (var change in changes)
+        {
+            PartWrites.Enqueue((change.Part.GetType(), change.AppendedText));
+        }
+
+        await Inner.SavePartsAsync(message, changes, cancellationToken);
+        AfterWrite?.Invoke(message);
     }
 }
