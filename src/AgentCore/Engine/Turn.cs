@@ -452,11 +452,11 @@ internal sealed partial class Turn
             switch (content)
             {
                 case TextReasoningContent reasoning when !string.IsNullOrEmpty(reasoning.Text):
-                    Append(step.Reasoning, reasoning.Text, static id => new ReasoningPart { Id = id }, reasoning: true);
+                    await AppendAsync(step.Reasoning, reasoning.Text, static id => new ReasoningPart { Id = id }, reasoning: true).ConfigureAwait(false);
                     break;
 
                 case TextContent text when !string.IsNullOrEmpty(text.Text):
-                    Append(step.Text, text.Text, static id => new TextPart { Id = id }, reasoning: false);
+                    await AppendAsync(step.Text, text.Text, static id => new TextPart { Id = id }, reasoning: false).ConfigureAwait(false);
                     break;
 
                 case FunctionCallContent call:
@@ -563,22 +563,38 @@ internal sealed partial class Turn
         }
     }
 
-    private void Append(StreamedText streamed, string delta, Func<string, MessagePart> create, bool reasoning)
+    /// <summary>Adds a streamed chunk to the step's text or reasoning and raises its delta event.</summary>
+    private ValueTask AppendAsync(StreamedText streamed, string delta, Func<string, MessagePart> create, bool reasoning)
     {
         _step!.ProducedOutput = true;
         if (streamed.Part is not { } part)
         {
-            // A new part joins the message at once (its place among the parts); its text is stored with the next write.
-            part = streamed.Part = create(NewPartId());
-            _message.Parts.Add(part);
+            return StartTextAsync(streamed, delta, create, reasoning);
         }
 
         streamed.Builder.Append(delta);
+        EmitDelta(part, delta, reasoning);
+        return ValueTask.CompletedTask;
+    }
 
+    /// <summary>
+    /// A new text or reasoning part is stored at once with its first chunk (and whatever else changed, such as the step's
+    /// start), so a stream that stalls after it keeps it; later chunks are appended to it about once a second.
+    /// </summary>
+    private async ValueTask StartTextAsync(StreamedText streamed, string delta, Func<string, MessagePart> create, bool reasoning)
+    {
+        var part = streamed.Part = create(NewPartId());
+        _message.Parts.Add(part);
+        streamed.Builder.Append(delta);
+        CollectText();
+        await WriteChangesAsync().ConfigureAwait(false);
+        EmitDelta(part, delta, reasoning);
+    }
+
+    private void EmitDelta(MessagePart part, string delta, bool reasoning) =>
         Emit(reasoning
             ? new ReasoningDelta(SessionId, _message.Id, part.Id, delta)
             : new TextDelta(SessionId, _message.Id, part.Id, delta));
-    }
 
     /// <summary>Copies the text streamed since the last call into its parts and marks them changed (the next write stores them).</summary>
     private void CollectText()

@@ -45,7 +45,7 @@ public sealed class WriteCoalescingTests
         result.Completed.ExitReason.Value.Should().Be("completed");
         seen.Should().Equal(Enumerable.Range(1, 10).Select(i => $"call_{i}: Running True; earlier completed: True; steps started {i}, finished {i}"));
         counting!.SaveMessageCalls.Should().Be(2, "the user's message and the open reply are each written once, whole");
-        counting.SavePartsCalls.Should().Be(11, "one write before each of the 10 tools, one to complete the reply");
+        counting.SavePartsCalls.Should().Be(12, "one write before each of the 10 tools, one with the reply's first text, one to complete it");
         counting.SavePartCalls.Should().Be(0);
         var stored = (await h.Store.GetMessagesAsync(session.Id)).Single(m => m.Role == ChatRole.Assistant);
         JsonSerializer.Serialize(stored, AgentCoreJson.Options).Should().Be(JsonSerializer.Serialize(result.Completed.Message, AgentCoreJson.Options));
@@ -75,7 +75,7 @@ public sealed class WriteCoalescingTests
 
         result.Completed.ExitReason.Value.Should().Be("completed");
         states.Should().HaveCount(3).And.OnlyContain(s => s == "Running,Running,Running");
-        counting!.SavePartsCalls.Should().Be(2, "one write before the three tools, one to complete the reply");
+        counting!.SavePartsCalls.Should().Be(3, "one write before the three tools, one with the reply's first text, one to complete it");
         var stored = (await h.Store.GetMessagesAsync(session.Id)).Single(m => m.Role == ChatRole.Assistant);
         stored.Parts.OfType<ToolPart>().Should().OnlyContain(p => p.State == ToolState.Completed);
     }
@@ -87,7 +87,7 @@ public sealed class WriteCoalescingTests
         await using var h = new EngineHarness(build: b => b.AddTool(EngineHarness.Tool("echo", s => s))
             .UseSessionStore(_ => failing = new FailingOnce(new InMemorySessionStore())));
         var session = await h.Sessions.CreateAsync();
-        h.Client.Enqueue(r => r.Text("Checking.").ToolCall("call_1", "echo", new { input = "x" }).Usage(10, 5)).EnqueueText("done");
+        h.Client.Enqueue(r => r.ToolCall("call_1", "echo", new { input = "x" }).Usage(10, 5)).EnqueueText("done");
 
         var result = await h.ChatCapturingAsync(session.Id, "go");
 
@@ -95,9 +95,10 @@ public sealed class WriteCoalescingTests
         failing!.Failed.Should().BeTrue();
         var stored = (await h.Store.GetMessagesAsync(session.Id)).Single(m => m.Role == ChatRole.Assistant);
         stored.CompletedAt.Should().NotBeNull();
-        stored.Text.Should().Be("Checking.", "the parts of the failed write are in the whole message written at completion");
-        stored.Parts.OfType<ToolPart>().Single().State.Should().Be(ToolState.Error);
-        stored.Parts.OfType<StepFinishPart>().Should().ContainSingle();
+        stored.Parts.Select(p => p.GetType()).Should().Equal([typeof(StepStartPart), typeof(ToolPart), typeof(StepFinishPart)],
+            "the parts of the failed write are in the whole message written at completion");
+        stored.Parts.OfType<ToolPart>().Single().State.Should().Be(ToolState.Error, "the call never ran: the write before it failed");
+        stored.Tokens.Should().Be(new TokenUsage(10, 5, 0, 0, 0));
     }
 
     /// <summary>A store whose first <see cref="SavePartsAsync"/> call fails; every other write goes through.</summary>
