@@ -43,8 +43,9 @@ internal sealed partial class Turn
     private readonly ILogger _logger;
     private readonly SessionStats _stats;
     private readonly SemaphoreSlim _persistGate = new(1, 1);
-    // The parts of _message changed since its last write (each once), written together by WriteChangesAsync; guarded by itself.
+    // The parts of _message changed since its last write (each once), written together by WriteChangesAsync.
     private readonly List<MessagePart> _changed = [];
+    private readonly Lock _changedGate = new();
     // For each text or reasoning part of _message the store holds, how much of its text it holds: later writes append the rest.
     private readonly Dictionary<MessagePart, int> _storedText = new(ReferenceEqualityComparer.Instance);
     private readonly SessionMessage _user;
@@ -56,6 +57,7 @@ internal sealed partial class Turn
     private bool _compacted;
     private bool _completionSaved;
     private bool _writeFailed;
+    private Task _historyStarted = Task.CompletedTask;
     private int _promptParts;
     private (IReadOnlyList<AIFunction> Tools, int Count, AITool[] Advertised)? _advertised;
     private int _stepNumber;
@@ -247,7 +249,9 @@ internal sealed partial class Turn
         Exception? failure = null;
         try
         {
-            await _runtime.RecordHistoryAsync(HistoryEntry(exitReason: null)).ConfigureAwait(false);
+            // The start entry is written while the turn goes on (the end entry waits for it): nothing depends on it being
+            // on disk before the model is called, and the turn does not wait for a file append it does not need.
+            _historyStarted = _runtime.RecordHistoryAsync(HistoryEntry(exitReason: null));
 
             // The user's request is stored first, so it survives whatever follows, word for word; then the reply, open,
             // so that a crash from here on (compaction included) leaves a message for recovery to close and account.
@@ -810,6 +814,7 @@ internal sealed partial class Turn
 
         // The usage history's end entry before the totals: should the process die in between, the next load finds the reply
         // missing from the totals, finds this entry, and adds the reply to the totals without a second entry.
+        await _historyStarted.ConfigureAwait(false);
         await _runtime.RecordHistoryAsync(HistoryEntry(exitReason)).ConfigureAwait(false);
         try
         {
@@ -958,7 +963,7 @@ internal sealed partial class Turn
     /// <summary>Marks a part of this turn's message as changed since the last write: the next <see cref="WriteChangesAsync"/> stores it.</summary>
     private void MarkChanged(MessagePart part)
     {
-        lock (_changed)
+        lock (_changedGate)
         {
             foreach (var changed in _changed)
             {
@@ -997,7 +1002,7 @@ internal sealed partial class Turn
         await _persistGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            lock (_changed)
+            lock (_changedGate)
             {
                 _changed.Clear();
             }
@@ -1032,7 +1037,7 @@ internal sealed partial class Turn
         try
         {
             MessagePart[] parts;
-            lock (_changed)
+            lock (_changedGate)
             {
                 parts = InMessageOrder();
                 _changed.Clear();

@@ -110,7 +110,7 @@ public sealed class InMemorySessionStore : ISessionStore
         StoredRecords.ValidateMessage(message);
         var copy = MessageCopies.Copy(message);
         var session = Messages(message.SessionId);
-        lock (session)
+        lock (session.Gate)
         {
             StoreLocked(session, message.Id, copy);
         }
@@ -157,7 +157,7 @@ public sealed class InMemorySessionStore : ISessionStore
     private void Merge(SessionMessage message, IReadOnlyList<MessagePartChange> changes)
     {
         var session = Messages(message.SessionId);
-        lock (session)
+        lock (session.Gate)
         {
             if (!session.ById.TryGetValue(message.Id, out var stored))
             {
@@ -208,7 +208,7 @@ public sealed class InMemorySessionStore : ISessionStore
         int deleted = 0;
         if (_messages.TryGetValue(sessionId, out var session))
         {
-            lock (session)
+            lock (session.Gate)
             {
                 foreach (string id in messageIds)
                 {
@@ -243,6 +243,9 @@ public sealed class InMemorySessionStore : ISessionStore
     private sealed class SessionMessages
     {
         public ConcurrentDictionary<string, SessionMessage> ById { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Taken by every write of the session's messages, so a part save never merges into a stale copy.</summary>
+        public Lock Gate { get; } = new();
 
         public long Stamp;
     }
