@@ -16,8 +16,9 @@ internal sealed class BaseSystemPromptProvider(IOptions<AgentCoreOptions> option
 
 /// <summary>The environment: working directory, whether it is a git repository, platform and today's date.</summary>
 /// <remarks>
-/// The section is built once and reused while the working directory and the date stay the same, for at most
-/// <see cref="Refresh"/> on the injected clock, so a turn does not look for a git folder up the tree every time.
+/// The section is built once and reused on the same day for at most <see cref="Refresh"/> on the injected clock, so a
+/// turn neither reads the working directory nor looks for a git folder up the tree every time: a change of either shows
+/// in the prompt within that time.
 /// </remarks>
 internal sealed class EnvironmentSystemPromptProvider(IOptions<AgentCoreOptions> options, TimeProvider time) : ISystemPromptProvider
 {
@@ -33,13 +34,13 @@ internal sealed class EnvironmentSystemPromptProvider(IOptions<AgentCoreOptions>
             return ValueTask.FromResult<string?>(null);
         }
 
-        string directory = SystemPromptPaths.WorkingDirectory(options.Value);
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-        if (Volatile.Read(ref _built) is { } built && built.Directory == directory && built.Date == today &&
-            time.GetElapsedTime(built.At) < Refresh)
+        if (Volatile.Read(ref _built) is { } built && built.Date == today && time.GetElapsedTime(built.At) < Refresh)
         {
             return ValueTask.FromResult<string?>(built.Section);
         }
+
+        string directory = SystemPromptPaths.WorkingDirectory(options.Value);
 
         var text = new StringBuilder()
             .AppendLine("Facts about the environment you are running in:")
@@ -48,11 +49,11 @@ internal sealed class EnvironmentSystemPromptProvider(IOptions<AgentCoreOptions>
             .AppendLine(CultureInfo.InvariantCulture, $"- Platform: {RuntimeInformation.OSDescription.Trim()} ({RuntimeInformation.OSArchitecture})")
             .Append(CultureInfo.InvariantCulture, $"- Today's date: {today:yyyy-MM-dd} (UTC)");
         string section = text.ToString();
-        Volatile.Write(ref _built, new Built(directory, today, time.GetTimestamp(), section));
+        Volatile.Write(ref _built, new Built(today, time.GetTimestamp(), section));
         return ValueTask.FromResult<string?>(section);
     }
 
-    private sealed record Built(string Directory, DateOnly Date, long At, string Section);
+    private sealed record Built(DateOnly Date, long At, string Section);
 }
 
 /// <summary>

@@ -75,10 +75,12 @@ internal sealed partial class Turn
     /// <param name="request">The caller's request, validated.</param>
     /// <param name="userParts">The user's message as parts (empty when the request only answers approval requests).</param>
     /// <param name="answers">The request's answers to approval requests.</param>
+    /// <param name="completionOnly">Whether the caller reads only <see cref="TurnCompleted"/> (<see cref="ISessionService.ChatAsync"/>): the other events are published to subscribers but not written to the returned stream.</param>
     /// <param name="cancellationToken">The caller's cancellation: cancelling it aborts the turn.</param>
     /// <returns>The turn's events, <see cref="TurnCompleted"/> last.</returns>
     public static async IAsyncEnumerable<SessionEvent> RunStreamingAsync(
-        SessionRuntime runtime, ChatRequest request, List<MessagePart> userParts, List<ToolApprovalResponseContent> answers, [EnumeratorCancellation] CancellationToken cancellationToken)
+        SessionRuntime runtime, ChatRequest request, List<MessagePart> userParts, List<ToolApprovalResponseContent> answers, bool completionOnly,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string sessionId = request.SessionId;
         runtime.EnterOperation();
@@ -158,7 +160,7 @@ internal sealed partial class Turn
             try
             {
                 // The turn's stream gets every event of the session while the turn runs (a title's too), so it has no gaps.
-                var attachment = await runtime.Events.AttachAsync(sessionId, channel.Writer, CancellationToken.None).ConfigureAwait(false);
+                var attachment = await runtime.Events.AttachAsync(sessionId, completionOnly ? new CompletionOnlyWriter(channel.Writer) : channel.Writer, CancellationToken.None).ConfigureAwait(false);
                 try
                 {
                     return await turn.RunAsync(channel.Writer, cancellationToken, turnCancellation.Token).ConfigureAwait(false);
@@ -443,9 +445,11 @@ internal sealed partial class Turn
     /// <summary>Turns one streamed update into parts and events.</summary>
     private async ValueTask ApplyAsync(ChatResponseUpdate update)
     {
-        foreach (var streamed in update.Contents)
+        // Indexed: enumerating the IList would box its enumerator for every update.
+        var contents = update.Contents;
+        for (int i = 0; i < contents.Count; i++)
         {
-            var content = ToolApproval.CallOf(streamed);
+            var content = ToolApproval.CallOf(contents[i]);
             if (_step!.ResultsStreamed && content is not FunctionResultContent)
             {
                 // The pipeline ran the tools and called the model again within this stream: that is a new step.
@@ -1263,6 +1267,16 @@ internal sealed partial class Turn
 
         public bool HasUnsavedText => Text.HasUnsaved || Reasoning.HasUnsaved;
     }
+}
+
+/// <summary>A turn's stream for a caller that reads only its <see cref="TurnCompleted"/>: every other event is dropped.</summary>
+internal sealed class CompletionOnlyWriter(ChannelWriter<SessionEvent> inner) : ChannelWriter<SessionEvent>
+{
+    public override bool TryWrite(SessionEvent item) => item is not TurnCompleted || inner.TryWrite(item);
+
+    public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => inner.WaitToWriteAsync(cancellationToken);
+
+    public override bool TryComplete(Exception? error = null) => inner.TryComplete(error);
 }
 
 /// <summary>What a turn starts from: the session, the model, the user's parts, the conversation so far and the system prompt.</summary>

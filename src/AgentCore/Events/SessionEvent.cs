@@ -23,4 +23,10 @@ public abstract record SessionEvent(string SessionId)
     }
 
     internal void AssignSequence(long sequence) => _sequence = sequence;
+
+    /// <summary>
+    /// The event's index in the ring of the session log that holds it (see <c>SessionEventHub</c>), so a reader can tell it
+    /// from an event that overwrote its slot; -1 until it is written to a ring. An event is in at most one ring.
+    /// </summary>
+    internal long RingIndex { get; set; } = -1;
 }
