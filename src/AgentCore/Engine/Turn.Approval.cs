@@ -15,6 +15,7 @@ internal sealed partial class Turn
     private HashSet<string>? _alwaysAllowed;
     private IReadOnlyList<IToolApprovalPolicy>? _policies;
     private bool _awaitingApproval;
+    private (IReadOnlyList<AIFunction> Tools, int Count, Dictionary<string, AIFunction> ByName)? _stepTools;
 
     /// <summary>
     /// Stores the calls of <paramref name="calls"/> that need approval as <see cref="ToolState.AwaitingApproval"/>, raising
@@ -127,6 +128,21 @@ internal sealed partial class Turn
                     : "not run: the user rejected this call" + (string.IsNullOrWhiteSpace(response.Reason) ? "." : ": " + response.Reason)).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="ToolsByName"/> of a step's registry tools; the registry returns the very same list while its tools are
+    /// unchanged, and then the previous step's dictionary is reused.
+    /// </summary>
+    private IReadOnlyDictionary<string, AIFunction> StepToolsByName(IReadOnlyList<AIFunction> registryTools)
+    {
+        if (_stepTools is not { } cached || !ReferenceEquals(cached.Tools, registryTools) || cached.Count != registryTools.Count)
+        {
+            cached = (registryTools, registryTools.Count, ToolsByName(registryTools));
+            _stepTools = cached;
+        }
+
+        return cached.ByName;
     }
 
     /// <summary>The tools a call may run: the registry's, then the AIFunctions the caller put in ChatRequest.Options (the model was offered both).</summary>

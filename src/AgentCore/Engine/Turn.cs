@@ -58,6 +58,7 @@ internal sealed partial class Turn
     private bool _completionSaved;
     private bool _writeFailed;
     private Task _historyStarted = Task.CompletedTask;
+    private SessionMessage? _completedSnapshot;
     private int _promptParts;
     private (IReadOnlyList<AIFunction> Tools, int Count, AITool[] Advertised)? _advertised;
     private int _stepNumber;
@@ -324,7 +325,7 @@ internal sealed partial class Turn
         await KeepConversationAsync(exitReason).ConfigureAwait(false);
         _runtime.Telemetry.EndTurn(activity, _setup.Model, _message, exitReason, failure, _stepNumber, _toolCalls,
             _time.GetElapsedTime(startedAt), _options.EnableSensitiveTelemetryData ? _user.Parts : null);
-        Emit(new TurnCompleted(SessionId, Snapshot(_message), exitReason));
+        Emit(new TurnCompleted(SessionId, _completedSnapshot ?? Snapshot(_message), exitReason));
         events.TryComplete();
         return new TurnOutcome(_message, exitReason, failure);
     }
@@ -663,7 +664,7 @@ internal sealed partial class Turn
     /// </summary>
     private async Task RunToolsAsync(List<(FunctionCallContent Call, ToolPart Part)> calls, CancellationToken token)
     {
-        var tools = ToolsByName(_step!.Tools);
+        var tools = StepToolsByName(_step!.Tools);
         calls = await GuardRepeatsAsync(calls).ConfigureAwait(false);
         calls = await HoldForApprovalAsync(calls, tools, token).ConfigureAwait(false);
 
@@ -805,7 +806,9 @@ internal sealed partial class Turn
             }
 
             _completionSaved = true;
-            Emit(new MessageUpdated(SessionId, Snapshot(_message)));
+            // The message does not change after this: TurnCompleted carries the same snapshot.
+            _completedSnapshot = Snapshot(_message);
+            Emit(new MessageUpdated(SessionId, _completedSnapshot));
         }
         catch (Exception ex)
         {

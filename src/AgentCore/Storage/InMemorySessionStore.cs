@@ -93,7 +93,12 @@ public sealed class InMemorySessionStore : ISessionStore
             return ValueTask.FromResult<IReadOnlyList<SessionMessage>>([]);
         }
 
-        var stored = byId.ById.ToArray();
+        KeyValuePair<string, SessionMessage>[] stored;
+        lock (byId.Gate)
+        {
+            stored = [.. byId.ById];
+        }
+
         Array.Sort(stored, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
         var messages = new List<SessionMessage>(stored.Length);
         foreach (var (_, message) in stored)
@@ -212,7 +217,7 @@ public sealed class InMemorySessionStore : ISessionStore
             {
                 foreach (string id in messageIds)
                 {
-                    deleted += session.ById.TryRemove(id, out _) ? 1 : 0;
+                    deleted += session.ById.Remove(id) ? 1 : 0;
                 }
 
                 if (deleted > 0)
@@ -242,9 +247,10 @@ public sealed class InMemorySessionStore : ISessionStore
     /// <summary>A session's stored messages by id, and their stamp (see <see cref="GetMessagesStampAsync"/>).</summary>
     private sealed class SessionMessages
     {
-        public ConcurrentDictionary<string, SessionMessage> ById { get; } = new(StringComparer.Ordinal);
+        /// <summary>The stored messages by id; read and written under <see cref="Gate"/>.</summary>
+        public Dictionary<string, SessionMessage> ById { get; } = new(StringComparer.Ordinal);
 
-        /// <summary>Taken by every write of the session's messages, so a part save never merges into a stale copy.</summary>
+        /// <summary>Taken by every read and write of the session's messages, so a part save never merges into a stale copy.</summary>
         public Lock Gate { get; } = new();
 
         public long Stamp;
