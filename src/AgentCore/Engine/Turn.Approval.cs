@@ -134,7 +134,7 @@ internal sealed partial class Turn
     /// <see cref="ToolsByName"/> of a step's registry tools; the registry returns the very same list while its tools are
     /// unchanged, and then the previous step's dictionary is reused.
     /// </summary>
-    private IReadOnlyDictionary<string, AIFunction> StepToolsByName(IReadOnlyList<AIFunction> registryTools)
+    private Dictionary<string, AIFunction> StepToolsByName(IReadOnlyList<AIFunction> registryTools)
     {
         if (_stepTools is not { } cached || !ReferenceEquals(cached.Tools, registryTools) || cached.Count != registryTools.Count)
         {
