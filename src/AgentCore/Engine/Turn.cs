@@ -360,7 +360,7 @@ internal sealed partial class Turn
     /// converted once per turn (again after a compaction), and each step converts only the parts added since the
     /// previous one — the steps before are final by then, their tool calls all closed.
     /// </summary>
-    private List<ChatMessage> BuildPrompt()
+    private PromptSnapshot BuildPrompt()
     {
         if (_prompt is null)
         {
@@ -383,7 +383,9 @@ internal sealed partial class Turn
 
         PromptConversion.AppendChatMessages(_message, _prompt, fromPart: _promptParts);
         _promptParts = _message.Parts.Count;
-        return [.. _prompt];
+
+        // A read-only view of the messages so far, not a copy: the list is only appended to (a rebuild makes a new one).
+        return new PromptSnapshot(_prompt, _prompt.Count);
     }
 
     /// <summary>One model call: streams it (retrying transient failures) and returns the tool calls it asked for.</summary>
