@@ -83,6 +83,9 @@ public sealed class TurnStreamTests
         seen[^1].Should().BeOfType<TurnCompleted>().Which.Message.Text.Should().Be("Hello, world");
         var sequences = seen.Select(static e => e.Sequence).ToList();
         sequences.Should().Equal(Enumerable.Range(0, sequences.Count).Select(i => sequences[0] + i), "the turn's events are numbered without gaps");
+        var delta = seen.OfType<TextDelta>().First();
+        SessionEventJson.Deserialize(SessionEventJson.TypeOf(delta), SessionEventJson.Serialize(delta))
+            .Should().Be(delta, "a published event equals its copy read back: where it sits in the hub is not part of it");
     }
 
     [Test]
