@@ -22,12 +22,6 @@ internal sealed class CountingSessionStore(ISessionStore inner, bool stamps = fa
     /// <summary>The <see cref="SavePartsAsync"/> calls (each also puts its changes in <see cref="PartWrites"/>).</summary>
     public int SavePartsCalls => Volatile.Read(ref _saveParts);
 
-    /// <summary>Every write of a message: <see cref="SaveMessageCalls"/>, <see cref="SavePartCalls"/> and <see cref="SavePartsCalls"/>.</summary>
-    public int MessageWrites => SaveMessageCalls + SavePartCalls + SavePartsCalls;
-
-    /// <summary>Called after each message write has reached the inner store, with the message as the caller passed it.</summary>
-    public Action<SessionMessage>? AfterWrite { get; set; }
-
     public int MessageReads => Volatile.Read(ref _reads);
 
     /// <summary>Every part written by <see cref="SavePartAsync"/> or <see cref="SavePartsAsync"/>: its type and the appended text (null for a whole part).</summary>
@@ -60,22 +54,20 @@ internal sealed class CountingSessionStore(ISessionStore inner, bool stamps = fa
     public ValueTask<string?> GetMessagesStampAsync(string sessionId, CancellationToken cancellationToken = default) =>
         stamps ? Inner.GetMessagesStampAsync(sessionId, cancellationToken) : ValueTask.FromResult<string?>(null);
 
-    public async ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
+    public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _saveMessage);
-        await Inner.SaveMessageAsync(message, cancellationToken);
-        AfterWrite?.Invoke(message);
+        return Inner.SaveMessageAsync(message, cancellationToken);
     }
 
-    public async ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
+    public ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _savePart);
         PartWrites.Enqueue((part.GetType(), appendedText));
-        await Inner.SavePartAsync(message, part, appendedText, cancellationToken);
-        AfterWrite?.Invoke(message);
+        return Inner.SavePartAsync(message, part, appendedText, cancellationToken);
     }
 
-    public async ValueTask SavePartsAsync(SessionMessage message, IReadOnlyList<MessagePartChange> changes, CancellationToken cancellationToken = default)
+    public ValueTask SavePartsAsync(SessionMessage message, IReadOnlyList<MessagePartChange> changes, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _saveParts);
         foreach (var change in changes)
@@ -83,7 +75,6 @@ internal sealed class CountingSessionStore(ISessionStore inner, bool stamps = fa
             PartWrites.Enqueue((change.Part.GetType(), change.AppendedText));
         }
 
-        await Inner.SavePartsAsync(message, changes, cancellationToken);
-        AfterWrite?.Invoke(message);
+        return Inner.SavePartsAsync(message, changes, cancellationToken);
     }
 }
