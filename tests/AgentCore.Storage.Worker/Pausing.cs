@@ -25,7 +25,7 @@ internal static class Pausing
     }
 }
 
-/// <summary>A store that stops the turn after it stored the reply complete, or after it wrote the session's totals.</summary>
+/// <summary>A store that stops the turn after it stored the reply complete (whole or as its last part changes), or after it wrote the session's totals.</summary>
 internal sealed class PausingStore(ISessionStore inner) : ISessionStore
 {
     public ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default) =>
@@ -63,14 +63,25 @@ internal sealed class PausingStore(ISessionStore inner) : ISessionStore
     public async ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
         await inner.SaveMessageAsync(message, cancellationToken);
+        await StopIfCompletedAsync(message);
+    }
+
+    public ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default) =>
+        inner.SavePartAsync(message, part, appendedText, cancellationToken);
+
+    public async ValueTask SavePartsAsync(SessionMessage message, IReadOnlyList<MessagePartChange> changes, CancellationToken cancellationToken = default)
+    {
+        await inner.SavePartsAsync(message, changes, cancellationToken);
+        await StopIfCompletedAsync(message);
+    }
+
+    private static async ValueTask StopIfCompletedAsync(SessionMessage message)
+    {
         if (message is { CompletedAt: not null, IsSummary: false } && message.Role == ChatRole.Assistant)
         {
             await Pausing.StopIfArmedAsync("completed");
         }
     }
-
-    public ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default) =>
-        inner.SavePartAsync(message, part, appendedText, cancellationToken);
 }
 
 /// <summary>A usage history that stops the turn after it wrote the turn's end entry.</summary>

@@ -105,6 +105,11 @@ internal sealed class AgentCoreInstrumentation : IDisposable
             SetError(activity, errorType, failure);
         }
 
+        if (!_tokenUsage.Enabled && !_duration.Enabled && !_cost.Enabled && !_turns.Enabled)
+        {
+            return; // nobody listens to the meter: build no tags
+        }
+
         var tags = MetricTags(InvokeAgent, model);
         RecordUsage(tags, message.Tokens);
         RecordDuration(tags, duration, errorType);
@@ -164,6 +169,11 @@ internal sealed class AgentCoreInstrumentation : IDisposable
                 activity.SetTag(Error.Type, errorType);
                 activity.SetStatus(ActivityStatusCode.Error, sensitive ? errorMessage : null);
             }
+        }
+
+        if (!_toolCalls.Enabled)
+        {
+            return;
         }
 
         string outcome = errorType is null ? "completed" : errorType == AbortedErrorType ? "aborted" : "error";

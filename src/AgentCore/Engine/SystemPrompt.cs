@@ -15,8 +15,18 @@ internal sealed class BaseSystemPromptProvider(IOptions<AgentCoreOptions> option
 }
 
 /// <summary>The environment: working directory, whether it is a git repository, platform and today's date.</summary>
+/// <remarks>
+/// The section is built once and reused on the same day for at most <see cref="Refresh"/> on the injected clock, so a
+/// turn neither reads the working directory nor looks for a git folder up the tree every time: a change of either shows
+/// in the prompt within that time.
+/// </remarks>
 internal sealed class EnvironmentSystemPromptProvider(IOptions<AgentCoreOptions> options, TimeProvider time) : ISystemPromptProvider
 {
+    /// <summary>How long a built section is reused at most (a repository created meanwhile shows after this).</summary>
+    internal static readonly TimeSpan Refresh = TimeSpan.FromSeconds(30);
+
+    private Built? _built;
+
     public ValueTask<string?> GetSectionAsync(SystemPromptContext context, CancellationToken cancellationToken = default)
     {
         if (!options.Value.IncludeEnvironment)
@@ -24,15 +34,26 @@ internal sealed class EnvironmentSystemPromptProvider(IOptions<AgentCoreOptions>
             return ValueTask.FromResult<string?>(null);
         }
 
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        if (Volatile.Read(ref _built) is { } built && built.Date == today && time.GetElapsedTime(built.At) < Refresh)
+        {
+            return ValueTask.FromResult<string?>(built.Section);
+        }
+
         string directory = SystemPromptPaths.WorkingDirectory(options.Value);
+
         var text = new StringBuilder()
             .AppendLine("Facts about the environment you are running in:")
             .AppendLine(CultureInfo.InvariantCulture, $"- Working directory: {directory}")
             .AppendLine(CultureInfo.InvariantCulture, $"- Inside a git repository: {(SystemPromptPaths.IsInGitRepository(directory) ? "yes" : "no")}")
             .AppendLine(CultureInfo.InvariantCulture, $"- Platform: {RuntimeInformation.OSDescription.Trim()} ({RuntimeInformation.OSArchitecture})")
-            .Append(CultureInfo.InvariantCulture, $"- Today's date: {time.GetUtcNow():yyyy-MM-dd} (UTC)");
-        return ValueTask.FromResult<string?>(text.ToString());
+            .Append(CultureInfo.InvariantCulture, $"- Today's date: {today:yyyy-MM-dd} (UTC)");
+        string section = text.ToString();
+        Volatile.Write(ref _built, new Built(today, time.GetTimestamp(), section));
+        return ValueTask.FromResult<string?>(section);
     }
+
+    private sealed record Built(DateOnly Date, long At, string Section);
 }
 
 /// <summary>

@@ -15,6 +15,7 @@ internal sealed partial class Turn
     private HashSet<string>? _alwaysAllowed;
     private IReadOnlyList<IToolApprovalPolicy>? _policies;
     private bool _awaitingApproval;
+    private (IReadOnlyList<AIFunction> Tools, int Count, Dictionary<string, AIFunction> ByName)? _stepTools;
 
     /// <summary>
     /// Stores the calls of <paramref name="calls"/> that need approval as <see cref="ToolState.AwaitingApproval"/>, raising
@@ -36,7 +37,7 @@ internal sealed partial class Turn
             run ??= calls[..i];
             _awaitingApproval = true;
             part.State = ToolState.AwaitingApproval;
-            await SavePartAsync(part).ConfigureAwait(false);
+            MarkChanged(part);
             LogAwaitingApproval(SessionId, part.ToolName, part.CallId);
             var snapshot = Snapshot(part);
             Emit(new ToolCallUpdated(SessionId, _message.Id, snapshot));
@@ -127,6 +128,21 @@ internal sealed partial class Turn
                     : "not run: the user rejected this call" + (string.IsNullOrWhiteSpace(response.Reason) ? "." : ": " + response.Reason)).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// <see cref="ToolsByName"/> of a step's registry tools; the registry returns the very same list while its tools are
+    /// unchanged, and then the previous step's dictionary is reused.
+    /// </summary>
+    private Dictionary<string, AIFunction> StepToolsByName(IReadOnlyList<AIFunction> registryTools)
+    {
+        if (_stepTools is not { } cached || !ReferenceEquals(cached.Tools, registryTools) || cached.Count != registryTools.Count)
+        {
+            cached = (registryTools, registryTools.Count, ToolsByName(registryTools));
+            _stepTools = cached;
+        }
+
+        return cached.ByName;
     }
 
     /// <summary>The tools a call may run: the registry's, then the AIFunctions the caller put in ChatRequest.Options (the model was offered both).</summary>

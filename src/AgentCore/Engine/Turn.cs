@@ -43,6 +43,11 @@ internal sealed partial class Turn
     private readonly ILogger _logger;
     private readonly SessionStats _stats;
     private readonly SemaphoreSlim _persistGate = new(1, 1);
+    // The parts of _message changed since its last write (each once), written together by WriteChangesAsync.
+    private readonly List<MessagePart> _changed = [];
+    private readonly Lock _changedGate = new();
+    // For each text or reasoning part of _message the store holds, how much of its text it holds: later writes append the rest.
+    private readonly Dictionary<MessagePart, int> _storedText = new(ReferenceEqualityComparer.Instance);
     private readonly SessionMessage _user;
     private readonly SessionMessage _message;
     private StepState? _step;
@@ -51,6 +56,9 @@ internal sealed partial class Turn
     private KeptConversation? _kept;
     private bool _compacted;
     private bool _completionSaved;
+    private bool _writeFailed;
+    private Task _historyStarted = Task.CompletedTask;
+    private SessionMessage? _completedSnapshot;
     private int _promptParts;
     private (IReadOnlyList<AIFunction> Tools, int Count, AITool[] Advertised)? _advertised;
     private int _stepNumber;
@@ -68,10 +76,12 @@ internal sealed partial class Turn
     /// <param name="request">The caller's request, validated.</param>
     /// <param name="userParts">The user's message as parts (empty when the request only answers approval requests).</param>
     /// <param name="answers">The request's answers to approval requests.</param>
+    /// <param name="completionOnly">Whether the caller reads only <see cref="TurnCompleted"/> (<see cref="ISessionService.ChatAsync"/>): the other events are published to subscribers but not written to the returned stream.</param>
     /// <param name="cancellationToken">The caller's cancellation: cancelling it aborts the turn.</param>
     /// <returns>The turn's events, <see cref="TurnCompleted"/> last.</returns>
     public static async IAsyncEnumerable<SessionEvent> RunStreamingAsync(
-        SessionRuntime runtime, ChatRequest request, List<MessagePart> userParts, List<ToolApprovalResponseContent> answers, [EnumeratorCancellation] CancellationToken cancellationToken)
+        SessionRuntime runtime, ChatRequest request, List<MessagePart> userParts, List<ToolApprovalResponseContent> answers, bool completionOnly,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string sessionId = request.SessionId;
         runtime.EnterOperation();
@@ -151,7 +161,7 @@ internal sealed partial class Turn
             try
             {
                 // The turn's stream gets every event of the session while the turn runs (a title's too), so it has no gaps.
-                var attachment = await runtime.Events.AttachAsync(sessionId, channel.Writer, CancellationToken.None).ConfigureAwait(false);
+                var attachment = await runtime.Events.AttachAsync(sessionId, completionOnly ? new CompletionOnlyWriter(channel.Writer) : channel.Writer, CancellationToken.None).ConfigureAwait(false);
                 try
                 {
                     return await turn.RunAsync(channel.Writer, cancellationToken, turnCancellation.Token).ConfigureAwait(false);
@@ -242,7 +252,9 @@ internal sealed partial class Turn
         Exception? failure = null;
         try
         {
-            await _runtime.RecordHistoryAsync(HistoryEntry(exitReason: null)).ConfigureAwait(false);
+            // The start entry is written while the turn goes on (the end entry waits for it): nothing depends on it being
+            // on disk before the model is called, and the turn does not wait for a file append it does not need.
+            _historyStarted = _runtime.RecordHistoryAsync(HistoryEntry(exitReason: null));
 
             // The user's request is stored first, so it survives whatever follows, word for word; then the reply, open,
             // so that a crash from here on (compaction included) leaves a message for recovery to close and account.
@@ -259,7 +271,7 @@ internal sealed partial class Turn
                 TitleGenerator.Start(_runtime, SessionId, _setup.Model, _setup.UserParts);
             }
 
-            await PersistAsync(() => _runtime.Store.SaveMessageAsync(_message, CancellationToken.None)).ConfigureAwait(false);
+            await SaveWholeMessageAsync().ConfigureAwait(false);
             Emit(new MessageUpdated(SessionId, Snapshot(_message)));
             await ResolveApprovalsAsync(turnToken).ConfigureAwait(false);
             if (_options.AutoCompaction && Compaction.ShouldCompact(_conversation, _setup.Model.Info, _options.CompactionThreshold))
@@ -313,7 +325,7 @@ internal sealed partial class Turn
         await KeepConversationAsync(exitReason).ConfigureAwait(false);
         _runtime.Telemetry.EndTurn(activity, _setup.Model, _message, exitReason, failure, _stepNumber, _toolCalls,
             _time.GetElapsedTime(startedAt), _options.EnableSensitiveTelemetryData ? _user.Parts : null);
-        Emit(new TurnCompleted(SessionId, Snapshot(_message), exitReason));
+        Emit(new TurnCompleted(SessionId, _completedSnapshot ?? Snapshot(_message), exitReason));
         events.TryComplete();
         return new TurnOutcome(_message, exitReason, failure);
     }
@@ -348,7 +360,7 @@ internal sealed partial class Turn
     /// converted once per turn (again after a compaction), and each step converts only the parts added since the
     /// previous one — the steps before are final by then, their tool calls all closed.
     /// </summary>
-    private List<ChatMessage> BuildPrompt()
+    private PromptSnapshot BuildPrompt()
     {
         if (_prompt is null)
         {
@@ -371,7 +383,9 @@ internal sealed partial class Turn
 
         PromptConversion.AppendChatMessages(_message, _prompt, fromPart: _promptParts);
         _promptParts = _message.Parts.Count;
-        return [.. _prompt];
+
+        // A read-only view of the messages so far, not a copy: the list is only appended to (a rebuild makes a new one).
+        return new PromptSnapshot(_prompt, _prompt.Count);
     }
 
     /// <summary>One model call: streams it (retrying transient failures) and returns the tool calls it asked for.</summary>
@@ -379,7 +393,7 @@ internal sealed partial class Turn
     {
         var start = new StepStartPart { Id = NewPartId(), StartedAt = _time.GetUtcNow() };
         _message.Parts.Add(start);
-        await SavePartAsync(start).ConfigureAwait(false);
+        MarkChanged(start);
 
         var tools = lastStep ? [] : await RegistryToolsAsync(token).ConfigureAwait(false);
         var options = ChatOptionsFor(tools);
@@ -420,8 +434,8 @@ internal sealed partial class Turn
             }
         }
 
-        await CloseInformationalCallsAsync().ConfigureAwait(false);
-        await FinishStepAsync().ConfigureAwait(false);
+        CloseInformationalCalls();
+        FinishStep();
 
         // A call the pipeline already answered (its result streamed, or marked informational) is never run again.
         return [.. _step.Calls.Where(static c => c.Part.State == ToolState.Pending)];
@@ -434,13 +448,15 @@ internal sealed partial class Turn
     /// <summary>Turns one streamed update into parts and events.</summary>
     private async ValueTask ApplyAsync(ChatResponseUpdate update)
     {
-        foreach (var streamed in update.Contents)
+        // Indexed: enumerating the IList would box its enumerator for every update.
+        var contents = update.Contents;
+        for (int i = 0; i < contents.Count; i++)
         {
-            var content = ToolApproval.CallOf(streamed);
+            var content = ToolApproval.CallOf(contents[i]);
             if (_step!.ResultsStreamed && content is not FunctionResultContent)
             {
                 // The pipeline ran the tools and called the model again within this stream: that is a new step.
-                await StartPipelineStepAsync().ConfigureAwait(false);
+                StartPipelineStep();
             }
 
             var step = _step!;
@@ -456,15 +472,15 @@ internal sealed partial class Turn
 
                 case FunctionCallContent call:
                     step.ProducedOutput = true;
-                    await FlushTextAsync().ConfigureAwait(false);
+                    CollectText();
                     var tool = PromptConversion.ToToolPart(call, NewPartId());
                     _message.Parts.Add(tool);
                     step.Calls.Add((call, tool));
-                    await SavePartAsync(tool).ConfigureAwait(false);
+                    MarkChanged(tool);
                     Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(tool)));
                     if (step.EarlyResults?.Remove(call.CallId, out var early) == true)
                     {
-                        await CompleteFromStreamAsync(tool, early).ConfigureAwait(false);
+                        CompleteFromStream(tool, early);
                     }
 
                     break;
@@ -473,7 +489,7 @@ internal sealed partial class Turn
                     step.ProducedOutput = true;
                     if (step.Calls.Find(c => c.Call.CallId == result.CallId && c.Part.State == ToolState.Pending) is { Part: { } answered })
                     {
-                        await CompleteFromStreamAsync(answered, result).ConfigureAwait(false);
+                        CompleteFromStream(answered, result);
                     }
                     else
                     {
@@ -491,7 +507,7 @@ internal sealed partial class Turn
                     step.ProducedOutput = true;
                     var file = PromptConversion.ToFilePart(data, NewPartId());
                     _message.Parts.Add(file);
-                    await SavePartAsync(file).ConfigureAwait(false);
+                    MarkChanged(file);
                     break;
 
                 case ErrorContent error:
@@ -507,7 +523,9 @@ internal sealed partial class Turn
 
         if (_step!.HasUnsavedText && _time.GetElapsedTime(_step.LastTextPersist) >= TextPersistInterval)
         {
-            await FlushTextAsync().ConfigureAwait(false);
+            // About once a second the text streamed so far is stored, with whatever else changed since the last write.
+            CollectText();
+            await WriteChangesAsync().ConfigureAwait(false);
         }
     }
 
@@ -515,7 +533,7 @@ internal sealed partial class Turn
     /// Records a call the provider's pipeline ran itself (a <see cref="FunctionResultContent"/> in the stream, e.g.
     /// from a <c>FunctionInvokingChatClient</c> that knew the tool): completed with that result, and never run again.
     /// </summary>
-    private async ValueTask CompleteFromStreamAsync(ToolPart part, FunctionResultContent result)
+    private void CompleteFromStream(ToolPart part, FunctionResultContent result)
     {
         var outcome = ToolInvoker.FromResult(result, _options.MaxToolOutputBytes, _time);
         Interlocked.Increment(ref _toolCalls);
@@ -524,19 +542,19 @@ internal sealed partial class Turn
         outcome.ApplyTo(part);
         _step!.ResultsStreamed = true;
         LogToolResultStreamed(SessionId, part.ToolName, part.CallId);
-        await SavePartAsync(part).ConfigureAwait(false);
+        MarkChanged(part);
         Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(part)));
     }
 
     /// <summary>Closes the step whose calls the pipeline answered and opens the one its next model call streams into.</summary>
-    private async ValueTask StartPipelineStepAsync()
+    private void StartPipelineStep()
     {
         var previous = _step!;
-        await FinishStepAsync().ConfigureAwait(false);
+        FinishStep();
         _stepNumber++;
         var start = new StepStartPart { Id = NewPartId(), StartedAt = _time.GetUtcNow() };
         _message.Parts.Add(start);
-        await SavePartAsync(start).ConfigureAwait(false);
+        MarkChanged(start);
         _step = new StepState(previous.Tools, _stats.StartApiCall(), _time.GetTimestamp()) { ProducedOutput = true };
         _step.Calls.AddRange(previous.Calls.Where(static c => c.Part.State == ToolState.Pending));
     }
@@ -545,59 +563,72 @@ internal sealed partial class Turn
     /// Closes the calls the pipeline marked <see cref="FunctionCallContent.InformationalOnly"/> (handled elsewhere, e.g. by
     /// the service) whose result did not stream: they are not AgentCore's to run.
     /// </summary>
-    private async ValueTask CloseInformationalCallsAsync()
+    private void CloseInformationalCalls()
     {
         foreach (var (call, part) in _step!.Calls)
         {
             if (call.InformationalOnly && part.State == ToolState.Pending)
             {
-                await CompleteFromStreamAsync(part, new FunctionResultContent(call.CallId, "")).ConfigureAwait(false);
+                CompleteFromStream(part, new FunctionResultContent(call.CallId, ""));
             }
         }
     }
 
-    private async ValueTask AppendAsync(StreamedText streamed, string delta, Func<string, MessagePart> create, bool reasoning)
+    /// <summary>Adds a streamed chunk to the step's text or reasoning and raises its delta event.</summary>
+    private ValueTask AppendAsync(StreamedText streamed, string delta, Func<string, MessagePart> create, bool reasoning)
     {
         _step!.ProducedOutput = true;
-        bool created = streamed.Part is null;
-        var part = streamed.Part ??= create(NewPartId());
-        streamed.Builder.Append(delta);
-        if (created)
+        if (streamed.Part is not { } part)
         {
-            // A new part is stored at once (with its first text), so later saves may append to it.
-            _message.Parts.Add(part);
-            streamed.Materialize();
-            await SavePartAsync(part).ConfigureAwait(false);
-            _step.LastTextPersist = _time.GetTimestamp();
+            return StartTextAsync(streamed, delta, create, reasoning);
         }
 
+        streamed.Builder.Append(delta);
+        EmitDelta(part, delta, reasoning);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// A new text or reasoning part is stored at once with its first chunk (and whatever else changed, such as the step's
+    /// start), so a stream that stalls after it keeps it; later chunks are appended to it about once a second.
+    /// </summary>
+    private async ValueTask StartTextAsync(StreamedText streamed, string delta, Func<string, MessagePart> create, bool reasoning)
+    {
+        var part = streamed.Part = create(NewPartId());
+        _message.Parts.Add(part);
+        streamed.Builder.Append(delta);
+        CollectText();
+        await WriteChangesAsync().ConfigureAwait(false);
+        EmitDelta(part, delta, reasoning);
+    }
+
+    private void EmitDelta(MessagePart part, string delta, bool reasoning) =>
         Emit(reasoning
             ? new ReasoningDelta(SessionId, _message.Id, part.Id, delta)
             : new TextDelta(SessionId, _message.Id, part.Id, delta));
-    }
 
-    /// <summary>Persists the text streamed since the last save, as an append.</summary>
-    private async ValueTask FlushTextAsync()
+    /// <summary>Copies the text streamed since the last call into its parts and marks them changed (the next write stores them).</summary>
+    private void CollectText()
     {
         if (_step is not { } step)
         {
             return;
         }
 
-        foreach (var streamed in step.Streams)
+        if (step.Reasoning.Materialize())
         {
-            if (streamed.Part is { } part && streamed.Materialize() is { Length: > 0 } appended)
-            {
-                await SavePartAsync(part, appended).ConfigureAwait(false);
-            }
+            MarkChanged(step.Reasoning.Part!);
         }
 
-        step.LastTextPersist = _time.GetTimestamp();
+        if (step.Text.Materialize())
+        {
+            MarkChanged(step.Text.Part!);
+        }
     }
 
     /// <summary>Closes the current step: its text, its usage and cost, its finish part.</summary>
     /// <param name="aborted">Whether the turn was aborted: a step cut off before the model said why it stopped finishes as <c>aborted</c>.</param>
-    private async ValueTask FinishStepAsync(bool aborted = false)
+    private void FinishStep(bool aborted = false)
     {
         if (_step is not { Finished: false } step)
         {
@@ -605,7 +636,7 @@ internal sealed partial class Turn
         }
 
         step.Finished = true;
-        await FlushTextAsync().ConfigureAwait(false);
+        CollectText();
 
         TokenUsage usage = default;
         if (step.Usage is { } details)
@@ -624,20 +655,35 @@ internal sealed partial class Turn
         _message.FinishReason = step.FinishReason ?? (aborted ? AbortedFinishReason : step.Calls.Count > 0 ? ChatFinishReason.ToolCalls.Value : ChatFinishReason.Stop.Value);
         var finish = new StepFinishPart { Id = NewPartId(), Tokens = usage, Cost = cost, FinishReason = _message.FinishReason, EndedAt = _time.GetUtcNow() };
         _message.Parts.Add(finish);
-        await SavePartAsync(finish).ConfigureAwait(false);
+        MarkChanged(finish);
         Emit(new StepFinished(SessionId, _message.Id, _stepNumber, usage, cost, finish.FinishReason));
     }
 
-    /// <summary>Runs the step's tool calls, one after another or (with <see cref="AgentCoreOptions.ParallelToolCalls"/>) together.</summary>
+    /// <summary>
+    /// Runs the step's tool calls, one after another or (with <see cref="AgentCoreOptions.ParallelToolCalls"/>) together.
+    /// Each call is stored as running before it runs, in one write with everything of the message that changed before it
+    /// (the step, its calls, the previous call's result); calls that run together are stored as running in one write.
+    /// </summary>
     private async Task RunToolsAsync(List<(FunctionCallContent Call, ToolPart Part)> calls, CancellationToken token)
     {
-        var tools = ToolsByName(_step!.Tools);
+        var tools = StepToolsByName(_step!.Tools);
         calls = await GuardRepeatsAsync(calls).ConfigureAwait(false);
         calls = await HoldForApprovalAsync(calls, tools, token).ConfigureAwait(false);
 
         if (_options.ParallelToolCalls && calls.Count > 1)
         {
-            await Task.WhenAll(calls.Select(c => RunToolAsync(_message, c.Call, c.Part, tools, token))).ConfigureAwait(false);
+            foreach (var (_, part) in calls)
+            {
+                MarkRunning(part);
+            }
+
+            await WriteChangesAsync().ConfigureAwait(false);
+            foreach (var (_, part) in calls)
+            {
+                Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(part)));
+            }
+
+            await Task.WhenAll(calls.Select(c => InvokeToolAsync(_message, c.Call, c.Part, tools, token))).ConfigureAwait(false);
         }
         else
         {
@@ -651,12 +697,34 @@ internal sealed partial class Turn
     /// <summary>Runs one call and stores its result in <paramref name="owner"/>, the message holding it (this turn's, or the one that waited for approval).</summary>
     private async Task RunToolAsync(SessionMessage owner, FunctionCallContent call, ToolPart part, IReadOnlyDictionary<string, AIFunction> tools, CancellationToken token)
     {
+        MarkRunning(part);
+        if (ReferenceEquals(owner, _message))
+        {
+            await WriteChangesAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            await SaveOtherAsync(owner, part).ConfigureAwait(false);
+        }
+
+        Emit(new ToolCallUpdated(SessionId, owner.Id, Snapshot(part)));
+        await InvokeToolAsync(owner, call, part, tools, token).ConfigureAwait(false);
+    }
+
+    /// <summary>Moves a call to <see cref="ToolState.Running"/> (not yet stored).</summary>
+    private void MarkRunning(ToolPart part)
+    {
         Interlocked.Increment(ref _toolCalls);
         part.State = ToolState.Running;
         part.StartedAt = _time.GetUtcNow();
-        await SavePartAsync(owner, part).ConfigureAwait(false);
-        Emit(new ToolCallUpdated(SessionId, owner.Id, Snapshot(part)));
+    }
 
+    /// <summary>
+    /// Invokes a call stored as running and records its outcome: in <paramref name="owner"/> as changed when it is this
+    /// turn's message (the next write stores it), else stored at once.
+    /// </summary>
+    private async Task InvokeToolAsync(SessionMessage owner, FunctionCallContent call, ToolPart part, IReadOnlyDictionary<string, AIFunction> tools, CancellationToken token)
+    {
         using var activity = AgentCoreInstrumentation.StartTool(_activity, SessionId, part, tools.GetValueOrDefault(call.Name));
         ToolInvoker.Outcome outcome;
         try
@@ -680,17 +748,17 @@ internal sealed partial class Turn
 
         _runtime.Telemetry.EndTool(activity, part, outcome.ErrorType, part.Error, _options.EnableSensitiveTelemetryData);
 
-        await SavePartAsync(owner, part).ConfigureAwait(false);
+        await ChangedAsync(owner, part).ConfigureAwait(false);
         Emit(new ToolCallUpdated(SessionId, owner.Id, Snapshot(part)));
     }
 
-    /// <summary>Ends a call that does not run (or was cut off) with <paramref name="error"/>, stored in <paramref name="owner"/>, the message holding it.</summary>
+    /// <summary>Ends a call that does not run (or was cut off) with <paramref name="error"/>, in <paramref name="owner"/>, the message holding it.</summary>
     private async ValueTask FailToolAsync(SessionMessage owner, ToolPart part, string error)
     {
         part.State = ToolState.Error;
         part.Error = error;
         part.EndedAt = _time.GetUtcNow();
-        await SavePartAsync(owner, part).ConfigureAwait(false);
+        await ChangedAsync(owner, part).ConfigureAwait(false);
         Emit(new ToolCallUpdated(SessionId, owner.Id, Snapshot(part)));
     }
 
@@ -703,7 +771,7 @@ internal sealed partial class Turn
     {
         try
         {
-            await FinishStepAsync(aborted: exitReason == ExitReason.Aborted).ConfigureAwait(false);
+            FinishStep(aborted: exitReason == ExitReason.Aborted);
             string openToolError = exitReason switch
             {
                 _ when exitReason == ExitReason.Aborted => "aborted",
@@ -715,6 +783,7 @@ internal sealed partial class Turn
                 tool.State = ToolState.Error;
                 tool.Error = openToolError;
                 tool.EndedAt = _time.GetUtcNow();
+                MarkChanged(tool);
                 Emit(new ToolCallUpdated(SessionId, _message.Id, Snapshot(tool)));
             }
 
@@ -727,9 +796,21 @@ internal sealed partial class Turn
                 _ => null,
             };
             _message.CompletedAt = _time.GetUtcNow();
-            await PersistAsync(() => _runtime.Store.SaveMessageAsync(_message, CancellationToken.None)).ConfigureAwait(false);
+            if (_writeFailed)
+            {
+                // A write failed on the way: what the store holds of the message is unknown, so it is written whole.
+                await SaveWholeMessageAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                // The parts changed since the last write and the message's own fields (completion, usage, error) in one write.
+                await WriteChangesAsync().ConfigureAwait(false);
+            }
+
             _completionSaved = true;
-            Emit(new MessageUpdated(SessionId, Snapshot(_message)));
+            // The message does not change after this: TurnCompleted carries the same snapshot.
+            _completedSnapshot = Snapshot(_message);
+            Emit(new MessageUpdated(SessionId, _completedSnapshot));
         }
         catch (Exception ex)
         {
@@ -742,6 +823,7 @@ internal sealed partial class Turn
 
         // The usage history's end entry before the totals: should the process die in between, the next load finds the reply
         // missing from the totals, finds this entry, and adds the reply to the totals without a second entry.
+        await _historyStarted.ConfigureAwait(false);
         await _runtime.RecordHistoryAsync(HistoryEntry(exitReason)).ConfigureAwait(false);
         try
         {
@@ -887,11 +969,173 @@ internal sealed partial class Turn
     private static string Describe(Exception ex) =>
         ModelErrors.StatusCode(ex) is { } status ? $"{ex.GetType().Name} (HTTP {status})" : ex.GetType().Name;
 
-    private ValueTask SavePartAsync(MessagePart part, string? appendedText = null) =>
-        PersistAsync(() => _runtime.Store.SavePartAsync(_message, part, appendedText, CancellationToken.None));
+    /// <summary>Marks a part of this turn's message as changed since the last write: the next <see cref="WriteChangesAsync"/> stores it.</summary>
+    private void MarkChanged(MessagePart part)
+    {
+        lock (_changedGate)
+        {
+            foreach (var changed in _changed)
+            {
+                if (ReferenceEquals(changed, part))
+                {
+                    return;
+                }
+            }
 
-    private ValueTask SavePartAsync(SessionMessage owner, MessagePart part) =>
-        PersistAsync(() => _runtime.Store.SavePartAsync(owner, part, null, CancellationToken.None));
+            _changed.Add(part);
+        }
+    }
+
+    /// <summary>
+    /// A part of <paramref name="owner"/> changed: this turn's message has it written with its next write; another message
+    /// (one whose calls waited for approval) has it stored at once.
+    /// </summary>
+    private ValueTask ChangedAsync(SessionMessage owner, MessagePart part)
+    {
+        if (ReferenceEquals(owner, _message))
+        {
+            MarkChanged(part);
+            return ValueTask.CompletedTask;
+        }
+
+        return SaveOtherAsync(owner, part);
+    }
+
+    /// <summary>Stores one changed part of a message other than this turn's (a call that waited for approval).</summary>
+    private ValueTask SaveOtherAsync(SessionMessage owner, MessagePart part) =>
+        PersistAsync(() => _runtime.Store.SavePartsAsync(owner, [new MessagePartChange(part)], CancellationToken.None));
+
+    /// <summary>Writes this turn's message whole (its first write, or after a write failed).</summary>
+    private async ValueTask SaveWholeMessageAsync()
+    {
+        await _persistGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            lock (_changedGate)
+            {
+                _changed.Clear();
+            }
+
+            try
+            {
+                await _runtime.Store.SaveMessageAsync(_message, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch
+            {
+                _writeFailed = true;
+                throw;
+            }
+
+            _writeFailed = false;
+            RecordStoredText(_message.Parts);
+        }
+        finally
+        {
+            _persistGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Writes the parts of this turn's message changed since the last write, with the message's own fields, in one
+    /// <see cref="ISessionStore.SavePartsAsync"/> call: text already stored is written as the text appended to it. A
+    /// failed write leaves the message to be written whole when it completes.
+    /// </summary>
+    private async ValueTask WriteChangesAsync()
+    {
+        await _persistGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        try
+        {
+            MessagePart[] parts;
+            lock (_changedGate)
+            {
+                parts = InMessageOrder();
+                _changed.Clear();
+            }
+
+            var changes = new MessagePartChange[parts.Length];
+            for (int i = 0; i < parts.Length; i++)
+            {
+                changes[i] = new MessagePartChange(parts[i], AppendedText(parts[i]));
+            }
+
+            try
+            {
+                await _runtime.Store.SavePartsAsync(_message, changes, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch
+            {
+                _writeFailed = true;
+                throw;
+            }
+
+            RecordStoredText(parts);
+            if (_step is { } step)
+            {
+                step.LastTextPersist = _time.GetTimestamp();
+            }
+        }
+        finally
+        {
+            _persistGate.Release();
+        }
+    }
+
+    /// <summary>The changed parts in the order of the message's parts (the newest are last, so the search starts there).</summary>
+    private MessagePart[] InMessageOrder()
+    {
+        var parts = new MessagePart[_changed.Count];
+        if (parts.Length == 0)
+        {
+            return parts;
+        }
+
+        var all = _message.Parts;
+        int found = 0;
+        for (int i = all.Count - 1; i >= 0 && found < parts.Length; i--)
+        {
+            foreach (var changed in _changed)
+            {
+                if (ReferenceEquals(changed, all[i]))
+                {
+                    parts[parts.Length - 1 - found++] = changed;
+                    break;
+                }
+            }
+        }
+
+        // Every changed part is one of the message's (parts are never removed during a turn).
+        Debug.Assert(found == parts.Length, "a changed part is not in the message");
+        return found == parts.Length ? parts : parts[(parts.Length - found)..];
+    }
+
+    /// <summary>The text added to a text or reasoning part the store already holds, or null (the part is written whole).</summary>
+    private string? AppendedText(MessagePart part)
+    {
+        string? text = part switch
+        {
+            TextPart t => t.Text,
+            ReasoningPart r => r.Text,
+            _ => null,
+        };
+        return text is not null && _storedText.TryGetValue(part, out int stored) && stored <= text.Length ? text[stored..] : null;
+    }
+
+    /// <summary>Remembers how much text of each written text or reasoning part the store holds.</summary>
+    private void RecordStoredText(IEnumerable<MessagePart> written)
+    {
+        foreach (var part in written)
+        {
+            switch (part)
+            {
+                case TextPart text:
+                    _storedText[part] = text.Text.Length;
+                    break;
+                case ReasoningPart reasoning:
+                    _storedText[part] = reasoning.Text.Length;
+                    break;
+            }
+        }
+    }
 
     /// <summary>Runs store writes of this turn one at a time, so a later state is never overwritten by an earlier one.</summary>
     private async ValueTask PersistAsync(Func<ValueTask> write)
@@ -971,16 +1215,15 @@ internal sealed partial class Turn
 
         public StringBuilder Builder { get; } = new();
 
-        /// <summary>Copies the text into the part and returns what was added since the last call.</summary>
-        public string Materialize()
+        /// <summary>Copies the text into the part; false when nothing was added since the last call.</summary>
+        public bool Materialize()
         {
             if (Part is null || Builder.Length == _stored)
             {
-                return "";
+                return false;
             }
 
             string all = Builder.ToString();
-            string added = all[_stored..];
             _stored = all.Length;
             switch (Part)
             {
@@ -992,7 +1235,7 @@ internal sealed partial class Turn
                     break;
             }
 
-            return added;
+            return true;
         }
 
         public bool HasUnsaved => Part is not null && Builder.Length != _stored;
@@ -1010,8 +1253,6 @@ internal sealed partial class Turn
         public StreamedText Text { get; } = new();
 
         public StreamedText Reasoning { get; } = new();
-
-        public IEnumerable<StreamedText> Streams => [Reasoning, Text];
 
         public List<(FunctionCallContent Call, ToolPart Part)> Calls { get; } = [];
 
@@ -1031,6 +1272,16 @@ internal sealed partial class Turn
 
         public bool HasUnsavedText => Text.HasUnsaved || Reasoning.HasUnsaved;
     }
+}
+
+/// <summary>A turn's stream for a caller that reads only its <see cref="TurnCompleted"/>: every other event is dropped.</summary>
+internal sealed class CompletionOnlyWriter(ChannelWriter<SessionEvent> inner) : ChannelWriter<SessionEvent>
+{
+    public override bool TryWrite(SessionEvent item) => item is not TurnCompleted || inner.TryWrite(item);
+
+    public override ValueTask<bool> WaitToWriteAsync(CancellationToken cancellationToken = default) => inner.WaitToWriteAsync(cancellationToken);
+
+    public override bool TryComplete(Exception? error = null) => inner.TryComplete(error);
 }
 
 /// <summary>What a turn starts from: the session, the model, the user's parts, the conversation so far and the system prompt.</summary>

@@ -23,4 +23,21 @@ public abstract record SessionEvent(string SessionId)
     }
 
     internal void AssignSequence(long sequence) => _sequence = sequence;
+
+    /// <summary>
+    /// The event's index in the ring of the session log that holds it (see <c>SessionEventHub</c>), so a reader can tell it
+    /// from an event that overwrote its slot; -1 until it is written to a ring. An event is in at most one ring.
+    /// </summary>
+    internal long RingIndex { get; set; } = -1;
+
+    /// <summary>Whether <paramref name="other"/> is the same kind of event with the same values (where it sits in a ring is not compared).</summary>
+    /// <param name="other">The event to compare with.</param>
+    /// <returns>True when both are of the same type with the same session, sequence and values.</returns>
+    public virtual bool Equals(SessionEvent? other) =>
+        ReferenceEquals(this, other) ||
+        (other is not null && EqualityContract == other.EqualityContract && _sequence == other._sequence &&
+         string.Equals(SessionId, other.SessionId, StringComparison.Ordinal));
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(EqualityContract, _sequence, SessionId);
 }

@@ -305,11 +305,18 @@ internal sealed partial class SessionEventHub : ISessionEvents
         ref var slot = ref ring[log.Count % ring.Length];
         if (slot is { } dropped)
         {
-            log.DroppedLast = dropped.Event.Sequence;
+            log.DroppedLast = dropped.Sequence;
         }
 
-        // The slot first, then Count and Last: a reader that sees the new Count finds the event.
-        Volatile.Write(ref slot, new Slot(log.Count, sessionEvent));
+        if (sessionEvent.RingIndex >= 0)
+        {
+            // Already in another ring (one event instance handed to two hubs by a relay): this ring gets a copy.
+            sessionEvent = sessionEvent with { };
+        }
+
+        // The event's index, then the slot, then Count and Last: a reader that sees the new Count finds the event.
+        sessionEvent.RingIndex = log.Count;
+        Volatile.Write(ref slot, sessionEvent);
         Volatile.Write(ref log.Last, sessionEvent.Sequence);
         Volatile.Write(ref log.Count, log.Count + 1);
         log.LastPublishedAt = _time.GetTimestamp();
@@ -506,7 +513,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
                 {
                     var ring = Volatile.Read(ref log.Ring);
                     var slot = Volatile.Read(ref ring[next % ring.Length]);
-                    if (slot is null || slot.Index != next)
+                    if (slot is null || slot.RingIndex != next)
                     {
                         if (!ReferenceEquals(ring, Volatile.Read(ref log.Ring)))
                         {
@@ -517,7 +524,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
                         throw new SubscriberLaggedException(sessionId, after);
                     }
 
-                    var item = slot.Event;
+                    var item = slot;
                     next++;
                     if (item.Sequence <= after)
                     {
@@ -688,7 +695,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
     {
         private const int InitialSize = 64;
 
-        public Slot?[] Ring = new Slot?[Math.Min(InitialSize, capacity)];
+        public SessionEvent?[] Ring = new SessionEvent?[Math.Min(InitialSize, capacity)];
 
         public readonly int Capacity = capacity;
 
@@ -731,10 +738,10 @@ internal sealed partial class SessionEventHub : ISessionEvents
         public CancellationTokenSource? Follower;
 
         /// <summary>Doubles the ring (up to the capacity), keeping every event; called under the lock when it is full.</summary>
-        public Slot?[] Grow()
+        public SessionEvent?[] Grow()
         {
             var old = Ring;
-            var grown = new Slot?[Math.Min(old.Length * 2, Capacity)];
+            var grown = new SessionEvent?[Math.Min(old.Length * 2, Capacity)];
             for (long index = Math.Max(0, Count - old.Length); index < Count; index++)
             {
                 grown[index % grown.Length] = old[index % old.Length];
@@ -756,9 +763,6 @@ internal sealed partial class SessionEventHub : ISessionEvents
             return source;
         }
     }
-
-    /// <summary>A ring slot: an event and its index in the log, so a reader can tell it from one that overwrote it.</summary>
-    private sealed record Slot(long Index, SessionEvent Event);
 
     private sealed class Attachment(SessionEventHub hub, SessionLog log, string sessionId) : IAsyncDisposable
     {
@@ -801,7 +805,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
             var ring = log.Ring;
             long oldest = Math.Max(0, log.Count - ring.Length);
             long index = log.Count;
-            while (index > oldest && ring[(index - 1) % ring.Length]!.Event.Sequence > Cursor)
+            while (index > oldest && ring[(index - 1) % ring.Length]!.Sequence > Cursor)
             {
                 index--;
             }

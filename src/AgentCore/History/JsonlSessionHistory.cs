@@ -13,7 +13,8 @@ namespace AgentCore;
 /// </summary>
 /// <remarks>
 /// Each entry is one line written in one append under the file's lock, so processes appending at once never
-/// interleave. <see cref="ReadAsync"/> streams the file in 256 KiB buffers (it never loads it whole) and skips a
+/// interleave; entries recorded while an append is under way are written together in the next one (a call still
+/// completes only once its line is written). <see cref="ReadAsync"/> streams the file in 256 KiB buffers (it never loads it whole) and skips a
 /// corrupt line with a warning. <see cref="ISessionHistory.DeleteSessionsAsync"/> keeps every entry (the default):
 /// the file is an append-only ledger that other processes, letta-code among them, append to, so a purge never rewrites it.
 /// </remarks>
@@ -24,6 +25,9 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
 
     private const int BufferSize = 256 * 1024;
     private readonly ILogger _logger;
+    private readonly Lock _queueGate = new();
+    private List<PendingLine> _queue = [];
+    private bool _writing;
 
     /// <summary>Creates a history in <c>&lt;dataDirectory&gt;/sessions.jsonl</c>.</summary>
     /// <param name="dataDirectory">The folder of <c>sessions.jsonl</c> (created when first written).</param>
@@ -266,10 +270,106 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
         Cost = entry.Cost ?? new HistoryCost(),
     };
 
+    /// <summary>
+    /// Appends the entry's line and completes once it is written. Entries recorded while another append is under way are
+    /// written together, in the order recorded, in one append (group commit): concurrent turns share the file's lock and
+    /// its writes instead of queueing on them one by one.
+    /// </summary>
     private async ValueTask AppendAsync(SessionHistoryEntry entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        await FileAppender.AppendAsync(FilePath, JsonLine.Serialize(entry, AgentCoreJsonContext.Default.SessionHistoryEntry), "usage history", cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        var line = JsonLine.Serialize(entry, AgentCoreJsonContext.Default.SessionHistoryEntry);
+        PendingLine pending;
+        bool write;
+        lock (_queueGate)
+        {
+            pending = new PendingLine(line);
+            _queue.Add(pending);
+            write = !_writing;
+            _writing = true;
+        }
+
+        if (write)
+        {
+            await WriteQueuedAsync().ConfigureAwait(false);
+        }
+
+        await pending.Written.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes the queued lines in one append; the caller is the one writer. Lines queued meanwhile are written by a writer
+    /// of their own on the thread pool, so no caller waits for more than the one batch its line is in.
+    /// </summary>
+    private async Task WriteQueuedAsync()
+    {
+        List<PendingLine> batch;
+        lock (_queueGate)
+        {
+            batch = _queue;
+            _queue = [];
+        }
+
+        try
+        {
+            await FileAppender.AppendAsync(FilePath, Join(batch), "usage history", CancellationToken.None).ConfigureAwait(false);
+            foreach (var written in batch)
+            {
+                written.Written.TrySetResult();
+            }
+        }
+        catch (Exception ex)
+        {
+            foreach (var failed in batch)
+            {
+                failed.Written.TrySetException(ex);
+            }
+        }
+
+        lock (_queueGate)
+        {
+            if (_queue.Count == 0)
+            {
+                _writing = false;
+                return;
+            }
+        }
+
+        _ = Task.Run(WriteQueuedAsync);
+    }
+
+    private static ReadOnlyMemory<byte> Join(List<PendingLine> batch)
+    {
+        if (batch.Count == 1)
+        {
+            return batch[0].Line;
+        }
+
+        int length = 0;
+        foreach (var pending in batch)
+        {
+            length += pending.Line.Length;
+        }
+
+        byte[] all = new byte[length];
+        int at = 0;
+        foreach (var pending in batch)
+        {
+            pending.Line.Span.CopyTo(all.AsSpan(at));
+            at += pending.Line.Length;
+        }
+
+        return all;
+    }
+
+    /// <summary>A line waiting to be appended, and the signal that it was (or failed).</summary>
+    private sealed class PendingLine(ReadOnlyMemory<byte> line)
+    {
+        public ReadOnlyMemory<byte> Line { get; } = line;
+
+        // Continuations run asynchronously: the writer completes a whole batch without running its callers' turns inline.
+        public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped corrupt line {Line} of usage history {Path}: {Reason}")]

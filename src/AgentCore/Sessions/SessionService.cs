@@ -188,7 +188,9 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     public async Task<SessionMessage> ChatAsync(ChatRequest request, CancellationToken cancellationToken = default)
     {
         SessionMessage? completed = null;
-        await foreach (var sessionEvent in ChatStreamingAsync(request, cancellationToken).ConfigureAwait(false))
+        // The same turn, but its stream carries only TurnCompleted: the other events still go to subscribers, and the
+        // caller is not woken for each of them.
+        await foreach (var sessionEvent in StartTurn(request, completionOnly: true, cancellationToken).ConfigureAwait(false))
         {
             if (sessionEvent is TurnCompleted turn)
             {
@@ -200,7 +202,11 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public IAsyncEnumerable<SessionEvent> ChatStreamingAsync(ChatRequest request, CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<SessionEvent> ChatStreamingAsync(ChatRequest request, CancellationToken cancellationToken = default) =>
+        StartTurn(request, completionOnly: false, cancellationToken);
+
+    /// <summary>Validates the request and starts its turn; with <paramref name="completionOnly"/> the stream carries only <see cref="TurnCompleted"/>.</summary>
+    private IAsyncEnumerable<SessionEvent> StartTurn(ChatRequest request, bool completionOnly, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         Identifier.Validate(request.SessionId, IdKind.Session, nameof(request));
@@ -226,7 +232,7 @@ internal sealed partial class SessionService : ISessionService, IAsyncDisposable
             throw new ArgumentException("The request has no content: set Text or Contents.", nameof(request));
         }
 
-        return Turn.RunStreamingAsync(_runtime, request, userParts, answers, cancellationToken);
+        return Turn.RunStreamingAsync(_runtime, request, userParts, answers, completionOnly, cancellationToken);
     }
 
     /// <inheritdoc />

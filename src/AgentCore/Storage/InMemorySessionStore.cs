@@ -93,7 +93,12 @@ public sealed class InMemorySessionStore : ISessionStore
             return ValueTask.FromResult<IReadOnlyList<SessionMessage>>([]);
         }
 
-        var stored = byId.ById.ToArray();
+        KeyValuePair<string, SessionMessage>[] stored;
+        lock (byId.Gate)
+        {
+            stored = [.. byId.ById];
+        }
+
         Array.Sort(stored, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
         var messages = new List<SessionMessage>(stored.Length);
         foreach (var (_, message) in stored)
@@ -108,7 +113,13 @@ public sealed class InMemorySessionStore : ISessionStore
     public ValueTask SaveMessageAsync(SessionMessage message, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidateMessage(message);
-        Store(message, MessageCopies.Copy(message));
+        var copy = MessageCopies.Copy(message);
+        var session = Messages(message.SessionId);
+        lock (session.Gate)
+        {
+            StoreLocked(session, message.Id, copy);
+        }
+
         return ValueTask.CompletedTask;
     }
 
@@ -130,22 +141,69 @@ public sealed class InMemorySessionStore : ISessionStore
     public ValueTask SavePartAsync(SessionMessage message, MessagePart part, string? appendedText = null, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidatePart(message, part);
-        if (!_messages.TryGetValue(message.SessionId, out var session) || !session.ById.TryGetValue(message.Id, out var stored))
-        {
-            return SaveMessageAsync(message, cancellationToken);
-        }
-
-        var parts = new List<MessagePart>(message.Parts.Count);
-        for (int i = 0; i < message.Parts.Count; i++)
-        {
-            var current = message.Parts[i];
-            parts.Add(!ReferenceEquals(current, part) && i < stored.Parts.Count && string.Equals(stored.Parts[i].Id, current.Id, StringComparison.Ordinal)
-                ? stored.Parts[i]
-                : MessageCopies.Copy(current));
-        }
-
-        Store(message, MessageCopies.WithParts(message, parts));
+        Merge(message, [new MessagePartChange(part, appendedText)]);
         return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// One update under the session's lock: a copy of the message's fields with copies of the changed parts; its other
+    /// parts are taken from the stored message where it has them (already private copies), so only what changed is
+    /// copied. A part the stored message lacks is copied too; a message not stored yet is copied whole.
+    /// </remarks>
+    public ValueTask SavePartsAsync(SessionMessage message, IReadOnlyList<MessagePartChange> changes, CancellationToken cancellationToken = default)
+    {
+        StoredRecords.ValidateParts(message, changes);
+        Merge(message, changes);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Stores <paramref name="message"/> with private copies of its changed parts and the stored copies of the others.</summary>
+    private void Merge(SessionMessage message, IReadOnlyList<MessagePartChange> changes)
+    {
+        var session = Messages(message.SessionId);
+        lock (session.Gate)
+        {
+            if (!session.ById.TryGetValue(message.Id, out var stored))
+            {
+                StoreLocked(session, message.Id, MessageCopies.Copy(message));
+                return;
+            }
+
+            var parts = new List<MessagePart>(message.Parts.Count);
+            var storedParts = stored.Parts;
+            int next = 0;
+            for (int i = 0; i < message.Parts.Count; i++)
+            {
+                var current = message.Parts[i];
+                bool changed = IsChanged(current, changes, ref next);
+                parts.Add(!changed && i < storedParts.Count && string.Equals(storedParts[i].Id, current.Id, StringComparison.Ordinal)
+                    ? storedParts[i]
+                    : MessageCopies.Copy(current));
+            }
+
+            StoreLocked(session, message.Id, MessageCopies.WithParts(message, parts));
+        }
+    }
+
+    /// <summary>Whether <paramref name="part"/> is one of <paramref name="changes"/>; they come in the message's order, so the search starts at <paramref name="next"/>.</summary>
+    private static bool IsChanged(MessagePart part, IReadOnlyList<MessagePartChange> changes, ref int next)
+    {
+        if (next < changes.Count && ReferenceEquals(changes[next].Part, part))
+        {
+            next++;
+            return true;
+        }
+
+        for (int j = 0; j < changes.Count; j++)
+        {
+            if (ReferenceEquals(changes[j].Part, part))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <inheritdoc />
@@ -155,25 +213,31 @@ public sealed class InMemorySessionStore : ISessionStore
         int deleted = 0;
         if (_messages.TryGetValue(sessionId, out var session))
         {
-            foreach (string id in messageIds)
+            lock (session.Gate)
             {
-                deleted += session.ById.TryRemove(id, out _) ? 1 : 0;
-            }
+                foreach (string id in messageIds)
+                {
+                    deleted += session.ById.Remove(id) ? 1 : 0;
+                }
 
-            if (deleted > 0)
-            {
-                Touch(session);
+                if (deleted > 0)
+                {
+                    Touch(session);
+                }
             }
         }
 
         return ValueTask.FromResult(deleted);
     }
 
-    /// <summary>Stores the copy <paramref name="stored"/> of <paramref name="message"/>, and stamps the session's messages.</summary>
-    private void Store(SessionMessage message, SessionMessage stored)
+    /// <summary>A session's stored messages, added when it has none yet.</summary>
+    private SessionMessages Messages(string sessionId) =>
+        _messages.TryGetValue(sessionId, out var session) ? session : _messages.GetOrAdd(sessionId, static _ => new SessionMessages());
+
+    /// <summary>Stores the private copy <paramref name="stored"/> of a message and stamps the session's messages; the caller holds the session's lock.</summary>
+    private void StoreLocked(SessionMessages session, string messageId, SessionMessage stored)
     {
-        var session = _messages.GetOrAdd(message.SessionId, static _ => new SessionMessages());
-        session.ById[message.Id] = stored;
+        session.ById[messageId] = stored;
         Touch(session);
     }
 
@@ -183,7 +247,11 @@ public sealed class InMemorySessionStore : ISessionStore
     /// <summary>A session's stored messages by id, and their stamp (see <see cref="GetMessagesStampAsync"/>).</summary>
     private sealed class SessionMessages
     {
-        public ConcurrentDictionary<string, SessionMessage> ById { get; } = new(StringComparer.Ordinal);
+        /// <summary>The stored messages by id; read and written under <see cref="Gate"/>.</summary>
+        public Dictionary<string, SessionMessage> ById { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Taken by every read and write of the session's messages, so a part save never merges into a stale copy.</summary>
+        public Lock Gate { get; } = new();
 
         public long Stamp;
     }

@@ -93,9 +93,10 @@ public sealed class StreamingPersistenceTests
         var events = await h.ChatAsync(session.Id, "go");
 
         events.OfType<TextDelta>().Should().HaveCount(500);
-        counting!.PartWrites.Count(w => w.Appended is not null).Should().BeLessThanOrEqualTo(1, "no second passed: the text is appended once, at the end of the step");
-        counting.SavePartCalls.Should().BeLessThanOrEqualTo(5, "step start, the new text part, the final append and the step finish");
-        counting.SaveMessageCalls.Should().BeLessThanOrEqualTo(3, "the user message, the new assistant message and its completion");
+        counting!.PartWrites.Count(w => w.Appended is not null).Should().Be(1, "no second passed: the text is appended once, when the reply completes");
+        counting.SavePartsCalls.Should().Be(2, "the new text part (with the step start), then the rest of the text, the step finish and the completion");
+        counting.SavePartCalls.Should().Be(0);
+        counting.SaveMessageCalls.Should().Be(2, "the user message and the new assistant message");
         (await StoredReplyAsync(h, session.Id)).Text.Should().HaveLength(500);
     }
 

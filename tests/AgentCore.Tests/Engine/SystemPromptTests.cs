@@ -56,4 +56,29 @@ public sealed class SystemPromptTests
         var sections = h.Client.Calls[0].Messages[0].Contents.OfType<TextContent>().Select(c => c.Text).ToList();
         sections.Should().ContainSingle().Which.Should().Be(PromptTemplates.System);
     }
+
+    /// <summary>The environment section is reused within its refresh time and for the same day, then looked up again.</summary>
+    [Test]
+    public async Task EnvironmentSection_RepositoryCreatedMeanwhile_ShownAfterTheRefreshTime()
+    {
+        string root = Directory.CreateTempSubdirectory("agentcore-env-").FullName;
+        try
+        {
+            var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
+            var provider = new EnvironmentSystemPromptProvider(
+                Microsoft.Extensions.Options.Options.Create(new AgentCoreOptions { WorkingDirectory = root, IncludeEnvironment = true }), time);
+            var context = new SystemPromptContext(new SessionInfo { Id = AgentCoreIds.NewSessionId(), Title = "t", CreatedAt = time.GetUtcNow(), UpdatedAt = time.GetUtcNow() }, new ModelInfo("p", "m", 1_000, 100));
+
+            (await provider.GetSectionAsync(context)).Should().Contain("Inside a git repository: no");
+            Directory.CreateDirectory(Path.Combine(root, ".git"));
+            (await provider.GetSectionAsync(context)).Should().Contain("Inside a git repository: no", "the section is reused within its refresh time");
+
+            time.Advance(EnvironmentSystemPromptProvider.Refresh);
+            (await provider.GetSectionAsync(context)).Should().Contain("Inside a git repository: yes");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }

@@ -50,6 +50,44 @@ public sealed class TurnStreamTests
         (await watching).Should().Equal(events, "subscribers and the caller see the same events");
     }
 
+    /// <summary><see cref="ISessionService.ChatAsync"/> reads only the completion, but subscribers still get every event of its turn.</summary>
+    [Test]
+    public async Task ChatAsync_SessionSubscribed_SubscriberGetsEveryEventAndTheCallerTheMessage()
+    {
+        await using var h = new EngineHarness();
+        var session = await h.Sessions.CreateAsync();
+        using var stop = new CancellationTokenSource();
+        var subscription = h.Services.GetRequiredService<ISessionEvents>().SubscribeAsync(session.Id, stop.Token);
+        var watching = Task.Run(async () =>
+        {
+            var seen = new List<SessionEvent>();
+            await foreach (var e in subscription)
+            {
+                seen.Add(e);
+                if (e is TurnCompleted)
+                {
+                    break;
+                }
+            }
+
+            return seen;
+        });
+        h.Client.Enqueue(r => r.Text("Hello").Text(", world"));
+
+        var reply = await h.Sessions.ChatAsync(new ChatRequest { SessionId = session.Id, Text = "hi" });
+
+        reply.Text.Should().Be("Hello, world");
+        var seen = await watching;
+        seen.OfType<TextDelta>().Select(static d => d.Text).Should().Equal("Hello", ", world");
+        seen.OfType<MessageUpdated>().Should().NotBeEmpty();
+        seen[^1].Should().BeOfType<TurnCompleted>().Which.Message.Text.Should().Be("Hello, world");
+        var sequences = seen.Select(static e => e.Sequence).ToList();
+        sequences.Should().Equal(Enumerable.Range(0, sequences.Count).Select(i => sequences[0] + i), "the turn's events are numbered without gaps");
+        var delta = seen.OfType<TextDelta>().First();
+        SessionEventJson.Deserialize(SessionEventJson.TypeOf(delta), SessionEventJson.Serialize(delta))
+            .Should().Be(delta, "a published event equals its copy read back: where it sits in the hub is not part of it");
+    }
+
     [Test]
     public async Task ChatStreamingAsync_TotalsUnchanged_FinalSessionUpdatedIsNumberedToo()
     {

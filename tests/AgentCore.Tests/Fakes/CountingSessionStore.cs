@@ -9,6 +9,7 @@ namespace AgentCore.Tests.Fakes;
 internal sealed class CountingSessionStore(ISessionStore inner, bool stamps = false) : ISessionStore
 {
     private int _savePart;
+    private int _saveParts;
     private int _saveMessage;
     private int _reads;
 
@@ -18,9 +19,12 @@ internal sealed class CountingSessionStore(ISessionStore inner, bool stamps = fa
 
     public int SaveMessageCalls => Volatile.Read(ref _saveMessage);
 
+    /// <summary>The <see cref="SavePartsAsync"/> calls (each also puts its changes in <see cref="PartWrites"/>).</summary>
+    public int SavePartsCalls => Volatile.Read(ref _saveParts);
+
     public int MessageReads => Volatile.Read(ref _reads);
 
-    /// <summary>Every <see cref="SavePartAsync"/> call: the part's type and the appended text (null for a whole part).</summary>
+    /// <summary>Every part written by <see cref="SavePartAsync"/> or <see cref="SavePartsAsync"/>: its type and the appended text (null for a whole part).</summary>
     public ConcurrentQueue<(Type Part, string? Appended)> PartWrites { get; } = new();
 
     public ValueTask<SessionInfo?> GetSessionAsync(string sessionId, CancellationToken cancellationToken = default) =>
@@ -61,5 +65,16 @@ internal sealed class CountingSessionStore(ISessionStore inner, bool stamps = fa
         Interlocked.Increment(ref _savePart);
         PartWrites.Enqueue((part.GetType(), appendedText));
         return Inner.SavePartAsync(message, part, appendedText, cancellationToken);
+    }
+
+    public ValueTask SavePartsAsync(SessionMessage message, IReadOnlyList<MessagePartChange> changes, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref _saveParts);
+        foreach (var change in changes)
+        {
+            PartWrites.Enqueue((change.Part.GetType(), change.AppendedText));
+        }
+
+        return Inner.SavePartsAsync(message, changes, cancellationToken);
     }
 }

@@ -476,6 +476,23 @@ public sealed class JsonlSessionHistoryTests
         }
     }
 
+    /// <summary>Entries recorded at once are written together: when that write fails, every one of their calls fails (none hangs).</summary>
+    [Test]
+    public async Task RecordStartAsync_ManyAtOnceFileUnwritable_EveryCallThrows()
+    {
+        Directory.CreateDirectory(FilePath); // a folder where the file should be: no append can open it
+        var history = History();
+
+        var calls = Enumerable.Range(0, 50)
+            .Select(i => Task.Run(async () => await history.RecordStartAsync(new SessionHistoryEntry { SessionId = $"ses_{i}" })))
+            .ToList();
+
+        foreach (var call in calls)
+        {
+            await FluentActions.Awaiting(() => call).Should().ThrowAsync<Exception>().Where(e => e is IOException || e is UnauthorizedAccessException);
+        }
+    }
+
     [Test]
     public async Task RecordStartAsync_SecondProcessAppendsAtTheSameTime_LinesNeverInterleave()
     {

@@ -50,4 +50,30 @@ public sealed class InMemorySessionStoreTests
         (await store.GetSessionAsync(session.Id)).Should().BeEquivalentTo(session);
         (await store.ListSessionsAsync().CountAsync()).Should().Be(1);
     }
+
+    /// <summary>
+    /// A batch copies only the parts it names: a part left out is kept as stored (the engine names every part it
+    /// changed), while the message's own fields and the named parts are stored as they are now.
+    /// </summary>
+    [Test]
+    public async Task SavePartsAsync_PartNotNamed_KeptAsStoredNamedPartsAndFieldsUpdated()
+    {
+        var store = new InMemorySessionStore();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        var text = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "first" };
+        var tool = new ToolPart { Id = AgentCoreIds.NewPartId(), CallId = "call_1", ToolName = "t", State = ToolState.Pending };
+        message.Parts.AddRange([text, tool]);
+        await store.SaveMessageAsync(message);
+
+        text.Text = "changed but not named";
+        tool.State = ToolState.Running;
+        message.FinishReason = "tool_calls";
+        await store.SavePartsAsync(message, [new MessagePartChange(tool)]);
+
+        var stored = (await store.GetMessagesAsync(sessionId)).Single();
+        stored.Parts.OfType<TextPart>().Single().Text.Should().Be("first");
+        stored.Parts.OfType<ToolPart>().Single().State.Should().Be(ToolState.Running);
+        stored.FinishReason.Should().Be("tool_calls");
+    }
 }
