@@ -46,6 +46,10 @@ internal sealed partial class Turn
     // The parts of _message changed since its last write (each once), written together by WriteChangesAsync.
     private readonly List<MessagePart> _changed = [];
     private readonly Lock _changedGate = new();
+
+    // Streamed text copied into its part and marked changed but not yet written (a tool call ended the text run): the
+    // ~1 s flush writes it even when no more text arrives.
+    private bool _textCollected;
     // For each text or reasoning part of _message the store holds, how much of its text it holds: later writes append the rest.
     private readonly Dictionary<MessagePart, int> _storedText = new(ReferenceEqualityComparer.Instance);
     private readonly SessionMessage _user;
@@ -521,7 +525,7 @@ internal sealed partial class Turn
             _step!.FinishReason = finish.Value;
         }
 
-        if (_step!.HasUnsavedText && _time.GetElapsedTime(_step.LastTextPersist) >= TextPersistInterval)
+        if ((_step!.HasUnsavedText || _textCollected) && _time.GetElapsedTime(_step.LastTextPersist) >= TextPersistInterval)
         {
             // About once a second the text streamed so far is stored, with whatever else changed since the last write.
             CollectText();
@@ -618,11 +622,13 @@ internal sealed partial class Turn
         if (step.Reasoning.Materialize())
         {
             MarkChanged(step.Reasoning.Part!);
+            _textCollected = true;
         }
 
         if (step.Text.Materialize())
         {
             MarkChanged(step.Text.Part!);
+            _textCollected = true;
         }
     }
 
@@ -674,7 +680,7 @@ internal sealed partial class Turn
         {
             foreach (var (_, part) in calls)
             {
-                MarkRunning(part);
+                MarkRunning(_message, part);
             }
 
             await WriteChangesAsync().ConfigureAwait(false);
@@ -692,12 +698,19 @@ internal sealed partial class Turn
                 await RunToolAsync(_message, call, part, tools, token).ConfigureAwait(false);
             }
         }
+
+        if (calls.Count > 0)
+        {
+            // The results are stored before the next model call, which can take long (a slow model, retries): a tool
+            // that returned is never reported as interrupted after a crash, and never run again because of one.
+            await WriteChangesAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>Runs one call and stores its result in <paramref name="owner"/>, the message holding it (this turn's, or the one that waited for approval).</summary>
     private async Task RunToolAsync(SessionMessage owner, FunctionCallContent call, ToolPart part, IReadOnlyDictionary<string, AIFunction> tools, CancellationToken token)
     {
-        MarkRunning(part);
+        MarkRunning(owner, part);
         if (ReferenceEquals(owner, _message))
         {
             await WriteChangesAsync().ConfigureAwait(false);
@@ -711,12 +724,19 @@ internal sealed partial class Turn
         await InvokeToolAsync(owner, call, part, tools, token).ConfigureAwait(false);
     }
 
-    /// <summary>Moves a call to <see cref="ToolState.Running"/> (not yet stored).</summary>
-    private void MarkRunning(ToolPart part)
+    /// <summary>
+    /// Moves a call to <see cref="ToolState.Running"/>; in this turn's message it is marked changed, so the write that
+    /// must precede the call stores it as running.
+    /// </summary>
+    private void MarkRunning(SessionMessage owner, ToolPart part)
     {
         Interlocked.Increment(ref _toolCalls);
         part.State = ToolState.Running;
         part.StartedAt = _time.GetUtcNow();
+        if (ReferenceEquals(owner, _message))
+        {
+            MarkChanged(part);
+        }
     }
 
     /// <summary>
@@ -1050,6 +1070,7 @@ internal sealed partial class Turn
             {
                 parts = InMessageOrder();
                 _changed.Clear();
+                _textCollected = false;
             }
 
             var changes = new MessagePartChange[parts.Length];

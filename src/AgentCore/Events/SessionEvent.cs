@@ -28,7 +28,21 @@ public abstract record SessionEvent(string SessionId)
     /// The event's index in the ring of the session log that holds it (see <c>SessionEventHub</c>), so a reader can tell it
     /// from an event that overwrote its slot; -1 until it is written to a ring. An event is in at most one ring.
     /// </summary>
-    internal long RingIndex { get; set; } = -1;
+    internal long RingIndex
+    {
+        get => Volatile.Read(ref _ringIndex);
+        set => Volatile.Write(ref _ringIndex, value);
+    }
+
+    private long _ringIndex = -1;
+
+    /// <summary>
+    /// Claims the event for a ring at <paramref name="index"/>: false when it is already in a ring (another hub's, when a
+    /// relay hands one instance to two hubs at once), so the caller stores a copy instead. Atomic across hubs.
+    /// </summary>
+    /// <param name="index">The event's index in the claiming ring.</param>
+    /// <returns>True when the event was in no ring and now has <paramref name="index"/>.</returns>
+    internal bool TryClaimRingIndex(long index) => Interlocked.CompareExchange(ref _ringIndex, index, -1) == -1;
 
     /// <summary>Whether <paramref name="other"/> is the same kind of event with the same values (where it sits in a ring is not compared).</summary>
     /// <param name="other">The event to compare with.</param>

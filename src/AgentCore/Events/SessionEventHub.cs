@@ -308,14 +308,14 @@ internal sealed partial class SessionEventHub : ISessionEvents
             log.DroppedLast = dropped.Sequence;
         }
 
-        if (sessionEvent.RingIndex >= 0)
+        // The event's index, then the slot, then Count and Last: a reader that sees the new Count finds the event.
+        if (!sessionEvent.TryClaimRingIndex(log.Count))
         {
             // Already in another ring (one event instance handed to two hubs by a relay): this ring gets a copy.
             sessionEvent = sessionEvent with { };
+            sessionEvent.RingIndex = log.Count;
         }
 
-        // The event's index, then the slot, then Count and Last: a reader that sees the new Count finds the event.
-        sessionEvent.RingIndex = log.Count;
         Volatile.Write(ref slot, sessionEvent);
         Volatile.Write(ref log.Last, sessionEvent.Sequence);
         Volatile.Write(ref log.Count, log.Count + 1);

@@ -45,7 +45,7 @@ public sealed class WriteCoalescingTests
         result.Completed.ExitReason.Value.Should().Be("completed");
         seen.Should().Equal(Enumerable.Range(1, 10).Select(i => $"call_{i}: Running True; earlier completed: True; steps started {i}, finished {i}"));
         counting!.SaveMessageCalls.Should().Be(2, "the user's message and the open reply are each written once, whole");
-        counting.SavePartsCalls.Should().Be(12, "one write before each of the 10 tools, one with the reply's first text, one to complete it");
+        counting.SavePartsCalls.Should().Be(22, "one write before each of the 10 tools and one with its result, one with the reply's first text, one to complete it");
         counting.SavePartCalls.Should().Be(0);
         var stored = (await h.Store.GetMessagesAsync(session.Id)).Single(m => m.Role == ChatRole.Assistant);
         JsonSerializer.Serialize(stored, AgentCoreJson.Options).Should().Be(JsonSerializer.Serialize(result.Completed.Message, AgentCoreJson.Options));
@@ -75,9 +75,37 @@ public sealed class WriteCoalescingTests
 
         result.Completed.ExitReason.Value.Should().Be("completed");
         states.Should().HaveCount(3).And.OnlyContain(s => s == "Running,Running,Running");
-        counting!.SavePartsCalls.Should().Be(3, "one write before the three tools, one with the reply's first text, one to complete it");
+        counting!.SavePartsCalls.Should().Be(4, "one write before the three tools, one with their results, one with the reply's first text, one to complete it");
         var stored = (await h.Store.GetMessagesAsync(session.Id)).Single(m => m.Role == ChatRole.Assistant);
         stored.Parts.OfType<ToolPart>().Should().OnlyContain(p => p.State == ToolState.Completed);
+    }
+
+    [Test]
+    public async Task ChatAsync_TwoCallsInOneStep_EachStoredRunningBeforeItRunsAndResultsBeforeTheNextModelCall()
+    {
+        var store = new InMemorySessionStore();
+        var seen = new ConcurrentQueue<string>();
+        string? sessionId = null;
+        string States() => string.Join(",", store.GetMessagesAsync(sessionId!).AsTask().GetAwaiter().GetResult()
+            .Single(m => m.Role == ChatRole.Assistant).Parts.OfType<ToolPart>().Select(p => $"{p.CallId}={p.State}"));
+        var probe = AIFunctionFactory.Create((string input) =>
+        {
+            seen.Enqueue($"tool {input}: {States()}");
+            return "ok " + input;
+        }, "probe");
+        await using var h = new EngineHarness(build: b => b.AddTool(probe).UseSessionStore(_ => store));
+        var session = await h.Sessions.CreateAsync();
+        sessionId = session.Id;
+        h.Client.Enqueue(r => r.ToolCall("a", "probe", new { input = "a" }).ToolCall("b", "probe", new { input = "b" }).Usage(10, 5))
+            .Enqueue(r => r.Then(() => seen.Enqueue($"next model call: {States()}")).Text("done").Usage(10, 5));
+
+        var result = await h.ChatCapturingAsync(session.Id, "go");
+
+        result.Completed.ExitReason.Value.Should().Be("completed");
+        seen.Should().Equal(
+            "tool a: a=Running,b=Pending",
+            "tool b: a=Completed,b=Running",
+            "next model call: a=Completed,b=Completed");
     }
 
     [Test]
