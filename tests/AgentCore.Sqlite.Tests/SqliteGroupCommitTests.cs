@@ -12,6 +12,8 @@ namespace AgentCore.Sqlite.Tests;
 /// </summary>
 public sealed class SqliteGroupCommitTests
 {
+    private const string GroupFailed = "committing them one at a time";
+
     private static readonly DateTimeOffset T0 = new(2026, 5, 6, 7, 8, 9, TimeSpan.Zero);
 
     private string _directory = null!;
@@ -66,7 +68,8 @@ public sealed class SqliteGroupCommitTests
     [Test]
     public async Task SavePartsAsync_OneFailsAmongQueuedWrites_OnlyItRolledBackAndOnlyItsCallerThrows()
     {
-        using var store = new SqliteSessionStore(DatabasePath);
+        var groupFailures = new CountingLogger<SqliteSessionStore>(GroupFailed);
+        using var store = new SqliteSessionStore(DatabasePath, groupFailures);
         var doomedMessage = NewMessage();
         var before = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "before" };
         doomedMessage.Parts.Add(before);
@@ -102,12 +105,14 @@ public sealed class SqliteGroupCommitTests
         var stored = (await store.GetMessagesAsync(doomedMessage.SessionId)).Should().ContainSingle().Subject;
         stored.Parts.Should().ContainSingle().Which.Id.Should().Be(before.Id);
         stored.Tokens.Should().Be(default(TokenUsage));
+        groupFailures.Count.Should().Be(0, "the failing write's savepoint was rolled back, not the group's transaction");
     }
 
     [Test]
     public async Task SavePartsAsync_TransactionRolledBackByOneWrite_OthersStoredAlone()
     {
-        using var store = new SqliteSessionStore(DatabasePath);
+        var groupFailures = new CountingLogger<SqliteSessionStore>(GroupFailed);
+        using var store = new SqliteSessionStore(DatabasePath, groupFailures);
         await store.MigrateAsync();
         var doomedMessage = NewMessage();
         var doomed = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "doomed" };
@@ -130,6 +135,7 @@ public sealed class SqliteGroupCommitTests
         }
 
         (await store.GetMessagesAsync(doomedMessage.SessionId)).Should().BeEmpty();
+        groupFailures.Count.Should().Be(1, "the queued writes went into one transaction, which failed once");
     }
 
     [Test]
