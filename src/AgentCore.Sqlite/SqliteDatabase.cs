@@ -141,43 +141,6 @@ internal sealed partial class SqliteDatabase
     }
 
     /// <summary>
-    /// Runs <paramref name="operation"/> in a write transaction, taken up front (<c>BEGIN IMMEDIATE</c>), on this instance's
-    /// writer connection, one write at a time per database file in the process.
-    /// </summary>
-    /// <remarks>
-    /// Writers in one process never meet each other's write lock: they queue on the file's gate (asynchronously), so
-    /// <c>SQLITE_BUSY</c> can only come from another process: SQLite's busy handler waits up to a second for it, then the
-    /// write is tried again (waiting asynchronously between tries) until <see cref="SqliteStoreOptions.BusyTimeout"/>.
-    /// The writer connection stays open between writes (no pool lookup or per-open settings per write); a failed write
-    /// closes it, and the next write opens another.
-    /// </remarks>
-    /// <param name="operation">The writes.</param>
-    /// <param name="cancellationToken">Cancels the operation.</param>
-    /// <param name="stamped">
-    /// The session whose messages the writes change, or null: its messages stamp (<see cref="MessagesStampAsync"/>) changes
-    /// before the write gate is released, whether the transaction committed or failed.
-    /// </param>
-    public async ValueTask<T> InTransactionAsync<T>(
-        Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken, string? stamped = null)
-    {
-        await MigrateAsync(cancellationToken).ConfigureAwait(false);
-        await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await InTransactionLockedAsync(operation, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            if (stamped is not null)
-            {
-                Volatile.Write(ref _stamps[StampSlot(stamped)], Interlocked.Increment(ref _writes));
-            }
-
-            _writeGate.Release();
-        }
-    }
-
-    /// <summary>
     /// A stamp of <paramref name="sessionId"/>'s messages: it changes whenever this instance writes them (see the
     /// <c>stamped</c> argument of <see cref="InTransactionAsync{T}"/>) and whenever any other connection — another store
     /// instance, another process — commits a write to the database file (<c>PRAGMA data_version</c> of the writer
@@ -234,59 +197,6 @@ internal sealed partial class SqliteDatabase
 
     /// <summary>The slot of <paramref name="sessionId"/> among the stamps (ids with the same slot share their stamp).</summary>
     internal static int StampSlot(string sessionId) => (int)((uint)StringComparer.Ordinal.GetHashCode(sessionId) % StampSlots);
-
-    /// <summary><see cref="InTransactionAsync{T}"/> once the write gate is taken.</summary>
-    private async ValueTask<T> InTransactionLockedAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
-    {
-        long started = _time.GetTimestamp();
-        var delay = TimeSpan.FromMilliseconds(5);
-        for (int attempt = 1; ; attempt++)
-        {
-            var connection = _writer ??= await OpenWriterAsync(cancellationToken).ConfigureAwait(false);
-            try
-            {
-                // BEGIN IMMEDIATE: take the write lock up front, so a transaction never fails half-way on a lock upgrade.
-                using var transaction = connection.BeginTransaction(deferred: false);
-                var statements = StatementsOf(connection);
-                statements.Transaction = transaction;
-                try
-                {
-                    T result = await operation(connection, cancellationToken).ConfigureAwait(false);
-                    transaction.Commit();
-                    return result;
-                }
-                finally
-                {
-                    statements.Transaction = null;
-                }
-            }
-            catch (SqliteException ex) when (IsBusy(ex) && _time.GetElapsedTime(started) < _options.BusyTimeout)
-            {
-                // Only another process holds the lock (SQLite waited busy_timeout for it, or could not wait): try again.
-                LogBusy(DatabasePath, attempt);
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(200).Ticks));
-            }
-            catch (SqliteException ex) when (Unusable(ex, DatabasePath) is { } unusable)
-            {
-                CloseWriter();
-                throw unusable;
-            }
-            catch
-            {
-                // A write that failed half-way may leave the connection in any state: the next write opens another.
-                CloseWriter();
-                throw;
-            }
-            finally
-            {
-                if (_disposed)
-                {
-                    CloseWriter(); // Written after the store was disposed: keep nothing open.
-                }
-            }
-        }
-    }
 
     /// <summary>Closes the writer connection and returns the database's pooled connections to the system.</summary>
     public void ClearPool()

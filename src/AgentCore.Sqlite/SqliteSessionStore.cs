@@ -13,9 +13,11 @@ namespace AgentCore;
 /// <remarks>
 /// <para>The database runs in WAL mode with <c>synchronous=NORMAL</c>: readers never block the writer, and a commit
 /// survives a crash of the process (a power loss may lose the last commits, never corrupt the file). Reads open a
-/// pooled connection each; writes run one at a time per database file in the process, on a connection the store keeps
-/// open, so they never meet each other's write lock; one that meets another process's (<c>SQLITE_BUSY</c>) waits in
-/// SQLite's busy handler and is then retried until <see cref="SqliteStoreOptions.BusyTimeout"/>.</para>
+/// pooled connection each; write transactions run one at a time per database file in the process, on a connection the
+/// store keeps open, so they never meet each other's write lock; one that meets another process's (<c>SQLITE_BUSY</c>)
+/// waits in SQLite's busy handler and is then retried until <see cref="SqliteStoreOptions.BusyTimeout"/>. Writes that
+/// queue while a transaction runs are committed together in the next one (group commit), each in its own savepoint, so
+/// one that fails is rolled back alone; every call returns after the commit that holds its writes.</para>
 /// <para>The schema is versioned in the database (<c>PRAGMA user_version</c>) and migrated on first use, in one write
 /// transaction, so processes starting together migrate once. Tables: <c>sessions</c> (the session as JSON, with
 /// indexed creation time and the token and cost totals as columns), <c>messages</c> (a message's own fields, a column

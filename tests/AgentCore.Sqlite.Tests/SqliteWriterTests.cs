@@ -1,7 +1,6 @@
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging;
 using NUnit.Framework;
 
 namespace AgentCore.Sqlite.Tests;
@@ -146,25 +145,5 @@ public sealed class SqliteWriterTests
 
         using var reopened = new SqliteSessionStore(DatabasePath);
         (await reopened.GetMessagesAsync(sessionId)).Should().ContainSingle().Which.Parts.Should().ContainSingle();
-    }
-
-    /// <summary>Counts the log messages containing a text.</summary>
-    private sealed class CountingLogger<T>(string text) : ILogger<T>
-    {
-        private int _count;
-
-        public int Count => Volatile.Read(ref _count);
-
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            if (formatter(state, exception).Contains(text, StringComparison.Ordinal))
-            {
-                Interlocked.Increment(ref _count);
-            }
-        }
     }
 }

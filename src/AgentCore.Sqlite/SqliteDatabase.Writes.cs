@@ -1,0 +1,419 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace AgentCore;
+
+/// <summary>The database's writes: queued, and committed together (group commit).</summary>
+internal sealed partial class SqliteDatabase
+{
+    private const string Savepoint = "SAVEPOINT agentcore_write";
+    private const string ReleaseSavepoint = "RELEASE agentcore_write";
+    private const string RollbackToSavepoint = "ROLLBACK TO agentcore_write";
+
+    // The writes waiting for the writer, and whether a drain (DrainAsync) is running to take them.
+    private readonly Lock _queueLock = new();
+    private List<QueuedWrite> _queue = [];
+    private bool _draining;
+
+    /// <summary>
+    /// Runs <paramref name="operation"/> in a write transaction, taken up front (<c>BEGIN IMMEDIATE</c>), on this instance's
+    /// writer connection, one transaction at a time per database file in the process; the returned task completes once
+    /// the transaction that holds the writes has committed.
+    /// </summary>
+    /// <remarks>
+    /// <para>Group commit: writes queue on the instance; the first writer to find nobody draining the queue drains it.
+    /// A write that finds the queue empty runs at once, alone, in its own transaction (no extra latency). Writes that
+    /// queued while a transaction ran go into the next one together, each inside its own <c>SAVEPOINT</c>: one that fails
+    /// is rolled back alone and only its caller sees the exception; the others commit. Every caller's task completes after
+    /// the <c>COMMIT</c> that holds its writes, so nothing is acknowledged before it is durable. When the transaction itself
+    /// fails (its commit, a lost write lock, an unusable file), each of its writes is run again alone, so each caller
+    /// sees its own outcome.</para>
+    /// <para>Writers in one process never meet each other's write lock: they queue on the file's gate (asynchronously), so
+    /// <c>SQLITE_BUSY</c> can only come from another process: SQLite's busy handler waits up to a second for it, then the
+    /// transaction is tried again (waiting asynchronously between tries) until <see cref="SqliteStoreOptions.BusyTimeout"/>.
+    /// The writer connection stays open between writes (no pool lookup or per-open settings per write); a transaction
+    /// that failed closes it, and the next write opens another.</para>
+    /// <para>Cancellation: a write cancelled before its transaction starts (or between two tries while another process
+    /// holds the lock) is dropped and its caller sees an <see cref="OperationCanceledException"/>; once its transaction
+    /// runs, it completes (<paramref name="operation"/> gets <see cref="CancellationToken.None"/>).</para>
+    /// </remarks>
+    /// <param name="operation">The writes; it may run more than once (on retries), so it takes its values up front.</param>
+    /// <param name="cancellationToken">Cancels the write while it waits.</param>
+    /// <param name="stamped">
+    /// The session whose messages the writes change, or null: its messages stamp (<see cref="MessagesStampAsync"/>) changes
+    /// after the transaction ends and before the write gate is released, whether the transaction committed or failed.
+    /// </param>
+    public async ValueTask<T> InTransactionAsync<T>(
+        Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken, string? stamped = null)
+    {
+        await MigrateAsync(cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        var write = new QueuedWrite<T>(operation, stamped, cancellationToken);
+        using var registration = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static state => ((QueuedWrite)state!).CancelIfWaiting(), write)
+            : default;
+        bool drain;
+        lock (_queueLock)
+        {
+            _queue.Add(write);
+            drain = !_draining;
+            _draining = true;
+        }
+
+        if (drain)
+        {
+            // Runs here until its first wait; a write that finds the queue empty is committed before this returns. The
+            // drain completes every write it takes and never throws.
+            _ = DrainAsync();
+        }
+
+        return await write.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Takes the queued writes and commits them, a transaction per batch, until the queue is empty. After the first
+    /// batch it goes on on the thread pool, so the writer that started it gets its own result back.
+    /// </summary>
+    private async Task DrainAsync()
+    {
+        for (bool first = true; ; first = false)
+        {
+            if (!first)
+            {
+                // Let the writers of the batch just committed go on (and queue their next writes) while this drain moves
+                // off the thread of the writer that started it.
+                await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+            }
+
+            List<QueuedWrite> batch;
+            lock (_queueLock)
+            {
+                if (_queue.Count == 0)
+                {
+                    _draining = false;
+                    return;
+                }
+
+                batch = _queue;
+                _queue = [];
+            }
+
+            try
+            {
+                await CommitBatchAsync(batch).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                // Not expected (every write's own failure is kept on the write); never leave a caller waiting.
+                foreach (var write in batch)
+                {
+                    write.Fail(ex);
+                }
+            }
+
+            foreach (var write in batch)
+            {
+                write.Complete();
+            }
+        }
+    }
+
+    /// <summary>Commits a batch of writes under the file's write gate; each write keeps its outcome.</summary>
+    private async Task CommitBatchAsync(List<QueuedWrite> batch)
+    {
+        var started = new List<QueuedWrite>(batch.Count);
+        foreach (var write in batch)
+        {
+            if (write.TryStart())
+            {
+                started.Add(write);
+            }
+        }
+
+        if (started.Count == 0)
+        {
+            return;
+        }
+
+        await _writeGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (started.Count == 1)
+            {
+                await CommitAloneAsync(started[0]).ConfigureAwait(false);
+            }
+            else
+            {
+                await CommitTogetherAsync(started).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            // The stamps change before the gate is released and before any caller sees its write done.
+            foreach (var write in started)
+            {
+                if (write.Stamped is { } sessionId)
+                {
+                    Volatile.Write(ref _stamps[StampSlot(sessionId)], Interlocked.Increment(ref _writes));
+                }
+            }
+
+            if (_disposed)
+            {
+                CloseWriter(); // Written after the store was disposed: keep nothing open.
+            }
+
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>Commits one write in its own transaction (no savepoint), tried again while another process holds the lock.</summary>
+    private async Task CommitAloneAsync(QueuedWrite write)
+    {
+        long started = _time.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(5);
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var connection = _writer ??= await OpenWriterAsync(CancellationToken.None).ConfigureAwait(false);
+                using var transaction = connection.BeginTransaction(deferred: false);
+                var statements = StatementsOf(connection);
+                statements.Transaction = transaction;
+                try
+                {
+                    await write.RunAsync(connection).ConfigureAwait(false);
+                    transaction.Commit();
+                    return;
+                }
+                finally
+                {
+                    statements.Transaction = null;
+                }
+            }
+            catch (SqliteException ex) when (IsBusy(ex) && _time.GetElapsedTime(started) < _options.BusyTimeout)
+            {
+                // Only another process holds the lock (SQLite waited busy_timeout for it, or could not wait): try again.
+                LogBusy(DatabasePath, attempt);
+                if (!await WaitToRetryAsync(delay, [write]).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                delay = NextDelay(delay);
+            }
+            catch (SqliteException ex) when (Unusable(ex, DatabasePath) is { } unusable)
+            {
+                CloseWriter();
+                write.Fail(unusable);
+                return;
+            }
+            catch (Exception ex)
+            {
+                // A write that failed half-way may leave the connection in any state: the next write opens another.
+                CloseWriter();
+                write.Fail(ex);
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Commits several writes in one transaction, each in a savepoint: a write that fails is rolled back alone. When the
+    /// transaction itself fails, each write is committed again alone (see <see cref="CommitAloneAsync"/>).
+    /// </summary>
+    private async Task CommitTogetherAsync(List<QueuedWrite> writes)
+    {
+        long started = _time.GetTimestamp();
+        var delay = TimeSpan.FromMilliseconds(5);
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var connection = _writer ??= await OpenWriterAsync(CancellationToken.None).ConfigureAwait(false);
+                using var transaction = connection.BeginTransaction(deferred: false);
+                var statements = StatementsOf(connection);
+                statements.Transaction = transaction;
+                try
+                {
+                    var savepoint = Prepared(connection, Savepoint);
+                    var release = Prepared(connection, ReleaseSavepoint);
+                    var rollback = Prepared(connection, RollbackToSavepoint);
+                    foreach (var write in writes)
+                    {
+                        savepoint.Execute();
+                        try
+                        {
+                            await write.RunAsync(connection).ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (!FailsTheTransaction(ex, connection))
+                        {
+                            rollback.Execute();
+                            write.Fail(ex);
+                        }
+
+                        release.Execute();
+                    }
+
+                    transaction.Commit();
+                    return;
+                }
+                finally
+                {
+                    statements.Transaction = null;
+                }
+            }
+            catch (SqliteException ex) when (IsBusy(ex) && _time.GetElapsedTime(started) < _options.BusyTimeout)
+            {
+                LogBusy(DatabasePath, attempt);
+                foreach (var write in writes)
+                {
+                    write.Reset();
+                }
+
+                if (!await WaitToRetryAsync(delay, writes).ConfigureAwait(false))
+                {
+                    return;
+                }
+
+                delay = NextDelay(delay);
+            }
+            catch (Exception ex)
+            {
+                // The transaction failed as a whole (rolled back): give each write its own outcome, alone.
+                LogGroupFailed(DatabasePath, writes.Count, ex);
+                CloseWriter();
+                foreach (var write in writes)
+                {
+                    write.Reset();
+                    await CommitAloneAsync(write).ConfigureAwait(false);
+                }
+
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Whether a write's <paramref name="exception"/> fails its whole transaction: another process's lock, an unusable
+    /// file, or a transaction SQLite already rolled back; otherwise only the write's savepoint is rolled back.
+    /// </summary>
+    private bool FailsTheTransaction(Exception exception, SqliteConnection connection) =>
+        exception is SqliteException sqlite && (IsBusy(sqlite) || Unusable(sqlite, DatabasePath) is not null)
+        || SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) != 0;
+
+    /// <summary>
+    /// Waits <paramref name="delay"/> before another try, dropping the writes cancelled meanwhile (their callers see the
+    /// cancellation; nothing of theirs was stored); false when none is left.
+    /// </summary>
+    private async Task<bool> WaitToRetryAsync(TimeSpan delay, List<QueuedWrite> writes)
+    {
+        await Task.Delay(delay, _time).ConfigureAwait(false);
+        writes.RemoveAll(static write => write.CancelIfRequested());
+        return writes.Count > 0;
+    }
+
+    private static TimeSpan NextDelay(TimeSpan delay) => TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(200).Ticks));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A group commit of {Count} writes to SQLite database {Path} failed; committing them one at a time")]
+    private partial void LogGroupFailed(string path, int count, Exception exception);
+
+    /// <summary>A write waiting for the writer: its operation, its outcome once run, and its caller's task.</summary>
+    private abstract class QueuedWrite(string? stamped, CancellationToken cancellationToken)
+    {
+        private const int Waiting = 0, Started = 1, Cancelled = 2;
+
+        private int _state;
+        private Exception? _error;
+
+        /// <summary>The session whose messages stamp the write changes, or null.</summary>
+        public string? Stamped { get; } = stamped;
+
+        /// <summary>Marks the write as taken into a transaction; false when its caller cancelled it first.</summary>
+        public bool TryStart() => Interlocked.CompareExchange(ref _state, Started, Waiting) == Waiting;
+
+        /// <summary>Cancels the write if no transaction took it yet (its token's callback).</summary>
+        public void CancelIfWaiting()
+        {
+            if (Interlocked.CompareExchange(ref _state, Cancelled, Waiting) == Waiting)
+            {
+                SetCanceled(cancellationToken);
+            }
+        }
+
+        /// <summary>Between two tries: cancels the write, rolled back and not yet tried again, if its caller asked to.</summary>
+        public bool CancelIfRequested()
+        {
+            if (!cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
+
+            _state = Cancelled;
+            SetCanceled(cancellationToken);
+            return true;
+        }
+
+        /// <summary>Runs the operation in the open transaction, keeping its result.</summary>
+        public abstract Task RunAsync(SqliteConnection connection);
+
+        /// <summary>Records the write's failure (its caller sees <paramref name="exception"/>).</summary>
+        public void Fail(Exception exception) => _error ??= exception;
+
+        /// <summary>Forgets the outcome of a try whose transaction was rolled back.</summary>
+        public void Reset()
+        {
+            _error = null;
+            ResetResult();
+        }
+
+        /// <summary>Completes the caller's task with the outcome, once the transaction has ended.</summary>
+        public void Complete()
+        {
+            if (Volatile.Read(ref _state) != Started)
+            {
+                return; // Cancelled: already completed.
+            }
+
+            if (_error is { } error)
+            {
+                SetException(error);
+            }
+            else
+            {
+                SetResult();
+            }
+        }
+
+        protected abstract void ResetResult();
+
+        protected abstract void SetResult();
+
+        protected abstract void SetException(Exception exception);
+
+        protected abstract void SetCanceled(CancellationToken cancellationToken);
+    }
+
+    /// <inheritdoc cref="QueuedWrite"/>
+    private sealed class QueuedWrite<T>(
+        Func<SqliteConnection, CancellationToken, Task<T>> operation, string? stamped, CancellationToken cancellationToken)
+        : QueuedWrite(stamped, cancellationToken)
+    {
+        // Continuations run on the thread pool: the drain completes a batch's writes without running their callers.
+        private readonly TaskCompletionSource<T> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T _result = default!;
+
+        public Task<T> Task => _completion.Task;
+
+        public override async Task RunAsync(SqliteConnection connection) =>
+            _result = await operation(connection, CancellationToken.None).ConfigureAwait(false);
+
+        protected override void ResetResult() => _result = default!;
+
+        protected override void SetResult() => _completion.TrySetResult(_result);
+
+        protected override void SetException(Exception exception) => _completion.TrySetException(exception);
+
+        protected override void SetCanceled(CancellationToken cancellationToken) => _completion.TrySetCanceled(cancellationToken);
+    }
+}

@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Logging;
+
+namespace AgentCore.Sqlite.Tests;
+
+/// <summary>Counts the log messages containing a text.</summary>
+internal sealed class CountingLogger<T>(string text) : ILogger<T>
+{
+    private int _count;
+
+    public int Count => Volatile.Read(ref _count);
+
+    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        if (formatter(state, exception).Contains(text, StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _count);
+        }
+    }
+}
