@@ -303,7 +303,7 @@ internal static class FileAppender
             }
         }
 
-        return UnixFileLock.TryLockExclusive(pathLock.File);
+        return UnixFileLock.TryLockExclusive(pathLock.File, lockPath);
     }
 
     /// <summary>Opens (or creates) a lock file to keep open, shared, creating its folder when it is missing.</summary>

@@ -22,9 +22,14 @@ internal static partial class UnixFileLock
 
     /// <summary>
     /// Takes the exclusive lock of <paramref name="file"/> without waiting: false when another open file holds it. Where
-    /// the file system cannot lock (some network file systems), true without a lock, as .NET's own exclusive open does.
+    /// the file system cannot lock (<c>flock</c> fails with ENOTSUP/EOPNOTSUPP, ENOSYS, or EACCES as on some network file
+    /// systems), true without a lock, as .NET's own exclusive open does; any other failure throws.
     /// </summary>
-    public static bool TryLockExclusive(SafeFileHandle file)
+    /// <param name="file">The open lock file.</param>
+    /// <param name="path">The lock file's path, for the error.</param>
+    /// <returns>True when the lock is held (or cannot be taken on this file system); false when another holder has it.</returns>
+    /// <exception cref="IOException"><c>flock</c> failed for another reason (ENOLCK, EBADF, ...): the message names the path and the errno.</exception>
+    public static bool TryLockExclusive(SafeFileHandle file, string path)
     {
         while (true)
         {
@@ -34,10 +39,25 @@ internal static partial class UnixFileLock
             }
 
             int errno = Marshal.GetLastPInvokeError();
-            if (errno != Interrupted)
+            if (errno == Interrupted)
             {
-                return errno != WouldBlock;
+                continue;
             }
+
+            if (errno == WouldBlock)
+            {
+                return false;
+            }
+
+            if (CannotLockHere(errno))
+            {
+                return true;
+            }
+
+            throw new IOException($"Could not lock the file '{path}': flock failed with errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)}).")
+            {
+                HResult = errno,
+            };
         }
     }
 
@@ -59,6 +79,12 @@ internal static partial class UnixFileLock
     private static int WouldBlock => OperatingSystem.IsLinux() ? 11 : 35;
 
     private const int Interrupted = 4;
+
+    // The errors that say this file system (or file) does not support flock, which .NET's exclusive open also passes over:
+    // EACCES (13 everywhere); ENOTSUP/EOPNOTSUPP (95 on Linux; 45 and 102 on macOS; 45 on FreeBSD); ENOSYS (38 on Linux, 78 on macOS and FreeBSD).
+    private static bool CannotLockHere(int errno) => errno == 13 || (OperatingSystem.IsLinux()
+        ? errno is 95 or 38
+        : errno is 45 or 102 or 78);
 
     private static int Call(SafeFileHandle file, int operation)
     {

@@ -73,4 +73,21 @@ public sealed class FileAppenderLockTests
             }
         }
     }
+
+    [Test]
+    public void TryLockExclusive_FlockFailsForAnotherReason_ThrowsNamingPathAndErrno()
+    {
+        if (!UnixFileLock.IsAvailable)
+        {
+            Assert.Ignore("flock is not available on this platform.");
+        }
+
+        // An invalid descriptor: flock fails with EBADF (9), which is no "cannot lock here" and must not pass as locked.
+        string lockPath = _temp.Combine("journal.jsonl.lock");
+        using var invalid = new Microsoft.Win32.SafeHandles.SafeFileHandle(-1, ownsHandle: false);
+
+        var thrown = FluentActions.Invoking(() => UnixFileLock.TryLockExclusive(invalid, lockPath)).Should().Throw<IOException>().Which;
+
+        thrown.Message.Should().Contain(lockPath).And.Contain("errno 9");
+    }
 }
