@@ -36,7 +36,7 @@ public static class PostgreSqlAgentCoreBuilderExtensions
     /// Keeps sessions in PostgreSQL (see <see cref="UsePostgreSql(IAgentCoreBuilder, string, Action{PostgreSqlOptions}?)"/>) on the
     /// data source <paramref name="dataSourceFactory"/> returns, for example the one the app registered itself:
     /// <c>UsePostgreSql(sp =&gt; sp.GetRequiredService&lt;NpgsqlDataSource&gt;())</c>. The store, the busy lock and the usage
-    /// history share it (the lock keeps two of its connections, however many turns run: see <see cref="PostgreSqlSessionLockProvider"/>).
+    /// history share it (the lock keeps two connections of its own with its settings, outside its pool, however many turns run: see <see cref="PostgreSqlSessionLockProvider"/>).
     /// </summary>
     /// <param name="builder">The AgentCore builder.</param>
     /// <param name="dataSourceFactory">

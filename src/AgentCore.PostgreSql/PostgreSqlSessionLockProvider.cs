@@ -24,10 +24,14 @@ namespace AgentCore;
 /// anywhere (it checks <c>pg_locks</c>); a second connection the provider keeps (the listener) <c>LISTEN</c>s, and the
 /// holder's <see cref="ISessionLease.AbortRequested"/> fires. If the holder or the listener breaks, the locks (or the way
 /// aborts reach them) are gone, so every lease held on them fires <see cref="ISessionLease.AbortRequested"/>: those turns
-/// must stop, as another instance may now take their sessions. The listener notices at once; the holder is checked once a
-/// second (a <c>SELECT 1</c> on the provider's <see cref="TimeProvider"/>). The next lease opens new connections.</para>
-/// <para>The provider keeps two connections of its data source (pooled; shared with the store and the history under
-/// <c>UsePostgreSql</c>) from its first lease until it is disposed.</para>
+/// must stop, as another instance may now take their sessions. The listener notices a break it is told of (a closed
+/// connection, a terminated backend) at once. The holder is checked every second on the provider's
+/// <see cref="TimeProvider"/>: a <c>SELECT 1</c> that fails, or does not finish within 2 seconds (the wait for the holder
+/// included), breaks the link, so a holder whose socket went silent does not block acquires and releases until the command
+/// timeout. A broken link's connections are closed, and the next lease opens new ones.</para>
+/// <para>The provider keeps two connections from its first lease until it is disposed: opened with its data source's
+/// settings and credentials (shared with the store and the history under <c>UsePostgreSql</c>) but not from its pool
+/// (<c>Pooling=false</c>), so closing one ends its server session, and every lock it held, for certain.</para>
 /// </remarks>
 public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider, IAsyncDisposable, IDisposable
 {
@@ -37,7 +41,13 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
     /// <summary>How often the holder connection is checked while it is open.</summary>
     internal static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>How long a check of the holder may take (waiting for the holder and the query) before the link is broken.</summary>
+    internal static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(2);
+
     private readonly NpgsqlDataSource _dataSource;
+
+    /// <summary>The data source's connection string with pooling off, for the holder and the listener (see <see cref="OpenOwnConnectionAsync"/>).</summary>
+    private readonly string _unpooledConnectionString;
     private readonly bool _ownsDataSource;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
@@ -59,7 +69,7 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
     }
 
     /// <summary>Creates a lock provider on <paramref name="dataSource"/> (shared with the store, say), which stays the caller's to dispose.</summary>
-    /// <param name="dataSource">The data source; the provider keeps two of its connections open while it holds or has held locks.</param>
+    /// <param name="dataSource">The data source; the provider keeps two connections with its settings (outside its pool) open while it holds or has held locks.</param>
     /// <param name="logger">Logs a lost or unclean lock; may be null.</param>
     /// <exception cref="ArgumentNullException"><paramref name="dataSource"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="dataSource"/> multiplexes its connections (the provider needs connections of its own to hold locks and listen on).</exception>
@@ -70,7 +80,8 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
 
     internal PostgreSqlSessionLockProvider(NpgsqlDataSource dataSource, bool ownsDataSource, ILogger? logger, TimeProvider? time = null)
     {
-        if (new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).Multiplexing)
+        var settings = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
+        if (settings.Multiplexing)
         {
             throw new ArgumentException(
                 "The session lock needs a data source without multiplexing: it keeps connections of its own to hold the locks and listen for aborts.",
@@ -78,6 +89,8 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
         }
 
         _dataSource = dataSource;
+        settings.Pooling = false;
+        _unpooledConnectionString = settings.ConnectionString;
         _ownsDataSource = ownsDataSource;
         _logger = logger ?? NullLogger<PostgreSqlSessionLockProvider>.Instance;
         _time = time ?? TimeProvider.System;
@@ -135,6 +148,14 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
 
                 lease.Link = link;
                 _leases.Add(lease);
+                if (link.IsRetired)
+                {
+                    // The provider was disposed between the lock and the registration, and may have released its leases
+                    // before this one registered: give the lock back (or leave it to the link's close) and refuse.
+                    await lease.DisposeAsync().ConfigureAwait(false);
+                    throw new ObjectDisposedException(GetType().FullName);
+                }
+
                 if (link.IsBroken)
                 {
                     lease.Abort(); // lost between the lock and the registration
@@ -187,20 +208,26 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
     /// <returns>A task that completes when the locks are released and the connections closed.</returns>
     public async ValueTask DisposeAsync()
     {
-        await _leases.ReleaseAllAsync().ConfigureAwait(false);
+        // First refuse new leases: a lease whose lock is granted from here on sees its link retired once it registers and
+        // gives the lock back, instead of registering after the release below and having the close free its lock.
+        Link? link;
         await _linkGate.WaitAsync().ConfigureAwait(false);
         try
         {
             _disposed = true;
-            if (_link is { } link)
-            {
-                _link = null;
-                await link.DisposeAsync().ConfigureAwait(false);
-            }
+            link = _link;
+            _link = null;
+            link?.Retire();
         }
         finally
         {
             _linkGate.Release();
+        }
+
+        await _leases.ReleaseAllAsync().ConfigureAwait(false);
+        if (link is not null)
+        {
+            await link.DisposeAsync().ConfigureAwait(false);
         }
 
         if (_ownsDataSource)
@@ -218,6 +245,33 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(Encoding.UTF8.GetBytes("agentcore:session:" + sessionId), hash);
         return BinaryPrimitives.ReadInt64BigEndian(hash);
+    }
+
+    /// <summary>
+    /// Opens a connection of the provider's own, outside any pool: the data source's settings and credentials (password,
+    /// certificate callbacks: <see cref="NpgsqlConnection.CloneWithAsync"/>) with <c>Pooling=false</c>, so closing it ends
+    /// its server session, and the advisory locks and <c>LISTEN</c> it held, for certain; a pooled connection would be
+    /// kept open by the pool, still holding them.
+    /// </summary>
+    private async Task<NpgsqlConnection> OpenOwnConnectionAsync(CancellationToken cancellationToken)
+    {
+        var template = _dataSource.CreateConnection();
+        NpgsqlConnection connection;
+        await using (template.ConfigureAwait(false))
+        {
+            connection = await template.CloneWithAsync(_unpooledConnectionString, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>The open holder and listener, opened first when there are none (or they broke).</summary>
@@ -297,6 +351,7 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
         private Task _listening = Task.CompletedTask;
         private Task _checking = Task.CompletedTask;
         private int _broken;
+        private int _retired;
         private int _closed;
 
         private Link(PostgreSqlSessionLockProvider owner, NpgsqlConnection holder, NpgsqlConnection listener)
@@ -308,14 +363,20 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
 
         public bool IsBroken => Volatile.Read(ref _broken) != 0;
 
+        /// <summary>Whether the provider is being disposed: no lease may register on this link any more.</summary>
+        public bool IsRetired => Volatile.Read(ref _retired) != 0;
+
+        /// <summary>Refuses leases from now on; locks already registered are still released on it.</summary>
+        public void Retire() => Interlocked.Exchange(ref _retired, 1);
+
         /// <summary>Opens the holder and the listener; the listener <c>LISTEN</c>s before any lock is taken.</summary>
         public static async Task<Link> OpenAsync(PostgreSqlSessionLockProvider owner, CancellationToken cancellationToken)
         {
-            var holder = await owner._dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var holder = await owner.OpenOwnConnectionAsync(cancellationToken).ConfigureAwait(false);
             NpgsqlConnection? listener = null;
             try
             {
-                listener = await owner._dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                listener = await owner.OpenOwnConnectionAsync(cancellationToken).ConfigureAwait(false);
                 var listen = new NpgsqlCommand($"LISTEN {AbortChannel}", listener);
                 await using (listen.ConfigureAwait(false))
                 {
@@ -381,8 +442,9 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
         }
 
         /// <summary>
-        /// Stops listening and checking and gives both connections back: after unlocking all and <c>UNLISTEN</c> on a clean
-        /// close; a connection that could not be reset is kept out of the pool, so closing it releases what it held.
+        /// Stops listening and checking and closes both connections (they are not pooled, so closing ends the server
+        /// session and whatever it held): on a clean close after unlocking all and <c>UNLISTEN</c>, so the locks are free
+        /// as this returns.
         /// </summary>
         public async ValueTask DisposeAsync()
         {
@@ -419,15 +481,10 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
                     await using var commandScope = command.ConfigureAwait(false);
                     await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
                 }
-                else
-                {
-                    NpgsqlConnection.ClearPool(connection);
-                }
             }
             catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException)
             {
                 _owner.LogReleaseFailed(ex);
-                NpgsqlConnection.ClearPool(connection);
             }
 
             await connection.DisposeAsync().ConfigureAwait(false);
@@ -460,6 +517,10 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
             }
         }
 
+        /// <summary>
+        /// Checks the holder every <see cref="CheckInterval"/>; a check that fails, or does not finish within
+        /// <see cref="CheckTimeout"/> (a silently dead socket, a stalled server), breaks the link.
+        /// </summary>
         private async Task CheckAsync()
         {
             try
@@ -467,16 +528,47 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
                 while (true)
                 {
                     await Task.Delay(CheckInterval, _owner._time, _stop.Token).ConfigureAwait(false);
-                    await RunAsync("SELECT $1", 1, _stop.Token).ConfigureAwait(false);
+                    var check = CheckHolderAsync();
+                    try
+                    {
+                        // Also bounded here: Npgsql's cancellation of the query may itself wait on the network.
+                        await check.WaitAsync(CheckTimeout, _owner._time, _stop.Token).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (!_stop.IsCancellationRequested && ex is TimeoutException or OperationCanceledException)
+                    {
+                        // The check ends on its own once Npgsql has given up on the query; its failure is not news.
+                        _ = check.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                        throw new TimeoutException($"The session-lock connection did not answer its check within {CheckTimeout.TotalSeconds:0} s.", ex);
+                    }
                 }
             }
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
                 // Closed.
             }
-            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException or ObjectDisposedException)
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or IOException or ObjectDisposedException or TimeoutException)
             {
                 _ = _owner.BreakAsync(this, ex);
+            }
+        }
+
+        /// <summary>
+        /// One check: waits for the holder and runs <c>SELECT 1</c> on it, both cancelled after <see cref="CheckTimeout"/>
+        /// (Npgsql then cancels the query on the server, or closes the connection when that gets no answer).
+        /// </summary>
+        private async Task CheckHolderAsync()
+        {
+            using var timeout = new CancellationTokenSource(CheckTimeout, _owner._time);
+            await _gate.WaitAsync(timeout.Token).ConfigureAwait(false);
+            try
+            {
+                var command = new NpgsqlCommand("SELECT 1", _holder);
+                await using var commandScope = command.ConfigureAwait(false);
+                await command.ExecuteScalarAsync(timeout.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                _gate.Release();
             }
         }
     }

@@ -528,7 +528,7 @@ public abstract partial class SessionStoreConformanceTests
         read[0].CompletedAt.Should().Be(BaseTime.AddSeconds(4));
     }
 
-    /// <summary>A batch is checked before anything is stored: a null list or part, or a malformed part id, names the argument.</summary>
+    /// <summary>A batch is checked before anything is stored: a null list or part, a malformed part id, or a part named twice, names the argument.</summary>
     [Test]
     public async Task SavePartsAsync_BadChanges_ThrowsAndStoresNothing()
     {
@@ -545,6 +545,8 @@ public abstract partial class SessionStoreConformanceTests
             .Should().ThrowAsync<ArgumentNullException>().WithParameterName("changes");
         (await FluentActions.Awaiting(() => Store.SavePartsAsync(message, [new(good), new(bad)]).AsTask())
             .Should().ThrowAsync<ArgumentException>()).Which.Message.Should().Contain("../escape");
+        (await FluentActions.Awaiting(() => Store.SavePartsAsync(message, [new(good), new(good, " again")]).AsTask())
+            .Should().ThrowAsync<ArgumentException>().WithParameterName("changes")).Which.Message.Should().Contain(good.Id);
 
         (await Store.GetMessagesAsync(sessionId)).Single().Parts.Should().BeEmpty();
     }

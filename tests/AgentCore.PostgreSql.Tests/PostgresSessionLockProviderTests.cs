@@ -132,8 +132,91 @@ public sealed class PostgresSessionLockProviderTests
         }
 
         await aborted.WaitAsync(Bound); // aborts could no longer reach the turn
+        await WaitForAdvisoryLocksAsync(0); // the abort comes first; the holder is closed right after it
         await using var taken = await NewProvider().TryAcquireAsync(sessionId);
         taken.Should().NotBeNull("a provider whose listener broke lets its locks go");
+        await using var next = await provider.TryAcquireAsync(AgentCoreIds.NewSessionId());
+        next.Should().NotBeNull("the next lease opens new connections");
+    }
+
+    [Test]
+    public async Task TryAcquireAsync_ListenerKilledWithAPooledDataSource_HolderSessionEndsAndItsLocksAreGone()
+    {
+        // The data source the store shares under UsePostgreSql: a holder given back to its pool would stay open, locked.
+        await using var dataSource = NpgsqlDataSource.Create(_connectionString);
+        var provider = new PostgreSqlSessionLockProvider(dataSource);
+        _providers.Add(provider);
+        string sessionId = AgentCoreIds.NewSessionId();
+        await using var lease = await provider.TryAcquireAsync(sessionId);
+        await using var second = await provider.TryAcquireAsync(AgentCoreIds.NewSessionId());
+        var aborted = Signal(lease!.AbortRequested);
+        int holderPid = (await HolderPidAsync(sessionId))!.Value;
+
+        await TerminateListenerAsync();
+        await aborted.WaitAsync(Bound);
+
+        await WaitForAdvisoryLocksAsync(0);
+        (await BackendExistsAsync(holderPid)).Should().BeFalse("closing the holder ends its server session");
+    }
+
+    [Test]
+    public async Task TryAcquireAsync_DataSourcePoolOfOne_LockConnectionsTakeNothingFromThePool()
+    {
+        // The holder and the listener are the provider's own: a pool of one still serves the store (and, before, the
+        // listener waited for the holder's pool slot until the connection timeout).
+        var builder = new NpgsqlConnectionStringBuilder(_connectionString) { MaxPoolSize = 1, Timeout = 3 };
+        await using var dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+        var provider = new PostgreSqlSessionLockProvider(dataSource);
+        _providers.Add(provider);
+
+        await using var lease = await provider.TryAcquireAsync(AgentCoreIds.NewSessionId());
+
+        lease.Should().NotBeNull();
+        await using var connection = await dataSource.OpenConnectionAsync();
+        connection.State.Should().Be(System.Data.ConnectionState.Open);
+    }
+
+    [Test]
+    public async Task TryAcquireAsync_HolderStopsAnswering_CheckTimesOutAndAbortsTheLease()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Ignore("The test stops a PostgreSQL backend with SIGSTOP, which needs Linux.");
+        }
+
+        // No command timeout: only the check's own timeout can notice a holder that stopped answering.
+        var builder = new NpgsqlConnectionStringBuilder(_connectionString) { CommandTimeout = 0 };
+        var time = new AgentCore.Tests.Shared.ObservedTimeProvider();
+        var checkStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        time.TimerScheduled += due =>
+        {
+            if (due == PostgreSqlSessionLockProvider.CheckTimeout)
+            {
+                checkStarted.TrySetResult();
+            }
+        };
+        var provider = new PostgreSqlSessionLockProvider(NpgsqlDataSource.Create(builder.ConnectionString), ownsDataSource: true, logger: null, time);
+        _providers.Add(provider);
+        string sessionId = AgentCoreIds.NewSessionId();
+        await using var lease = await provider.TryAcquireAsync(sessionId);
+        var aborted = Signal(lease!.AbortRequested);
+        int holderPid = (await HolderPidAsync(sessionId))!.Value;
+        await time.WaitForTimersAsync(1); // the check's delay
+
+        await SignalBackendAsync(holderPid, "STOP");
+        try
+        {
+            time.Advance(PostgreSqlSessionLockProvider.CheckInterval);
+            await checkStarted.Task.WaitAsync(Bound);
+            time.Advance(PostgreSqlSessionLockProvider.CheckTimeout);
+
+            await aborted.WaitAsync(Bound);
+        }
+        finally
+        {
+            await SignalBackendAsync(holderPid, "CONT");
+        }
+
         await using var next = await provider.TryAcquireAsync(AgentCoreIds.NewSessionId());
         next.Should().NotBeNull("the next lease opens new connections");
     }
@@ -206,6 +289,44 @@ public sealed class PostgresSessionLockProviderTests
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())", connection);
         return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    private async Task TerminateListenerAsync()
+    {
+        await using var admin = new NpgsqlConnection(_connectionString);
+        await admin.OpenAsync();
+        await using var kill = new NpgsqlCommand(
+            "SELECT pg_terminate_backend(pid, 60000) FROM pg_stat_activity WHERE query = 'LISTEN agentcore_session_abort' AND pid <> pg_backend_pid()", admin);
+        (await kill.ExecuteScalarAsync()).Should().Be(true);
+    }
+
+    private async Task<bool> BackendExistsAsync(int pid)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", connection);
+        command.Parameters.AddWithValue(pid);
+        return (long)(await command.ExecuteScalarAsync())! > 0;
+    }
+
+    /// <summary>Polls <c>pg_locks</c> (bounded) until the database holds <paramref name="count"/> advisory locks; the server frees a closed session's locks as it sees the close.</summary>
+    private async Task WaitForAdvisoryLocksAsync(long count)
+    {
+        var deadline = DateTime.UtcNow + Bound;
+        long now;
+        while ((now = await AdvisoryLocksAsync()) != count && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        now.Should().Be(count);
+    }
+
+    private static async Task SignalBackendAsync(int pid, string signal)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", [$"-{signal}", pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        await kill.WaitForExitAsync();
+        kill.ExitCode.Should().Be(0);
     }
 
     private static Task Signal(CancellationToken token)

@@ -11,6 +11,9 @@ namespace AgentCore;
 /// lock on a sibling <c>.lock</c> file across processes (<c>flock</c> on Unix, a share mode on Windows).
 /// On Unix the lock file stays open between locks (up to <see cref="MaxOpenLockFiles"/> of them, the least recently used
 /// closed first), and each lock is a <c>flock</c> and an unlock on it: no open and close of the lock file per record.
+/// After each <c>flock</c> the lock file's path is checked to still name the file kept open (a data folder deleted and
+/// made again while the process runs would otherwise leave it locking a file nobody else opens); when it does not, the
+/// lock file is opened again.
 /// Readers take no lock: records end with a newline, and a reader treats an unterminated tail as not yet written.
 /// </remarks>
 internal static class FileAppender
@@ -20,12 +23,12 @@ internal static class FileAppender
     /// <summary>How many lock files are kept open at most (Unix); more are closed, least recently used first, when idle.</summary>
     internal const int MaxOpenLockFiles = 256;
 
-    // Process-wide, so two stores on one directory in one process never contend on the file lock.
+    // Process-wide, so two stores on one directory in one process never contend on the file lock. On Unix an entry stays
+    // while its lock file is open, and is dropped when an idle lock file is closed, so this holds about MaxOpenLockFiles.
     private static readonly ConcurrentDictionary<string, PathLock> Locks = new(StringComparer.Ordinal);
 
-    // How many PathLocks hold their lock file open, and a clock for their last use (for closing the least recently used).
-    private static int s_openLockFiles;
-    private static long s_lockUses;
+    // The PathLocks whose lock file is open, least recently used first (Unix); guarded by itself.
+    private static readonly LinkedList<PathLock> OpenLockFiles = new();
 
     // The retry below waits out another process's disk write: real time, not the app's clock.
     private static TimeProvider Time => TimeProvider.System;
@@ -223,6 +226,9 @@ internal static class FileAppender
         return exception.HResult == (OperatingSystem.IsLinux() ? 11 : 35);
     }
 
+    /// <summary>How many paths the process-wide lock table holds (for tests: on Unix it stays near <see cref="MaxOpenLockFiles"/>).</summary>
+    internal static int TrackedPaths => Locks.Count;
+
     /// <summary>Takes the in-process and cross-process lock of <paramref name="path"/>.</summary>
     /// <remarks>
     /// The lock file lives beside the file it guards, which may not exist yet (nor its folder): the folder is created
@@ -231,8 +237,21 @@ internal static class FileAppender
     public static async ValueTask<IAsyncDisposable> LockAsync(string path, CancellationToken cancellationToken)
     {
         // The stores pass full, normalized paths: only other paths need normalizing to find their lock.
-        var pathLock = Locks.GetOrAdd(Path.IsPathFullyQualified(path) ? path : Path.GetFullPath(path), static _ => new PathLock());
-        await pathLock.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        string key = Path.IsPathFullyQualified(path) ? path : Path.GetFullPath(path);
+        PathLock pathLock;
+        while (true)
+        {
+            pathLock = Locks.GetOrAdd(key, static k => new PathLock(k));
+            await pathLock.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (!pathLock.Dropped)
+            {
+                break;
+            }
+
+            // Its lock file was closed and it left the table while this waited: take the path's current entry.
+            pathLock.Gate.Release();
+        }
+
         try
         {
             if (UnixFileLock.IsAvailable)
@@ -262,7 +281,15 @@ internal static class FileAppender
     /// </summary>
     private static async ValueTask LockKeptOpenAsync(PathLock pathLock, string lockPath, CancellationToken cancellationToken)
     {
-        pathLock.LastUse = Interlocked.Increment(ref s_lockUses);
+        if (pathLock.OpenNode is { } node)
+        {
+            lock (OpenLockFiles)
+            {
+                OpenLockFiles.Remove(node);
+                OpenLockFiles.AddLast(node);
+            }
+        }
+
         long started = 0;
         int delayMs = 1;
         while (!TryLockKeptOpen(pathLock, lockPath))
@@ -282,28 +309,74 @@ internal static class FileAppender
         }
     }
 
-    /// <summary>Opens the lock file when it is not open, and takes its lock: false when another process holds it.</summary>
+    /// <summary>
+    /// Opens the lock file when it is not open, and takes its lock: false when another process holds it. A lock file kept
+    /// open that the path no longer names (deleted, or replaced) is closed and the path's file opened instead.
+    /// </summary>
     private static bool TryLockKeptOpen(PathLock pathLock, string lockPath)
     {
-        if (pathLock.File is null)
+        while (true)
         {
-            try
+            if (pathLock.File is null)
             {
-                pathLock.File = OpenLockFile(lockPath);
+                try
+                {
+                    pathLock.File = OpenLockFile(lockPath);
+                }
+                catch (IOException ex) when (IsHeldByAnother(ex))
+                {
+                    // .NET takes a shared lock as it opens a file it shares, which an exclusive holder refuses.
+                    return false;
+                }
+
+                if (AddOpen(pathLock) > MaxOpenLockFiles)
+                {
+                    CloseIdleLockFiles(pathLock);
+                }
             }
-            catch (IOException ex) when (IsHeldByAnother(ex))
+
+            if (!UnixFileLock.TryLockExclusive(pathLock.File, lockPath))
             {
-                // .NET takes a shared lock as it opens a file it shares, which an exclusive holder refuses.
                 return false;
             }
 
-            if (Interlocked.Increment(ref s_openLockFiles) > MaxOpenLockFiles)
+            if (UnixFileLock.IsFileAtPath(pathLock.File, lockPath))
             {
-                CloseIdleLockFiles(pathLock);
+                return true;
             }
+
+            // Locked a file the path no longer names: another process locking the path would not see it. Closing releases it.
+            CloseLockFile(pathLock);
+        }
+    }
+
+    /// <summary>Records that <paramref name="pathLock"/>'s lock file is open, as the most recently used; returns how many are.</summary>
+    private static int AddOpen(PathLock pathLock)
+    {
+        lock (OpenLockFiles)
+        {
+            pathLock.OpenNode = OpenLockFiles.AddLast(pathLock);
+            return OpenLockFiles.Count;
+        }
+    }
+
+    /// <summary>Closes <paramref name="pathLock"/>'s lock file, which releases its lock; the caller holds its gate.</summary>
+    private static void CloseLockFile(PathLock pathLock)
+    {
+        if (pathLock.File is { } file)
+        {
+            pathLock.File = null;
+            file.Dispose();
         }
 
-        return UnixFileLock.TryLockExclusive(pathLock.File);
+        if (pathLock.OpenNode is { } node)
+        {
+            pathLock.OpenNode = null;
+            lock (OpenLockFiles)
+            {
+                OpenLockFiles.Remove(node);
+            }
+        }
     }
 
     /// <summary>Opens (or creates) a lock file to keep open, shared, creating its folder when it is missing.</summary>
@@ -331,36 +404,35 @@ internal static class FileAppender
 
     /// <summary>
     /// Closes the lock files of idle locks (their gate free), least recently used first, until half of
-    /// <see cref="MaxOpenLockFiles"/> remain open; <paramref name="current"/> (held by the caller) is left alone.
+    /// <see cref="MaxOpenLockFiles"/> remain open, and drops those locks from the table; <paramref name="current"/> (held by
+    /// the caller) is left alone. Walks the open lock files only, never every path ever locked.
     /// </summary>
     private static void CloseIdleLockFiles(PathLock current)
     {
-        var open = new List<PathLock>();
-        foreach (var candidate in Locks.Values)
+        List<PathLock> oldest;
+        lock (OpenLockFiles)
         {
-            if (candidate != current && candidate.File is not null)
+            int excess = OpenLockFiles.Count - (MaxOpenLockFiles / 2);
+            oldest = new List<PathLock>(Math.Max(excess, 0));
+            for (var node = OpenLockFiles.First; node is not null && oldest.Count < excess; node = node.Next)
             {
-                open.Add(candidate);
+                if (node.Value != current)
+                {
+                    oldest.Add(node.Value);
+                }
             }
         }
 
-        open.Sort(static (a, b) => a.LastUse.CompareTo(b.LastUse));
-        foreach (var idle in open)
+        foreach (var idle in oldest)
         {
-            if (Volatile.Read(ref s_openLockFiles) <= MaxOpenLockFiles / 2)
-            {
-                break;
-            }
-
             if (idle.Gate.Wait(0))
             {
                 try
                 {
-                    if (idle.File is { } file)
+                    if (!idle.Dropped && idle.File is not null)
                     {
-                        idle.File = null;
-                        file.Dispose();
-                        Interlocked.Decrement(ref s_openLockFiles);
+                        CloseLockFile(idle);
+                        Drop(idle);
                     }
                 }
                 finally
@@ -369,6 +441,16 @@ internal static class FileAppender
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Takes <paramref name="pathLock"/> (whose gate the caller holds, with its lock file closed) out of the table; a
+    /// taker that already found it sees <see cref="PathLock.Dropped"/> and takes the path's new entry.
+    /// </summary>
+    private static void Drop(PathLock pathLock)
+    {
+        pathLock.Dropped = true;
+        Locks.TryRemove(new KeyValuePair<string, PathLock>(pathLock.Key, pathLock));
     }
 
     private static async ValueTask<Microsoft.Win32.SafeHandles.SafeFileHandle> AcquireFileLockAsync(string lockPath, CancellationToken cancellationToken)
@@ -424,15 +506,21 @@ internal static class FileAppender
     }
 
     /// <summary>A path's lock within the process (its gate) and, on Unix, the lock file kept open for it.</summary>
-    private sealed class PathLock
+    private sealed class PathLock(string key)
     {
+        /// <summary>The path, the lock's key in the table.</summary>
+        public string Key { get; } = key;
+
         public SemaphoreSlim Gate { get; } = new(1, 1);
 
         /// <summary>The open lock file (Unix), or null when it is not open; changed only by the gate's holder.</summary>
         public Microsoft.Win32.SafeHandles.SafeFileHandle? File { get; set; }
 
-        /// <summary>When the lock was last taken (an ever-increasing count), to close the least recently used first.</summary>
-        public long LastUse { get; set; }
+        /// <summary>Its place in the list of open lock files while <see cref="File"/> is open; changed only by the gate's holder.</summary>
+        public LinkedListNode<PathLock>? OpenNode { get; set; }
+
+        /// <summary>Taken out of the table (its lock file closed while idle): whoever waited for its gate takes the path's new entry.</summary>
+        public bool Dropped { get; set; }
     }
 
     /// <summary>A lock held: the lock file's <c>flock</c> (kept open) or its handle opened exclusively (Windows), and the gate.</summary>
@@ -451,9 +539,8 @@ internal static class FileAppender
                 else if (pathLock.File is { } file && !UnixFileLock.Unlock(file))
                 {
                     // Closing the file releases its lock for certain.
-                    pathLock.File = null;
-                    file.Dispose();
-                    Interlocked.Decrement(ref s_openLockFiles);
+                    CloseLockFile(pathLock);
+                    Drop(pathLock);
                 }
 
                 pathLock.Gate.Release();

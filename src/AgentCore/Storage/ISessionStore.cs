@@ -189,7 +189,7 @@ public interface ISessionStore
     /// <param name="cancellationToken">Cancels the operation.</param>
     /// <returns>A task that completes when every change is durably stored.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="message"/>, <paramref name="changes"/> or a change's part is null.</exception>
-    /// <exception cref="ArgumentException">An id of the message or of one of the parts is not valid.</exception>
+    /// <exception cref="ArgumentException">An id of the message or of one of the parts is not valid, or two changes name the same part.</exception>
     /// <remarks>
     /// The engine gathers the part changes of a step and writes them together at the points its durability promises
     /// need (a tool call is stored as running before the tool runs; streamed text about once a second; the message

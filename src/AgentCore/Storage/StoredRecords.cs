@@ -85,12 +85,15 @@ public static class StoredRecords
 
     /// <summary>
     /// Checks the arguments of <see cref="ISessionStore.SavePartsAsync"/>: the message as <see cref="ValidateMessage"/> does,
-    /// and every change's part not null, with a well-formed part id.
+    /// and every change's part not null, with a well-formed part id, and no part id named by two changes.
     /// </summary>
     /// <param name="message">The message the parts belong to.</param>
     /// <param name="changes">The changes to save.</param>
     /// <exception cref="ArgumentNullException"><paramref name="message"/>, <paramref name="changes"/> or a change's part is null.</exception>
-    /// <exception cref="ArgumentException">The message is not valid (see <see cref="ValidateMessage"/>) or a part's id is malformed.</exception>
+    /// <exception cref="ArgumentException">
+    /// The message is not valid (see <see cref="ValidateMessage"/>), a part's id is malformed, or two changes name the same
+    /// part (the message names its id).
+    /// </exception>
     public static void ValidateParts(SessionMessage message, IReadOnlyList<MessagePartChange> changes)
     {
         ValidateMessage(message);
@@ -100,7 +103,46 @@ public static class StoredRecords
             var part = changes[i].Part ?? throw new ArgumentNullException(nameof(changes), $"Change {i} of message '{message.Id}' has no part.");
             Identifier.Validate(part.Id, IdKind.Part, nameof(changes));
         }
+
+        if (changes.Count > 1)
+        {
+            ThrowIfPartRepeated(message, changes);
+        }
     }
+
+    // A step's batch is a handful of changes: compare pairwise then, a set beyond.
+    private static void ThrowIfPartRepeated(SessionMessage message, IReadOnlyList<MessagePartChange> changes)
+    {
+        const int PairwiseLimit = 16;
+        if (changes.Count <= PairwiseLimit)
+        {
+            for (int i = 1; i < changes.Count; i++)
+            {
+                string id = changes[i].Part.Id;
+                for (int j = 0; j < i; j++)
+                {
+                    if (string.Equals(changes[j].Part.Id, id, StringComparison.Ordinal))
+                    {
+                        throw new ArgumentException(RepeatedPart(message, id), nameof(changes));
+                    }
+                }
+            }
+
+            return;
+        }
+
+        var seen = new HashSet<string>(changes.Count, StringComparer.Ordinal);
+        for (int i = 0; i < changes.Count; i++)
+        {
+            if (!seen.Add(changes[i].Part.Id))
+            {
+                throw new ArgumentException(RepeatedPart(message, changes[i].Part.Id), nameof(changes));
+            }
+        }
+    }
+
+    private static string RepeatedPart(SessionMessage message, string partId)
+        => $"Part '{partId}' of message '{message.Id}' is named by more than one change; name each part at most once.";
 
     /// <summary>Checks the arguments of <see cref="ISessionStore.DeleteMessagesAsync"/>: well-formed ids.</summary>
     /// <param name="sessionId">The session whose messages are deleted.</param>

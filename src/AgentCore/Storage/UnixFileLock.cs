@@ -22,9 +22,14 @@ internal static partial class UnixFileLock
 
     /// <summary>
     /// Takes the exclusive lock of <paramref name="file"/> without waiting: false when another open file holds it. Where
-    /// the file system cannot lock (some network file systems), true without a lock, as .NET's own exclusive open does.
+    /// the file system cannot lock (<c>flock</c> fails with ENOTSUP/EOPNOTSUPP, ENOSYS, or EACCES as on some network file
+    /// systems), true without a lock, as .NET's own exclusive open does; any other failure throws.
     /// </summary>
-    public static bool TryLockExclusive(SafeFileHandle file)
+    /// <param name="file">The open lock file.</param>
+    /// <param name="path">The lock file's path, for the error.</param>
+    /// <returns>True when the lock is held (or cannot be taken on this file system); false when another holder has it.</returns>
+    /// <exception cref="IOException"><c>flock</c> failed for another reason (ENOLCK, EBADF, ...): the message names the path and the errno.</exception>
+    public static bool TryLockExclusive(SafeFileHandle file, string path)
     {
         while (true)
         {
@@ -34,10 +39,25 @@ internal static partial class UnixFileLock
             }
 
             int errno = Marshal.GetLastPInvokeError();
-            if (errno != Interrupted)
+            if (errno == Interrupted)
             {
-                return errno != WouldBlock;
+                continue;
             }
+
+            if (errno == WouldBlock)
+            {
+                return false;
+            }
+
+            if (CannotLockHere(errno))
+            {
+                return true;
+            }
+
+            throw new IOException($"Could not lock the file '{path}': flock failed with errno {errno} ({Marshal.GetPInvokeErrorMessage(errno)}).")
+            {
+                HResult = errno,
+            };
         }
     }
 
@@ -55,10 +75,75 @@ internal static partial class UnixFileLock
         return true;
     }
 
+    /// <summary>
+    /// Whether <paramref name="path"/> still names the open <paramref name="file"/> (same device and inode): false when the
+    /// path is gone or names another file (the file was deleted, or its folder deleted and made again). Where this cannot
+    /// be told (outside 64-bit Linux, or a C library without <c>stat</c>), or the path cannot be examined for another
+    /// reason, true.
+    /// </summary>
+    /// <param name="file">The open file.</param>
+    /// <param name="path">The path it was opened by.</param>
+    /// <returns>False only when the path is known not to name <paramref name="file"/>.</returns>
+    public static bool IsFileAtPath(SafeFileHandle file, string path)
+    {
+        if (!s_canStat)
+        {
+            return true;
+        }
+
+        try
+        {
+            bool added = false;
+            int result;
+            StatBuffer open;
+            try
+            {
+                file.DangerousAddRef(ref added);
+                result = FStat((int)file.DangerousGetHandle(), out open);
+            }
+            finally
+            {
+                if (added)
+                {
+                    file.DangerousRelease();
+                }
+            }
+
+            if (result != 0)
+            {
+                return true;
+            }
+
+            if (Stat(path, out var named) != 0)
+            {
+                return Marshal.GetLastPInvokeError() != NoSuchFile;
+            }
+
+            return open.Device == named.Device && open.Inode == named.Inode;
+        }
+        catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+        {
+            s_canStat = false; // a C library older than glibc 2.33 exports no stat: leave the check out
+            return true;
+        }
+    }
+
+    private const int NoSuchFile = 2; // ENOENT
+
+    // On 64-bit Linux (x64, arm64 and the other architectures with the generic layout) struct stat starts with st_dev and
+    // st_ino, both 64-bit; elsewhere the layout differs, and the check is left out.
+    private static bool s_canStat = OperatingSystem.IsLinux() && Environment.Is64BitProcess;
+
     // EWOULDBLOCK (EAGAIN): 11 on Linux, 35 on macOS and the BSDs; EINTR is 4 on all of them.
     private static int WouldBlock => OperatingSystem.IsLinux() ? 11 : 35;
 
     private const int Interrupted = 4;
+
+    // The errors that say this file system (or file) does not support flock, which .NET's exclusive open also passes over:
+    // EACCES (13 everywhere); ENOTSUP/EOPNOTSUPP (95 on Linux; 45 and 102 on macOS; 45 on FreeBSD); ENOSYS (38 on Linux, 78 on macOS and FreeBSD).
+    private static bool CannotLockHere(int errno) => errno == 13 || (OperatingSystem.IsLinux()
+        ? errno is 95 or 38
+        : errno is 45 or 102 or 78);
 
     private static int Call(SafeFileHandle file, int operation)
     {
@@ -104,6 +189,22 @@ internal static partial class UnixFileLock
         {
             return false;
         }
+    }
+
+    [DllImport("libc", EntryPoint = "fstat", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int FStat(int fd, out StatBuffer buffer);
+
+    [DllImport("libc", EntryPoint = "stat", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int Stat(string path, out StatBuffer buffer);
+
+    /// <summary>Room for a <c>struct stat</c> (144 bytes on x64, 128 on arm64), of which the first two fields are read.</summary>
+    [StructLayout(LayoutKind.Sequential, Size = 256)]
+    private struct StatBuffer
+    {
+        public ulong Device;
+        public ulong Inode;
     }
 
     [DllImport("libc", EntryPoint = "flock", SetLastError = true)]

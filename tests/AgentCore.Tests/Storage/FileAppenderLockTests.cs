@@ -73,4 +73,62 @@ public sealed class FileAppenderLockTests
             }
         }
     }
+
+    [Test]
+    public async Task LockAsync_ManyMorePathsThanLockFilesKeptOpen_EachLocksAndTheTableStaysBounded()
+    {
+        if (!UnixFileLock.IsAvailable)
+        {
+            Assert.Ignore("Lock files are kept open only where flock is available.");
+        }
+
+        var paths = Enumerable.Range(0, FileAppender.MaxOpenLockFiles * 3).Select(i => _temp.Combine($"journal-{i}.jsonl")).ToList();
+        foreach (string path in paths)
+        {
+            var held = await FileAppender.LockAsync(path, CancellationToken.None);
+            await held.DisposeAsync();
+        }
+
+        FileAppender.TrackedPaths.Should().BeLessThanOrEqualTo(FileAppender.MaxOpenLockFiles + 1, "idle lock files closed leave the table");
+        foreach (string path in new[] { paths[0], paths[FileAppender.MaxOpenLockFiles], paths[^1] })
+        {
+            var held = await FileAppender.LockAsync(path, CancellationToken.None);
+            FluentActions.Invoking(() => OpenExclusively(path + ".lock")).Should().Throw<IOException>();
+            await held.DisposeAsync();
+        }
+    }
+
+    [Test]
+    public async Task LockAsync_LockFileDeletedAndMadeAgain_ANewHolderOfThePathExcludesIt()
+    {
+        string path = _temp.Combine("journal.jsonl");
+        await (await FileAppender.LockAsync(path, CancellationToken.None)).DisposeAsync(); // the lock file is kept open
+        File.Delete(path + ".lock");
+
+        var other = OpenExclusively(path + ".lock"); // a new lock file, locked by another holder
+        var waiting = FileAppender.LockAsync(path, CancellationToken.None).AsTask();
+        waiting.IsCompleted.Should().BeFalse("the path's lock file is held elsewhere, whatever file was kept open before");
+
+        await other.DisposeAsync();
+        var held = await waiting;
+        FluentActions.Invoking(() => OpenExclusively(path + ".lock")).Should().Throw<IOException>("the lock is on the path's file now");
+        await held.DisposeAsync();
+    }
+
+    [Test]
+    public void TryLockExclusive_FlockFailsForAnotherReason_ThrowsNamingPathAndErrno()
+    {
+        if (!UnixFileLock.IsAvailable)
+        {
+            Assert.Ignore("flock is not available on this platform.");
+        }
+
+        // An invalid descriptor: flock fails with EBADF (9), which is no "cannot lock here" and must not pass as locked.
+        string lockPath = _temp.Combine("journal.jsonl.lock");
+        using var invalid = new Microsoft.Win32.SafeHandles.SafeFileHandle(-1, ownsHandle: false);
+
+        var thrown = FluentActions.Invoking(() => UnixFileLock.TryLockExclusive(invalid, lockPath)).Should().Throw<IOException>().Which;
+
+        thrown.Message.Should().Contain(lockPath).And.Contain("errno 9");
+    }
 }
