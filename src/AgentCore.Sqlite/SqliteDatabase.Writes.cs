@@ -26,13 +26,15 @@ internal sealed partial class SqliteDatabase
     /// queued while a transaction ran go into the next one together, each inside its own <c>SAVEPOINT</c>: one that fails
     /// is rolled back alone and only its caller sees the exception; the others commit. Every caller's task completes after
     /// the <c>COMMIT</c> that holds its writes, so nothing is acknowledged before it is durable. When the transaction itself
-    /// fails (its commit, a lost write lock, an unusable file), each of its writes is run again alone, so each caller
-    /// sees its own outcome.</para>
+    /// fails (its commit, a lost write lock, an unusable file), each of its writes is run again alone, within the group's
+    /// busy timeout, so each caller sees its own outcome; when another process held the lock for the whole busy timeout,
+    /// nothing ran and every write of the group fails with that <c>SQLITE_BUSY</c> error.</para>
     /// <para>Writers in one process never meet each other's write lock: they queue on the file's gate (asynchronously), so
     /// <c>SQLITE_BUSY</c> can only come from another process: SQLite's busy handler waits up to a second for it, then the
     /// transaction is tried again (waiting asynchronously between tries) until <see cref="SqliteStoreOptions.BusyTimeout"/>.
-    /// The writer connection stays open between writes (no pool lookup or per-open settings per write); a transaction
-    /// that failed closes it, and the next write opens another.</para>
+    /// The writer connection stays open between writes (no pool lookup or per-open settings per write); a SQLite error
+    /// (or a transaction left open) closes it, and the next write opens another; an exception of
+    /// <paramref name="operation"/> itself only rolls back.</para>
     /// <para>Cancellation: a write cancelled before its transaction starts (or between two tries while another process
     /// holds the lock) is dropped and its caller sees an <see cref="OperationCanceledException"/>; once its transaction
     /// runs, it completes (<paramref name="operation"/> gets <see cref="CancellationToken.None"/>).</para>
@@ -63,8 +65,12 @@ internal sealed partial class SqliteDatabase
         if (drain)
         {
             // Runs here until its first wait; a write that finds the queue empty is committed before this returns. The
-            // drain completes every write it takes and never throws.
-            _ = DrainAsync();
+            // drain completes every write it takes and never throws. It does not carry this caller's execution context
+            // (its Activity, logging scopes) on to the other callers' writes it runs after its first wait.
+            using (ExecutionContext.SuppressFlow())
+            {
+                _ = DrainAsync();
+            }
         }
 
         return await write.Task.ConfigureAwait(false);
@@ -121,26 +127,27 @@ internal sealed partial class SqliteDatabase
     /// <summary>Commits a batch of writes under the file's write gate; each write keeps its outcome.</summary>
     private async Task CommitBatchAsync(List<QueuedWrite> batch)
     {
-        var started = new List<QueuedWrite>(batch.Count);
-        foreach (var write in batch)
-        {
-            if (write.TryStart())
-            {
-                started.Add(write);
-            }
-        }
-
-        if (started.Count == 0)
-        {
-            return;
-        }
-
+        // The gate first: a write cancelled while the batch waits for it (another instance on the file writing) is dropped.
         await _writeGate.WaitAsync().ConfigureAwait(false);
+        var started = new List<QueuedWrite>(batch.Count);
         try
         {
+            foreach (var write in batch)
+            {
+                if (write.TryStart())
+                {
+                    started.Add(write);
+                }
+            }
+
+            if (started.Count == 0)
+            {
+                return;
+            }
+
             if (started.Count == 1)
             {
-                await CommitAloneAsync(started[0]).ConfigureAwait(false);
+                await CommitAloneAsync(started[0], _time.GetTimestamp()).ConfigureAwait(false);
             }
             else
             {
@@ -158,19 +165,26 @@ internal sealed partial class SqliteDatabase
                 }
             }
 
-            if (_disposed)
+            try
             {
-                CloseWriter(); // Written after the store was disposed: keep nothing open.
+                if (_disposed)
+                {
+                    CloseWriter(); // Written after the store was disposed: keep nothing open.
+                }
             }
-
-            _writeGate.Release();
+            finally
+            {
+                _writeGate.Release();
+            }
         }
     }
 
-    /// <summary>Commits one write in its own transaction (no savepoint), tried again while another process holds the lock.</summary>
-    private async Task CommitAloneAsync(QueuedWrite write)
+    /// <summary>
+    /// Commits one write in its own transaction (no savepoint), tried again while another process holds the lock, until
+    /// <see cref="SqliteStoreOptions.BusyTimeout"/> after <paramref name="started"/> (a timestamp of the time provider).
+    /// </summary>
+    private async Task CommitAloneAsync(QueuedWrite write, long started)
     {
-        long started = _time.GetTimestamp();
         var delay = TimeSpan.FromMilliseconds(5);
         for (int attempt = 1; ; attempt++)
         {
@@ -184,6 +198,7 @@ internal sealed partial class SqliteDatabase
                 {
                     await write.RunAsync(connection).ConfigureAwait(false);
                     transaction.Commit();
+                    write.MarkCommitted();
                     return;
                 }
                 finally
@@ -210,8 +225,7 @@ internal sealed partial class SqliteDatabase
             }
             catch (Exception ex)
             {
-                // A write that failed half-way may leave the connection in any state: the next write opens another.
-                CloseWriter();
+                CloseWriterAfter(ex);
                 write.Fail(ex);
                 return;
             }
@@ -256,6 +270,11 @@ internal sealed partial class SqliteDatabase
                     }
 
                     transaction.Commit();
+                    foreach (var write in writes)
+                    {
+                        write.MarkCommitted();
+                    }
+
                     return;
                 }
                 finally
@@ -278,15 +297,28 @@ internal sealed partial class SqliteDatabase
 
                 delay = NextDelay(delay);
             }
-            catch (Exception ex)
+            catch (SqliteException ex) when (IsBusy(ex))
             {
-                // The transaction failed as a whole (rolled back): give each write its own outcome, alone.
-                LogGroupFailed(DatabasePath, writes.Count, ex);
-                CloseWriter();
+                // Another process held the lock for the whole busy timeout: nothing ran, and trying each write alone would
+                // only wait again. Every write of the group fails with it.
                 foreach (var write in writes)
                 {
                     write.Reset();
-                    await CommitAloneAsync(write).ConfigureAwait(false);
+                    write.Fail(ex);
+                }
+
+                return;
+            }
+            catch (Exception ex)
+            {
+                // The transaction failed as a whole (rolled back): give each write its own outcome, alone, within what is
+                // left of the group's busy timeout.
+                LogGroupFailed(DatabasePath, writes.Count, ex);
+                CloseWriterAfter(ex);
+                foreach (var write in writes)
+                {
+                    write.Reset();
+                    await CommitAloneAsync(write, started).ConfigureAwait(false);
                 }
 
                 return;
@@ -313,6 +345,19 @@ internal sealed partial class SqliteDatabase
         return writes.Count > 0;
     }
 
+    /// <summary>
+    /// Closes the writer connection after a failed write when its state is not known: a SQLite error, or a transaction
+    /// still open. Another failure (an update function's exception) leaves it open, its transaction rolled back, so the
+    /// writer generation, and with it every session's messages stamp, stays.
+    /// </summary>
+    private void CloseWriterAfter(Exception exception)
+    {
+        if (exception is SqliteException || _writer is { } writer && SQLitePCL.raw.sqlite3_get_autocommit(writer.Handle) == 0)
+        {
+            CloseWriter();
+        }
+    }
+
     private static TimeSpan NextDelay(TimeSpan delay) => TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(200).Ticks));
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A group commit of {Count} writes to SQLite database {Path} failed; committing them one at a time")]
@@ -325,6 +370,7 @@ internal sealed partial class SqliteDatabase
 
         private int _state;
         private Exception? _error;
+        private bool _committed;
 
         /// <summary>The session whose messages stamp the write changes, or null.</summary>
         public string? Stamped { get; } = stamped;
@@ -357,8 +403,20 @@ internal sealed partial class SqliteDatabase
         /// <summary>Runs the operation in the open transaction, keeping its result.</summary>
         public abstract Task RunAsync(SqliteConnection connection);
 
-        /// <summary>Records the write's failure (its caller sees <paramref name="exception"/>).</summary>
-        public void Fail(Exception exception) => _error ??= exception;
+        /// <summary>Records that the transaction holding the write committed: nothing can fail it any more.</summary>
+        public void MarkCommitted() => _committed = true;
+
+        /// <summary>
+        /// Records the write's failure (its caller sees <paramref name="exception"/>), unless it is committed: a caller told
+        /// that a stored write failed would write it again (appending its text twice).
+        /// </summary>
+        public void Fail(Exception exception)
+        {
+            if (!_committed)
+            {
+                _error ??= exception;
+            }
+        }
 
         /// <summary>Forgets the outcome of a try whose transaction was rolled back.</summary>
         public void Reset()

@@ -176,8 +176,9 @@ internal sealed partial class SqliteDatabase
                 CloseWriter();
                 throw unusable;
             }
-            catch
+            catch (SqliteException)
             {
+                // Only a SQLite error leaves the connection in doubt; a cancelled read keeps it (and the writer generation).
                 CloseWriter();
                 throw;
             }

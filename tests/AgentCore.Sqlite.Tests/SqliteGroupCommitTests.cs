@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using AgentCore.Tests.Shared;
 using FluentAssertions;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.AI;
@@ -119,10 +121,16 @@ public sealed class SqliteGroupCommitTests
         doomedMessage.Parts.Add(doomed);
         // RAISE(ROLLBACK) ends the whole transaction, not only the write's savepoint: every write of the group runs again alone.
         await ExecuteAsync($"CREATE TRIGGER refuse AFTER INSERT ON parts WHEN new.id = '{doomed.Id}' BEGIN SELECT RAISE(ROLLBACK, 'refused'); END;");
+        var appendedMessage = NewMessage();
+        var appended = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "Hello" };
+        appendedMessage.Parts.Add(appended);
+        await store.SaveMessageAsync(appendedMessage);
 
         await using var holder = await WriterHolder.StartAsync(store);
         var good = Enumerable.Range(0, 6).Select(_ => NewMessage()).ToList();
         var goodSaves = good.Take(3).Select(m => SaveTextAsync(store, m)).ToList();
+        appended.Text = "Hello, world";
+        goodSaves.Add(store.SavePartAsync(appendedMessage, appended, appendedText: ", world").AsTask());
         var doomedSave = store.SavePartsAsync(doomedMessage, [new(doomed)]).AsTask();
         goodSaves.AddRange(good.Skip(3).Select(m => SaveTextAsync(store, m)));
         holder.Release();
@@ -134,6 +142,8 @@ public sealed class SqliteGroupCommitTests
             (await store.GetMessagesAsync(message.SessionId)).Should().ContainSingle().Which.Text.Should().Be(message.Text);
         }
 
+        (await store.GetMessagesAsync(appendedMessage.SessionId)).Should().ContainSingle().Which.Parts.Should().ContainSingle()
+            .Which.Should().BeOfType<TextPart>().Which.Text.Should().Be("Hello, world", "the appended text is stored once");
         (await store.GetMessagesAsync(doomedMessage.SessionId)).Should().BeEmpty();
         groupFailures.Count.Should().Be(1, "the queued writes went into one transaction, which failed once");
     }
@@ -158,6 +168,127 @@ public sealed class SqliteGroupCommitTests
         await keptSave;
         (await store.GetMessagesAsync(kept.SessionId)).Should().ContainSingle();
         (await store.GetMessagesAsync(cancelled.SessionId)).Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task SavePartsAsync_GroupBusyPastBusyTimeout_EveryWriteThrowsBusyWithoutRetryingAlone()
+    {
+        var time = new ObservedTimeProvider();
+        var groupFailures = new CountingLogger<SqliteSessionStore>(GroupFailed);
+        using var store = new SqliteSessionStore(DatabasePath, new SqliteStoreOptions { BusyTimeout = TimeSpan.FromSeconds(10) }, groupFailures, time);
+        await store.MigrateAsync();
+        await using var other = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await other.OpenAsync();
+        await using (var begin = other.CreateCommand())
+        {
+            begin.CommandText = "BEGIN IMMEDIATE";
+            await begin.ExecuteNonQueryAsync(); // Another "process" holds the write lock.
+        }
+
+        // The first write is refused by SQLite and waits to try again: the writes started meanwhile queue as one group.
+        var first = Task.Run(() => SaveTextAsync(store, NewMessage()));
+        await time.WaitForTimersAsync();
+        var grouped = Enumerable.Range(0, 3).Select(_ => NewMessage()).ToList();
+        var groupSaves = grouped.Select(m => SaveTextAsync(store, m)).ToList();
+        time.Advance(TimeSpan.FromSeconds(10)); // The first write's busy timeout runs out; the group's transaction is tried.
+        await time.WaitForTimersAsync();
+        time.Advance(TimeSpan.FromSeconds(10)); // The group's busy timeout runs out.
+
+        var all = Task.WhenAll(groupSaves);
+        (await Task.WhenAny(all, groupFailures.Logged)).Should().BeSameAs(all, "a group refused for its whole busy timeout is not retried one write at a time");
+        groupFailures.Count.Should().Be(0);
+        foreach (var save in groupSaves.Append(first))
+        {
+            (await save.Awaiting(static t => t).Should().ThrowAsync<SqliteException>()).Which.SqliteErrorCode.Should().Be(5);
+        }
+
+        await using (var rollback = other.CreateCommand())
+        {
+            rollback.CommandText = "ROLLBACK";
+            await rollback.ExecuteNonQueryAsync();
+        }
+
+        foreach (var message in grouped)
+        {
+            (await store.GetMessagesAsync(message.SessionId)).Should().BeEmpty();
+        }
+    }
+
+    [Test]
+    public async Task SavePartsAsync_CancelledWhileAnotherInstanceWrites_ThrowsAndStoresNothing()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+        using var otherStore = new SqliteSessionStore(DatabasePath);
+        await store.MigrateAsync();
+        await using var holder = await WriterHolder.StartAsync(otherStore); // Holds the file's write gate.
+        var cancelled = NewMessage();
+        using var cancellation = new CancellationTokenSource();
+        var cancelledSave = SaveTextAsync(store, cancelled, cancellation.Token);
+
+        await cancellation.CancelAsync();
+
+        // The caller sees the cancellation while the other instance still writes (the guard only keeps a failure from hanging).
+        await cancelledSave.Awaiting(static t => t.WaitAsync(TimeSpan.FromMinutes(1))).Should().ThrowAsync<OperationCanceledException>();
+        holder.Release();
+        await holder.Update;
+        (await store.GetMessagesAsync(cancelled.SessionId)).Should().BeEmpty();
+        var kept = NewMessage();
+        await SaveTextAsync(store, kept);
+        (await store.GetMessagesAsync(kept.SessionId)).Should().ContainSingle();
+    }
+
+    [Test]
+    public async Task UpdateSessionAsync_QueuedBehindAWriteStartedUnderAnActivity_DoesNotRunUnderIt()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+        var held = new SessionInfo { Id = AgentCoreIds.NewSessionId(), Title = "held", CreatedAt = T0, UpdatedAt = T0 };
+        var queued = held with { Id = AgentCoreIds.NewSessionId(), Title = "queued" };
+        await store.SaveSessionAsync(held);
+        await store.SaveSessionAsync(queued);
+        using var entered = new SemaphoreSlim(0, 1);
+        using var released = new SemaphoreSlim(0, 1);
+        using var starter = new Activity("starter");
+        var holding = Task.Run(() =>
+        {
+            starter.Start(); // Current only in this write's execution context, which starts the drain.
+            return store.UpdateSessionAsync(held.Id, session =>
+            {
+                entered.Release();
+                released.Wait();
+                return session with { Title = "updated" };
+            }).AsTask();
+        });
+        await entered.WaitAsync();
+        Activity.Current.Should().BeNull();
+        Activity? seen = starter;
+        var later = store.UpdateSessionAsync(queued.Id, session =>
+        {
+            seen = Activity.Current;
+            return session with { Title = "updated" };
+        }).AsTask();
+
+        released.Release();
+        await holding;
+        (await later).Should().NotBeNull();
+
+        seen.Should().BeNull("the drain that ran this write does not carry the context of the writer that started it");
+    }
+
+    [Test]
+    public async Task UpdateSessionAsync_UpdateThrows_OtherSessionsStampUnchanged()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+        var session = new SessionInfo { Id = AgentCoreIds.NewSessionId(), Title = "t", CreatedAt = T0, UpdatedAt = T0 };
+        await store.SaveSessionAsync(session);
+        var other = NewMessage();
+        await SaveTextAsync(store, other);
+        string? stamp = await store.GetMessagesStampAsync(other.SessionId);
+
+        await store.Awaiting(s => s.UpdateSessionAsync(session.Id, static _ => throw new InvalidOperationException("refused")).AsTask())
+            .Should().ThrowAsync<InvalidOperationException>();
+
+        (await store.GetMessagesStampAsync(other.SessionId)).Should().Be(stamp, "an update function's exception only rolls back; the writer connection stays");
+        (await store.GetSessionAsync(session.Id))!.Title.Should().Be("t");
     }
 
     [Test]
