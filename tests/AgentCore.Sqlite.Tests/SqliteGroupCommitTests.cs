@@ -12,25 +12,11 @@ namespace AgentCore.Sqlite.Tests;
 /// hold the writer in a session update whose function waits for a signal, so the writes they start meanwhile queue and
 /// go into one transaction once it is released.
 /// </summary>
-public sealed class SqliteGroupCommitTests
+public sealed class SqliteGroupCommitTests : SqliteFileTests
 {
     private const string GroupFailed = "committing them one at a time";
 
     private static readonly DateTimeOffset T0 = new(2026, 5, 6, 7, 8, 9, TimeSpan.Zero);
-
-    private string _directory = null!;
-
-    private string DatabasePath => Path.Combine(_directory, "agentcore.db");
-
-    [SetUp]
-    public void CreateDirectory() => _directory = Directory.CreateTempSubdirectory("agentcore-sqlite-group-").FullName;
-
-    [TearDown]
-    public void DeleteDirectory()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
 
     [Test]
     public async Task SavePartsAsync_ManySessionsConcurrently_AllStored()

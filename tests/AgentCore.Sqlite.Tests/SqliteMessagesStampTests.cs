@@ -10,23 +10,9 @@ namespace AgentCore.Sqlite.Tests;
 /// The SQLite store's messages stamp: unchanged while nothing is written, changed by every write of the session's messages
 /// — by this store, another store instance on the file, another process — and never repeated for different contents.
 /// </summary>
-public sealed class SqliteMessagesStampTests
+public sealed class SqliteMessagesStampTests : SqliteFileTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 5, 6, 7, 8, 9, TimeSpan.Zero);
-
-    private string _directory = null!;
-
-    private string DatabasePath => Path.Combine(_directory, "agentcore.db");
-
-    [SetUp]
-    public void CreateDirectory() => _directory = Directory.CreateTempSubdirectory("agentcore-sqlite-stamp-").FullName;
-
-    [TearDown]
-    public void DeleteDirectory()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
 
     [Test]
     public async Task GetMessagesStampAsync_NothingWritten_SameStamp()

@@ -6,23 +6,9 @@ using NUnit.Framework;
 namespace AgentCore.Sqlite.Tests;
 
 /// <summary>The SQLite store's <see cref="SqliteSessionStore.SavePartsAsync"/>: a batch of part changes in one transaction.</summary>
-public sealed class SqliteSavePartsTests
+public sealed class SqliteSavePartsTests : SqliteFileTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 5, 6, 7, 8, 9, TimeSpan.Zero);
-
-    private string _directory = null!;
-
-    private string DatabasePath => Path.Combine(_directory, "agentcore.db");
-
-    [SetUp]
-    public void CreateDirectory() => _directory = Directory.CreateTempSubdirectory("agentcore-sqlite-parts-").FullName;
-
-    [TearDown]
-    public void DeleteDirectory()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
 
     [Test]
     public async Task SavePartsAsync_LastChangeFails_StoresNoneOfTheBatch()

@@ -6,23 +6,9 @@ using NUnit.Framework;
 namespace AgentCore.Sqlite.Tests;
 
 /// <summary>The store's writes: one at a time per database file in the process, on a writer connection kept open.</summary>
-public sealed class SqliteWriterTests
+public sealed class SqliteWriterTests : SqliteFileTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 5, 6, 7, 8, 9, TimeSpan.Zero);
-
-    private string _directory = null!;
-
-    private string DatabasePath => Path.Combine(_directory, "agentcore.db");
-
-    [SetUp]
-    public void CreateDirectory() => _directory = Directory.CreateTempSubdirectory("agentcore-sqlite-writer-").FullName;
-
-    [TearDown]
-    public void DeleteDirectory()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
 
     [Test]
     public async Task SavePartAsync_ManyWritersOnTwoStoresOfOneFile_NeverBusyAndNoneLost()

@@ -1,0 +1,24 @@
+using Microsoft.Data.Sqlite;
+using NUnit.Framework;
+
+namespace AgentCore.Sqlite.Tests;
+
+/// <summary>Tests over a SQLite database file of their own: a fresh temp folder per test, deleted after it.</summary>
+public abstract class SqliteFileTests
+{
+    /// <summary>The test's temp folder.</summary>
+    protected string TestDirectory { get; private set; } = null!;
+
+    /// <summary>The database file the test uses (not created).</summary>
+    protected string DatabasePath => Path.Combine(TestDirectory, "agentcore.db");
+
+    [SetUp]
+    public void CreateTestDirectory() => TestDirectory = Directory.CreateTempSubdirectory("agentcore-sqlite-").FullName;
+
+    [TearDown]
+    public void DeleteTestDirectory()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(TestDirectory, recursive: true);
+    }
+}
