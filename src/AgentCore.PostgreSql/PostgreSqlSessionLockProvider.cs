@@ -347,6 +347,10 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
         private readonly NpgsqlConnection _holder;
         private readonly NpgsqlConnection _listener;
         private readonly SemaphoreSlim _gate = new(1, 1);
+
+        // When a query on the holder last started or finished (TimeProvider timestamp): while queries queue on the gate
+        // and keep finishing, the holder is answering, and the check does not wait in their queue.
+        private long _lastProgress;
         private readonly CancellationTokenSource _stop = new();
         private Task _listening = Task.CompletedTask;
         private Task _checking = Task.CompletedTask;
@@ -359,6 +363,7 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
             _owner = owner;
             _holder = holder;
             _listener = listener;
+            _lastProgress = owner._time.GetTimestamp();
         }
 
         public bool IsBroken => Volatile.Read(ref _broken) != 0;
@@ -413,9 +418,12 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
             await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
+                Progressed();
                 var command = new NpgsqlCommand(sql, _holder) { Parameters = { new NpgsqlParameter { Value = key } } };
                 await using var commandScope = command.ConfigureAwait(false);
-                return await command.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false);
+                object? result = await command.ExecuteScalarAsync(CancellationToken.None).ConfigureAwait(false);
+                Progressed();
+                return result;
             }
             finally
             {
@@ -528,7 +536,14 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
                 while (true)
                 {
                     await Task.Delay(CheckInterval, _owner._time, _stop.Token).ConfigureAwait(false);
-                    var check = CheckHolderAsync();
+                    if (_gate.CurrentCount == 0 && !Stalled())
+                    {
+                        // Busy with lock queries that keep finishing: the holder answers; no need to queue behind them.
+                        continue;
+                    }
+
+                    await WaitForHolderAsync().ConfigureAwait(false);
+                    var check = QueryHolderAsync();
                     try
                     {
                         // Also bounded here: Npgsql's cancellation of the query may itself wait on the network.
@@ -552,19 +567,57 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
             }
         }
 
+        private void Progressed() => Volatile.Write(ref _lastProgress, _owner._time.GetTimestamp());
+
+        /// <summary>Whether no query on the holder has started or finished for <see cref="CheckTimeout"/>.</summary>
+        private bool Stalled() => _owner._time.GetElapsedTime(Volatile.Read(ref _lastProgress)) >= CheckTimeout;
+
         /// <summary>
-        /// One check: waits for the holder and runs <c>SELECT 1</c> on it, both cancelled after <see cref="CheckTimeout"/>
-        /// (Npgsql then cancels the query on the server, or closes the connection when that gets no answer).
+        /// Takes the holder's gate for a check: waits as long as the queries ahead of it keep making progress (under load
+        /// the queue can be longer than <see cref="CheckTimeout"/> while the holder answers every query), and gives up
+        /// with a <see cref="TimeoutException"/> when none has started or finished for <see cref="CheckTimeout"/>.
         /// </summary>
-        private async Task CheckHolderAsync()
+        private async Task WaitForHolderAsync()
         {
-            using var timeout = new CancellationTokenSource(CheckTimeout, _owner._time);
-            await _gate.WaitAsync(timeout.Token).ConfigureAwait(false);
+            if (_gate.Wait(0))
+            {
+                return;
+            }
+
+            while (true)
+            {
+                using var slice = new CancellationTokenSource(CheckTimeout, _owner._time);
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(slice.Token, _stop.Token);
+                try
+                {
+                    await _gate.WaitAsync(linked.Token).ConfigureAwait(false);
+                    return;
+                }
+                catch (OperationCanceledException) when (slice.IsCancellationRequested && !_stop.IsCancellationRequested)
+                {
+                    if (Stalled())
+                    {
+                        throw new TimeoutException($"No query on the session-lock connection finished within {CheckTimeout.TotalSeconds:0} s.");
+                    }
+                }
+            }
+        }
+
+        /// <summary>
+        /// One check, with the holder's gate taken: runs <c>SELECT 1</c>, cancelled after <see cref="CheckTimeout"/>
+        /// (Npgsql then cancels the query on the server, or closes the connection when that gets no answer); releases the
+        /// gate when the query ends.
+        /// </summary>
+        private async Task QueryHolderAsync()
+        {
             try
             {
+                Progressed();
+                using var timeout = new CancellationTokenSource(CheckTimeout, _owner._time);
                 var command = new NpgsqlCommand("SELECT 1", _holder);
                 await using var commandScope = command.ConfigureAwait(false);
                 await command.ExecuteScalarAsync(timeout.Token).ConfigureAwait(false);
+                Progressed();
             }
             finally
             {
