@@ -26,9 +26,10 @@ namespace AgentCore;
 /// aborts reach them) are gone, so every lease held on them fires <see cref="ISessionLease.AbortRequested"/>: those turns
 /// must stop, as another instance may now take their sessions. The listener notices a break it is told of (a closed
 /// connection, a terminated backend) at once. The holder is checked every second on the provider's
-/// <see cref="TimeProvider"/>: a <c>SELECT 1</c> that fails, or does not finish within 2 seconds (the wait for the holder
-/// included), breaks the link, so a holder whose socket went silent does not block acquires and releases until the command
-/// timeout. A broken link's connections are closed, and the next lease opens new ones.</para>
+/// <see cref="TimeProvider"/>: a <c>SELECT 1</c> that fails, or does not finish within 2 seconds, breaks the link, and so
+/// does a holder on which no query started or finished for 2 seconds while others wait for it (a long queue of lock
+/// queries that keep finishing does not), so a holder whose socket went silent does not block acquires and releases until
+/// the command timeout. A broken link's connections are closed, and the next lease opens new ones.</para>
 /// <para>The provider keeps two connections from its first lease until it is disposed: opened with its data source's
 /// settings and credentials (shared with the store and the history under <c>UsePostgreSql</c>) but not from its pool
 /// (<c>Pooling=false</c>), so closing one ends its server session, and every lock it held, for certain.</para>
@@ -41,7 +42,7 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
     /// <summary>How often the holder connection is checked while it is open.</summary>
     internal static readonly TimeSpan CheckInterval = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a check of the holder may take (waiting for the holder and the query) before the link is broken.</summary>
+    /// <summary>How long the check's query may take, and how long the holder may go without a query starting or finishing while queries wait for it, before the link is broken.</summary>
     internal static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(2);
 
     private readonly NpgsqlDataSource _dataSource;
@@ -526,8 +527,9 @@ public sealed partial class PostgreSqlSessionLockProvider : ISessionLockProvider
         }
 
         /// <summary>
-        /// Checks the holder every <see cref="CheckInterval"/>; a check that fails, or does not finish within
-        /// <see cref="CheckTimeout"/> (a silently dead socket, a stalled server), breaks the link.
+        /// Checks the holder every <see cref="CheckInterval"/> (skipped while lock queries keep finishing); a check that
+        /// fails, or does not finish within <see cref="CheckTimeout"/> (a silently dead socket, a stalled server), or a
+        /// holder making no progress for <see cref="CheckTimeout"/> while queries wait for it, breaks the link.
         /// </summary>
         private async Task CheckAsync()
         {
