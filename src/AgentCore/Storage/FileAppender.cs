@@ -315,7 +315,7 @@ internal static class FileAppender
     /// </summary>
     private static bool TryLockKeptOpen(PathLock pathLock, string lockPath)
     {
-        while (true)
+        for (int reopened = 0; ; reopened++)
         {
             if (pathLock.File is null)
             {
@@ -347,6 +347,12 @@ internal static class FileAppender
 
             // Locked a file the path no longer names: another process locking the path would not see it. Closing releases it.
             CloseLockFile(pathLock);
+            if (reopened > 0)
+            {
+                // Replaced again at once (or a file system whose stat and fstat disagree): the caller waits and tries
+                // again until its lock timeout instead of looping here.
+                return false;
+            }
         }
     }
 
