@@ -185,50 +185,19 @@ internal sealed partial class SqliteDatabase
     /// </summary>
     private async Task CommitAloneAsync(QueuedWrite write, long started)
     {
-        var delay = TimeSpan.FromMilliseconds(5);
-        for (int attempt = 1; ; attempt++)
+        try
         {
-            try
-            {
-                var connection = _writer ??= await OpenWriterAsync(CancellationToken.None).ConfigureAwait(false);
-                using var transaction = connection.BeginTransaction(deferred: false);
-                var statements = StatementsOf(connection);
-                statements.Transaction = transaction;
-                try
-                {
-                    await write.RunAsync(connection).ConfigureAwait(false);
-                    transaction.Commit();
-                    write.MarkCommitted();
-                    return;
-                }
-                finally
-                {
-                    statements.Transaction = null;
-                }
-            }
-            catch (SqliteException ex) when (IsBusy(ex) && _time.GetElapsedTime(started) < _options.BusyTimeout)
-            {
-                // Only another process holds the lock (SQLite waited busy_timeout for it, or could not wait): try again.
-                LogBusy(DatabasePath, attempt);
-                if (!await WaitToRetryAsync(delay, [write]).ConfigureAwait(false))
-                {
-                    return;
-                }
-
-                delay = NextDelay(delay);
-            }
-            catch (SqliteException ex) when (Unusable(ex, DatabasePath) is { } unusable)
-            {
-                CloseWriter();
-                write.Fail(unusable);
-                return;
-            }
-            catch (Exception ex)
-            {
-                CloseWriterAfter(ex);
-                write.Fail(ex);
-                return;
-            }
+            await CommitWithRetriesAsync([write], started, write.RunAsync).ConfigureAwait(false);
+        }
+        catch (SqliteException ex) when (Unusable(ex, DatabasePath) is { } unusable)
+        {
+            CloseWriter();
+            write.Fail(unusable);
+        }
+        catch (Exception ex)
+        {
+            CloseWriterAfter(ex);
+            write.Fail(ex);
         }
     }
 
@@ -239,6 +208,66 @@ internal sealed partial class SqliteDatabase
     private async Task CommitTogetherAsync(List<QueuedWrite> writes)
     {
         long started = _time.GetTimestamp();
+        try
+        {
+            await CommitWithRetriesAsync(writes, started, connection => RunInSavepointsAsync(connection, writes)).ConfigureAwait(false);
+        }
+        catch (SqliteException ex) when (IsBusy(ex))
+        {
+            // Another process held the lock for the whole busy timeout: nothing ran, and trying each write alone would
+            // only wait again. Every write of the group fails with it.
+            foreach (var write in writes)
+            {
+                write.Reset();
+                write.Fail(ex);
+            }
+        }
+        catch (Exception ex)
+        {
+            // The transaction failed as a whole (rolled back): give each write its own outcome, alone, within what is
+            // left of the group's busy timeout.
+            LogGroupFailed(DatabasePath, writes.Count, ex);
+            CloseWriterAfter(ex);
+            foreach (var write in writes)
+            {
+                write.Reset();
+                await CommitAloneAsync(write, started).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Runs each write in a savepoint of the open transaction; a write whose failure leaves the transaction usable is rolled back alone.</summary>
+    private async Task RunInSavepointsAsync(SqliteConnection connection, List<QueuedWrite> writes)
+    {
+        var savepoint = Prepared(connection, Savepoint);
+        var release = Prepared(connection, ReleaseSavepoint);
+        var rollback = Prepared(connection, RollbackToSavepoint);
+        foreach (var write in writes)
+        {
+            savepoint.Execute();
+            try
+            {
+                await write.RunAsync(connection).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!FailsTheTransaction(ex, connection))
+            {
+                rollback.Execute();
+                write.Fail(ex);
+            }
+
+            release.Execute();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> in a write transaction on the writer connection and commits it, marking
+    /// <paramref name="writes"/> committed; while another process holds the lock, rolls back, waits and tries again until
+    /// <see cref="SqliteStoreOptions.BusyTimeout"/> after <paramref name="started"/>, dropping the writes cancelled
+    /// meanwhile (it returns when none is left). Any other failure, and a busy one past the deadline, propagates with
+    /// the transaction rolled back.
+    /// </summary>
+    private async Task CommitWithRetriesAsync(List<QueuedWrite> writes, long started, Func<SqliteConnection, Task> body)
+    {
         var delay = TimeSpan.FromMilliseconds(5);
         for (int attempt = 1; ; attempt++)
         {
@@ -250,40 +279,24 @@ internal sealed partial class SqliteDatabase
                 statements.Transaction = transaction;
                 try
                 {
-                    var savepoint = Prepared(connection, Savepoint);
-                    var release = Prepared(connection, ReleaseSavepoint);
-                    var rollback = Prepared(connection, RollbackToSavepoint);
-                    foreach (var write in writes)
-                    {
-                        savepoint.Execute();
-                        try
-                        {
-                            await write.RunAsync(connection).ConfigureAwait(false);
-                        }
-                        catch (Exception ex) when (!FailsTheTransaction(ex, connection))
-                        {
-                            rollback.Execute();
-                            write.Fail(ex);
-                        }
-
-                        release.Execute();
-                    }
-
+                    await body(connection).ConfigureAwait(false);
                     transaction.Commit();
-                    foreach (var write in writes)
-                    {
-                        write.MarkCommitted();
-                    }
-
-                    return;
                 }
                 finally
                 {
                     statements.Transaction = null;
                 }
+
+                foreach (var write in writes)
+                {
+                    write.MarkCommitted();
+                }
+
+                return;
             }
             catch (SqliteException ex) when (IsBusy(ex) && _time.GetElapsedTime(started) < _options.BusyTimeout)
             {
+                // Only another process holds the lock (SQLite waited busy_timeout for it, or could not wait): try again.
                 LogBusy(DatabasePath, attempt);
                 foreach (var write in writes)
                 {
@@ -296,32 +309,6 @@ internal sealed partial class SqliteDatabase
                 }
 
                 delay = NextDelay(delay);
-            }
-            catch (SqliteException ex) when (IsBusy(ex))
-            {
-                // Another process held the lock for the whole busy timeout: nothing ran, and trying each write alone would
-                // only wait again. Every write of the group fails with it.
-                foreach (var write in writes)
-                {
-                    write.Reset();
-                    write.Fail(ex);
-                }
-
-                return;
-            }
-            catch (Exception ex)
-            {
-                // The transaction failed as a whole (rolled back): give each write its own outcome, alone, within what is
-                // left of the group's busy timeout.
-                LogGroupFailed(DatabasePath, writes.Count, ex);
-                CloseWriterAfter(ex);
-                foreach (var write in writes)
-                {
-                    write.Reset();
-                    await CommitAloneAsync(write, started).ConfigureAwait(false);
-                }
-
-                return;
             }
         }
     }
