@@ -15,6 +15,16 @@ public abstract class SqliteFileTests
     [SetUp]
     public void CreateTestDirectory() => TestDirectory = Directory.CreateTempSubdirectory("agentcore-sqlite-").FullName;
 
+    /// <summary>Runs <paramref name="sql"/> on a connection of its own to <see cref="DatabasePath"/> (e.g. to add a trigger).</summary>
+    protected async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
     [TearDown]
     public void DeleteTestDirectory()
     {

@@ -323,15 +323,6 @@ public sealed class SqliteGroupCommitTests : SqliteFileTests
         return store.SavePartsAsync(message, [new(text)], cancellationToken).AsTask();
     }
 
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
-
     /// <summary>A session update whose function waits for <see cref="Release"/>: it holds the store's writer meanwhile.</summary>
     private sealed class WriterHolder : IAsyncDisposable
     {

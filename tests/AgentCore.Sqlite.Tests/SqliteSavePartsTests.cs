@@ -60,13 +60,4 @@ public sealed class SqliteSavePartsTests : SqliteFileTests
         (await store.GetMessagesAsync(sessionId)).Single().Parts.Should().ContainSingle()
             .Which.Should().BeOfType<ReasoningPart>().Which.Text.Should().Be("all of it");
     }
-
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync();
-    }
 }
