@@ -237,6 +237,17 @@ public sealed class FileSessionStoreJournalTests : FileStoreTestBase
         Logger.Warnings.Should().ContainSingle("the torn record is a corrupt line of its own");
     }
 
+    /// <summary>A new session's assistant message holding one text part, "streamed", saved whole to <paramref name="store"/>.</summary>
+    private static async Task<(string SessionId, SessionMessage Message, TextPart Streamed)> StoredStreamingMessageAsync(FileSessionStore store)
+    {
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        var streamed = Text("streamed");
+        message.Parts.Add(streamed);
+        await store.SaveMessageAsync(message);
+        return (sessionId, message, streamed);
+    }
+
     /// <summary>A step's worth of changes to <paramref name="message"/>: text appended, its fields changed, a tool call running.</summary>
     private static List<MessagePartChange> StepOfChanges(SessionMessage message, TextPart streamed)
     {
@@ -253,11 +264,7 @@ public sealed class FileSessionStoreJournalTests : FileStoreTestBase
     public async Task SavePartsAsync_StepOfChanges_OneRecordEachFieldsOnlyInTheFirstAndReadsBackEqual()
     {
         var store = Store();
-        string sessionId = AgentCoreIds.NewSessionId();
-        var message = AssistantMessage(sessionId);
-        var streamed = Text("streamed");
-        message.Parts.Add(streamed);
-        await store.SaveMessageAsync(message);
+        var (sessionId, message, streamed) = await StoredStreamingMessageAsync(store);
 
         await store.SavePartsAsync(message, StepOfChanges(message, streamed));
 
@@ -273,11 +280,7 @@ public sealed class FileSessionStoreJournalTests : FileStoreTestBase
     public async Task GetMessagesAsync_BatchTornInTheMiddle_ReadsTheRecordsBeforeTheCut()
     {
         var store = Store();
-        string sessionId = AgentCoreIds.NewSessionId();
-        var message = AssistantMessage(sessionId);
-        var streamed = Text("streamed");
-        message.Parts.Add(streamed);
-        await store.SaveMessageAsync(message);
+        var (sessionId, message, streamed) = await StoredStreamingMessageAsync(store);
         long before = new FileInfo(Journal(sessionId)).Length;
         await store.SavePartsAsync(message, StepOfChanges(message, streamed));
 
@@ -298,11 +301,7 @@ public sealed class FileSessionStoreJournalTests : FileStoreTestBase
     public async Task SavePartsAsync_AnotherWriterAppendedSince_FirstRecordCarriesTheFields()
     {
         var store = Store();
-        string sessionId = AgentCoreIds.NewSessionId();
-        var message = AssistantMessage(sessionId);
-        var streamed = Text("streamed");
-        message.Parts.Add(streamed);
-        await store.SaveMessageAsync(message);
+        var (sessionId, message, streamed) = await StoredStreamingMessageAsync(store);
         await store.SavePartsAsync(message, StepOfChanges(message, streamed));
         await Store().SaveMessageAsync(UserMessage(sessionId, "from another writer"));
 
