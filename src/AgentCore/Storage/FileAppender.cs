@@ -94,6 +94,46 @@ internal static class FileAppender
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// Appends <paramref name="record"/> to <paramref name="path"/>, whose lock the caller holds, when the file exists and
+    /// stays within <paramref name="maxLength"/> bytes with it; false (nothing written) otherwise.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    /// <param name="record">The record, ending with a newline.</param>
+    /// <param name="maxLength">The longest the file may become by this append.</param>
+    /// <param name="what">What the file is, for the error when the write fails.</param>
+    /// <returns>Whether the record was appended.</returns>
+    /// <exception cref="IOException">The file cannot be written: the message names the path; a partial write is undone.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be written: the message names the path.</exception>
+    public static bool TryAppendExisting(string path, ReadOnlyMemory<byte> record, long maxLength, string what)
+    {
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return false;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw WriteFailed(path, what, ex);
+        }
+
+        using (handle)
+        {
+            // One more byte for the newline that ends a torn record first.
+            if (RandomAccess.GetLength(handle) + record.Length + 1 > maxLength)
+            {
+                return false;
+            }
+
+            AppendTo(handle, path, record, what);
+            return true;
+        }
+    }
+
     /// <summary>Opens (or creates) <paramref name="path"/> to append to it, shared with other readers and writers.</summary>
     /// <exception cref="IOException">The file cannot be opened: the message names the path.</exception>
     /// <exception cref="UnauthorizedAccessException">The file or its folder may not be written: the message names the path.</exception>

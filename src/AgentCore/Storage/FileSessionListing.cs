@@ -10,11 +10,11 @@ namespace AgentCore.Storage;
 /// so a listing reads one file instead of thousands.
 /// </summary>
 /// <remarks>
-/// <para><b>When the index is current.</b> Every write of a session file by the store creates a temporary file in the
-/// <c>sessions</c> folder and renames it over the session file, and a delete removes it: each changes the folder's
-/// modification time. The index records the folder's modification time its scan started from, and is served only while
+/// <para><b>When the index is current.</b> Every write of a session file by the store changes the <c>sessions</c>
+/// folder's modification time: creating or rewriting one renames a temporary file over it, a delete removes it, and a
+/// change appended to it sets the folder's time afterwards (<see cref="MarkChanged"/>). The index records the folder's modification time its scan started from, and is served only while
 /// the folder still has it; anything else (no index, another time, an index that cannot be read) is a scan, which writes
-/// a new index. The time a scan records is trusted only when it is older than the index's own temporary file, created
+/// a new index. The index keeps each session file's current record only (a session file can hold older ones before it). The time a scan records is trusted only when it is older than the index's own temporary file, created
 /// before the scan began: a change in the same clock tick as the scan's start can then not go unnoticed (the file
 /// system's clock is coarse). A session file changed in place (not through the store) is seen once the folder changes
 /// again, or when the index is deleted.</para>
@@ -71,7 +71,7 @@ internal sealed class FileSessionListing(string dataDirectory, string sessionsDi
             }
             else
             {
-                sessions[i] = StoredRecords.ReadSession(content.AsSpan(bytes), id, out problems[i]);
+                sessions[i] = FileSessionFile.Read(content.AsSpan(bytes), id, out problems[i], out _);
             }
         }
 
@@ -155,8 +155,10 @@ internal sealed class FileSessionListing(string dataDirectory, string sessionsDi
                     return; // Deleted since the folder was enumerated.
                 }
 
-                var session = StoredRecords.ReadSession(bytes, id, out string? problem);
-                found.Add((id, bytes, session, problem));
+                // The index keeps the record served (a session file may hold older records before it), or the whole
+                // file when none reads.
+                var session = FileSessionFile.Read(bytes, id, out string? problem, out var record);
+                found.Add((id, session is null ? bytes : bytes[record], session, problem));
             });
 
             var all = found.ToList();
@@ -295,7 +297,7 @@ internal sealed class FileSessionListing(string dataDirectory, string sessionsDi
     /// <summary>Why a session file the index keeps as unreadable cannot be read (as the scan found).</summary>
     private static string UnreadableProblem(ReadOnlySpan<byte> bytes, string id)
     {
-        StoredRecords.ReadSession(bytes, id, out string? problem);
+        FileSessionFile.Read(bytes, id, out string? problem, out _);
         return problem ?? "the record holds no session";
     }
 
@@ -313,6 +315,27 @@ internal sealed class FileSessionListing(string dataDirectory, string sessionsDi
     }
 
     private long FolderStamp() => Directory.GetLastWriteTimeUtc(sessionsDirectory).Ticks;
+
+    /// <summary>
+    /// Tells listings that a session file changed in place (a record appended, which changes no folder entry): sets the
+    /// <c>sessions</c> folder's modification time to now, or just past the time it has, so it differs from the time any
+    /// index was built at. Call after the change is written. False when the time cannot be set (the caller then changes
+    /// the folder another way).
+    /// </summary>
+    public bool MarkChanged()
+    {
+        try
+        {
+            var now = DateTime.UtcNow;
+            var current = Directory.GetLastWriteTimeUtc(sessionsDirectory);
+            Directory.SetLastWriteTimeUtc(sessionsDirectory, now > current ? now : current.AddTicks(1));
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentOutOfRangeException)
+        {
+            return false;
+        }
+    }
 
     private static void TryDelete(string path)
     {

@@ -13,8 +13,9 @@ namespace AgentCore;
 /// The default <see cref="ISessionStore"/>: plain files under <see cref="AgentCoreOptions.DataDirectory"/>.
 /// </summary>
 /// <remarks>
-/// <para>Layout: <c>sessions/&lt;id&gt;.json</c> holds one session, replaced atomically (temporary file and
-/// rename); <c>messages/&lt;session id&gt;.jsonl</c> is an append-only journal of the session's messages: whole
+/// <para>Layout: <c>sessions/&lt;id&gt;.json</c> holds one session: created atomically (temporary file and rename),
+/// then each change appended as the whole session on a new line, the last whole line being the session, and rewritten
+/// atomically with the one current record once it grows past a few kilobytes (see <see cref="FileSessionFile"/>); <c>messages/&lt;session id&gt;.jsonl</c> is an append-only journal of the session's messages: whole
 /// messages, single parts, text appended to a streaming part, and messages completed after their parts were written
 /// (only what changed), one JSON record a line; a record leaves out what this store's own earlier records hold only while
 /// the journal is as it left it (checked under the journal's lock). Loading replays it;
@@ -103,12 +104,27 @@ public sealed partial class FileSessionStore : ISessionStore
     public async ValueTask SaveSessionAsync(SessionInfo session, CancellationToken cancellationToken = default)
     {
         StoredRecords.ValidateSession(session);
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(session, AgentCoreJsonContext.Default.SessionInfo);
-        string path = SessionPath(session.Id);
+        var record = JsonLine.Serialize(session, AgentCoreJsonContext.Default.SessionInfo);
         await using (await FileAppender.LockAsync(SessionLockPath(session.Id), cancellationToken).ConfigureAwait(false))
         {
-            await FileAppender.WriteAtomicAsync(path, json, "session file", cancellationToken).ConfigureAwait(false);
+            await WriteSessionLockedAsync(SessionPath(session.Id), record, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Writes a session record under the session file's lock: appended to the session file when it exists and stays short
+    /// enough, else written as a new file of the one record (temporary file and rename; see <see cref="FileSessionFile"/>).
+    /// </summary>
+    private async ValueTask WriteSessionLockedAsync(string path, ReadOnlyMemory<byte> record, CancellationToken cancellationToken)
+    {
+        // An append changes no folder entry: the listing is told by the folder's time, set after the append. Should that
+        // fail, the rewrite's rename changes the folder instead.
+        if (FileAppender.TryAppendExisting(path, record, FileSessionFile.RewriteAt, "session file") && _listing.MarkChanged())
+        {
+            return;
+        }
+
+        await FileAppender.WriteAtomicAsync(path, record, "session file", cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -138,8 +154,8 @@ public sealed partial class FileSessionStore : ISessionStore
                 return current;
             }
 
-            byte[] json = JsonSerializer.SerializeToUtf8Bytes(changed, AgentCoreJsonContext.Default.SessionInfo);
-            await FileAppender.WriteAtomicAsync(path, json, "session file", cancellationToken).ConfigureAwait(false);
+            var record = JsonLine.Serialize(changed, AgentCoreJsonContext.Default.SessionInfo);
+            await WriteSessionLockedAsync(path, record, cancellationToken).ConfigureAwait(false);
             return changed;
         }
     }
@@ -802,7 +818,7 @@ public sealed partial class FileSessionStore : ISessionStore
     }
 
     /// <summary>Reads a session file: null when there is none, or (logged) when it cannot be read.</summary>
-    /// <remarks>Synchronously, as <see cref="ReadJournal"/> reads: a session file is a few hundred bytes.</remarks>
+    /// <remarks>Synchronously, as <see cref="ReadJournal"/> reads: a session file is at most a few kilobytes (<see cref="FileSessionFile.RewriteAt"/>).</remarks>
     private ValueTask<SessionInfo?> ReadSessionFileAsync(string path, string sessionId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -820,7 +836,7 @@ public sealed partial class FileSessionStore : ISessionStore
             return default;
         }
 
-        if (StoredRecords.ReadSession(content, sessionId, out string? problem) is not { } session)
+        if (FileSessionFile.Read(content, sessionId, out string? problem, out _) is not { } session)
         {
             LogCorruptFile(sessionId, path, problem!);
             return default;

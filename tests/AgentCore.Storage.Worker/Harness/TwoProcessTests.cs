@@ -279,6 +279,47 @@ public abstract partial class TwoProcessTests
             Enumerable.Range(0, Updates).SelectMany(static i => new[] { $"a-{i}", $"b-{i}" }), "each read-modify-write sees the one before it");
     }
 
+    [Test]
+    public async Task GetSessionAsync_RenamedInAnotherProcess_ReadAndListedWithEachNewTitle()
+    {
+        string sessionId = await CreateSessionAsync();
+        var reader = OpenStore();
+        try
+        {
+            // Read and listed here first, so whatever this side keeps (the file store's listing index) predates the renames.
+            (await reader.GetSessionAsync(sessionId))!.Title.Should().Be("two processes");
+            (await ListedTitlesAsync(reader, sessionId)).Should().Equal("two processes");
+            await using var writer = await StartAsync(sessionId);
+            foreach (string title in new[] { "first-title", "second-title" })
+            {
+                await writer.WriteLineAsync($"rename {title}");
+                (await writer.ReadLineAsync()).Should().Be("renamed", writer.Errors);
+                (await reader.GetSessionAsync(sessionId))!.Title.Should().Be(title);
+                (await ListedTitlesAsync(reader, sessionId)).Should().Equal(title);
+            }
+
+            await QuitAsync(writer);
+        }
+        finally
+        {
+            await DisposeAsync(reader);
+        }
+
+        static async Task<List<string>> ListedTitlesAsync(ISessionStore store, string sessionId)
+        {
+            var titles = new List<string>();
+            await foreach (var session in store.ListSessionsAsync())
+            {
+                if (session.Id == sessionId)
+                {
+                    titles.Add(session.Title);
+                }
+            }
+
+            return titles;
+        }
+    }
+
     /// <summary>
     /// A process killed at each point of a turn: the next turn (in another process) closes what it left open and brings
     /// the session's totals to the sum over its messages, and the killed turn has exactly one history end entry.
