@@ -42,9 +42,21 @@ internal static class FileAppender
     /// <exception cref="UnauthorizedAccessException">The file or its folder may not be written: the message names the path.</exception>
     public static async ValueTask AppendAsync(string path, ReadOnlyMemory<byte> record, string what, CancellationToken cancellationToken)
     {
-        await using (await LockAsync(path, cancellationToken).ConfigureAwait(false))
+        var held = await LockCoreAsync(path, cancellationToken).ConfigureAwait(false);
+        await using (held.ConfigureAwait(false))
         {
-            await AppendLockedAsync(path, record, what, cancellationToken).ConfigureAwait(false);
+            var (handle, owned) = OpenTarget(held.PathLock, path, what);
+            try
+            {
+                AppendTo(handle, path, record, what);
+            }
+            finally
+            {
+                if (owned)
+                {
+                    handle.Dispose();
+                }
+            }
         }
     }
 
@@ -65,15 +77,53 @@ internal static class FileAppender
     public static async ValueTask<(long Before, long After)> AppendAsync(
         string path, Func<long, (ReadOnlyMemory<byte> Record, bool EndsWithNewline)> choose, string what, CancellationToken cancellationToken)
     {
-        await using (await LockAsync(path, cancellationToken).ConfigureAwait(false))
+        var held = await LockCoreAsync(path, cancellationToken).ConfigureAwait(false);
+        await using (held.ConfigureAwait(false))
         {
-            using (var handle = OpenForAppend(path, what))
+            var (handle, owned) = OpenTarget(held.PathLock, path, what);
+            try
             {
                 long before = RandomAccess.GetLength(handle);
                 var (record, endsWithNewline) = choose(before);
-                return (before, AppendTo(handle, path, record, what, endsWithNewline));
+                return (before, AppendTo(handle, path, record, what, endsWithNewline, before));
+            }
+            finally
+            {
+                if (owned)
+                {
+                    handle.Dispose();
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// The file <paramref name="path"/> open to append to, under its lock (the caller holds <paramref name="pathLock"/>):
+    /// on Unix kept open with the lock file between appends, and checked to still be the file the path names (another
+    /// writer may have replaced it by a rewrite, or deleted it) — no open and close per record; elsewhere opened for the
+    /// caller to close (<c>Owned</c>).
+    /// </summary>
+    private static (Microsoft.Win32.SafeHandles.SafeFileHandle Handle, bool Owned) OpenTarget(PathLock pathLock, string path, string what)
+    {
+        if (pathLock.File is null || !UnixFileLock.CanCheckPath)
+        {
+            return (OpenForAppend(path, what), true);
+        }
+
+        if (pathLock.Target is { } kept)
+        {
+            if (UnixFileLock.IsSameFileAtPath(kept, path))
+            {
+                return (kept, false);
+            }
+
+            pathLock.Target = null;
+            kept.Dispose();
+        }
+
+        var opened = OpenForAppend(path, what);
+        pathLock.Target = opened;
+        return (opened, false);
     }
 
     /// <summary>Appends to a file whose lock the caller holds.</summary>
@@ -155,9 +205,9 @@ internal static class FileAppender
     /// runs the same synchronous call on another thread-pool thread, adding a hop per record without freeing a thread.
     /// </remarks>
     private static long AppendTo(
-        Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, ReadOnlyMemory<byte> record, string what, bool endsWithNewline = false)
+        Microsoft.Win32.SafeHandles.SafeFileHandle handle, string path, ReadOnlyMemory<byte> record, string what, bool endsWithNewline = false, long knownEnd = -1)
     {
-        long end = RandomAccess.GetLength(handle);
+        long end = knownEnd >= 0 ? knownEnd : RandomAccess.GetLength(handle);
         if (end > 0 && !endsWithNewline)
         {
             Span<byte> last = stackalloc byte[1];
@@ -274,7 +324,11 @@ internal static class FileAppender
     /// The lock file lives beside the file it guards, which may not exist yet (nor its folder): the folder is created
     /// when opening the lock file finds it missing, so a write to an existing folder costs no directory call.
     /// </remarks>
-    public static async ValueTask<IAsyncDisposable> LockAsync(string path, CancellationToken cancellationToken)
+    public static async ValueTask<IAsyncDisposable> LockAsync(string path, CancellationToken cancellationToken) =>
+        await LockCoreAsync(path, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>Takes the lock of <paramref name="path"/> as <see cref="LockAsync"/> does, returning the lock held.</summary>
+    private static async ValueTask<Held> LockCoreAsync(string path, CancellationToken cancellationToken)
     {
         // The stores pass full, normalized paths: only other paths need normalizing to find their lock.
         string key = Path.IsPathFullyQualified(path) ? path : Path.GetFullPath(path);
@@ -409,6 +463,12 @@ internal static class FileAppender
     /// <summary>Closes <paramref name="pathLock"/>'s lock file, which releases its lock; the caller holds its gate.</summary>
     private static void CloseLockFile(PathLock pathLock)
     {
+        if (pathLock.Target is { } target)
+        {
+            pathLock.Target = null;
+            target.Dispose();
+        }
+
         if (pathLock.File is { } file)
         {
             pathLock.File = null;
@@ -562,6 +622,12 @@ internal static class FileAppender
         /// <summary>The open lock file (Unix), or null when it is not open; changed only by the gate's holder.</summary>
         public Microsoft.Win32.SafeHandles.SafeFileHandle? File { get; set; }
 
+        /// <summary>
+        /// The file the lock guards, kept open to append to while the lock file is (Unix, see <see cref="OpenTarget"/>), or
+        /// null; changed only by the gate's holder.
+        /// </summary>
+        public Microsoft.Win32.SafeHandles.SafeFileHandle? Target { get; set; }
+
         /// <summary>Its place in the list of open lock files while <see cref="File"/> is open; changed only by the gate's holder.</summary>
         public LinkedListNode<PathLock>? OpenNode { get; set; }
 
@@ -573,6 +639,9 @@ internal static class FileAppender
     private sealed class Held(PathLock pathLock, Microsoft.Win32.SafeHandles.SafeFileHandle? fileLock) : IAsyncDisposable
     {
         private int _disposed;
+
+        /// <summary>The path's lock within the process.</summary>
+        public PathLock PathLock => pathLock;
 
         public ValueTask DisposeAsync()
         {

@@ -84,11 +84,25 @@ internal static partial class UnixFileLock
     /// <param name="file">The open file.</param>
     /// <param name="path">The path it was opened by.</param>
     /// <returns>False only when the path is known not to name <paramref name="file"/>.</returns>
-    public static bool IsFileAtPath(SafeFileHandle file, string path)
+    public static bool IsFileAtPath(SafeFileHandle file, string path) => IsFileAtPathOr(file, path, whenUnknown: true);
+
+    /// <summary>Whether <see cref="IsSameFileAtPath"/> can tell (64-bit Linux with a C library that exports <c>stat</c>).</summary>
+    public static bool CanCheckPath => s_canStat;
+
+    /// <summary>
+    /// Whether <paramref name="path"/> names the file <paramref name="file"/> is open on (same device and inode); false
+    /// when it names another file or none, or when that cannot be told.
+    /// </summary>
+    /// <param name="file">The open file.</param>
+    /// <param name="path">The path.</param>
+    /// <returns>True only when the path is known to name the open file.</returns>
+    public static bool IsSameFileAtPath(SafeFileHandle file, string path) => IsFileAtPathOr(file, path, whenUnknown: false);
+
+    private static bool IsFileAtPathOr(SafeFileHandle file, string path, bool whenUnknown)
     {
         if (!s_canStat)
         {
-            return true;
+            return whenUnknown;
         }
 
         try
@@ -111,12 +125,12 @@ internal static partial class UnixFileLock
 
             if (result != 0)
             {
-                return true;
+                return whenUnknown;
             }
 
             if (Stat(path, out var named) != 0)
             {
-                return Marshal.GetLastPInvokeError() != NoSuchFile;
+                return whenUnknown && Marshal.GetLastPInvokeError() != NoSuchFile;
             }
 
             return open.Device == named.Device && open.Inode == named.Inode;
@@ -124,7 +138,7 @@ internal static partial class UnixFileLock
         catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
         {
             s_canStat = false; // a C library older than glibc 2.33 exports no stat: leave the check out
-            return true;
+            return whenUnknown;
         }
     }
 

@@ -21,6 +21,30 @@ public sealed class FileAppenderLockTests
     private static FileStream OpenExclusively(string lockPath) =>
         new(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
 
+    [TestCase("replaced")]
+    [TestCase("deleted")]
+    public async Task AppendAsync_FileReplacedOrDeletedBetweenAppends_NextAppendGoesToTheFileThePathNames(string change)
+    {
+        // Another process rewrites a journal (a new file renamed over it) or deletes it under its lock, while this process
+        // keeps the old file open between appends.
+        string path = _temp.Combine("journal.jsonl");
+        await FileAppender.AppendAsync(path, "first\n"u8.ToArray(), "journal", CancellationToken.None);
+        if (change == "replaced")
+        {
+            await File.WriteAllTextAsync(path + ".new", "rewritten\n");
+            File.Move(path + ".new", path, overwrite: true);
+        }
+        else
+        {
+            File.Delete(path);
+        }
+
+        await FileAppender.AppendAsync(path, "second\n"u8.ToArray(), "journal", CancellationToken.None);
+        await FileAppender.AppendAsync(path, before => ("third\n"u8.ToArray(), false), "journal", CancellationToken.None);
+
+        (await File.ReadAllTextAsync(path)).Should().Be(change == "replaced" ? "rewritten\nsecond\nthird\n" : "second\nthird\n");
+    }
+
     [Test]
     public async Task LockAsync_Held_AnExclusiveOpenOfTheLockFileIsRefusedUntilReleased()
     {
