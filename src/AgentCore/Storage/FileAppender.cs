@@ -74,10 +74,27 @@ internal static class FileAppender
     /// <param name="cancellationToken">Cancels the wait for the lock and the write.</param>
     /// <exception cref="IOException">The file cannot be written: the message names the path; the file is left as it was.</exception>
     /// <exception cref="UnauthorizedAccessException">The file or its folder may not be written: the message names the path.</exception>
+    public static ValueTask<(long Before, long After)> AppendAsync(
+        string path, Func<long, (ReadOnlyMemory<byte> Record, bool EndsWithNewline)> choose, string what, CancellationToken cancellationToken) =>
+        AppendAsync(path, path, choose, what, cancellationToken);
+
+    /// <summary>
+    /// Appends the record <paramref name="choose"/> picks to <paramref name="path"/>, as the overload without
+    /// <paramref name="lockPath"/> does, under the lock of <paramref name="lockPath"/> (what <see cref="LockAsync"/> takes
+    /// for it) instead of the file's own: for files that share one lock.
+    /// </summary>
+    /// <param name="lockPath">The path whose lock guards the file.</param>
+    /// <param name="path">The file.</param>
+    /// <param name="choose">Picks the record from the file's length under the lock (see the other overload).</param>
+    /// <param name="what">What the file is, for the error when the write fails (<c>message journal</c>).</param>
+    /// <param name="cancellationToken">Cancels the wait for the lock and the write.</param>
+    /// <returns>The file's length before the record and after it.</returns>
+    /// <exception cref="IOException">The file cannot be written: the message names the path; the file is left as it was.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file or its folder may not be written: the message names the path.</exception>
     public static async ValueTask<(long Before, long After)> AppendAsync(
-        string path, Func<long, (ReadOnlyMemory<byte> Record, bool EndsWithNewline)> choose, string what, CancellationToken cancellationToken)
+        string lockPath, string path, Func<long, (ReadOnlyMemory<byte> Record, bool EndsWithNewline)> choose, string what, CancellationToken cancellationToken)
     {
-        var held = await LockCoreAsync(path, cancellationToken).ConfigureAwait(false);
+        var held = await LockCoreAsync(lockPath, cancellationToken).ConfigureAwait(false);
         await using (held.ConfigureAwait(false))
         {
             var (handle, owned) = OpenTarget(held.PathLock, path, what);
@@ -191,7 +208,16 @@ internal static class FileAppender
     {
         try
         {
-            return File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            try
+            {
+                return File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            }
+            catch (IOException missing) when (missing is DirectoryNotFoundException or FileNotFoundException)
+            {
+                // Its folder is missing (its lock file may live in another one): only the first write to it gets here.
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                return File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            }
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -18,14 +18,15 @@ namespace AgentCore;
 /// atomically with the one current record once it grows past a few kilobytes (see <see cref="FileSessionFile"/>); <c>messages/&lt;session id&gt;.jsonl</c> is an append-only journal of the session's messages: whole
 /// messages, single parts, text appended to a streaming part, and messages completed after their parts were written
 /// (only what changed), one JSON record a line; a record leaves out what this store's own earlier records hold only while
-/// the journal is as it left it (checked under the journal's lock). Loading replays it;
+/// the journal is as it left it (checked under the session's lock). Loading replays it;
 /// a journal a read found well past its messages is rewritten compactly, again atomically, by the next write to it
 /// (reads never write, so a read-only data folder serves every read).</para>
-/// <para>Safe for many threads and several processes on one directory: appends and rewrites take the journal's
-/// lock (see <see cref="FileAppender"/>), session writes and <see cref="UpdateSessionAsync"/> the session file's;
+/// <para>Safe for many threads and several processes on one directory: every write of a session's files — journal
+/// appends and rewrites, session writes and <see cref="UpdateSessionAsync"/> — takes the session's one lock,
+/// <c>locks/&lt;id&gt;.session.lock</c> (see <see cref="FileAppender"/>);
 /// readers skip an unterminated last line, so they never see half a record.
 /// A corrupt file or line (or part) is skipped with a warning naming where, never the content. Listing sessions reads no
-/// message; it reads <c>sessions.index</c>, one file holding every session file as the last listing read them, while the
+/// message; it reads <c>sessions.index</c>, one file holding every session file's current record as the last listing read them, while the
 /// <c>sessions</c> folder is unchanged since, and otherwise reads every session file and writes the index anew (best
 /// effort: a cache, never needed, skipped on a read-only folder). A write the disk refuses (read-only, full, no permission) fails at once with an error naming the file.</para>
 /// </remarks>
@@ -172,8 +173,8 @@ public sealed partial class FileSessionStore : ISessionStore
         }
 
         bool deleted;
+        // One lock guards the session file and the journal (see SessionLockPath).
         await using (await FileAppender.LockAsync(SessionLockPath(sessionId), cancellationToken).ConfigureAwait(false))
-        await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
         {
             // The session first: should the process die in between, the leftover journal is found and deleted next time.
             deleted = DeleteIfExists(sessionPath) | DeleteIfExists(journal);
@@ -353,7 +354,7 @@ public sealed partial class FileSessionStore : ISessionStore
 
         var doomed = new HashSet<string>(messageIds, StringComparer.Ordinal);
         string journal = JournalPath(sessionId);
-        await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
+        await using (await FileAppender.LockAsync(SessionLockPath(sessionId), cancellationToken).ConfigureAwait(false))
         {
             var replay = await ReplayAsync(journal, sessionId, log: false, cancellationToken).ConfigureAwait(false);
             var kept = replay.Messages.Where(m => !doomed.Contains(m.Id)).ToList();
@@ -468,9 +469,9 @@ public sealed partial class FileSessionStore : ISessionStore
         string journal = JournalPath(sessionId);
         if (!_compactionDue.TryRemove(journal, out _))
         {
-            await FileAppender.AppendAsync(journal, before =>
+            await FileAppender.AppendAsync(SessionLockPath(sessionId), journal, before =>
             {
-                // Runs under the journal's lock: the length tells whether anyone else wrote since this store's last record.
+                // Runs under the session's lock: the length tells whether anyone else wrote since this store's last record.
                 bool asLeft = _journalEnds.TryGetValue(journal, out long end) && end == before;
                 if (!asLeft)
                 {
@@ -484,7 +485,7 @@ public sealed partial class FileSessionStore : ISessionStore
             return;
         }
 
-        await using (await FileAppender.LockAsync(journal, cancellationToken).ConfigureAwait(false))
+        await using (await FileAppender.LockAsync(SessionLockPath(sessionId), cancellationToken).ConfigureAwait(false))
         {
             // A read found the journal well past its messages: rewrite it compactly (replayed again under the lock,
             // a writer may have appended since), then append a self-contained record.
@@ -847,10 +848,14 @@ public sealed partial class FileSessionStore : ISessionStore
 
     private string SessionPath(string sessionId) => Path.Combine(_sessionsDirectory, sessionId + ".json");
 
-    // The lock of a session file's writes: beside the busy locks, so the sessions folder holds only sessions.
     /// <summary>The folder of the store's lock files: its session-write locks and the default busy lock's (<see cref="FileSessionLockProvider"/>).</summary>
     internal string LockDirectory => Path.Combine(DataDirectory, "locks");
 
+    /// <summary>
+    /// The lock of a session's files — its session file and its message journal: <c>locks/&lt;id&gt;.session.lock</c>, beside
+    /// the busy locks, so the sessions folder holds only sessions. One lock file per session, created with the session, so a
+    /// session's first turn creates no lock file for its journal.
+    /// </summary>
     private string SessionLockPath(string sessionId) => Path.Combine(LockDirectory, sessionId + ".session");
 
     private string JournalPath(string sessionId) => Path.Combine(_messagesDirectory, sessionId + ".jsonl");

@@ -174,4 +174,25 @@ public sealed class FileSessionFileTests : FileStoreTestBase
         (await ListAsync(store)).Should().ContainSingle().Which.Title.Should().Be("after the index");
         Logger.Warnings.Should().BeEmpty();
     }
+
+    [Test]
+    public async Task SaveMessageAsync_SessionLockHeldByAnotherProcess_WaitsForItAndCreatesNoJournalLockFile()
+    {
+        // One lock file per session guards its session file and its journal: another process holding it (an exclusive
+        // open, as a process of an earlier version or .NET itself locks) holds back journal appends too.
+        var store = Store();
+        var session = Session(T0);
+        await store.SaveSessionAsync(session);
+        string lockFile = Path.Combine(DataDirectory, "locks", session.Id + ".session.lock");
+        File.Exists(lockFile).Should().BeTrue();
+
+        var other = new FileStream(lockFile, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+        var saving = store.SaveMessageAsync(UserMessage(session.Id, "hello")).AsTask();
+        saving.IsCompleted.Should().BeFalse("another open file holds the session's lock");
+        await other.DisposeAsync();
+        await saving;
+
+        (await Store().GetMessagesAsync(session.Id)).Should().ContainSingle().Which.Text.Should().Be("hello");
+        Directory.GetFiles(Path.Combine(DataDirectory, "messages")).Select(Path.GetFileName).Should().Equal(session.Id + ".jsonl");
+    }
 }

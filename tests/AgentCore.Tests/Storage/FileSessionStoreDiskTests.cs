@@ -63,7 +63,8 @@ public sealed class FileSessionStoreDiskTests
         var text = message.Parts.OfType<TextPart>().Single();
         text.Text += "!";
         var append = await FluentActions.Awaiting(() => store.SavePartAsync(message, text, "!").AsTask()).Should().ThrowAsync<IOException>();
-        append.Which.Message.Should().Contain(Path.Combine(readOnly, "messages", session.Id + ".jsonl"))
+        // The journal's writes take the session's one lock (its session file's) first: its lock file is the first file written.
+        append.Which.Message.Should().Contain(Path.Combine(readOnly, "locks", session.Id + ".session.lock"))
             .And.Contain("could not write").And.Contain("DataDirectory");
         var save = await FluentActions.Awaiting(() => store.SaveSessionAsync(session with { Title = "renamed" }).AsTask()).Should().ThrowAsync<IOException>();
         // A session write takes the session's cross-process lock first: the lock file is the first file it writes.
