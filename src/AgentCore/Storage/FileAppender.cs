@@ -13,7 +13,8 @@ namespace AgentCore;
 /// closed first), and each lock is a <c>flock</c> and an unlock on it: no open and close of the lock file per record.
 /// After each <c>flock</c> the lock file's path is checked to still name the file kept open (a data folder deleted and
 /// made again while the process runs would otherwise leave it locking a file nobody else opens); when it does not, the
-/// lock file is opened again.
+/// lock file is opened again. On 64-bit Linux the file appended to is kept open with its lock file too, checked the same
+/// way after each lock (see <see cref="OpenTarget"/>).
 /// Readers take no lock: records end with a newline, and a reader treats an unterminated tail as not yet written.
 /// </remarks>
 internal static class FileAppender
