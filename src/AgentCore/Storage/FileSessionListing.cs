@@ -326,7 +326,8 @@ internal sealed class FileSessionListing(string dataDirectory, string sessionsDi
     {
         try
         {
-            var now = DateTime.UtcNow;
+            // The file system's clock, not the app's: the time is compared with the times the file system stamps.
+            var now = TimeProvider.System.GetUtcNow().UtcDateTime;
             var current = Directory.GetLastWriteTimeUtc(sessionsDirectory);
             Directory.SetLastWriteTimeUtc(sessionsDirectory, now > current ? now : current.AddTicks(1));
             return true;
