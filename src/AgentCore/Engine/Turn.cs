@@ -500,7 +500,7 @@ internal sealed partial class Turn
 
                 case FunctionResultContent result:
                     step.ProducedOutput = true;
-                    if (step.Calls.Find(c => c.Call.CallId == result.CallId && c.Part.State == ToolState.Pending) is { Part: { } answered })
+                    if (PendingCall(step, result.CallId) is { } answered)
                     {
                         CompleteFromStream(answered, result);
                     }
@@ -540,6 +540,23 @@ internal sealed partial class Turn
             CollectText();
             await WriteChangesAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The step's call <paramref name="callId"/> while it is pending, else null. A loop, not a lambda: a lambda capturing the
+    /// result would cost a closure for every content of every streamed update.
+    /// </summary>
+    private static ToolPart? PendingCall(StepState step, string callId)
+    {
+        foreach (var (call, part) in step.Calls)
+        {
+            if (call.CallId == callId && part.State == ToolState.Pending)
+            {
+                return part;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
