@@ -69,6 +69,8 @@ internal sealed partial class Turn
     private int _toolCalls;
     private bool _compactedForOverflow;
     private Activity? _activity;
+    // The turn's attachment to its session's events, through which it publishes them (set before it runs).
+    private SessionEventHub.Attachment? _events;
 
     /// <summary>
     /// A turn as <see cref="ISessionService.ChatStreamingAsync"/> streams it, top to bottom: takes the session's lock
@@ -166,6 +168,7 @@ internal sealed partial class Turn
             {
                 // The turn's stream gets every event of the session while the turn runs (a title's too), so it has no gaps.
                 var attachment = await runtime.Events.AttachAsync(sessionId, completionOnly ? new CompletionOnlyWriter(channel.Writer) : channel.Writer, CancellationToken.None).ConfigureAwait(false);
+                turn._events = attachment;
                 try
                 {
                     return await turn.RunAsync(channel.Writer, cancellationToken, turnCancellation.Token).ConfigureAwait(false);
@@ -1215,7 +1218,14 @@ internal sealed partial class Turn
     private void Emit(SessionEvent sessionEvent)
     {
         // Publishing assigns the Sequence and writes the event to the caller's stream, which the turn attached to the session.
-        _runtime.Events.Publish(sessionEvent);
+        if (_events is { } attached)
+        {
+            attached.Publish(sessionEvent);
+        }
+        else
+        {
+            _runtime.Events.Publish(sessionEvent);
+        }
     }
 
     private string NewPartId() => Identifier.Create(IdKind.Part, _time);
