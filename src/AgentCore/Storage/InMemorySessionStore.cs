@@ -216,14 +216,16 @@ public sealed class InMemorySessionStore : ISessionStore
         }
 
         int storedCount = stored.Count;
-        foreach (var change in changes)
+        // Indexed: enumerating the IReadOnlyList would box its enumerator per write.
+        for (int c = 0; c < changes.Count; c++)
         {
+            var changed = changes[c].Part;
             // Changed parts are mostly the newest: search from the end.
             for (int i = storedCount - 1; i >= 0; i--)
             {
-                if (ReferenceEquals(parts[i], change.Part))
+                if (ReferenceEquals(parts[i], changed))
                 {
-                    stored[i] = MessageCopies.Copy(change.Part);
+                    stored[i] = MessageCopies.Copy(changed);
                     break;
                 }
             }
