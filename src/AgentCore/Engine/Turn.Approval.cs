@@ -21,7 +21,7 @@ internal sealed partial class Turn
     /// Stores the calls of <paramref name="calls"/> that need approval as <see cref="ToolState.AwaitingApproval"/>, raising
     /// <see cref="ToolApprovalRequested"/> for each, and returns the others, which run now.
     /// </summary>
-    private async Task<List<(FunctionCallContent Call, ToolPart Part)>> HoldForApprovalAsync(
+    private async ValueTask<List<(FunctionCallContent Call, ToolPart Part)>> HoldForApprovalAsync(
         List<(FunctionCallContent Call, ToolPart Part)> calls, IReadOnlyDictionary<string, AIFunction> tools, CancellationToken token)
     {
         List<(FunctionCallContent Call, ToolPart Part)>? run = null;

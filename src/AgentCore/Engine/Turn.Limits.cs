@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 
@@ -11,7 +12,8 @@ namespace AgentCore;
 internal sealed partial class Turn
 {
     private readonly HashSet<string> _repeatsNeedingApproval = new(StringComparer.Ordinal);
-    private string? _lastCallKey;
+    // The previous call the guard saw (its tool and arguments are compared, not copied).
+    private ToolPart? _lastCall;
     private int _repeats;
     private int _consecutiveToolErrors;
     private bool _doomLoop;
@@ -48,24 +50,27 @@ internal sealed partial class Turn
     /// times in a row is not run (the turn then ends with <c>doom_loop</c>) or, with
     /// <see cref="AgentCoreOptions.DoomLoopRequiresApproval"/>, waits for approval. Returns the calls that may go on.
     /// </summary>
-    private async Task<List<(FunctionCallContent Call, ToolPart Part)>> GuardRepeatsAsync(List<(FunctionCallContent Call, ToolPart Part)> calls)
+    private async ValueTask<List<(FunctionCallContent Call, ToolPart Part)>> GuardRepeatsAsync(List<(FunctionCallContent Call, ToolPart Part)> calls)
     {
         if (_options.DoomLoopThreshold == 0)
         {
             return calls;
         }
 
-        var allowed = new List<(FunctionCallContent Call, ToolPart Part)>(calls.Count);
-        foreach (var (call, part) in calls)
+        // Allocated only when a call is held back: usually every call goes on.
+        List<(FunctionCallContent Call, ToolPart Part)>? allowed = null;
+        for (int i = 0; i < calls.Count; i++)
         {
-            string key = part.ToolName + "\n" + (part.Arguments?.GetRawText() ?? part.RawArguments ?? "");
-            _repeats = key == _lastCallKey ? _repeats + 1 : 1;
-            _lastCallKey = key;
+            var (call, part) = calls[i];
+            _repeats = _lastCall is { } last && SameCall(last, part) ? _repeats + 1 : 1;
+            _lastCall = part;
             if (_repeats < _options.DoomLoopThreshold)
             {
-                allowed.Add((call, part));
+                allowed?.Add((call, part));
                 continue;
             }
+
+            allowed ??= calls[..i];
 
             LogDoomLoop(SessionId, part.ToolName, _repeats);
             if (_options.DoomLoopRequiresApproval)
@@ -81,7 +86,23 @@ internal sealed partial class Turn
             _limitError ??= new MessageError(MessageErrorKind.DoomLoop, "The turn stopped: " + repeated + ".");
         }
 
-        return allowed;
+        return allowed ?? calls;
+    }
+
+    /// <summary>Whether two calls name the same tool with the same arguments (their JSON text, or the raw text the model sent).</summary>
+    private static bool SameCall(ToolPart a, ToolPart b)
+    {
+        if (!string.Equals(a.ToolName, b.ToolName, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        if (a.Arguments is { } left && b.Arguments is { } right)
+        {
+            return JsonMarshal.GetRawUtf8Value(left).SequenceEqual(JsonMarshal.GetRawUtf8Value(right));
+        }
+
+        return string.Equals(a.Arguments?.GetRawText() ?? a.RawArguments ?? "", b.Arguments?.GetRawText() ?? b.RawArguments ?? "", StringComparison.Ordinal);
     }
 
     /// <summary>Counts tool calls failing in a row (a success resets the count).</summary>

@@ -69,6 +69,8 @@ internal sealed partial class Turn
     private int _toolCalls;
     private bool _compactedForOverflow;
     private Activity? _activity;
+    // The turn's attachment to its session's events, through which it publishes them (set before it runs).
+    private SessionEventHub.Attachment? _events;
 
     /// <summary>
     /// A turn as <see cref="ISessionService.ChatStreamingAsync"/> streams it, top to bottom: takes the session's lock
@@ -166,6 +168,7 @@ internal sealed partial class Turn
             {
                 // The turn's stream gets every event of the session while the turn runs (a title's too), so it has no gaps.
                 var attachment = await runtime.Events.AttachAsync(sessionId, completionOnly ? new CompletionOnlyWriter(channel.Writer) : channel.Writer, CancellationToken.None).ConfigureAwait(false);
+                turn._events = attachment;
                 try
                 {
                     return await turn.RunAsync(channel.Writer, cancellationToken, turnCancellation.Token).ConfigureAwait(false);
@@ -393,7 +396,7 @@ internal sealed partial class Turn
     }
 
     /// <summary>One model call: streams it (retrying transient failures) and returns the tool calls it asked for.</summary>
-    private async Task<List<(FunctionCallContent Call, ToolPart Part)>> RunStepAsync(bool lastStep, CancellationToken token)
+    private async ValueTask<List<(FunctionCallContent Call, ToolPart Part)>> RunStepAsync(bool lastStep, CancellationToken token)
     {
         var start = new StepStartPart { Id = NewPartId(), StartedAt = _time.GetUtcNow() };
         _message.Parts.Add(start);
@@ -442,7 +445,16 @@ internal sealed partial class Turn
         FinishStep();
 
         // A call the pipeline already answered (its result streamed, or marked informational) is never run again.
-        return [.. _step.Calls.Where(static c => c.Part.State == ToolState.Pending)];
+        var pending = new List<(FunctionCallContent Call, ToolPart Part)>(_step.Calls.Count);
+        foreach (var call in _step.Calls)
+        {
+            if (call.Part.State == ToolState.Pending)
+            {
+                pending.Add(call);
+            }
+        }
+
+        return pending;
     }
 
     /// <summary>The registry's tools for this session and model.</summary>
@@ -491,7 +503,7 @@ internal sealed partial class Turn
 
                 case FunctionResultContent result:
                     step.ProducedOutput = true;
-                    if (step.Calls.Find(c => c.Call.CallId == result.CallId && c.Part.State == ToolState.Pending) is { Part: { } answered })
+                    if (PendingCall(step, result.CallId) is { } answered)
                     {
                         CompleteFromStream(answered, result);
                     }
@@ -531,6 +543,23 @@ internal sealed partial class Turn
             CollectText();
             await WriteChangesAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// The step's call <paramref name="callId"/> while it is pending, else null. A loop, not a lambda: a lambda capturing the
+    /// result would cost a closure for every content of every streamed update.
+    /// </summary>
+    private static ToolPart? PendingCall(StepState step, string callId)
+    {
+        foreach (var (call, part) in step.Calls)
+        {
+            if (call.CallId == callId && part.State == ToolState.Pending)
+            {
+                return part;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -749,7 +778,9 @@ internal sealed partial class Turn
         ToolInvoker.Outcome outcome;
         try
         {
-            outcome = await WithAbortGraceAsync(ToolInvoker.InvokeAsync(call, tools, _runtime.Services, _options.MaxToolOutputBytes, _time, token), token).ConfigureAwait(false);
+            var work = ToolInvoker.InvokeAsync(call, tools, _runtime.Services, _options.MaxToolOutputBytes, _time, token);
+            // A tool that returned at once needs no abort grace period (nor the task waiting for it).
+            outcome = work.IsCompletedSuccessfully ? work.Result : await WithAbortGraceAsync(work, token).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -925,7 +956,11 @@ internal sealed partial class Turn
             // Every function is advertised as a declaration only: AgentCore runs the calls (persisting each state),
             // and a FunctionInvokingChatClient in the pipeline passes a declaration's call back instead of running it.
             var all = new List<AITool>((options.Tools?.Count ?? 0) + tools.Count);
-            all.AddRange((options.Tools ?? []).Select(Advertised));
+            foreach (var tool in options.Tools ?? [])
+            {
+                all.Add(Advertised(tool));
+            }
+
             all.AddRange(AdvertisedRegistryTools(tools));
             options.Tools = all;
             if (tools.Count > 0)
@@ -1065,18 +1100,12 @@ internal sealed partial class Turn
         await _persistGate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
         try
         {
-            MessagePart[] parts;
+            MessagePartChange[] changes;
             lock (_changedGate)
             {
-                parts = InMessageOrder();
+                changes = InMessageOrder();
                 _changed.Clear();
                 _textCollected = false;
-            }
-
-            var changes = new MessagePartChange[parts.Length];
-            for (int i = 0; i < parts.Length; i++)
-            {
-                changes[i] = new MessagePartChange(parts[i], AppendedText(parts[i]));
             }
 
             try
@@ -1089,7 +1118,11 @@ internal sealed partial class Turn
                 throw;
             }
 
-            RecordStoredText(parts);
+            foreach (var change in changes)
+            {
+                RecordStoredText(change.Part);
+            }
+
             if (_step is { } step)
             {
                 step.LastTextPersist = _time.GetTimestamp();
@@ -1101,14 +1134,18 @@ internal sealed partial class Turn
         }
     }
 
-    /// <summary>The changed parts in the order of the message's parts (the newest are last, so the search starts there).</summary>
-    private MessagePart[] InMessageOrder()
+    /// <summary>
+    /// The changed parts in the order of the message's parts (the newest are last, so the search starts there), each with
+    /// the text appended to it since the last write where the store holds its earlier text.
+    /// </summary>
+    private MessagePartChange[] InMessageOrder()
     {
-        var parts = new MessagePart[_changed.Count];
-        if (parts.Length == 0)
+        if (_changed.Count == 0)
         {
-            return parts;
+            return [];
         }
+
+        var parts = new MessagePartChange[_changed.Count];
 
         var all = _message.Parts;
         int found = 0;
@@ -1118,7 +1155,7 @@ internal sealed partial class Turn
             {
                 if (ReferenceEquals(changed, all[i]))
                 {
-                    parts[parts.Length - 1 - found++] = changed;
+                    parts[parts.Length - 1 - found++] = new MessagePartChange(changed, AppendedText(changed));
                     break;
                 }
             }
@@ -1146,15 +1183,21 @@ internal sealed partial class Turn
     {
         foreach (var part in written)
         {
-            switch (part)
-            {
-                case TextPart text:
-                    _storedText[part] = text.Text.Length;
-                    break;
-                case ReasoningPart reasoning:
-                    _storedText[part] = reasoning.Text.Length;
-                    break;
-            }
+            RecordStoredText(part);
+        }
+    }
+
+    /// <summary>Remembers how much text of a written part the store holds, when it is a text or reasoning part.</summary>
+    private void RecordStoredText(MessagePart part)
+    {
+        switch (part)
+        {
+            case TextPart text:
+                _storedText[part] = text.Text.Length;
+                break;
+            case ReasoningPart reasoning:
+                _storedText[part] = reasoning.Text.Length;
+                break;
         }
     }
 
@@ -1175,7 +1218,14 @@ internal sealed partial class Turn
     private void Emit(SessionEvent sessionEvent)
     {
         // Publishing assigns the Sequence and writes the event to the caller's stream, which the turn attached to the session.
-        _runtime.Events.Publish(sessionEvent);
+        if (_events is { } attached)
+        {
+            attached.Publish(sessionEvent);
+        }
+        else
+        {
+            _runtime.Events.Publish(sessionEvent);
+        }
     }
 
     private string NewPartId() => Identifier.Create(IdKind.Part, _time);
@@ -1231,10 +1281,12 @@ internal sealed partial class Turn
     private sealed class StreamedText
     {
         private int _stored;
+        private StringBuilder? _builder;
 
         public MessagePart? Part { get; set; }
 
-        public StringBuilder Builder { get; } = new();
+        /// <summary>The text streamed so far; made with the first chunk (most tool steps stream none).</summary>
+        public StringBuilder Builder => _builder ??= new();
 
         /// <summary>Copies the text into the part; false when nothing was added since the last call.</summary>
         public bool Materialize()

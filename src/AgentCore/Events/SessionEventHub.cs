@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -60,43 +61,53 @@ internal sealed partial class SessionEventHub : ISessionEvents
     /// </summary>
     public SessionEvent Publish(SessionEvent sessionEvent)
     {
-        while (true)
+        while (!TryPublish(_logs.GetOrAdd(sessionEvent.SessionId, static (_, hub) => hub.NewLog(), this), sessionEvent))
         {
-            var log = _logs.GetOrAdd(sessionEvent.SessionId, static (_, hub) => hub.NewLog(), this);
-            TaskCompletionSource? waiting;
-            lock (log)
+            // The log was swept meanwhile: the next lookup adds a new one.
+        }
+
+        return sessionEvent;
+    }
+
+    /// <summary>
+    /// <see cref="Publish"/> into <paramref name="log"/>, the event's session's log; false, with nothing done, when the log
+    /// was removed (swept).
+    /// </summary>
+    private bool TryPublish(SessionLog log, SessionEvent sessionEvent)
+    {
+        TaskCompletionSource? waiting;
+        lock (log.Gate)
+        {
+            if (log.Removed)
             {
-                if (log.Removed)
-                {
-                    continue;
-                }
-
-                if (_relay is not null && log.Attached == 0)
-                {
-                    _ = PublishOutsideTurnAsync(sessionEvent);
-                    return sessionEvent;
-                }
-
-                sessionEvent.AssignSequence(log.Last + 1);
-                waiting = Append(log, sessionEvent);
-                if (_relay is not null)
-                {
-                    _relay.Append(sessionEvent);
-                }
-
-                if (log.TurnStream is { } turn)
-                {
-                    turn.TryWrite(sessionEvent);
-                    if (sessionEvent is TurnCompleted)
-                    {
-                        log.TurnStream = null;   // the turn's stream ends with its TurnCompleted
-                    }
-                }
+                return false;
             }
 
-            Wake(waiting);
-            return sessionEvent;
+            if (_relay is not null && log.Attached == 0)
+            {
+                _ = PublishOutsideTurnAsync(sessionEvent);
+                return true;
+            }
+
+            sessionEvent.AssignSequence(log.Last + 1);
+            waiting = Append(log, sessionEvent);
+            if (_relay is not null)
+            {
+                _relay.Append(sessionEvent);
+            }
+
+            if (log.TurnStream is { } turn)
+            {
+                turn.TryWrite(sessionEvent);
+                if (sessionEvent is TurnCompleted)
+                {
+                    log.TurnStream = null;   // the turn's stream ends with its TurnCompleted
+                }
+            }
         }
+
+        Wake(waiting);
+        return true;
     }
 
     /// <summary>
@@ -151,7 +162,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
         sessionEvent.AssignSequence(stored);
         if (_logs.TryGetValue(sessionEvent.SessionId, out var log))
         {
-            lock (log)
+            lock (log.Gate)
             {
                 if (log.Follower is not null)
                 {
@@ -171,13 +182,13 @@ internal sealed partial class SessionEventHub : ISessionEvents
     /// also written to <paramref name="turnStream"/>. Dispose after the turn's last event and before releasing the
     /// session's lock: with a relay, disposing waits until the turn's events are stored.
     /// </summary>
-    public async ValueTask<IAsyncDisposable> AttachAsync(string sessionId, ChannelWriter<SessionEvent>? turnStream, CancellationToken cancellationToken = default)
+    public async ValueTask<Attachment> AttachAsync(string sessionId, ChannelWriter<SessionEvent>? turnStream, CancellationToken cancellationToken = default)
     {
         SessionLog log;
         while (true)
         {
             log = _logs.GetOrAdd(sessionId, static (_, hub) => hub.NewLog(), this);
-            lock (log)
+            lock (log.Gate)
             {
                 if (log.Removed)
                 {
@@ -195,7 +206,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
             try
             {
                 bool followed;
-                lock (log)
+                lock (log.Gate)
                 {
                     followed = log.Follower is not null && log.Synced.Task.IsCompletedSuccessfully;
                 }
@@ -227,7 +238,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
                 LogRelayFailed(ex, sessionId);
             }
 
-            lock (log)
+            lock (log.Gate)
             {
                 if (floor > log.Last)
                 {
@@ -236,7 +247,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
             }
         }
 
-        lock (log)
+        lock (log.Gate)
         {
             log.TurnStream = turnStream;
         }
@@ -247,7 +258,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
     private async ValueTask DetachAsync(SessionLog log, string sessionId)
     {
         long last;
-        lock (log)
+        lock (log.Gate)
         {
             // Events published from now on go to the relay: deferred to this turn while it holds the numbering, numbered after it.
             log.TurnStream = null;
@@ -277,7 +288,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
     private void PublishRemote(SessionLog log, SessionEvent sessionEvent)
     {
         TaskCompletionSource? waiting;
-        lock (log)
+        lock (log.Gate)
         {
             if (log.Removed || sessionEvent.Sequence <= log.Last)
             {
@@ -370,7 +381,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
         while (true)
         {
             var log = _logs.GetOrAdd(sessionId, static (_, hub) => hub.NewLog(), this);
-            lock (log)
+            lock (log.Gate)
             {
                 if (log.Removed)
                 {
@@ -415,7 +426,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
             {
                 long? stored = await _relay!.GetLastSequenceAsync(sessionId, stop.Token).ConfigureAwait(false);
                 long from;
-                lock (log)
+                lock (log.Gate)
                 {
                     long now = stored ?? log.Last;
                     long target = Math.Min(now, log.FollowFrom ?? now);
@@ -446,7 +457,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
             }
             finally
             {
-                lock (log)
+                lock (log.Gate)
                 {
                     if (ReferenceEquals(log.Follower, stop))
                     {
@@ -491,7 +502,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
             {
                 // With a relay, subscribed before the follower knew where the session's stream stands.
                 await log.Synced.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-                lock (log)
+                lock (log.Gate)
                 {
                     // "From now" is after what was stored when the log synced.
                     subscription.Start(log, subscription.After ?? log.LiveFrom, relayed: true);
@@ -537,7 +548,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
                 }
 
                 Task wait;
-                lock (log)
+                lock (log.Gate)
                 {
                     if (Volatile.Read(ref log.Count) > next)
                     {
@@ -612,7 +623,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
                     bool followed = false;
                     if (_logs.TryGetValue(sessionEvent.SessionId, out var log))
                     {
-                        lock (log)
+                        lock (log.Gate)
                         {
                             followed = log.Follower is not null;
                         }
@@ -676,7 +687,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
     {
         foreach (var (sessionId, log) in _logs)
         {
-            lock (log)
+            lock (log.Gate)
             {
                 if (log.Subscribers == 0 && log.Attached == 0 && _time.GetElapsedTime(log.LastPublishedAt) >= _options.Retention)
                 {
@@ -691,9 +702,12 @@ internal sealed partial class SessionEventHub : ISessionEvents
     /// One session's recent events. <see cref="Last"/>, <see cref="Ring"/> and its slots are written under the lock,
     /// read without it. The ring starts small and doubles up to the capacity, so a session with a few events holds little.
     /// </summary>
-    private sealed class SessionLog(int capacity, long start, long createdAt, bool synced)
+    internal sealed class SessionLog(int capacity, long start, long createdAt, bool synced)
     {
         private const int InitialSize = 64;
+
+        /// <summary>Guards the log's fields (a <see cref="Lock"/>: entering it never inflates the object's header into a sync block).</summary>
+        public readonly Lock Gate = new();
 
         public SessionEvent?[] Ring = new SessionEvent?[Math.Min(InitialSize, capacity)];
 
@@ -764,9 +778,22 @@ internal sealed partial class SessionEventHub : ISessionEvents
         }
     }
 
-    private sealed class Attachment(SessionEventHub hub, SessionLog log, string sessionId) : IAsyncDisposable
+    /// <summary>
+    /// A turn's hold on its session's log (see <see cref="AttachAsync"/>): disposing it detaches the turn. The turn publishes
+    /// its events through it, into the log it holds, without looking the session up for each event.
+    /// </summary>
+    internal sealed class Attachment(SessionEventHub hub, SessionLog log, string sessionId) : IAsyncDisposable
     {
         private int _disposed;
+
+        /// <summary>The same as <see cref="SessionEventHub.Publish"/> for an event of the attached session.</summary>
+        /// <param name="sessionEvent">An event of the attached session.</param>
+        /// <returns>The same event, numbered.</returns>
+        public SessionEvent Publish(SessionEvent sessionEvent)
+        {
+            Debug.Assert(sessionEvent.SessionId == sessionId, "an event of another session");
+            return hub.TryPublish(log, sessionEvent) ? sessionEvent : hub.Publish(sessionEvent);
+        }
 
         public ValueTask DisposeAsync() =>
             Interlocked.Exchange(ref _disposed, 1) == 0 ? hub.DetachAsync(log, sessionId) : ValueTask.CompletedTask;
@@ -821,7 +848,7 @@ internal sealed partial class SessionEventHub : ISessionEvents
         {
             if (Interlocked.Exchange(ref _left, 1) == 0)
             {
-                lock (Log)
+                lock (Log.Gate)
                 {
                     Log.Subscribers--;
                     if (Log.Subscribers == 0 && Log.Follower is { } follower)

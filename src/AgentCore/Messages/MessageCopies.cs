@@ -29,23 +29,33 @@ internal static class MessageCopies
     /// A new message with <paramref name="message"/>'s own fields (every field but the parts) and <paramref name="parts"/>:
     /// the one list of a message's fields that a copy is made of.
     /// </summary>
-    public static SessionMessage WithParts(SessionMessage message, List<MessagePart> parts) => new()
+    public static SessionMessage WithParts(SessionMessage message, List<MessagePart> parts)
     {
-        Id = message.Id,
-        SessionId = message.SessionId,
-        Role = message.Role,
-        Parts = parts,
-        CreatedAt = message.CreatedAt,
-        CompletedAt = message.CompletedAt,
-        ProviderId = message.ProviderId,
-        ModelId = message.ModelId,
-        Tokens = message.Tokens,
-        Cost = message.Cost,
-        IsSummary = message.IsSummary,
-        SummarizedThrough = message.SummarizedThrough,
-        Error = message.Error,
-        FinishReason = message.FinishReason,
-    };
+        var copy = new SessionMessage { Id = message.Id, SessionId = message.SessionId, Role = message.Role, CreatedAt = message.CreatedAt, Parts = parts };
+        CopyFields(message, copy);
+        return copy;
+    }
+
+    /// <summary>
+    /// Sets every field of <paramref name="into"/> but its parts to <paramref name="from"/>'s: the one list of a message's
+    /// own fields (immutable values, shared), used by <see cref="WithParts"/> and by a store that updates its private copy in place.
+    /// </summary>
+    public static void CopyFields(SessionMessage from, SessionMessage into)
+    {
+        into.Id = from.Id;
+        into.SessionId = from.SessionId;
+        into.Role = from.Role;
+        into.CreatedAt = from.CreatedAt;
+        into.CompletedAt = from.CompletedAt;
+        into.ProviderId = from.ProviderId;
+        into.ModelId = from.ModelId;
+        into.Tokens = from.Tokens;
+        into.Cost = from.Cost;
+        into.IsSummary = from.IsSummary;
+        into.SummarizedThrough = from.SummarizedThrough;
+        into.Error = from.Error;
+        into.FinishReason = from.FinishReason;
+    }
 
     /// <summary>A copy of <paramref name="part"/> that shares nothing mutable with it.</summary>
     /// <exception cref="ArgumentException">The part is of a kind this version does not know.</exception>

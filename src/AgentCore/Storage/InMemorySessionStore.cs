@@ -15,7 +15,8 @@ namespace AgentCore;
 public sealed class InMemorySessionStore : ISessionStore
 {
     private readonly ConcurrentDictionary<string, SessionInfo> _sessions = new(StringComparer.Ordinal);
-    // A stored message is a deep copy that is never changed: a save replaces it, a read copies it again.
+    // A stored message is a deep copy nobody else holds: a save replaces it (a part save changes its part list in place,
+    // under the session's lock), a read copies it again under that lock.
     private readonly ConcurrentDictionary<string, SessionMessages> _messages = new(StringComparer.Ordinal);
     private long _writes;
 
@@ -93,19 +94,18 @@ public sealed class InMemorySessionStore : ISessionStore
             return ValueTask.FromResult<IReadOnlyList<SessionMessage>>([]);
         }
 
-        KeyValuePair<string, SessionMessage>[] stored;
+        // Copied under the lock: a part save changes the stored message's part list in place.
+        var messages = new List<SessionMessage>();
         lock (byId.Gate)
         {
-            stored = [.. byId.ById];
+            messages.EnsureCapacity(byId.ById.Count);
+            foreach (var message in byId.ById.Values)
+            {
+                messages.Add(MessageCopies.Copy(message));
+            }
         }
 
-        Array.Sort(stored, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-        var messages = new List<SessionMessage>(stored.Length);
-        foreach (var (_, message) in stored)
-        {
-            messages.Add(MessageCopies.Copy(message));
-        }
-
+        messages.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id));
         return ValueTask.FromResult<IReadOnlyList<SessionMessage>>(messages);
     }
 
@@ -149,7 +149,8 @@ public sealed class InMemorySessionStore : ISessionStore
     /// <remarks>
     /// One update under the session's lock: a copy of the message's fields with copies of the changed parts; its other
     /// parts are taken from the stored message where it has them (already private copies), so only what changed is
-    /// copied. A part the stored message lacks is copied too; a message not stored yet is copied whole.
+    /// copied, and when the stored parts are the message's first ones the stored part list is updated in place rather
+    /// than copied. A part the stored message lacks is copied too; a message not stored yet is copied whole.
     /// </remarks>
     public ValueTask SavePartsAsync(SessionMessage message, IReadOnlyList<MessagePartChange> changes, CancellationToken cancellationToken = default)
     {
@@ -170,8 +171,16 @@ public sealed class InMemorySessionStore : ISessionStore
                 return;
             }
 
-            var parts = new List<MessagePart>(message.Parts.Count);
             var storedParts = stored.Parts;
+            if (MergeInPlace(storedParts, message.Parts, changes))
+            {
+                // The stored copy is this store's alone: its fields are updated where they are, as its part list was.
+                MessageCopies.CopyFields(message, stored);
+                Touch(session);
+                return;
+            }
+
+            var parts = new List<MessagePart>(message.Parts.Count);
             int next = 0;
             for (int i = 0; i < message.Parts.Count; i++)
             {
@@ -184,6 +193,50 @@ public sealed class InMemorySessionStore : ISessionStore
 
             StoreLocked(session, message.Id, MessageCopies.WithParts(message, parts));
         }
+    }
+
+    /// <summary>
+    /// The usual case of a part save, without copying the stored part list: when the stored parts are the message's first
+    /// parts (the same ids, in order), the changed ones are replaced by copies and the message's new parts appended as
+    /// copies, in the stored list itself. False, with nothing changed, when the stored parts are not such a prefix.
+    /// </summary>
+    private static bool MergeInPlace(List<MessagePart> stored, List<MessagePart> parts, IReadOnlyList<MessagePartChange> changes)
+    {
+        if (stored.Count > parts.Count)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < stored.Count; i++)
+        {
+            if (!string.Equals(stored[i].Id, parts[i].Id, StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        int storedCount = stored.Count;
+        // Indexed: enumerating the IReadOnlyList would box its enumerator per write.
+        for (int c = 0; c < changes.Count; c++)
+        {
+            var changed = changes[c].Part;
+            // Changed parts are mostly the newest: search from the end.
+            for (int i = storedCount - 1; i >= 0; i--)
+            {
+                if (ReferenceEquals(parts[i], changed))
+                {
+                    stored[i] = MessageCopies.Copy(changed);
+                    break;
+                }
+            }
+        }
+
+        for (int i = storedCount; i < parts.Count; i++)
+        {
+            stored.Add(MessageCopies.Copy(parts[i]));
+        }
+
+        return true;
     }
 
     /// <summary>Whether <paramref name="part"/> is one of <paramref name="changes"/>; they come in the message's order, so the search starts at <paramref name="next"/>.</summary>

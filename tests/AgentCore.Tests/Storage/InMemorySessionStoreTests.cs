@@ -76,4 +76,60 @@ public sealed class InMemorySessionStoreTests
         stored.Parts.OfType<ToolPart>().Single().State.Should().Be(ToolState.Running);
         stored.FinishReason.Should().Be("tool_calls");
     }
+
+    /// <summary>
+    /// A part save updates the stored message in place (its part list and fields): a message read before it keeps what it
+    /// read, the caller's later changes reach nothing stored, and new parts are stored after the stored ones.
+    /// </summary>
+    [Test]
+    public async Task SavePartsAsync_StoredPartsArePrefix_EarlierReadAndCallerChangesDoNotReachStore()
+    {
+        var store = new InMemorySessionStore();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        var tool = new ToolPart { Id = AgentCoreIds.NewPartId(), CallId = "call_1", ToolName = "t", State = ToolState.Pending };
+        message.Parts.Add(tool);
+        await store.SaveMessageAsync(message);
+        var before = (await store.GetMessagesAsync(sessionId)).Single();
+
+        tool.State = ToolState.Completed;
+        tool.Output = "done";
+        var text = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "answer" };
+        message.Parts.Add(text);
+        message.FinishReason = "stop";
+        await store.SavePartsAsync(message, [new MessagePartChange(tool), new MessagePartChange(text)]);
+        tool.Output = "changed after the save";
+        text.Text = "changed after the save";
+
+        before.Parts.Should().HaveCount(message.Parts.Count - 1);
+        before.Parts.OfType<ToolPart>().Single().State.Should().Be(ToolState.Pending);
+        before.FinishReason.Should().BeNull();
+        var after = (await store.GetMessagesAsync(sessionId)).Single();
+        after.Parts.Select(p => p.Id).Should().Equal(message.Parts.Select(p => p.Id));
+        after.Parts[^2].Should().BeOfType<ToolPart>().Which.Output.Should().Be("done");
+        after.Parts[^1].Should().BeOfType<TextPart>().Which.Text.Should().Be("answer");
+        after.FinishReason.Should().Be("stop");
+    }
+
+    /// <summary>When the stored parts are not the first of the message's (a caller's own order), the message's order is stored.</summary>
+    [Test]
+    public async Task SavePartsAsync_StoredPartsNotPrefix_StoresMessagePartsInItsOrder()
+    {
+        var store = new InMemorySessionStore();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        var first = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "first" };
+        var second = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "second" };
+        message.Parts.Clear();
+        message.Parts.AddRange([first, second]);
+        await store.SaveMessageAsync(message);
+
+        var third = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "third" };
+        message.Parts.RemoveAt(0);
+        message.Parts.Add(third);
+        await store.SavePartsAsync(message, [new MessagePartChange(third)]);
+
+        var stored = (await store.GetMessagesAsync(sessionId)).Single();
+        stored.Parts.Select(p => p.Id).Should().Equal(second.Id, third.Id);
+    }
 }
