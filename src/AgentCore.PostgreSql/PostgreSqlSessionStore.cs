@@ -426,8 +426,15 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     /// The command that gives the session's messages a new stamp (<see cref="GetMessagesStampAsync"/>); added last to every
     /// batch that writes or deletes messages or parts, so it commits with them.
     /// </summary>
+    /// <remarks>
+    /// A plain update of the stored row first, the insert (with <c>ON CONFLICT</c> for a concurrent first write) only when there
+    /// is none: an <c>ON CONFLICT DO UPDATE</c> of an existing row writes a row lock to the WAL before the update itself.
+    /// </remarks>
     private static NpgsqlBatchCommand NewStamp(string sessionId) => Command("""
-        INSERT INTO agentcore_message_stamps (session_id, stamp) VALUES ($1, nextval('agentcore_message_stamp_sequence'))
+        WITH updated AS (
+            UPDATE agentcore_message_stamps SET stamp = nextval('agentcore_message_stamp_sequence') WHERE session_id = $1 RETURNING 1)
+        INSERT INTO agentcore_message_stamps (session_id, stamp)
+        SELECT $1, nextval('agentcore_message_stamp_sequence') WHERE NOT EXISTS (SELECT 1 FROM updated)
         ON CONFLICT (session_id) DO UPDATE SET stamp = excluded.stamp
         """, sessionId);
 
@@ -438,11 +445,17 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     private static NpgsqlBatchCommand UpsertPart(SessionMessage message, MessagePart part, bool onlyWithoutText = false)
     {
         var (type, json, text) = StoredParts.Split(part);
+        // A stored part is updated in place (no row lock written to the WAL, as ON CONFLICT DO UPDATE would); a new one is
+        // inserted, with ON CONFLICT for a concurrent insert of the same part.
         var upsert = Command($"""
+            WITH updated AS (
+                UPDATE agentcore_parts SET type = $4, data = $5, text = $6
+                WHERE session_id = $1 AND message_id = $2 AND id = $3{(onlyWithoutText ? " AND text IS NULL" : "")})
             INSERT INTO agentcore_parts (session_id, message_id, id, position, type, data, text)
-            VALUES ($1, $2, $3,
-                    (SELECT COALESCE(MAX(position) + 1, 0) FROM agentcore_parts WHERE session_id = $1 AND message_id = $2),
-                    $4, $5, $6)
+            SELECT $1, $2, $3,
+                   (SELECT COALESCE(MAX(position) + 1, 0) FROM agentcore_parts WHERE session_id = $1 AND message_id = $2),
+                   $4, $5, $6
+            WHERE NOT EXISTS (SELECT 1 FROM agentcore_parts WHERE session_id = $1 AND message_id = $2 AND id = $3)
             ON CONFLICT (session_id, message_id, id) DO UPDATE SET type = excluded.type, data = excluded.data, text = excluded.text
             {(onlyWithoutText ? "WHERE agentcore_parts.text IS NULL" : "")}
             """, message.SessionId, message.Id, part.Id, type);
@@ -510,11 +523,25 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
     /// </summary>
     private static NpgsqlBatchCommand UpsertHeader(SessionMessage message)
     {
+        // A stored row is updated in place only when a field changed, without a row lock in the WAL (ON CONFLICT DO UPDATE locks
+        // the row it finds, changed or not); a new message is inserted, with ON CONFLICT for a concurrent insert of the same one.
         var command = new NpgsqlBatchCommand("""
+            WITH updated AS (
+                UPDATE agentcore_messages SET
+                    role = $3, created_at = $4, created_at_extra_ticks = $5, completed_at = $6, completed_at_extra_ticks = $7,
+                    provider_id = $8, model_id = $9, input_tokens = $10, output_tokens = $11, reasoning_tokens = $12,
+                    cache_read_tokens = $13, cache_write_tokens = $14, cost = $15, is_summary = $16, summarized_through = $17,
+                    finish_reason = $18, error = $19
+                WHERE session_id = $1 AND id = $2
+                  AND (role, created_at, created_at_extra_ticks, completed_at, completed_at_extra_ticks, provider_id, model_id,
+                       input_tokens, output_tokens, reasoning_tokens, cache_read_tokens, cache_write_tokens, cost, is_summary,
+                       summarized_through, finish_reason, error)
+                      IS DISTINCT FROM ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19))
             INSERT INTO agentcore_messages (session_id, id, role, created_at, created_at_extra_ticks, completed_at, completed_at_extra_ticks,
                                             provider_id, model_id, input_tokens, output_tokens, reasoning_tokens, cache_read_tokens,
                                             cache_write_tokens, cost, is_summary, summarized_through, finish_reason, error)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19
+            WHERE NOT EXISTS (SELECT 1 FROM agentcore_messages WHERE session_id = $1 AND id = $2)
             ON CONFLICT (session_id, id) DO UPDATE SET
                 role = excluded.role, created_at = excluded.created_at, created_at_extra_ticks = excluded.created_at_extra_ticks,
                 completed_at = excluded.completed_at, completed_at_extra_ticks = excluded.completed_at_extra_ticks,

@@ -29,6 +29,63 @@ public sealed class PostgresMigrationTests
         DROP SEQUENCE agentcore_message_stamp_sequence;
         """;
 
+    /// <summary>What schema 6 changes (the search index holds only searched parts): undone to make a schema 5 database.</summary>
+    private const string UndoSchema6 = """
+        DROP INDEX agentcore_parts_search;
+        CREATE INDEX agentcore_parts_search ON agentcore_parts USING gin (search);
+        DELETE FROM agentcore_schema_version WHERE version = 6;
+        """;
+
+    [Test]
+    public async Task MigrateAsync_Schema5DatabaseWithMessages_SearchIndexHoldsOnlySearchedPartsAndSearchFindsThem()
+    {
+        var t0 = new DateTimeOffset(2026, 5, 6, 7, 8, 9, TimeSpan.Zero);
+        var session = NewSession();
+        var done = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = session.Id, Role = Microsoft.Extensions.AI.ChatRole.Assistant, CreatedAt = t0, CompletedAt = t0,
+            Parts = [new StepStartPart { Id = AgentCoreIds.NewPartId(), StartedAt = t0 }, new TextPart { Id = AgentCoreIds.NewPartId(), Text = "the okapi migrated" }],
+        };
+        var open = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = session.Id, Role = Microsoft.Extensions.AI.ChatRole.Assistant, CreatedAt = t0.AddSeconds(1),
+            Parts = [new TextPart { Id = AgentCoreIds.NewPartId(), Text = "an okapi still streaming" }],
+        };
+        await using (var writer = new PostgreSqlSessionStore(_connectionString))
+        {
+            await writer.SaveSessionAsync(session);
+            await writer.SaveMessageAsync(done);
+            await writer.SaveMessageAsync(open);
+        }
+
+        await ScalarAsync(UndoSchema6);
+        (await ScalarAsync("SELECT indexdef FROM pg_indexes WHERE indexname = 'agentcore_parts_search'")).Should().BeOfType<string>().Which.Should().NotContain("WHERE");
+
+        await using var store = new PostgreSqlSessionStore(_connectionString);
+        await store.MigrateAsync();
+
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4,5,6");
+        (await ScalarAsync("SELECT indexdef FROM pg_indexes WHERE indexname = 'agentcore_parts_search'")).Should().BeOfType<string>()
+            .Which.Should().EndWith("WHERE (search IS NOT NULL)");
+        (await store.GetMessagesAsync(session.Id)).Should().HaveCount(2);
+        (await store.SearchAsync(new SessionSearchQuery("okapi"))).Select(static h => h.MessageId).Should().Equal(done.Id);
+        open.CompletedAt = t0.AddSeconds(2);
+        await store.SaveMessageAsync(open);
+        (await store.SearchAsync(new SessionSearchQuery("okapi"))).Should().HaveCount(2);
+    }
+
+    [Test]
+    public async Task SearchAsync_PartsOfTheSearchQuery_ReadThroughTheSearchIndex()
+    {
+        await using var store = new PostgreSqlSessionStore(_connectionString);
+        await store.MigrateAsync();
+
+        await using var command = PostgreSqlSearch.Command(new SessionSearchQuery("okapi"));
+        string plan = await PlanAsync(command);
+
+        plan.Should().Contain("agentcore_parts_search");
+    }
+
     [Test]
     public async Task MigrateAsync_Schema3DatabaseWithMessages_IndexesThemSoSearchFindsThem()
     {
@@ -51,12 +108,12 @@ public sealed class PostgresMigrationTests
             await writer.SaveMessageAsync(open);
         }
 
-        await ScalarAsync(DropSchema5 + DropSchema4 + "DELETE FROM agentcore_schema_version WHERE version IN (4, 5);");
+        await ScalarAsync(DropSchema5 + DropSchema4 + "DELETE FROM agentcore_schema_version WHERE version IN (4, 5, 6);");
 
         await using var store = new PostgreSqlSessionStore(_connectionString);
         await store.MigrateAsync();
 
-        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4,5");
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4,5,6");
         var hits = await store.SearchAsync(new SessionSearchQuery("pangolin"));
         hits.Select(static h => h.MessageId).Should().Equal(done.Id);
         hits[0].CreatedAt.Should().Be(t0);
@@ -109,7 +166,7 @@ public sealed class PostgresMigrationTests
         await Task.WhenAll(work);
 
         (await ScalarAsync("SELECT count(*) FROM agentcore_sessions")).Should().Be(6L);
-        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4,5");
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4,5,6");
         foreach (var store in stores)
         {
             await store.DisposeAsync();
@@ -186,7 +243,7 @@ public sealed class PostgresMigrationTests
         await using var store = new PostgreSqlSessionStore(_connectionString);
         await store.MigrateAsync();
 
-        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4,5");
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4,5,6");
         (await ScalarAsync("SELECT count(*) FROM pg_class WHERE relname LIKE 'agentcore_%v1%'")).Should().Be(0L);
         foreach (var (sessionId, expected) in conversations)
         {
@@ -228,13 +285,13 @@ public sealed class PostgresMigrationTests
             UPDATE agentcore_sessions SET data = '{"{\"id\": "}' WHERE id = '{corrupt.Id}';
             {DropSchema5}
             {DropSchema4}
-            DELETE FROM agentcore_schema_version WHERE version IN (3, 4, 5);
+            DELETE FROM agentcore_schema_version WHERE version IN (3, 4, 5, 6);
             """);
 
         await using var store = new PostgreSqlSessionStore(_connectionString);
         await store.MigrateAsync();
 
-        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4,5");
+        (await ScalarAsync("SELECT string_agg(version::text, ',' ORDER BY version) FROM agentcore_schema_version")).Should().Be("1,2,3,4,5,6");
         (await ScalarAsync("SELECT count(*) FROM agentcore_session_metadata")).Should().Be(6L);
         var page = await store.ListSessionsAsync(new SessionQuery { Metadata = new Dictionary<string, string> { ["owner"] = "ada" } });
         page.Sessions.Select(static s => s.Id).Should().Equal(owned[2].Id, owned[0].Id);
@@ -334,6 +391,30 @@ public sealed class PostgresMigrationTests
         }
 
         await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>The plan of <paramref name="command"/> with sequential scans off: which indexes it can read.</summary>
+    private async Task<string> PlanAsync(NpgsqlCommand command)
+    {
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var off = new NpgsqlCommand("SET LOCAL enable_seqscan = off", connection, transaction))
+        {
+            await off.ExecuteNonQueryAsync();
+        }
+
+        command.Connection = connection;
+        command.Transaction = transaction;
+        command.CommandText = "EXPLAIN " + command.CommandText;
+        var lines = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            lines.Add(reader.GetString(0));
+        }
+
+        return string.Join('\n', lines);
     }
 
     private async Task<object?> ScalarAsync(string sql)

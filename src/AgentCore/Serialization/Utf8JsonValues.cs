@@ -4,7 +4,7 @@ namespace AgentCore;
 
 /// <summary>
 /// The value readers shared by the one-pass <see cref="Utf8JsonReader"/> readers (<see cref="HistoryLineReader"/>,
-/// <see cref="Storage.SessionJsonReader"/>). Each moves to the next token and reads it exactly as the source-generated
+/// <see cref="Storage.SessionJsonReader"/>, <see cref="Storage.MessageJsonReader"/>). Each moves to the next token and reads it exactly as the source-generated
 /// serializer would; it answers <see langword="false"/> for anything else (a token of another type, a number out of
 /// range, the end of the input), and the caller then leaves the decision to the serializer.
 /// </summary>
@@ -90,6 +90,54 @@ internal static class Utf8JsonValues
     /// <summary>A number that fits a <see cref="decimal"/>, or null.</summary>
     public static bool ReadNullableDecimal(ref Utf8JsonReader reader, out decimal? value) =>
         ReadNullableNumber(ref reader, static (ref Utf8JsonReader r, out decimal number) => r.TryGetDecimal(out number), out value);
+
+    /// <summary>Token usage as <see cref="TokenUsageJsonConverter"/> reads it (any other value answers false).</summary>
+    public static bool ReadTokens(ref Utf8JsonReader reader, out TokenUsage tokens)
+    {
+        tokens = default;
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+
+        long input = 0, output = 0, reasoning = 0, cacheRead = 0, cacheWrite = 0;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            bool known = true;
+            if (reader.ValueTextEquals("input"u8))
+            {
+                known = ReadInt64(ref reader, out input);
+            }
+            else if (reader.ValueTextEquals("output"u8))
+            {
+                known = ReadInt64(ref reader, out output);
+            }
+            else if (reader.ValueTextEquals("reasoning"u8))
+            {
+                known = ReadInt64(ref reader, out reasoning);
+            }
+            else if (reader.ValueTextEquals("cacheRead"u8))
+            {
+                known = ReadInt64(ref reader, out cacheRead);
+            }
+            else if (reader.ValueTextEquals("cacheWrite"u8))
+            {
+                known = ReadInt64(ref reader, out cacheWrite);
+            }
+            else
+            {
+                reader.Skip();
+            }
+
+            if (!known)
+            {
+                return false;
+            }
+        }
+
+        tokens = new TokenUsage(input, output, reasoning, cacheRead, cacheWrite);
+        return reader.TokenType == JsonTokenType.EndObject;
+    }
 
     private static bool ReadNullableNumber<T>(ref Utf8JsonReader reader, TryGetValue<T> tryGet, out T? value)
         where T : struct

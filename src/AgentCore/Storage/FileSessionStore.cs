@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -566,10 +567,12 @@ public sealed partial class FileSessionStore : ISessionStore
             return new Replay([], [], false);
         }
 
-        byte[] content;
+        // Read into a pooled buffer: a long session's journal is megabytes, and every record is copied out of it.
+        byte[] buffer;
+        int length;
         try
         {
-            content = File.ReadAllBytes(journal);
+            (buffer, length) = ReadPooled(journal);
         }
         catch (FileNotFoundException)
         {
@@ -580,17 +583,73 @@ public sealed partial class FileSessionStore : ISessionStore
             return new Replay([], [], false);
         }
 
-        // Find the complete lines; an unterminated tail is a record still being written (or torn by a crash): not there yet.
-        var lines = new List<(int Start, int Length, int Number)>();
-        int lineNumber = 0;
-        for (int start = 0; start < content.Length;)
+        try
         {
-            int end = Array.IndexOf(content, (byte)'\n', start);
+            return ReplayContent(buffer.AsMemory(0, length), journal, sessionId, log, cancellationToken);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The whole file at <paramref name="path"/> in a buffer from <see cref="ArrayPool{T}.Shared"/> (return it), and its length.</summary>
+    private static (byte[] Buffer, int Length) ReadPooled(string path)
+    {
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        long size = RandomAccess.GetLength(handle);
+        if (size > Array.MaxLength)
+        {
+            throw new IOException($"The journal {path} is too large to read ({size} bytes).");
+        }
+
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, (int)size));
+        int length = 0;
+        try
+        {
+            // Read to the end, growing when the file grew since its length was taken (a writer appending).
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    byte[] larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, length).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
+                int read = RandomAccess.Read(handle, buffer.AsSpan(length), length);
+                if (read == 0)
+                {
+                    return (buffer, length);
+                }
+
+                length += read;
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    /// <summary>Replays the journal's <paramref name="content"/>.</summary>
+    private Replay ReplayContent(ReadOnlyMemory<byte> content, string journal, string sessionId, bool log, CancellationToken cancellationToken)
+    {
+        // Find the complete lines; an unterminated tail is a record still being written (or torn by a crash): not there yet.
+        var text = content.Span;
+        var lines = new List<(int Start, int Length, int Number)>(text.Count((byte)'\n'));
+        int lineNumber = 0;
+        for (int start = 0; start < text.Length;)
+        {
+            int end = text[start..].IndexOf((byte)'\n');
             if (end < 0)
             {
                 break;
             }
 
+            end += start;
             lineNumber++;
             if (end > start)
             {
@@ -600,33 +659,44 @@ public sealed partial class FileSessionStore : ISessionStore
             start = end + 1;
         }
 
-        // Parse in parallel (the expensive part), then apply in order.
+        // Parse in parallel (the expensive part), then apply in order. The usual record is read in one pass
+        // (MessageJsonReader); anything else by the serializer, as always.
         var records = new JournalRecord?[lines.Count];
         var errors = new string?[lines.Count];
-        void Parse(int i)
+        MessageJsonReader Parse(int i, MessageJsonReader fast)
         {
-            using var tolerant = MessagePartListJsonConverter.Tolerant();
-            records[i] = StoredRecords.Deserialize(content.AsSpan(lines[i].Start, lines[i].Length), AgentCoreJsonContext.Default.JournalRecord, out errors[i]);
+            var line = content.Span.Slice(lines[i].Start, lines[i].Length);
+            if (!fast.TryReadJournalRecord(line, out records[i]))
+            {
+                using var tolerant = MessagePartListJsonConverter.Tolerant();
+                records[i] = StoredRecords.Deserialize(line, AgentCoreJsonContext.Default.JournalRecord, out errors[i]);
+            }
+
+            return fast;
         }
 
         if (lines.Count >= 512)
         {
-            Parallel.For(0, lines.Count, new ParallelOptions { CancellationToken = cancellationToken }, Parse);
+            Parallel.For(
+                0, lines.Count, new ParallelOptions { CancellationToken = cancellationToken },
+                () => new MessageJsonReader(sessionId), (i, _, fast) => Parse(i, fast), static _ => { });
         }
         else
         {
+            var fast = new MessageJsonReader(sessionId);
             for (int i = 0; i < lines.Count; i++)
             {
-                Parse(i);
+                Parse(i, fast);
             }
         }
 
-        var byId = new Dictionary<string, SessionMessage>(StringComparer.Ordinal);
+        var byId = new Dictionary<string, SessionMessage>(lines.Count, StringComparer.Ordinal);
         var corrupt = new List<byte[]>();
         var skippedParts = log ? new List<(string Part, string Problem)>() : null;
         for (int i = 0; i < lines.Count; i++)
         {
             int number = lines[i].Number;
+            var line = content.Span.Slice(lines[i].Start, lines[i].Length);
             string? problem = errors[i] ?? (records[i] is { } record ? Apply(byId, record, sessionId, skippedParts) : "the line holds no record");
             if (skippedParts is { Count: > 0 })
             {
@@ -640,17 +710,34 @@ public sealed partial class FileSessionStore : ISessionStore
 
             if (problem is not null)
             {
-                corrupt.Add(content.AsSpan(lines[i].Start, lines[i].Length).ToArray());
+                corrupt.Add(line.ToArray());
                 if (log)
                 {
-                    LogCorruptLine(sessionId, MessageIdOf(records[i], content.AsSpan(lines[i].Start, lines[i].Length)), journal, number, problem);
+                    LogCorruptLine(sessionId, MessageIdOf(records[i], line), journal, number, problem);
                 }
             }
         }
 
         var messages = byId.Values.ToList();
-        messages.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id));
+        if (!IsInIdOrder(messages))
+        {
+            messages.Sort(static (a, b) => string.CompareOrdinal(a.Id, b.Id));
+        }
         return new Replay(messages, corrupt, lines.Count - corrupt.Count > messages.Count * 4 + 64);
+    }
+
+    /// <summary>Whether <paramref name="messages"/> are in id order already (a journal is usually appended in that order).</summary>
+    private static bool IsInIdOrder(List<SessionMessage> messages)
+    {
+        for (int i = 1; i < messages.Count; i++)
+        {
+            if (string.CompareOrdinal(messages[i - 1].Id, messages[i].Id) > 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>The message id a journal line names, when it names a well-formed one (for logs): from the record, or from the line's JSON when it did not deserialize.</summary>

@@ -114,54 +114,6 @@ internal static class SessionJsonReader
         }
     }
 
-    /// <summary>Token usage as <see cref="TokenUsageJsonConverter"/> reads it.</summary>
-    private static bool ReadTokens(ref Utf8JsonReader reader, out TokenUsage tokens)
-    {
-        tokens = default;
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-        {
-            return false;
-        }
-
-        long input = 0, output = 0, reasoning = 0, cacheRead = 0, cacheWrite = 0;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            bool known = true;
-            if (reader.ValueTextEquals("input"u8))
-            {
-                known = ReadInt64(ref reader, out input);
-            }
-            else if (reader.ValueTextEquals("output"u8))
-            {
-                known = ReadInt64(ref reader, out output);
-            }
-            else if (reader.ValueTextEquals("reasoning"u8))
-            {
-                known = ReadInt64(ref reader, out reasoning);
-            }
-            else if (reader.ValueTextEquals("cacheRead"u8))
-            {
-                known = ReadInt64(ref reader, out cacheRead);
-            }
-            else if (reader.ValueTextEquals("cacheWrite"u8))
-            {
-                known = ReadInt64(ref reader, out cacheWrite);
-            }
-            else
-            {
-                reader.Skip();
-            }
-
-            if (!known)
-            {
-                return false;
-            }
-        }
-
-        tokens = new TokenUsage(input, output, reasoning, cacheRead, cacheWrite);
-        return reader.TokenType == JsonTokenType.EndObject;
-    }
-
     private static bool ReadMetadata(ref Utf8JsonReader reader, out Dictionary<string, string>? metadata)
     {
         metadata = null;

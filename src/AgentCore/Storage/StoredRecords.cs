@@ -506,7 +506,13 @@ public static class StoredRecords
     /// <returns>The part, or null.</returns>
     public static MessagePart? ReadPart(ReadOnlySpan<byte> utf8Json, string id, out string? problem)
     {
-        var part = Deserialize(utf8Json, AgentCoreJsonContext.Default.MessagePart, out problem);
+        // The one-pass reader decides the usual part; anything else is the serializer's, as it always was.
+        problem = null;
+        if (!MessageJsonReader.TryReadPart(utf8Json, out var part))
+        {
+            part = Deserialize(utf8Json, AgentCoreJsonContext.Default.MessagePart, out problem);
+        }
+
         problem ??= CheckPart(part) ?? (part!.Id == id ? null : "the row holds another part than its key says");
         return problem is null ? part : null;
     }
