@@ -255,6 +255,7 @@ internal sealed partial class SqliteDatabase
             catch (Exception ex) when (!FailsTheTransaction(ex, connection))
             {
                 rollback.Execute();
+                ForgetHeaders(connection);
                 write.Fail(ex);
             }
 
@@ -284,11 +285,13 @@ internal sealed partial class SqliteDatabase
                 Prepared(connection, BeginImmediate).Execute();
                 try
                 {
+                    CheckDataVersion(connection);
                     await body(connection).ConfigureAwait(false);
                     Prepared(connection, CommitTransaction).Execute();
                 }
                 catch
                 {
+                    ForgetHeaders(connection);
                     RollBackIfOpen(connection);
                     throw;
                 }

@@ -44,6 +44,74 @@ public sealed class SqliteSavePartsTests : SqliteFileTests
     }
 
     [Test]
+    public async Task SavePartsAsync_SameFieldsAfterARolledBackSave_WritesTheMessage()
+    {
+        // The store remembers the message fields it wrote (to skip them when unchanged); a rolled-back save must not count.
+        using var store = new SqliteSessionStore(DatabasePath);
+        await store.MigrateAsync();
+        var doomed = new StepStartPart { Id = AgentCoreIds.NewPartId(), StartedAt = T0 };
+        await ExecuteAsync($"CREATE TRIGGER refuse AFTER INSERT ON parts WHEN new.id = '{doomed.Id}' BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = sessionId, Role = ChatRole.Assistant, CreatedAt = T0, Parts = [doomed],
+            Tokens = new TokenUsage(10, 5, 0, 0, 0),
+        };
+        await FluentActions.Awaiting(() => store.SavePartsAsync(message, [new(doomed)]).AsTask()).Should().ThrowAsync<SqliteException>();
+
+        var text = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "kept" };
+        message.Parts = [text];
+        await store.SavePartsAsync(message, [new(text)]);
+
+        var stored = (await store.GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        stored.Tokens.Should().Be(message.Tokens);
+        stored.Text.Should().Be("kept");
+    }
+
+    [Test]
+    public async Task SavePartsAsync_FieldsChangedByAnotherStoreSince_WritesThemAgain()
+    {
+        using var first = new SqliteSessionStore(DatabasePath);
+        using var second = new SqliteSessionStore(DatabasePath);
+        string sessionId = AgentCoreIds.NewSessionId();
+        string messageId = AgentCoreIds.NewMessageId();
+        var text = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "a" };
+        SessionMessage Message(long input) => new()
+        {
+            Id = messageId, SessionId = sessionId, Role = ChatRole.Assistant, CreatedAt = T0, Parts = [text], Tokens = new TokenUsage(input, 1, 0, 0, 0),
+        };
+        var mine = Message(10);
+        await first.SaveMessageAsync(mine);
+        await second.SaveMessageAsync(Message(99));
+
+        await first.SavePartsAsync(mine, []);
+
+        (await first.GetMessagesAsync(sessionId)).Single().Tokens.Input.Should().Be(10);
+    }
+
+    [Test]
+    public async Task SavePartsAsync_SameFieldsAfterTheMessageWasDeleted_StoresTheMessageAgain()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+        string sessionId = AgentCoreIds.NewSessionId();
+        var text = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "a" };
+        var message = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = sessionId, Role = ChatRole.Assistant, CreatedAt = T0, Parts = [text],
+            Tokens = new TokenUsage(3, 4, 0, 0, 0),
+        };
+        await store.SaveMessageAsync(message);
+        (await store.DeleteMessagesAsync(sessionId, [message.Id])).Should().Be(1);
+
+        await store.SavePartsAsync(message, [new(text)]);
+
+        var stored = (await store.GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        stored.Id.Should().Be(message.Id);
+        stored.Tokens.Should().Be(message.Tokens);
+        stored.Text.Should().Be("a");
+    }
+
+    [Test]
     public async Task SavePartsAsync_AppendToAPartNotStored_StoresItWhole()
     {
         using var store = new SqliteSessionStore(DatabasePath);
