@@ -285,12 +285,14 @@ internal sealed partial class SqliteDatabase
                 Prepared(connection, BeginImmediate).Execute();
                 try
                 {
-                    CheckDataVersion(connection);
+                    _locked = new LockedVersion(_writerGeneration, CheckDataVersion(connection));
                     await body(connection).ConfigureAwait(false);
+                    _locked = null; // The lock is released by the COMMIT: stamps read from here on wait for the gate.
                     Prepared(connection, CommitTransaction).Execute();
                 }
                 catch
                 {
+                    _locked = null;
                     ForgetHeaders(connection);
                     RollBackIfOpen(connection);
                     throw;

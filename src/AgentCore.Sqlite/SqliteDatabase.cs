@@ -68,7 +68,12 @@ internal sealed partial class SqliteDatabase
     private readonly long[] _stamps = new long[StampSlots];
     private long _writes;
     private long _writerGeneration;
-    private SqliteCommand? _dataVersion;
+
+    // While the writer holds the file's write lock (from just after its BEGIN IMMEDIATE until just before its COMMIT or
+    // ROLLBACK): its generation and the data version read after the BEGIN, current until the lock is released.
+    private volatile LockedVersion? _locked;
+
+    private const string DataVersionQuery = "PRAGMA data_version";
 
     private const int StampSlots = 4096;
 
@@ -152,14 +157,28 @@ internal sealed partial class SqliteDatabase
     /// connection, which the writer's own commits leave unchanged).
     /// </summary>
     /// <remarks>
-    /// Conservative: another process's write to any session changes every session's stamp, as does a write by this
+    /// <para>Conservative: another process's write to any session changes every session's stamp, as does a write by this
     /// instance to another session whose id shares its slot. It never repeats: the slot's number only grows, the data
     /// version only grows on one connection, and a new writer connection (whose data version starts again) has a new
-    /// generation number; the instance id keeps apart the stamps of two store instances.
+    /// generation number; the instance id keeps apart the stamps of two store instances.</para>
+    /// <para>While this instance's writer holds the file's write lock (a transaction running), the stamp is taken from the
+    /// data version the transaction read after its <c>BEGIN IMMEDIATE</c>, which no other connection can change before the
+    /// lock is released, without waiting for the transaction; otherwise it is read on the writer under the write gate.</para>
     /// </remarks>
     public async ValueTask<string> MessagesStampAsync(string sessionId, CancellationToken cancellationToken)
     {
         await MigrateAsync(cancellationToken).ConfigureAwait(false);
+        if (_locked is { } locked)
+        {
+            // The same transaction held the lock before and after the slot was read: no commit came in between, and
+            // the slot already counts every write committed before it (a batch's stamps change before the next begins).
+            long during = Volatile.Read(ref _stamps[StampSlot(sessionId)]);
+            if (ReferenceEquals(_locked, locked))
+            {
+                return Stamp(locked.Generation, locked.DataVersion, during);
+            }
+        }
+
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -167,14 +186,7 @@ internal sealed partial class SqliteDatabase
             try
             {
                 var connection = _writer ??= await OpenWriterAsync(cancellationToken).ConfigureAwait(false);
-                if (_dataVersion is null)
-                {
-                    _dataVersion = connection.CreateCommand();
-                    _dataVersion.CommandText = "PRAGMA data_version";
-                }
-
-                long version = (long)(await _dataVersion.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-                return string.Create(CultureInfo.InvariantCulture, $"{_instance}:{_writerGeneration}:{version}:{written}");
+                return Stamp(_writerGeneration, Prepared(connection, DataVersionQuery).QueryInt64(), written);
             }
             catch (SqliteException ex) when (Unusable(ex, DatabasePath) is { } unusable)
             {
@@ -200,6 +212,9 @@ internal sealed partial class SqliteDatabase
             _writeGate.Release();
         }
     }
+
+    private string Stamp(long generation, long dataVersion, long written) =>
+        string.Create(CultureInfo.InvariantCulture, $"{_instance}:{generation}:{dataVersion}:{written}");
 
     /// <summary>The slot of <paramref name="sessionId"/> among the stamps (ids with the same slot share their stamp).</summary>
     internal static int StampSlot(string sessionId) => (int)((uint)StringComparer.Ordinal.GetHashCode(sessionId) % StampSlots);
@@ -253,8 +268,7 @@ internal sealed partial class SqliteDatabase
 
     private void CloseWriter()
     {
-        _dataVersion?.Dispose();
-        _dataVersion = null;
+        _locked = null;
         if (_writer is { } writer)
         {
             ForgetStatements(writer);
@@ -362,16 +376,22 @@ internal sealed partial class SqliteDatabase
     /// changes with every other connection's commit, never with the writer's own; the write lock, held now, keeps it so
     /// until the transaction ends.
     /// </summary>
-    private static void CheckDataVersion(SqliteConnection connection)
+    /// <returns>The writer's data version now.</returns>
+    private static long CheckDataVersion(SqliteConnection connection)
     {
         var statements = StatementsOf(connection);
-        long version = Prepared(connection, "PRAGMA data_version").QueryInt64();
+        long version = Prepared(connection, DataVersionQuery).QueryInt64();
         if (version != statements.DataVersion)
         {
             statements.Headers.Clear();
             statements.DataVersion = version;
         }
+
+        return version;
     }
+
+    /// <summary>A writer generation and the data version of its connection while it holds the write lock (see <see cref="MessagesStampAsync"/>).</summary>
+    private sealed record LockedVersion(long Generation, long DataVersion);
 
     // How many messages' fields a writer remembers (see RememberHeader).
     private const int RememberedHeaders = 1024;
