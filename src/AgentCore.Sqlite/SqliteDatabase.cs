@@ -365,10 +365,34 @@ internal sealed partial class SqliteDatabase
     }
 
     /// <summary>
-    /// Forgets every message's fields <paramref name="connection"/> remembered: after a rollback, and in a write that
-    /// deletes messages (a deleted message's fields must be written again).
+    /// The highest part position <paramref name="connection"/> knows stored for message <paramref name="messageId"/> of
+    /// <paramref name="sessionId"/> (-1 for none), valid as the remembered fields are (see <see cref="UnchangedHeader"/>).
     /// </summary>
-    public static void ForgetHeaders(SqliteConnection connection) => StatementsOf(connection).Headers.Clear();
+    public static bool TryLastPosition(SqliteConnection connection, string sessionId, string messageId, out long position) =>
+        StatementsOf(connection).LastPositions.TryGetValue((sessionId, messageId), out position);
+
+    /// <summary>Records the highest part position stored for a message in the open write transaction (see <see cref="TryLastPosition"/>).</summary>
+    public static void RememberLastPosition(SqliteConnection connection, string sessionId, string messageId, long position)
+    {
+        var positions = StatementsOf(connection).LastPositions;
+        if (positions.Count >= RememberedHeaders && !positions.ContainsKey((sessionId, messageId)))
+        {
+            positions.Clear();
+        }
+
+        positions[(sessionId, messageId)] = position;
+    }
+
+    /// <summary>
+    /// Forgets every message's fields and last part position <paramref name="connection"/> remembered: after a rollback,
+    /// and in a write that deletes messages (a deleted message's fields must be written again).
+    /// </summary>
+    public static void ForgetHeaders(SqliteConnection connection)
+    {
+        var statements = StatementsOf(connection);
+        statements.Headers.Clear();
+        statements.LastPositions.Clear();
+    }
 
     /// <summary>
     /// At the start of a write transaction on the writer: forgets the remembered message fields when another connection
@@ -384,6 +408,7 @@ internal sealed partial class SqliteDatabase
         if (version != statements.DataVersion)
         {
             statements.Headers.Clear();
+            statements.LastPositions.Clear();
             statements.DataVersion = version;
         }
 
@@ -398,7 +423,7 @@ internal sealed partial class SqliteDatabase
 
     /// <summary>
     /// A connection's reused commands and statements, the write transaction the commands run in, and the message fields
-    /// it stored (see <see cref="UnchangedHeader"/>) with the data version they are valid for.
+    /// and last part positions it stored (see <see cref="UnchangedHeader"/>) with the data version they are valid for.
     /// </summary>
     private sealed class ReusedStatements
     {
@@ -409,6 +434,8 @@ internal sealed partial class SqliteDatabase
         public SqliteTransaction? Transaction { get; set; }
 
         public Dictionary<(string SessionId, string MessageId), SqliteSessionStore.StoredHeader> Headers { get; } = [];
+
+        public Dictionary<(string SessionId, string MessageId), long> LastPositions { get; } = [];
 
         public long DataVersion { get; set; } = -1;
     }

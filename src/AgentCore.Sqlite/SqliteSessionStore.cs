@@ -445,13 +445,22 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         }
 
         var (type, json, text) = change.Whole ?? StoredParts.Split(part); // Appended to a part not stored yet: store it whole.
-        SqliteDatabase.Prepared(connection, """
-            INSERT INTO parts (session_id, message_id, id, position, type, data, text)
-            VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(position) + 1, 0) FROM parts WHERE session_id = ?1 AND message_id = ?2), ?4, ?5, ?6)
+        if (!SqliteDatabase.TryLastPosition(connection, message.SessionId, message.Id, out long last))
+        {
+            // Once per message while the writer's memory of it is valid: the parts' positions are not indexed (schema 5).
+            last = SqliteDatabase.Prepared(connection, "SELECT COALESCE(MAX(position), -1) FROM parts WHERE session_id = ?1 AND message_id = ?2")
+                .Bind(1, message.SessionId).Bind(2, message.Id).QueryInt64();
+        }
+
+        // A new part goes after the stored ones; a stored part keeps its position (RETURNING gives the row's position either way).
+        long position = SqliteDatabase.Prepared(connection, """
+            INSERT INTO parts (session_id, message_id, id, position, type, data, text) VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6)
             ON CONFLICT (session_id, message_id, id) DO UPDATE SET type = excluded.type, data = excluded.data, text = excluded.text
+            RETURNING position
             """)
-            .Bind(1, message.SessionId).Bind(2, message.Id).Bind(3, part.Id).Bind(4, type).Bind(5, json).Bind(6, text)
-            .Execute();
+            .Bind(1, message.SessionId).Bind(2, message.Id).Bind(3, part.Id).Bind(4, type).Bind(5, json).Bind(6, text).Bind(7, last + 1)
+            .QueryInt64();
+        SqliteDatabase.RememberLastPosition(connection, message.SessionId, message.Id, Math.Max(last, position));
     }
 
     /// <summary>
@@ -492,6 +501,8 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             var (id, (type, json, text)) = parts[i];
             insert.Bind(1, message.SessionId).Bind(2, message.Id).Bind(3, id).Bind(4, i).Bind(5, type).Bind(6, json).Bind(7, text).Execute();
         }
+
+        SqliteDatabase.RememberLastPosition(connection, message.SessionId, message.Id, parts.Count - 1);
     }
 
     /// <summary>The parts' ids as a JSON array (for <c>json_each</c>).</summary>

@@ -79,7 +79,10 @@ internal sealed class SqliteStatement : IDisposable
         }
     }
 
-    /// <summary>Runs the statement, a query of one integer, and resets it.</summary>
+    /// <summary>
+    /// Runs the statement — a query of one integer, or a write with <c>RETURNING</c> of one (its changes are made by the
+    /// first step) — and resets it.
+    /// </summary>
     /// <returns>The first column of the first row (0 when there is no row).</returns>
     public long QueryInt64()
     {
@@ -101,6 +104,7 @@ internal sealed class SqliteStatement : IDisposable
         finally
         {
             raw.sqlite3_reset(_statement);
+            raw.sqlite3_clear_bindings(_statement);
         }
     }
 

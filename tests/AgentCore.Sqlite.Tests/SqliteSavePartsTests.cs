@@ -112,6 +112,32 @@ public sealed class SqliteSavePartsTests : SqliteFileTests
     }
 
     [Test]
+    public async Task SavePartsAsync_StoredPartSavedAgainThenANewOne_NewOneGoesLast()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+        string sessionId = AgentCoreIds.NewSessionId();
+        var parts = Enumerable.Range(0, 3).Select(static i => new TextPart { Id = AgentCoreIds.NewPartId(), Text = $"t{i}" }).ToList();
+        var message = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = sessionId, Role = ChatRole.Assistant, CreatedAt = T0, Parts = [.. parts],
+        };
+        await store.SaveMessageAsync(message);
+        parts[0].Text = "first again";
+        await store.SavePartsAsync(message, [new(parts[0])]);
+
+        var added = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "t3" };
+        message.Parts.Add(added);
+        await store.SavePartsAsync(message, [new(added)]);
+        using var reopened = new SqliteSessionStore(DatabasePath);
+        var last = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "t4" };
+        message.Parts.Add(last);
+        await reopened.SavePartsAsync(message, [new(last)]);
+
+        (await store.GetMessagesAsync(sessionId)).Single().Parts.Select(static p => ((TextPart)p).Text)
+            .Should().Equal("first again", "t1", "t2", "t3", "t4");
+    }
+
+    [Test]
     public async Task SavePartsAsync_AppendToAPartNotStored_StoresItWhole()
     {
         using var store = new SqliteSessionStore(DatabasePath);
