@@ -9,6 +9,9 @@ internal sealed partial class SqliteDatabase
     private const string Savepoint = "SAVEPOINT agentcore_write";
     private const string ReleaseSavepoint = "RELEASE agentcore_write";
     private const string RollbackToSavepoint = "ROLLBACK TO agentcore_write";
+    private const string BeginImmediate = "BEGIN IMMEDIATE";
+    private const string CommitTransaction = "COMMIT";
+    private const string RollbackTransaction = "ROLLBACK";
 
     // The writes waiting for the writer, and whether a drain (DrainAsync) is running to take them.
     private readonly Lock _queueLock = new();
@@ -252,6 +255,7 @@ internal sealed partial class SqliteDatabase
             catch (Exception ex) when (!FailsTheTransaction(ex, connection))
             {
                 rollback.Execute();
+                ForgetHeaders(connection);
                 write.Fail(ex);
             }
 
@@ -274,17 +278,24 @@ internal sealed partial class SqliteDatabase
             try
             {
                 var connection = _writer ??= await OpenWriterAsync(CancellationToken.None).ConfigureAwait(false);
-                using var transaction = connection.BeginTransaction(deferred: false);
-                var statements = StatementsOf(connection);
-                statements.Transaction = transaction;
+
+                // BEGIN and COMMIT as statements prepared once on the writer (not a SqliteTransaction, which compiles and
+                // runs each through a command and a data reader per transaction); the operations' commands run with no
+                // SqliteTransaction, which SQLite does not need.
+                Prepared(connection, BeginImmediate).Execute();
                 try
                 {
+                    _locked = new LockedVersion(_writerGeneration, CheckDataVersion(connection));
                     await body(connection).ConfigureAwait(false);
-                    transaction.Commit();
+                    _locked = null; // The lock is released by the COMMIT: stamps read from here on wait for the gate.
+                    Prepared(connection, CommitTransaction).Execute();
                 }
-                finally
+                catch
                 {
-                    statements.Transaction = null;
+                    _locked = null;
+                    ForgetHeaders(connection);
+                    RollBackIfOpen(connection);
+                    throw;
                 }
 
                 foreach (var write in writes)
@@ -310,6 +321,27 @@ internal sealed partial class SqliteDatabase
 
                 delay = NextDelay(delay);
             }
+        }
+    }
+
+    /// <summary>
+    /// Rolls back the transaction still open on <paramref name="connection"/> after a failure (SQLite may have rolled it
+    /// back already). A failed rollback leaves it open, and the caller then closes the writer (see <see cref="CloseWriterAfter"/>).
+    /// </summary>
+    private void RollBackIfOpen(SqliteConnection connection)
+    {
+        if (SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            Prepared(connection, RollbackTransaction).Execute();
+        }
+        catch (SqliteException ex)
+        {
+            LogRollbackFailed(DatabasePath, ex);
         }
     }
 
@@ -346,6 +378,9 @@ internal sealed partial class SqliteDatabase
     }
 
     private static TimeSpan NextDelay(TimeSpan delay) => TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromMilliseconds(200).Ticks));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rolling back a failed write transaction on SQLite database {Path} failed; the writer connection will be closed")]
+    private partial void LogRollbackFailed(string path, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A group commit of {Count} writes to SQLite database {Path} failed; committing them one at a time")]
     private partial void LogGroupFailed(string path, int count, Exception exception);

@@ -14,7 +14,7 @@ namespace AgentCore;
 internal sealed partial class SqliteDatabase
 {
     /// <summary>The schema version this package writes.</summary>
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
 
     /// <summary>
     /// The schema, one script per version: script <c>i</c> takes the database from version <c>i</c> to <c>i + 1</c>.
@@ -40,6 +40,11 @@ internal sealed partial class SqliteDatabase
 
         // 4: full-text search (SqliteSessionStore.SearchAsync): an FTS5 index of text parts and tool outputs, kept by triggers.
         SqliteSearch.Migration,
+
+        // 5: the parts table's second index goes: a part write then changes two b-trees (the table and its primary key)
+        // instead of three, a 4 KiB WAL page fewer per commit. Reads of a session's parts in order use the primary key
+        // (session, message, id) and sort each message's few parts by position.
+        "DROP INDEX IF EXISTS parts_in_order;",
     ];
 
     private static int s_initialized;
@@ -63,7 +68,12 @@ internal sealed partial class SqliteDatabase
     private readonly long[] _stamps = new long[StampSlots];
     private long _writes;
     private long _writerGeneration;
-    private SqliteCommand? _dataVersion;
+
+    // While the writer holds the file's write lock (from just after its BEGIN IMMEDIATE until just before its COMMIT or
+    // ROLLBACK): its generation and the data version read after the BEGIN, current until the lock is released.
+    private volatile LockedVersion? _locked;
+
+    private const string DataVersionQuery = "PRAGMA data_version";
 
     private const int StampSlots = 4096;
 
@@ -147,14 +157,28 @@ internal sealed partial class SqliteDatabase
     /// connection, which the writer's own commits leave unchanged).
     /// </summary>
     /// <remarks>
-    /// Conservative: another process's write to any session changes every session's stamp, as does a write by this
+    /// <para>Conservative: another process's write to any session changes every session's stamp, as does a write by this
     /// instance to another session whose id shares its slot. It never repeats: the slot's number only grows, the data
     /// version only grows on one connection, and a new writer connection (whose data version starts again) has a new
-    /// generation number; the instance id keeps apart the stamps of two store instances.
+    /// generation number; the instance id keeps apart the stamps of two store instances.</para>
+    /// <para>While this instance's writer holds the file's write lock (a transaction running), the stamp is taken from the
+    /// data version the transaction read after its <c>BEGIN IMMEDIATE</c>, which no other connection can change before the
+    /// lock is released, without waiting for the transaction; otherwise it is read on the writer under the write gate.</para>
     /// </remarks>
     public async ValueTask<string> MessagesStampAsync(string sessionId, CancellationToken cancellationToken)
     {
         await MigrateAsync(cancellationToken).ConfigureAwait(false);
+        if (_locked is { } locked)
+        {
+            // The same transaction held the lock before and after the slot was read: no commit came in between, and
+            // the slot already counts every write committed before it (a batch's stamps change before the next begins).
+            long during = Volatile.Read(ref _stamps[StampSlot(sessionId)]);
+            if (ReferenceEquals(_locked, locked))
+            {
+                return Stamp(locked.Generation, locked.DataVersion, during);
+            }
+        }
+
         await _writeGate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -162,14 +186,7 @@ internal sealed partial class SqliteDatabase
             try
             {
                 var connection = _writer ??= await OpenWriterAsync(cancellationToken).ConfigureAwait(false);
-                if (_dataVersion is null)
-                {
-                    _dataVersion = connection.CreateCommand();
-                    _dataVersion.CommandText = "PRAGMA data_version";
-                }
-
-                long version = (long)(await _dataVersion.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
-                return string.Create(CultureInfo.InvariantCulture, $"{_instance}:{_writerGeneration}:{version}:{written}");
+                return Stamp(_writerGeneration, Prepared(connection, DataVersionQuery).QueryInt64(), written);
             }
             catch (SqliteException ex) when (Unusable(ex, DatabasePath) is { } unusable)
             {
@@ -195,6 +212,9 @@ internal sealed partial class SqliteDatabase
             _writeGate.Release();
         }
     }
+
+    private string Stamp(long generation, long dataVersion, long written) =>
+        string.Create(CultureInfo.InvariantCulture, $"{_instance}:{generation}:{dataVersion}:{written}");
 
     /// <summary>The slot of <paramref name="sessionId"/> among the stamps (ids with the same slot share their stamp).</summary>
     internal static int StampSlot(string sessionId) => (int)((uint)StringComparer.Ordinal.GetHashCode(sessionId) % StampSlots);
@@ -248,8 +268,7 @@ internal sealed partial class SqliteDatabase
 
     private void CloseWriter()
     {
-        _dataVersion?.Dispose();
-        _dataVersion = null;
+        _locked = null;
         if (_writer is { } writer)
         {
             ForgetStatements(writer);
@@ -322,7 +341,90 @@ internal sealed partial class SqliteDatabase
 
     private static ReusedStatements StatementsOf(SqliteConnection connection) => Statements.GetValue(connection, static _ => new ReusedStatements());
 
-    /// <summary>A connection's reused commands and statements, and the write transaction the commands run in.</summary>
+    /// <summary>
+    /// Whether <paramref name="connection"/> last stored exactly <paramref name="header"/> as the fields of message
+    /// <paramref name="messageId"/> of <paramref name="sessionId"/>, and no other connection wrote to the file since (see
+    /// <see cref="CheckDataVersion"/>): the row already holds them. Call inside a write transaction.
+    /// </summary>
+    public static bool UnchangedHeader(SqliteConnection connection, string sessionId, string messageId, SqliteSessionStore.StoredHeader header) =>
+        StatementsOf(connection).Headers.TryGetValue((sessionId, messageId), out var stored) && stored == header;
+
+    /// <summary>
+    /// Records that <paramref name="connection"/> wrote <paramref name="header"/> in its open write transaction; forgotten
+    /// if the transaction or the write's savepoint is rolled back (see <see cref="ForgetHeaders"/>).
+    /// </summary>
+    public static void RememberHeader(SqliteConnection connection, string sessionId, string messageId, SqliteSessionStore.StoredHeader header)
+    {
+        var headers = StatementsOf(connection).Headers;
+        if (headers.Count >= RememberedHeaders && !headers.ContainsKey((sessionId, messageId)))
+        {
+            headers.Clear(); // Bounded: the messages being written now are the ones written again soon.
+        }
+
+        headers[(sessionId, messageId)] = header;
+    }
+
+    /// <summary>
+    /// The highest part position <paramref name="connection"/> knows stored for message <paramref name="messageId"/> of
+    /// <paramref name="sessionId"/> (-1 for none), valid as the remembered fields are (see <see cref="UnchangedHeader"/>).
+    /// </summary>
+    public static bool TryLastPosition(SqliteConnection connection, string sessionId, string messageId, out long position) =>
+        StatementsOf(connection).LastPositions.TryGetValue((sessionId, messageId), out position);
+
+    /// <summary>Records the highest part position stored for a message in the open write transaction (see <see cref="TryLastPosition"/>).</summary>
+    public static void RememberLastPosition(SqliteConnection connection, string sessionId, string messageId, long position)
+    {
+        var positions = StatementsOf(connection).LastPositions;
+        if (positions.Count >= RememberedHeaders && !positions.ContainsKey((sessionId, messageId)))
+        {
+            positions.Clear();
+        }
+
+        positions[(sessionId, messageId)] = position;
+    }
+
+    /// <summary>
+    /// Forgets every message's fields and last part position <paramref name="connection"/> remembered: after a rollback,
+    /// and in a write that deletes messages (a deleted message's fields must be written again).
+    /// </summary>
+    public static void ForgetHeaders(SqliteConnection connection)
+    {
+        var statements = StatementsOf(connection);
+        statements.Headers.Clear();
+        statements.LastPositions.Clear();
+    }
+
+    /// <summary>
+    /// At the start of a write transaction on the writer: forgets the remembered message fields when another connection
+    /// (another store instance, another process) committed to the file since the last check. <c>PRAGMA data_version</c>
+    /// changes with every other connection's commit, never with the writer's own; the write lock, held now, keeps it so
+    /// until the transaction ends.
+    /// </summary>
+    /// <returns>The writer's data version now.</returns>
+    private static long CheckDataVersion(SqliteConnection connection)
+    {
+        var statements = StatementsOf(connection);
+        long version = Prepared(connection, DataVersionQuery).QueryInt64();
+        if (version != statements.DataVersion)
+        {
+            statements.Headers.Clear();
+            statements.LastPositions.Clear();
+            statements.DataVersion = version;
+        }
+
+        return version;
+    }
+
+    /// <summary>A writer generation and the data version of its connection while it holds the write lock (see <see cref="MessagesStampAsync"/>).</summary>
+    private sealed record LockedVersion(long Generation, long DataVersion);
+
+    // How many messages' fields a writer remembers (see RememberHeader).
+    private const int RememberedHeaders = 1024;
+
+    /// <summary>
+    /// A connection's reused commands and statements, the write transaction the commands run in, and the message fields
+    /// and last part positions it stored (see <see cref="UnchangedHeader"/>) with the data version they are valid for.
+    /// </summary>
     private sealed class ReusedStatements
     {
         public Dictionary<string, SqliteCommand> Commands { get; } = new(StringComparer.Ordinal);
@@ -330,6 +432,12 @@ internal sealed partial class SqliteDatabase
         public Dictionary<string, SqliteStatement> Prepared { get; } = new(StringComparer.Ordinal);
 
         public SqliteTransaction? Transaction { get; set; }
+
+        public Dictionary<(string SessionId, string MessageId), SqliteSessionStore.StoredHeader> Headers { get; } = [];
+
+        public Dictionary<(string SessionId, string MessageId), long> LastPositions { get; } = [];
+
+        public long DataVersion { get; set; } = -1;
     }
 
     /// <summary>A command on <paramref name="connection"/> with named parameters (null as <c>NULL</c>).</summary>

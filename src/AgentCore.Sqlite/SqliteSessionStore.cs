@@ -295,6 +295,7 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         return InTransactionAsync(async (connection, ct) =>
         {
+            SqliteDatabase.ForgetHeaders(connection);
             int deleted = 0;
             foreach (string sql in DeleteSessionStatements)
             {
@@ -318,6 +319,8 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
 
         return InTransactionAsync(async (connection, ct) =>
         {
+            SqliteDatabase.ForgetHeaders(connection);
+
             // Two commands prepared once and run again per id.
             using var parts = Command(connection, "DELETE FROM parts WHERE session_id = $session AND message_id = $id", ("$session", sessionId), ("$id", ""));
             using var message = Command(connection, "DELETE FROM messages WHERE session_id = $session AND id = $id", ("$session", sessionId), ("$id", ""));
@@ -442,13 +445,22 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
         }
 
         var (type, json, text) = change.Whole ?? StoredParts.Split(part); // Appended to a part not stored yet: store it whole.
-        SqliteDatabase.Prepared(connection, """
-            INSERT INTO parts (session_id, message_id, id, position, type, data, text)
-            VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(position) + 1, 0) FROM parts WHERE session_id = ?1 AND message_id = ?2), ?4, ?5, ?6)
+        if (!SqliteDatabase.TryLastPosition(connection, message.SessionId, message.Id, out long last))
+        {
+            // Once per message while the writer's memory of it is valid: the parts' positions are not indexed (schema 5).
+            last = SqliteDatabase.Prepared(connection, "SELECT COALESCE(MAX(position), -1) FROM parts WHERE session_id = ?1 AND message_id = ?2")
+                .Bind(1, message.SessionId).Bind(2, message.Id).QueryInt64();
+        }
+
+        // A new part goes after the stored ones; a stored part keeps its position (RETURNING gives the row's position either way).
+        long position = SqliteDatabase.Prepared(connection, """
+            INSERT INTO parts (session_id, message_id, id, position, type, data, text) VALUES (?1, ?2, ?3, ?7, ?4, ?5, ?6)
             ON CONFLICT (session_id, message_id, id) DO UPDATE SET type = excluded.type, data = excluded.data, text = excluded.text
+            RETURNING position
             """)
-            .Bind(1, message.SessionId).Bind(2, message.Id).Bind(3, part.Id).Bind(4, type).Bind(5, json).Bind(6, text)
-            .Execute();
+            .Bind(1, message.SessionId).Bind(2, message.Id).Bind(3, part.Id).Bind(4, type).Bind(5, json).Bind(6, text).Bind(7, last + 1)
+            .QueryInt64();
+        SqliteDatabase.RememberLastPosition(connection, message.SessionId, message.Id, Math.Max(last, position));
     }
 
     /// <summary>
@@ -489,6 +501,8 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
             var (id, (type, json, text)) = parts[i];
             insert.Bind(1, message.SessionId).Bind(2, message.Id).Bind(3, id).Bind(4, i).Bind(5, type).Bind(6, json).Bind(7, text).Execute();
         }
+
+        SqliteDatabase.RememberLastPosition(connection, message.SessionId, message.Id, parts.Count - 1);
     }
 
     /// <summary>The parts' ids as a JSON array (for <c>json_each</c>).</summary>
@@ -513,9 +527,21 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
     internal static List<(string Id, (string Type, string? Json, byte[]? Text) Row)> PartRows(SessionMessage message) =>
         message.Parts.Select(static p => (p.Id, StoredParts.Split(p))).ToList();
 
-    /// <summary>Inserts or updates a message's own fields (every column but the parts).</summary>
+    /// <summary>
+    /// Inserts or updates a message's own fields (every column but the parts), unless this writer connection stored these
+    /// very fields for the message since any other connection last wrote to the file (see
+    /// <see cref="SqliteDatabase.UnchangedHeader"/>): a step's second save, whose totals did not move, binds and runs nothing.
+    /// </summary>
     private static void UpsertHeader(SqliteConnection connection, SessionMessage message)
     {
+        var header = new StoredHeader(
+            StoredValues.RoleValue(message.Role), message.CreatedAt.UtcTicks, message.CompletedAt?.UtcTicks, message.ProviderId, message.ModelId,
+            message.Tokens, StoredValues.FormatDecimal(message.Cost), message.IsSummary, message.SummarizedThrough, message.FinishReason, message.Error);
+        if (SqliteDatabase.UnchangedHeader(connection, message.SessionId, message.Id, header))
+        {
+            return;
+        }
+
         var statement = SqliteDatabase.Prepared(connection, """
             INSERT INTO messages (session_id, id, role, created_at, completed_at, provider_id, model_id, input_tokens, output_tokens,
                                   reasoning_tokens, cache_read_tokens, cache_write_tokens, cost, is_summary, summarized_through,
@@ -529,15 +555,23 @@ public sealed partial class SqliteSessionStore : ISessionStore, IDisposable
                 is_summary = excluded.is_summary, summarized_through = excluded.summarized_through, finish_reason = excluded.finish_reason,
                 error = excluded.error
             """);
-        statement.Bind(1, message.SessionId).Bind(2, message.Id).Bind(3, StoredValues.RoleValue(message.Role))
+        statement.Bind(1, message.SessionId).Bind(2, message.Id).Bind(3, header.Role)
             .Bind(4, message.CreatedAt.UtcTicks).Bind(5, message.CompletedAt?.UtcTicks)
             .Bind(6, message.ProviderId).Bind(7, message.ModelId)
             .Bind(8, message.Tokens.Input).Bind(9, message.Tokens.Output).Bind(10, message.Tokens.Reasoning)
             .Bind(11, message.Tokens.CacheRead).Bind(12, message.Tokens.CacheWrite)
-            .Bind(13, StoredValues.FormatDecimal(message.Cost)).Bind(14, message.IsSummary ? 1 : 0)
+            .Bind(13, header.Cost).Bind(14, message.IsSummary ? 1 : 0)
             .Bind(15, message.SummarizedThrough).Bind(16, message.FinishReason).Bind(17, StoredRecords.SerializeError(message.Error))
             .Execute();
+        SqliteDatabase.RememberHeader(connection, message.SessionId, message.Id, header);
     }
+
+    /// <summary>
+    /// A message's own fields as the <c>messages</c> row stores them, compared by value.
+    /// </summary>
+    internal readonly record struct StoredHeader(
+        string Role, long CreatedAt, long? CompletedAt, string? ProviderId, string? ModelId, TokenUsage Tokens, string Cost,
+        bool IsSummary, string? SummarizedThrough, string? FinishReason, MessageError? Error);
 
     /// <summary>The messages of a session and their parts; call inside a read transaction.</summary>
     private List<SessionMessage> ReadMessages(SqliteConnection connection, string sessionId, CancellationToken cancellationToken)

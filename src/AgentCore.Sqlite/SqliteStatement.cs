@@ -79,6 +79,35 @@ internal sealed class SqliteStatement : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs the statement — a query of one integer, or a write with <c>RETURNING</c> of one (its changes are made by the
+    /// first step) — and resets it.
+    /// </summary>
+    /// <returns>The first column of the first row (0 when there is no row).</returns>
+    public long QueryInt64()
+    {
+        try
+        {
+            int rc = raw.sqlite3_step(_statement);
+            if (rc == raw.SQLITE_ROW)
+            {
+                return raw.sqlite3_column_int64(_statement, 0);
+            }
+
+            if (rc != raw.SQLITE_DONE)
+            {
+                SqliteException.ThrowExceptionForRC(rc, _db);
+            }
+
+            return 0;
+        }
+        finally
+        {
+            raw.sqlite3_reset(_statement);
+            raw.sqlite3_clear_bindings(_statement);
+        }
+    }
+
     /// <summary>Finalizes the statement.</summary>
     public void Dispose() => _statement.Dispose();
 

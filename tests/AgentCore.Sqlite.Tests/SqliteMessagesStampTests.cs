@@ -88,6 +88,33 @@ public sealed class SqliteMessagesStampTests : SqliteFileTests
     }
 
     [Test]
+    public async Task GetMessagesStampAsync_WhileThisStoreHoldsTheWriteLock_ReturnsAtOnceTheSameStamp()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+        string sessionId = AgentCoreIds.NewSessionId();
+        await store.SaveSessionAsync(new SessionInfo { Id = sessionId, Title = "t", CreatedAt = T0, UpdatedAt = T0 });
+        await store.SaveMessageAsync(Message(sessionId, "hello"));
+        string? before = await store.GetMessagesStampAsync(sessionId);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var release = new ManualResetEventSlim();
+        var update = Task.Run(() => store.UpdateSessionAsync(sessionId, s =>
+        {
+            entered.SetResult();
+            release.Wait(); // The write transaction stays open (the write lock held) until the test releases it.
+            return s with { Title = "renamed" };
+        }).AsTask());
+        await entered.Task;
+
+        var during = store.GetMessagesStampAsync(sessionId);
+
+        during.IsCompleted.Should().BeTrue("the stamp is read from the running transaction, not after it");
+        (await during).Should().Be(before);
+        release.Set();
+        (await update)!.Title.Should().Be("renamed");
+        (await store.GetMessagesStampAsync(sessionId)).Should().Be(before);
+    }
+
+    [Test]
     public async Task GetMessagesStampAsync_WriteByAnotherStoreOnTheFile_Changes()
     {
         using var store = new SqliteSessionStore(DatabasePath);

@@ -153,11 +153,50 @@ public sealed class SqliteSessionStoreTests
         using var store = new SqliteSessionStore(DatabasePath);
         await store.MigrateAsync();
 
-        (await ScalarAsync("PRAGMA user_version")).Should().Be(4L);
+        (await ScalarAsync("PRAGMA user_version")).Should().Be((long)SqliteSessionStore.SchemaVersion);
         (await store.SearchAsync(new SessionSearchQuery("pangolin"))).Select(static h => h.MessageId).Should().Equal(done.Id);
         open.CompletedAt = T0.AddSeconds(2);
         await store.SaveMessageAsync(open);
         (await store.SearchAsync(new SessionSearchQuery("pangolin"))).Should().HaveCount(2);
+    }
+
+    [Test]
+    public async Task MigrateAsync_Schema4DatabaseWithMessages_DropsThePartsOrderIndexAndReadsPartsInPositionOrder()
+    {
+        // Part ids in the reverse of their positions: only the position column orders them.
+        var ids = Enumerable.Range(0, 4).Select(static _ => AgentCoreIds.NewPartId()).Reverse().ToList();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = sessionId, Role = Microsoft.Extensions.AI.ChatRole.Assistant, CreatedAt = T0, CompletedAt = T0,
+            Parts =
+            [
+                new StepStartPart { Id = ids[0], StartedAt = T0 },
+                new TextPart { Id = ids[1], Text = "first" },
+                new ToolPart { Id = ids[2], CallId = "call_1", ToolName = "read", State = ToolState.Completed, Output = "out", StartedAt = T0, EndedAt = T0 },
+                new TextPart { Id = ids[3], Text = "last" },
+            ],
+        };
+        using (var writer = new SqliteSessionStore(DatabasePath))
+        {
+            await writer.SaveMessageAsync(message);
+        }
+
+        SqliteConnection.ClearAllPools();
+        await ExecuteAsync("CREATE INDEX parts_in_order ON parts (session_id, message_id, position, id); PRAGMA user_version = 4;");
+
+        using var store = new SqliteSessionStore(DatabasePath);
+        await store.MigrateAsync();
+
+        (await ScalarAsync("PRAGMA user_version")).Should().Be(5L);
+        (await ScalarAsync("SELECT count(*) FROM sqlite_master WHERE name = 'parts_in_order'")).Should().Be(0L);
+        var stored = (await store.GetMessagesAsync(sessionId)).Single();
+        stored.Parts.Select(static p => p.Id).Should().Equal(ids);
+        stored.Text.Should().Be("firstlast");
+        var added = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "after the upgrade" };
+        message.Parts.Add(added);
+        await store.SavePartsAsync(message, [new(added)]);
+        (await store.GetMessagesAsync(sessionId)).Single().Parts.Select(static p => p.Id).Should().Equal([.. ids, added.Id]);
     }
 
     [Test]
