@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -791,8 +790,10 @@ internal sealed partial class SessionEventHub : ISessionEvents
         /// <returns>The same event, numbered.</returns>
         public SessionEvent Publish(SessionEvent sessionEvent)
         {
-            Debug.Assert(sessionEvent.SessionId == sessionId, "an event of another session");
-            return hub.TryPublish(log, sessionEvent) ? sessionEvent : hub.Publish(sessionEvent);
+            // An event of another session goes through the hub, to that session's log and numbering.
+            return string.Equals(sessionEvent.SessionId, sessionId, StringComparison.Ordinal) && hub.TryPublish(log, sessionEvent)
+                ? sessionEvent
+                : hub.Publish(sessionEvent);
         }
 
         public ValueTask DisposeAsync() =>

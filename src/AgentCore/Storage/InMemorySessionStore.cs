@@ -216,7 +216,10 @@ public sealed class InMemorySessionStore : ISessionStore
         }
 
         int storedCount = stored.Count;
-        // Indexed: enumerating the IReadOnlyList would box its enumerator per write.
+        // Every copy is made before the stored list changes: a part that cannot be copied leaves the stored message as
+        // it was. Indexed: enumerating the IReadOnlyList would box its enumerator per write.
+        var copies = new (int Index, MessagePart Copy)[changes.Count + parts.Count - storedCount];
+        int count = 0;
         for (int c = 0; c < changes.Count; c++)
         {
             var changed = changes[c].Part;
@@ -225,7 +228,7 @@ public sealed class InMemorySessionStore : ISessionStore
             {
                 if (ReferenceEquals(parts[i], changed))
                 {
-                    stored[i] = MessageCopies.Copy(changed);
+                    copies[count++] = (i, MessageCopies.Copy(changed));
                     break;
                 }
             }
@@ -233,7 +236,20 @@ public sealed class InMemorySessionStore : ISessionStore
 
         for (int i = storedCount; i < parts.Count; i++)
         {
-            stored.Add(MessageCopies.Copy(parts[i]));
+            copies[count++] = (i, MessageCopies.Copy(parts[i]));
+        }
+
+        for (int k = 0; k < count; k++)
+        {
+            var (index, copy) = copies[k];
+            if (index < storedCount)
+            {
+                stored[index] = copy;
+            }
+            else
+            {
+                stored.Add(copy);
+            }
         }
 
         return true;

@@ -38,6 +38,27 @@ public sealed class SessionEventHubTests
     }
 
     [Test]
+    public async Task AttachmentPublish_EventOfAnotherSession_NumberedAndReplayedInThatSession()
+    {
+        var hub = Hub();
+        var two = hub.Publish(Delta(Two, 0));
+        var attachment = await hub.AttachAsync(One, turnStream: null);
+
+        var own = attachment.Publish(Delta(One, 1));
+        var other = attachment.Publish(Delta(Two, 2));
+        await attachment.DisposeAsync();
+
+        other.Sequence.Should().Be(two.Sequence + 1);
+        own.Sequence.Should().BePositive();
+        using var stop = new CancellationTokenSource();
+        var replay = hub.SubscribeAsync(Two, two.Sequence, stop.Token).GetAsyncEnumerator(stop.Token);
+        (await replay.MoveNextAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30))).Should().BeTrue();
+        replay.Current.Should().BeSameAs(other);
+        await stop.CancelAsync();
+        await replay.DisposeAsync();
+    }
+
+    [Test]
     public async Task SubscribeAsync_AfterSequence_ReplaysMissedEventsThenContinuesLive()
     {
         var hub = Hub();

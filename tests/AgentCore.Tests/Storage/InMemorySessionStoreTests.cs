@@ -111,6 +111,24 @@ public sealed class InMemorySessionStoreTests
         after.FinishReason.Should().Be("stop");
     }
 
+    /// <summary>A part save of a stored message changes the session's messages stamp (the next turn must not reuse a kept conversation).</summary>
+    [Test]
+    public async Task SavePartsAsync_StoredMessage_MessagesStampChanges()
+    {
+        var store = new InMemorySessionStore();
+        string sessionId = AgentCoreIds.NewSessionId();
+        var message = AssistantMessage(sessionId);
+        await store.SaveMessageAsync(message);
+        string? before = await store.GetMessagesStampAsync(sessionId);
+
+        var text = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "answer" };
+        message.Parts.Add(text);
+        await store.SavePartsAsync(message, [new MessagePartChange(text)]);
+
+        before.Should().NotBeNull();
+        (await store.GetMessagesStampAsync(sessionId)).Should().NotBe(before);
+    }
+
     /// <summary>When the stored parts are not the first of the message's (a caller's own order), the message's order is stored.</summary>
     [Test]
     public async Task SavePartsAsync_StoredPartsNotPrefix_StoresMessagePartsInItsOrder()
