@@ -18,27 +18,45 @@ internal sealed record Contender(string Name, Func<Task<Func<Task>>> Prepare);
 /// <summary>Runs contenders interleaved (A B C D, A B C D, …) in this process and summarises their samples.</summary>
 internal static class Interleaved
 {
+    /// <summary>
+    /// The least time the warm-up rounds of a scenario take (more rounds are run until it has passed, up to
+    /// <see cref="MaxWarmupFactor"/> times the rounds asked for): tiered compilation moves a method to optimized code
+    /// only after it has been called 30 times and no new method was compiled for 100 ms, in the background, so a
+    /// warm-up counted in rounds alone left most of the measured runs of a fast system in unoptimized code.
+    /// </summary>
+    public static TimeSpan MinimumWarmup { get; set; } = TimeSpan.FromSeconds(2);
+
+    private const int MaxWarmupFactor = 25;
+
     public static async Task<Dictionary<string, List<Sample>>> RunAsync(IReadOnlyList<Contender> contenders, int warmup, int rounds)
     {
         var samples = contenders.ToDictionary(c => c.Name, _ => new List<Sample>(rounds));
-        for (int round = -warmup; round < rounds; round++)
+        long warming = Stopwatch.GetTimestamp();
+        for (int round = 0; round < warmup || (round < warmup * MaxWarmupFactor && Stopwatch.GetElapsedTime(warming) < MinimumWarmup); round++)
         {
-            foreach (var contender in contenders)
-            {
-                var work = await contender.Prepare();
-                long allocated = GC.GetTotalAllocatedBytes(precise: true);
-                long start = Stopwatch.GetTimestamp();
-                await work();
-                double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
-                if (round >= 0)
-                {
-                    samples[contender.Name].Add(new Sample(ms, allocated));
-                }
-            }
+            await RoundAsync(contenders, samples: null);
+        }
+
+        for (int round = 0; round < rounds; round++)
+        {
+            await RoundAsync(contenders, samples);
         }
 
         return samples;
+    }
+
+    private static async Task RoundAsync(IReadOnlyList<Contender> contenders, Dictionary<string, List<Sample>>? samples)
+    {
+        foreach (var contender in contenders)
+        {
+            var work = await contender.Prepare();
+            long allocated = GC.GetTotalAllocatedBytes(precise: true);
+            long start = Stopwatch.GetTimestamp();
+            await work();
+            double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+            samples?[contender.Name].Add(new Sample(ms, allocated));
+        }
     }
 
     public static double Percentile(IEnumerable<double> values, double p)
