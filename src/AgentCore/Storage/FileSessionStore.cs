@@ -194,6 +194,9 @@ public sealed partial class FileSessionStore : ISessionStore
         {
             // The session first: should the process die in between, the leftover journal is found and deleted next time.
             deleted = DeleteIfExists(sessionPath) | DeleteIfExists(journal);
+
+            // The journal appends keep it open with the lock file: closed now, so the deleted file's space is freed.
+            FileAppender.CloseKept(SessionLockPath(sessionId));
         }
 
         // A message of the session written again starts a new journal: its next record must be self-contained.
