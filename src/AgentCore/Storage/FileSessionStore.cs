@@ -856,10 +856,16 @@ public sealed partial class FileSessionStore : ISessionStore
             return default;
         }
 
-        if (FileSessionFile.Read(content, sessionId, out string? problem, out _) is not { } session)
+        if (FileSessionFile.Read(content, sessionId, out string? problem, out _, out string? skipped) is not { } session)
         {
             LogCorruptFile(sessionId, path, problem!);
             return default;
+        }
+
+        if (skipped is not null)
+        {
+            // A newer whole-looking record that does not read: the older one is served, and a change would replace it.
+            LogCorruptFile(sessionId, path, "its newest complete record does not read, an older one is served: " + skipped);
         }
 
         return ValueTask.FromResult<SessionInfo?>(session);
