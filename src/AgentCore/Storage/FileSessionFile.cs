@@ -11,7 +11,9 @@ namespace AgentCore.Storage;
 /// (temporary file and rename), so the file stays small.</para>
 /// <para>What a crash can leave: a torn last line (no newline yet), which readers skip (the record before it is the
 /// session, as before the change), and the next append starts on a new line; or, during a rewrite, an unused temporary
-/// file beside the session file, which nothing reads (the session file is the one before the rewrite, whole).</para>
+/// file beside the session file, which nothing reads (the session file is the one before the rewrite, whole). A torn
+/// tail is never read, not even when no line reads and the content up to the last newline is read as one record
+/// (indented by hand).</para>
 /// <para>A file written before this format (one JSON object, no newline) reads as that one record.</para>
 /// </remarks>
 internal static class FileSessionFile
