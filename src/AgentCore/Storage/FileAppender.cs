@@ -144,6 +144,22 @@ internal static class FileAppender
         return (opened, false);
     }
 
+    /// <summary>
+    /// Closes the file kept open to append to under the lock of <paramref name="lockPath"/> (see <see cref="OpenTarget"/>),
+    /// if any: called by the holder of that lock after deleting the file, so its disk space is freed now rather than when
+    /// the lock file is closed. The lock file itself stays open.
+    /// </summary>
+    /// <param name="lockPath">The path whose lock the caller holds (as passed to <see cref="LockAsync"/>).</param>
+    public static void CloseKept(string lockPath)
+    {
+        string key = Path.IsPathFullyQualified(lockPath) ? lockPath : Path.GetFullPath(lockPath);
+        if (Locks.TryGetValue(key, out var pathLock) && pathLock.Target is { } kept)
+        {
+            pathLock.Target = null;
+            kept.Dispose();
+        }
+    }
+
     /// <summary>Appends to a file whose lock the caller holds.</summary>
     /// <remarks>
     /// When the file does not end with a newline (a writer died mid-record), the record is written after a newline,

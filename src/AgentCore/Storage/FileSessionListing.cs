@@ -12,7 +12,8 @@ namespace AgentCore.Storage;
 /// <remarks>
 /// <para><b>When the index is current.</b> Every write of a session file by the store changes the <c>sessions</c>
 /// folder's modification time: creating or rewriting one renames a temporary file over it, a delete removes it, and a
-/// change appended to it sets the folder's time afterwards (<see cref="MarkChanged"/>). The index records the folder's modification time its scan started from, and is served only while
+/// change appended to it sets the folder's time before and after the append (<see cref="MarkChanged"/>; a process
+/// killed between the append and the second setting leaves stale only an index whose scan read the file in between). The index records the folder's modification time its scan started from, and is served only while
 /// the folder still has it; anything else (no index, another time, an index that cannot be read) is a scan, which writes
 /// a new index. The index keeps each session file's current record only (a session file can hold older ones before it). The time a scan records is trusted only when it is older than the index's own temporary file, created
 /// before the scan began: a change in the same clock tick as the scan's start can then not go unnoticed (the file
@@ -319,8 +320,9 @@ internal sealed class FileSessionListing(string dataDirectory, string sessionsDi
     /// <summary>
     /// Tells listings that a session file changed in place (a record appended, which changes no folder entry): sets the
     /// <c>sessions</c> folder's modification time to now, or just past the time it has, so it differs from the time any
-    /// index was built at. Call after the change is written. False when the time cannot be set (the caller then changes
-    /// the folder another way).
+    /// index was built at. Call before the change is written (an index built earlier is then stale whatever follows) and
+    /// after it (so is one whose scan read the file in between). False when the time cannot be set (before the change, the
+    /// caller then writes it in a way that changes the folder, a rename; after it, the change stands).
     /// </summary>
     public bool MarkChanged()
     {

@@ -119,15 +119,31 @@ public sealed partial class FileSessionStore : ISessionStore
     /// </summary>
     private async ValueTask WriteSessionLockedAsync(string path, ReadOnlyMemory<byte> record, CancellationToken cancellationToken)
     {
-        // An append changes no folder entry: the listing is told by the folder's time, set after the append. Should that
-        // fail, the rewrite's rename changes the folder instead.
-        if (FileAppender.TryAppendExisting(path, record, FileSessionFile.RewriteAt, "session file") && _listing.MarkChanged())
+        // An append changes no folder entry: the listing is told by the folder's time, set before the append (so an index
+        // built before it is stale even if the process dies right after the append) and after it (so is one whose scan read
+        // the file in between). Should the first fail, the rewrite's rename changes the folder instead; the change is
+        // stored once the append returns, so the second's failure is logged, not thrown.
+        if (MarkListing(afterAppend: false) && FileAppender.TryAppendExisting(path, record, FileSessionFile.RewriteAt, "session file"))
         {
+            if (!MarkListing(afterAppend: true))
+            {
+                LogListingNotMarked(path);
+            }
+
             return;
         }
 
         await FileAppender.WriteAtomicAsync(path, record, "session file", cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// For tests: replaces the setting of the sessions folder's time around a session file append (given whether it is
+    /// the one after the append; returns whether the time was set), to stand in for a failure or a crash between the two.
+    /// </summary>
+    internal Func<FileSessionListing, bool, bool>? MarkListingOverride { get; set; }
+
+    private bool MarkListing(bool afterAppend) =>
+        MarkListingOverride is { } mark ? mark(_listing, afterAppend) : _listing.MarkChanged();
 
     /// <inheritdoc />
     /// <remarks>
@@ -179,6 +195,9 @@ public sealed partial class FileSessionStore : ISessionStore
         {
             // The session first: should the process die in between, the leftover journal is found and deleted next time.
             deleted = DeleteIfExists(sessionPath) | DeleteIfExists(journal);
+
+            // The journal appends keep it open with the lock file: closed now, so the deleted file's space is freed.
+            FileAppender.CloseKept(SessionLockPath(sessionId));
         }
 
         // A message of the session written again starts a new journal: its next record must be self-contained.
@@ -924,10 +943,16 @@ public sealed partial class FileSessionStore : ISessionStore
             return default;
         }
 
-        if (FileSessionFile.Read(content, sessionId, out string? problem, out _) is not { } session)
+        if (FileSessionFile.Read(content, sessionId, out string? problem, out _, out string? skipped) is not { } session)
         {
             LogCorruptFile(sessionId, path, problem!);
             return default;
+        }
+
+        if (skipped is not null)
+        {
+            // A newer whole-looking record that does not read: the older one is served, and a change would replace it.
+            LogCorruptFile(sessionId, path, "its newest complete record does not read, an older one is served: " + skipped);
         }
 
         return ValueTask.FromResult<SessionInfo?>(session);
@@ -949,6 +974,9 @@ public sealed partial class FileSessionStore : ISessionStore
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped unreadable session {SessionId} (file {Path}): {Reason}")]
     private partial void LogCorruptFile(string sessionId, string path, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not set the sessions folder's time after appending to {Path}: a listing index built while the append ran may list the session as before it until the folder changes again")]
+    private partial void LogListingNotMarked(string path);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Skipped unreadable record of session {SessionId}, message {MessageId} (line {Line} of {Path}): {Reason}")]
     private partial void LogCorruptLine(string sessionId, string messageId, string path, int line, string reason);

@@ -195,4 +195,147 @@ public sealed class FileSessionFileTests : FileStoreTestBase
         (await Store().GetMessagesAsync(session.Id)).Should().ContainSingle().Which.Text.Should().Be("hello");
         Directory.GetFiles(Path.Combine(DataDirectory, "messages")).Select(Path.GetFileName).Should().Equal(session.Id + ".jsonl");
     }
+
+    [Test]
+    public async Task GetSessionAsync_IndentedSessionFileWithATornAppend_ReadsTheIndentedRecord()
+    {
+        // A change appended to a file indented by hand, torn by a crash: the torn tail is not part of the record.
+        var session = Session(T0);
+        Directory.CreateDirectory(SessionsFolder);
+        string indented = JsonSerializer.Serialize(JsonDocument.Parse(Record(session)).RootElement, new JsonSerializerOptions { WriteIndented = true });
+        byte[] next = Record(session with { Title = "never written whole" });
+        await File.WriteAllBytesAsync(SessionFile(session.Id), [.. Encoding.UTF8.GetBytes(indented + "\n"), .. next.AsSpan(0, next.Length / 2)]);
+
+        (await Store().GetSessionAsync(session.Id))!.Title.Should().Be(session.Title);
+        (await ListAsync(Store())).Should().ContainSingle().Which.Title.Should().Be(session.Title);
+        Logger.Warnings.Should().BeEmpty();
+    }
+
+    [Test]
+    public async Task GetSessionAsync_NewestCompleteRecordDamaged_ServesTheOlderAndWarns()
+    {
+        var store = Store();
+        var session = Session(T0);
+        await store.SaveSessionAsync(session);
+        await store.UpdateSessionAsync(session.Id, s => s with { Title = "renamed" });
+        string[] lines = Lines(SessionFile(session.Id));
+        lines.Should().HaveCount(2);
+        lines[1] = lines[1].Replace("\"renamed\"", "\"renamed", StringComparison.Ordinal); // Damaged after it was written whole.
+        await File.WriteAllTextAsync(SessionFile(session.Id), string.Join('\n', lines) + "\n");
+
+        (await Store().GetSessionAsync(session.Id))!.Title.Should().Be(session.Title);
+
+        var warning = Logger.Warnings.Should().ContainSingle().Subject;
+        warning.Message.Should().Contain(session.Id).And.Contain(SessionFile(session.Id)).And.NotContain("renamed");
+    }
+
+    [Test]
+    public async Task ListSessionsAsync_ProcessDiedBeforeMarkingTheFolderAfterAnAppend_ListsTheChange()
+    {
+        var store = Store();
+        var session = Session(T0);
+        await store.SaveSessionAsync(session);
+        string index = Path.Combine(DataDirectory, FileSessionListing.IndexFileName);
+        Directory.SetLastWriteTimeUtc(SessionsFolder, DateTime.UtcNow.AddMinutes(-1)); // Indexed from a quiet folder.
+        (await ListAsync(store)).Should().ContainSingle().Which.Title.Should().Be(session.Title);
+        File.Exists(index).Should().BeTrue();
+
+        // Killed after the append, before the folder's time is set again: only the time set before the append is there.
+        store.MarkListingOverride = static (listing, afterAppend) => afterAppend || listing.MarkChanged();
+        await store.UpdateSessionAsync(session.Id, s => s with { Title = "renamed" });
+
+        Lines(SessionFile(session.Id)).Should().HaveCount(2, "the change was appended");
+        (await ListAsync(Store())).Should().ContainSingle().Which.Title.Should().Be("renamed");
+    }
+
+    [Test]
+    public async Task UpdateSessionAsync_FolderTimeCannotBeSetBeforeTheAppend_RewritesTheFileInstead()
+    {
+        var store = Store();
+        var session = Session(T0);
+        await store.SaveSessionAsync(session);
+        var calls = new List<bool>();
+        store.MarkListingOverride = (_, afterAppend) =>
+        {
+            calls.Add(afterAppend);
+            return false;
+        };
+
+        await store.UpdateSessionAsync(session.Id, s => s with { Title = "renamed" });
+
+        calls.Should().Equal(false);
+        Lines(SessionFile(session.Id)).Should().HaveCount(1, "the rename of a rewrite changes the folder");
+        (await Store().GetSessionAsync(session.Id))!.Title.Should().Be("renamed");
+        (await ListAsync(Store())).Should().ContainSingle().Which.Title.Should().Be("renamed");
+    }
+
+    [Test]
+    public async Task UpdateSessionAsync_FolderTimeCannotBeSetAfterTheAppend_ChangeStoredOnceAndWarned()
+    {
+        var store = Store();
+        var session = Session(T0);
+        await store.SaveSessionAsync(session);
+        using var cancellation = new CancellationTokenSource();
+        store.MarkListingOverride = (listing, afterAppend) =>
+        {
+            if (afterAppend)
+            {
+                // Whatever follows the stored change must neither fail nor write it again.
+                cancellation.Cancel();
+                return false;
+            }
+
+            return listing.MarkChanged();
+        };
+
+        var updated = await store.UpdateSessionAsync(session.Id, s => s with { Title = s.Title + "+" }, cancellation.Token);
+
+        updated!.Title.Should().Be(session.Title + "+");
+        Lines(SessionFile(session.Id)).Should().HaveCount(2, "the appended change stands; no rewrite follows");
+        (await Store().GetSessionAsync(session.Id))!.Title.Should().Be(session.Title + "+");
+        Logger.Warnings.Should().ContainSingle().Which.Message.Should().Contain(SessionFile(session.Id));
+    }
+
+    [Test]
+    public async Task DeleteSessionAsync_JournalKeptOpenForAppends_NoHandleLeftOnTheDeletedJournal()
+    {
+        if (!Directory.Exists("/proc/self/fd") || !UnixFileLock.CanCheckPath)
+        {
+            Assert.Ignore("Needs /proc/self/fd and a journal kept open between appends (64-bit Linux).");
+        }
+
+        var store = Store();
+        var session = Session(T0);
+        await store.SaveSessionAsync(session);
+        await store.SaveMessageAsync(UserMessage(session.Id, "hello"));
+        await store.SaveMessageAsync(UserMessage(session.Id, "again"));
+        OpenLinksTo(Journal(session.Id)).Should().NotBeEmpty("the appends keep the journal open");
+
+        (await store.DeleteSessionAsync(session.Id)).Should().BeTrue();
+
+        File.Exists(Journal(session.Id)).Should().BeFalse();
+        OpenLinksTo(Journal(session.Id)).Should().BeEmpty("the deleted journal's space is freed at once");
+    }
+
+    /// <summary>The process's open file descriptors naming <paramref name="path"/> (or it deleted).</summary>
+    private static List<string> OpenLinksTo(string path)
+    {
+        var links = new List<string>();
+        foreach (string fd in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            try
+            {
+                if (new FileInfo(fd).LinkTarget is { } target && (target == path || target == path + " (deleted)"))
+                {
+                    links.Add(fd);
+                }
+            }
+            catch (IOException)
+            {
+                // Closed since the listing.
+            }
+        }
+
+        return links;
+    }
 }

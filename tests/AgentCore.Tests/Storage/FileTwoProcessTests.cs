@@ -30,5 +30,10 @@ public sealed class FileTwoProcessTests : TwoProcessTests
     // The operating system releases a process's file locks as it dies, before its exit is reported.
     protected override Task WaitUntilLockFreeAsync(string sessionId) => Task.CompletedTask;
 
+    // The sessions folder made older than the first listing, as a quiet folder is: that listing writes the listing index
+    // (else a session created in the same clock tick would leave it unwritten, and the renames would not test it).
+    protected override void BeforeFirstListing() =>
+        Directory.SetLastWriteTimeUtc(Path.Combine(_directory, "sessions"), DateTime.UtcNow.AddMinutes(-1));
+
     protected override ISessionLockProvider OpenLockProvider() => new FileSessionLockProvider(Path.Combine(_directory, "locks"));
 }
