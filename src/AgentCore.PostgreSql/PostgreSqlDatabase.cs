@@ -68,10 +68,13 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
 
         // 6: the search index holds only the parts that are searched. A GIN index also records every row whose column is
         // NULL — each part of an open message, each step part — which cost an index entry in the WAL for every part a turn
-        // writes. The search's condition (search @@ query) implies the index's, so the search reads it as before.
+        // writes. The search's condition (search @@ query) implies the index's, so the search reads it as before. The new
+        // index is built before the old one is dropped: the build blocks part writes (not reads) until the migration
+        // commits; the drop's exclusive lock, which would also block reads, is taken only at the end.
         """
+        CREATE INDEX agentcore_parts_search_v6 ON agentcore_parts USING gin (search) WHERE search IS NOT NULL;
         DROP INDEX agentcore_parts_search;
-        CREATE INDEX agentcore_parts_search ON agentcore_parts USING gin (search) WHERE search IS NOT NULL;
+        ALTER INDEX agentcore_parts_search_v6 RENAME TO agentcore_parts_search;
 
         """,
     ];
@@ -152,7 +155,12 @@ internal sealed partial class PostgreSqlDatabase : IAsyncDisposable
 
             for (int next = version + 1; next <= SchemaVersion; next++)
             {
-                var migrate = new NpgsqlCommand(Migrations[next - 1] + "\nINSERT INTO agentcore_schema_version (version) VALUES (" + next + ");", connection, transaction);
+                // No command timeout: a migration that builds an index over a large table must not fail (and roll back,
+                // to start over on the next open) after the connection's default 30 s.
+                var migrate = new NpgsqlCommand(Migrations[next - 1] + "\nINSERT INTO agentcore_schema_version (version) VALUES (" + next + ");", connection, transaction)
+                {
+                    CommandTimeout = 0,
+                };
                 await using (migrate.ConfigureAwait(false))
                 {
                     await migrate.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -357,10 +357,13 @@ internal sealed class MessageJsonReader
         return true;
     }
 
-    /// <summary>Skips a property the part type does not have; a second <c>type</c> is the serializer's to judge.</summary>
+    /// <summary>
+    /// Skips a property the part type does not have; a second <c>type</c>, and a name that is escaped or starts with
+    /// <c>$</c> (which the serializer reads as polymorphic metadata and refuses), are the serializer's to judge.
+    /// </summary>
     private static bool SkipUnknown(ref Utf8JsonReader reader)
     {
-        if (reader.ValueTextEquals("type"u8))
+        if (reader.ValueIsEscaped || reader.ValueSpan is [(byte)'$', ..] || reader.ValueTextEquals("type"u8))
         {
             return false;
         }

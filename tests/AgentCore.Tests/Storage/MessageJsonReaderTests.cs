@@ -39,6 +39,10 @@ public sealed class MessageJsonReaderTests
             .SetName("TryReadJournalRecord_NoParts_ReadAsTheSerializerReadsIt");
         yield return new TestCaseData($$"""{"k":"m","m":{{Message($$""","parts":[{"id":"{{PartId}}","type":"text","text":"t"}]""")}}}""", false)
             .SetName("TryReadJournalRecord_PartTypeNotFirst_LeftToTheSerializer");
+        yield return new TestCaseData($$"""{"k":"m","m":{{Message($$""","parts":[{"type":"text","id":"{{PartId}}","$x":1,"text":"t"}]""")}}}""", false)
+            .SetName("TryReadJournalRecord_PartPropertyLikeMetadata_LeftToTheSerializer");
+        yield return new TestCaseData($$"""{"k":"m","m":{{Message($$""","parts":[{"type":"text","id":"{{PartId}}","\u0024x":1,"text":"t"}]""")}}}""", false)
+            .SetName("TryReadJournalRecord_PartPropertyNameEscaped_LeftToTheSerializer");
         yield return new TestCaseData($$"""{"k":"m","m":{{Message($$""","parts":[{"type":"text","id":"{{PartId}}","text":null}]""")}}}""", false)
             .SetName("TryReadJournalRecord_NullText_LeftToTheSerializer");
         yield return new TestCaseData($$"""{"k":"m","m":{{Message($$""","parts":[{"type":"text","text":"t"}]""")}}}""", false)
