@@ -326,7 +326,7 @@ internal sealed partial class SqliteDatabase
 
     /// <summary>
     /// Rolls back the transaction still open on <paramref name="connection"/> after a failure (SQLite may have rolled it
-    /// back already). A failed rollback leaves it open, and the caller then closes the writer (see <see cref="CloseWriterAfter"/>).
+    /// back already). A failed rollback closes the writer connection, which ends the transaction.
     /// </summary>
     private void RollBackIfOpen(SqliteConnection connection)
     {
@@ -341,7 +341,13 @@ internal sealed partial class SqliteDatabase
         }
         catch (SqliteException ex)
         {
+            // The transaction may still be open, holding the file's write lock: the writer is closed here (a retry
+            // after a busy failure opens a new one) rather than left to fail its next BEGIN.
             LogRollbackFailed(DatabasePath, ex);
+            if (ReferenceEquals(connection, _writer))
+            {
+                CloseWriter();
+            }
         }
     }
 

@@ -84,28 +84,40 @@ internal sealed class SqliteStatement : IDisposable
     /// first step) — and resets it.
     /// </summary>
     /// <returns>The first column of the first row (0 when there is no row).</returns>
+    /// <exception cref="SqliteException">The statement failed, in its step or (a write with <c>RETURNING</c> stepped once)
+    /// in its reset.</exception>
     public long QueryInt64()
     {
+        long value = 0;
+        int rc;
         try
         {
-            int rc = raw.sqlite3_step(_statement);
+            rc = raw.sqlite3_step(_statement);
             if (rc == raw.SQLITE_ROW)
             {
-                return raw.sqlite3_column_int64(_statement, 0);
+                value = raw.sqlite3_column_int64(_statement, 0);
             }
-
-            if (rc != raw.SQLITE_DONE)
+            else if (rc != raw.SQLITE_DONE)
             {
                 SqliteException.ThrowExceptionForRC(rc, _db);
             }
-
-            return 0;
         }
-        finally
+        catch
         {
             raw.sqlite3_reset(_statement);
             raw.sqlite3_clear_bindings(_statement);
+            throw;
         }
+
+        // A statement stepped only to its first row finishes its work in the reset, which can fail: its code counts.
+        rc = raw.sqlite3_reset(_statement);
+        raw.sqlite3_clear_bindings(_statement);
+        if (rc != raw.SQLITE_OK)
+        {
+            SqliteException.ThrowExceptionForRC(rc, _db);
+        }
+
+        return value;
     }
 
     /// <summary>Finalizes the statement.</summary>

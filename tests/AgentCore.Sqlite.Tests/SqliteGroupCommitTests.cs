@@ -94,6 +94,16 @@ public sealed class SqliteGroupCommitTests : SqliteFileTests
         stored.Parts.Should().ContainSingle().Which.Id.Should().Be(before.Id);
         stored.Tokens.Should().Be(default(TokenUsage));
         groupFailures.Count.Should().Be(0, "the failing write's savepoint was rolled back, not the group's transaction");
+
+        // The rolled-back write's fields are not remembered as stored: saved again (with a part the trigger lets through, and
+        // no other connection's commit, which would make the writer forget anyway), they are written.
+        doomedMessage.Parts.Remove(doomed);
+        var retried = new ToolPart { Id = AgentCoreIds.NewPartId(), CallId = "call_2", ToolName = "read", State = ToolState.Running, StartedAt = T0 };
+        doomedMessage.Parts.Add(retried);
+        await store.SavePartsAsync(doomedMessage, [new(retried)]);
+        stored = (await store.GetMessagesAsync(doomedMessage.SessionId)).Should().ContainSingle().Subject;
+        stored.Tokens.Should().Be(doomedMessage.Tokens);
+        stored.Parts.Select(p => p.Id).Should().Equal(before.Id, retried.Id);
     }
 
     [Test]

@@ -112,6 +112,29 @@ public sealed class SqliteSavePartsTests : SqliteFileTests
     }
 
     [Test]
+    public async Task SavePartsAsync_SameFieldsAfterTheSessionWasDeleted_StoresTheMessageAgain()
+    {
+        using var store = new SqliteSessionStore(DatabasePath);
+        string sessionId = AgentCoreIds.NewSessionId();
+        await store.SaveSessionAsync(new SessionInfo { Id = sessionId, Title = "t", CreatedAt = T0, UpdatedAt = T0 });
+        var text = new TextPart { Id = AgentCoreIds.NewPartId(), Text = "a" };
+        var message = new SessionMessage
+        {
+            Id = AgentCoreIds.NewMessageId(), SessionId = sessionId, Role = ChatRole.Assistant, CreatedAt = T0, Parts = [text],
+            Tokens = new TokenUsage(3, 4, 0, 0, 0),
+        };
+        await store.SaveMessageAsync(message);
+        (await store.DeleteSessionAsync(sessionId)).Should().BeTrue();
+
+        // An import of the same session again (ids kept): the same message, the same fields.
+        await store.SavePartsAsync(message, [new(text)]);
+
+        var stored = (await store.GetMessagesAsync(sessionId)).Should().ContainSingle().Subject;
+        stored.Tokens.Should().Be(message.Tokens);
+        stored.Text.Should().Be("a");
+    }
+
+    [Test]
     public async Task SavePartsAsync_StoredPartSavedAgainThenANewOne_NewOneGoesLast()
     {
         using var store = new SqliteSessionStore(DatabasePath);
