@@ -422,7 +422,7 @@ internal sealed partial class SqliteDatabase
     private const int RememberedHeaders = 1024;
 
     /// <summary>
-    /// A connection's reused commands and statements, the write transaction the commands run in, and the message fields
+    /// A connection's reused commands and statements, the transaction the migration's commands run in, and the message fields
     /// and last part positions it stored (see <see cref="UnchangedHeader"/>) with the data version they are valid for.
     /// </summary>
     private sealed class ReusedStatements

@@ -9,7 +9,8 @@ namespace AgentCore;
 /// per-execution work (parameter lookup by name, a data reader per statement).
 /// </summary>
 /// <remarks>
-/// Runs inside the write transaction <see cref="SqliteDatabase.InTransactionAsync{T}"/> began on the same connection. An
+/// Runs on the connection it was prepared on: a write inside the write transaction begun there, a read (such as
+/// <c>PRAGMA data_version</c>) in or out of one. An
 /// error throws the <see cref="SqliteException"/> Microsoft.Data.Sqlite would (so the busy retry applies); the
 /// statement is reset after every run, and finalized with the connection's other reused statements.
 /// </remarks>

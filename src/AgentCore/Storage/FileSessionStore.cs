@@ -608,7 +608,8 @@ public sealed partial class FileSessionStore : ISessionStore
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            // Cleared: the journal holds conversation text, which must not stay in arrays other code of the process rents.
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
         }
     }
 
@@ -633,7 +634,7 @@ public sealed partial class FileSessionStore : ISessionStore
                 {
                     byte[] larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
                     buffer.AsSpan(0, length).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
+                    ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
                     buffer = larger;
                 }
 
@@ -648,7 +649,7 @@ public sealed partial class FileSessionStore : ISessionStore
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
             throw;
         }
     }
