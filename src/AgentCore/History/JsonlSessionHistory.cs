@@ -279,7 +279,7 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
     {
         ArgumentNullException.ThrowIfNull(entry);
         cancellationToken.ThrowIfCancellationRequested();
-        var line = Line(entry);
+        var line = JsonLine.Serialize(entry, AgentCoreJsonContext.Default.SessionHistoryEntry);
         PendingLine pending;
         bool write;
         lock (_queueGate)
@@ -337,19 +337,6 @@ public sealed partial class JsonlSessionHistory : ISessionHistory
         }
 
         _ = Task.Run(WriteQueuedAsync);
-    }
-
-    /// <summary>
-    /// The entry's JSON and a newline, in an array of exactly that size: serialized through the serializer's pooled buffer,
-    /// where a growing buffer of its own would allocate about 4 KB per entry.
-    /// </summary>
-    private static byte[] Line(SessionHistoryEntry entry)
-    {
-        byte[] json = JsonSerializer.SerializeToUtf8Bytes(entry, AgentCoreJsonContext.Default.SessionHistoryEntry);
-        byte[] line = new byte[json.Length + 1];
-        json.CopyTo(line, 0);
-        line[^1] = (byte)'\n';
-        return line;
     }
 
     private static ReadOnlyMemory<byte> Join(List<PendingLine> batch)

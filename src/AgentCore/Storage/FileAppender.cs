@@ -356,7 +356,7 @@ internal static class FileAppender
         }
 
         // On Unix the HResult is the errno: flock's EWOULDBLOCK (EAGAIN: 11 on Linux, 35 on macOS and BSD).
-        return exception.HResult == (OperatingSystem.IsLinux() ? 11 : 35);
+        return exception.HResult == UnixFileLock.WouldBlock;
     }
 
     /// <summary>How many paths the process-wide lock table holds (for tests: on Unix it stays near <see cref="MaxOpenLockFiles"/>).</summary>

@@ -149,7 +149,7 @@ internal static partial class UnixFileLock
     private static bool s_canStat = OperatingSystem.IsLinux() && Environment.Is64BitProcess;
 
     // EWOULDBLOCK (EAGAIN): 11 on Linux, 35 on macOS and the BSDs; EINTR is 4 on all of them.
-    private static int WouldBlock => OperatingSystem.IsLinux() ? 11 : 35;
+    internal static int WouldBlock => OperatingSystem.IsLinux() ? 11 : 35;
 
     private const int Interrupted = 4;
 
