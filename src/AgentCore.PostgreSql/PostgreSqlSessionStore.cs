@@ -270,7 +270,8 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
         AgentCoreIds.ThrowIfInvalidSessionId(sessionId);
         var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var connectionScope = connection.ConfigureAwait(false);
-        // One batch runs as one implicit transaction.
+        // One batch runs as one implicit transaction. The stamp's row says nothing of whether the session was there.
+        var stamp = Command("DELETE FROM agentcore_message_stamps WHERE session_id = $1", sessionId);
         var batch = new NpgsqlBatch(connection)
         {
             BatchCommands =
@@ -279,12 +280,12 @@ public sealed partial class PostgreSqlSessionStore : ISessionStore, IAsyncDispos
                 Command("DELETE FROM agentcore_messages WHERE session_id = $1", sessionId),
                 Command("DELETE FROM agentcore_session_metadata WHERE session_id = $1", sessionId),
                 Command("DELETE FROM agentcore_sessions WHERE id = $1", sessionId),
-                Command("DELETE FROM agentcore_message_stamps WHERE session_id = $1", sessionId),
+                stamp,
             },
         };
         await using var batchScope = batch.ConfigureAwait(false);
         await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        return batch.BatchCommands.Cast<NpgsqlBatchCommand>().Take(4).Any(static c => c.RecordsAffected > 0);
+        return batch.BatchCommands.Cast<NpgsqlBatchCommand>().Any(c => c != stamp && c.RecordsAffected > 0);
     }
 
     /// <inheritdoc />

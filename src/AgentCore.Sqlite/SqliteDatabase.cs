@@ -355,13 +355,7 @@ internal sealed partial class SqliteDatabase
     /// </summary>
     public static void RememberHeader(SqliteConnection connection, string sessionId, string messageId, SqliteSessionStore.StoredHeader header)
     {
-        var headers = StatementsOf(connection).Headers;
-        if (headers.Count >= RememberedHeaders && !headers.ContainsKey((sessionId, messageId)))
-        {
-            headers.Clear(); // Bounded: the messages being written now are the ones written again soon.
-        }
-
-        headers[(sessionId, messageId)] = header;
+        RememberBounded(StatementsOf(connection).Headers, (sessionId, messageId), header);
     }
 
     /// <summary>
@@ -374,13 +368,18 @@ internal sealed partial class SqliteDatabase
     /// <summary>Records the highest part position stored for a message in the open write transaction (see <see cref="TryLastPosition"/>).</summary>
     public static void RememberLastPosition(SqliteConnection connection, string sessionId, string messageId, long position)
     {
-        var positions = StatementsOf(connection).LastPositions;
-        if (positions.Count >= RememberedHeaders && !positions.ContainsKey((sessionId, messageId)))
+        RememberBounded(StatementsOf(connection).LastPositions, (sessionId, messageId), position);
+    }
+
+    /// <summary>Sets <paramref name="key"/> in <paramref name="map"/>, which holds at most <see cref="RememberedHeaders"/> messages.</summary>
+    private static void RememberBounded<T>(Dictionary<(string SessionId, string MessageId), T> map, (string SessionId, string MessageId) key, T value)
+    {
+        if (map.Count >= RememberedHeaders && !map.ContainsKey(key))
         {
-            positions.Clear();
+            map.Clear(); // Bounded: the messages being written now are the ones written again soon.
         }
 
-        positions[(sessionId, messageId)] = position;
+        map[key] = value;
     }
 
     /// <summary>
@@ -407,8 +406,7 @@ internal sealed partial class SqliteDatabase
         long version = Prepared(connection, DataVersionQuery).QueryInt64();
         if (version != statements.DataVersion)
         {
-            statements.Headers.Clear();
-            statements.LastPositions.Clear();
+            ForgetHeaders(connection);
             statements.DataVersion = version;
         }
 
