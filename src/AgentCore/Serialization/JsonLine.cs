@@ -18,4 +18,32 @@ internal static class JsonLine
         line[^1] = (byte)'\n';
         return line;
     }
+
+    /// <summary>Serializes each of <paramref name="values"/> as a line, one after the other, in one array of exactly that size.</summary>
+    public static ReadOnlyMemory<byte> SerializeAll<T>(IReadOnlyList<T> values, JsonTypeInfo<T> typeInfo)
+    {
+        if (values.Count == 1)
+        {
+            return Serialize(values[0], typeInfo);
+        }
+
+        var jsons = new byte[values.Count][];
+        int length = 0;
+        for (int i = 0; i < jsons.Length; i++)
+        {
+            jsons[i] = JsonSerializer.SerializeToUtf8Bytes(values[i], typeInfo);
+            length += jsons[i].Length + 1;
+        }
+
+        byte[] lines = new byte[length];
+        int at = 0;
+        foreach (byte[] json in jsons)
+        {
+            json.CopyTo(lines, at);
+            at += json.Length;
+            lines[at++] = (byte)'\n';
+        }
+
+        return lines;
+    }
 }

@@ -526,25 +526,8 @@ public sealed partial class FileSessionStore : ISessionStore
         JsonLine.Serialize(record, AgentCoreJsonContext.Default.JournalRecord);
 
     /// <summary>The records as journal lines, one after the other, for one append.</summary>
-    private static ReadOnlyMemory<byte> SerializeLines(JournalRecord[] records)
-    {
-        if (records.Length == 1)
-        {
-            return SerializeLine(records[0]);
-        }
-
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256 * records.Length);
-        using var writer = new Utf8JsonWriter(buffer);
-        foreach (var record in records)
-        {
-            JsonSerializer.Serialize(writer, record, AgentCoreJsonContext.Default.JournalRecord);
-            writer.Flush();
-            System.Buffers.BuffersExtensions.Write(buffer, "\n"u8);
-            writer.Reset();
-        }
-
-        return buffer.WrittenMemory;
-    }
+    private static ReadOnlyMemory<byte> SerializeLines(JournalRecord[] records) =>
+        JsonLine.SerializeAll(records, AgentCoreJsonContext.Default.JournalRecord);
 
     /// <summary>
     /// The journal rewritten: every message whole, after the lines that could not be read, kept verbatim so that a
